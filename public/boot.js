@@ -1,0 +1,58 @@
+// Starts the wasm app, registers the service worker, and offers a new version when one is ready.
+//
+// Kept as a file (not inline) so the CSP needs no 'unsafe-inline'. The build id arrives in this script's
+// own URL (?v=<build>) so the bundle it imports is the one its shell was written for.
+const version = new URL(import.meta.url).search;
+
+try {
+  const { default: init } = await import(`/pkg/hongyan.js${version}`);
+  await init({ module_or_path: `/pkg/hongyan.wasm${version}` });
+} catch (err) {
+  console.error(err);
+  const app = document.getElementById('app');
+  app.replaceChildren();
+  const p = document.createElement('p');
+  p.className = 'page fatal';
+  p.setAttribute('role', 'alert');
+  p.textContent = '应用加载失败，请检查网络后刷新页面。已保存在手机上的记录不会丢失。';
+  app.append(p);
+}
+
+if ('serviceWorker' in navigator) {
+  let updateRequested = false;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (updateRequested) location.reload();
+  });
+
+  // A new version waits until the person taps: reloading under someone typing a 签到码 would lose it.
+  const offer = (worker) => {
+    if (document.querySelector('.update-banner')) return;
+    const bar = document.createElement('div');
+    bar.className = 'update-banner';
+    bar.setAttribute('role', 'status');
+    const text = document.createElement('span');
+    text.textContent = '有新版本可用，未上传的记录会保留';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = '更新';
+    button.addEventListener('click', () => {
+      updateRequested = true;
+      worker.postMessage('skip-waiting');
+    });
+    bar.append(text, button);
+    document.body.append(bar);
+  };
+
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).then((reg) => {
+    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const worker = reg.installing;
+      worker?.addEventListener('statechange', () => {
+        if (worker.state === 'installed' && navigator.serviceWorker.controller) offer(worker);
+      });
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') reg.update().catch(() => {});
+    });
+  }).catch((err) => console.warn('service worker not registered', err));
+}

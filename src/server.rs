@@ -1,0 +1,138 @@
+//! The HTTP server: the versioned JSON API under `/api/v1`, and the app's shell, assets and service worker.
+//!
+//! `app(state)` builds the whole router, so tests drive exactly what production serves with
+//! `app(state).oneshot(request)`. Each resource has its own module with its own router.
+
+mod activities;
+mod auth;
+mod db;
+mod demo;
+mod error;
+mod site;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Response;
+use axum::{Json, Router, routing::get};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+
+pub use db::Db;
+pub use error::AppError;
+pub use site::Site;
+
+/// Largest request body accepted (a full push batch is far smaller).
+pub const BODY_LIMIT: usize = 512 * 1024;
+
+/// Only what the wasm app needs: its own scripts, `'wasm-unsafe-eval'` to compile the module, its own API.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub site: Arc<Site>,
+    pub throttle: Arc<auth::Throttle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, site: Site) -> AppState {
+        AppState { db, site: Arc::new(site), throttle: Arc::default() }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
+    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, activities::confirm, openapi_json),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = crate::api::paths::OPENAPI, tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The whole application: API, site, and the headers every response carries.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(sync::router())
+        .merge(activities::router())
+        .route(crate::api::paths::OPENAPI, get(openapi_json))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let header = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    api.fallback(serve_site)
+        .with_state(state)
+        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
+        .layer(header(header::CACHE_CONTROL, "no-store"))
+}
+
+async fn serve_site(State(state): State<AppState>, req: Request) -> Response {
+    state.site.serve(req).await
+}
+
+/// How to run the server; from the command line and environment (see main.rs).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub db_path: PathBuf,
+    pub site_dir: PathBuf,
+    /// Seed demo data into an empty database.
+    pub demo: bool,
+}
+
+/// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let db = Db::open(&config.db_path).await?;
+    if config.demo && demo::seed(&db).await? {
+        tracing::info!("seeded demo data (password {})", demo::PASSWORD);
+    }
+    let site = Site::load(&config.site_dir)
+        .map_err(|e| format!("cannot read the built site in {}: {e} (build it with `make build`)", config.site_dir.display()))?;
+    tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    axum::serve(listener, app(AppState::new(db, site)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

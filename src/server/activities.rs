@@ -1,0 +1,244 @@
+//! Activities and their rosters: publishing (from a push), what each user may see, and the lead's 确认.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::{Json, Router, routing::post};
+use sqlx::SqliteConnection;
+
+use super::auth::CurrentUser;
+use super::db::{audit, next_seq, now_ms};
+use super::{AppError, AppState};
+use crate::api::{ActivityView, AttendanceView, ErrorBody, NewActivity};
+use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, check_new_activity, is_uuid};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/activities/{activity_id}/attendance/{member_id}/confirm", post(confirm))
+}
+
+/// The columns of an activity that rules need.
+pub struct ActivityRow {
+    pub org_id: i64,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub code: String,
+}
+
+impl ActivityRow {
+    pub async fn find(conn: &mut SqliteConnection, id: &str) -> Result<Option<ActivityRow>, sqlx::Error> {
+        let row: Option<(i64, i64, i64, String)> =
+            sqlx::query_as("SELECT org_id, starts_at, ends_at, code FROM activities WHERE id = ?")
+                .bind(id)
+                .fetch_optional(conn)
+                .await?;
+        Ok(row.map(|(org_id, starts_at, ends_at, code)| ActivityRow { org_id, starts_at, ends_at, code }))
+    }
+}
+
+/// Publishes an activity for the lead's branch and freezes its roster (应到) from the branch's members.
+///
+/// `Ok(Err(reason))` means the request can never succeed and is quarantined by the caller.
+pub async fn create(
+    conn: &mut SqliteConnection,
+    actor_id: i64,
+    role: Role,
+    org_id: i64,
+    a: &NewActivity,
+    seq: i64,
+    now: i64,
+) -> Result<Result<(), String>, sqlx::Error> {
+    if role != Role::Lead {
+        return Ok(Err("只有党支部书记可以发布活动".to_owned()));
+    }
+    if !is_uuid(&a.activity_id) {
+        return Ok(Err("活动编号无效".to_owned()));
+    }
+    if let Err(reason) = check_new_activity(&a.title, &a.place, a.starts_at, a.ends_at, &a.code) {
+        return Ok(Err(reason.to_owned()));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, code, created_by, created_at, server_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&a.activity_id)
+    .bind(org_id)
+    .bind(a.kind.as_str())
+    .bind(a.title.trim())
+    .bind(a.place.trim())
+    .bind(a.starts_at)
+    .bind(a.ends_at)
+    .bind(&a.code)
+    .bind(actor_id)
+    .bind(now)
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(Err("活动编号已存在".to_owned()));
+    }
+    sqlx::query(
+        "INSERT INTO attendance (activity_id, member_id, status, server_seq)
+         SELECT ?, id, 'pending', ? FROM users WHERE org_id = ? AND role IN ('member', 'lead')",
+    )
+    .bind(&a.activity_id)
+    .bind(seq)
+    .bind(org_id)
+    .execute(&mut *conn)
+    .await?;
+    audit(conn, now, actor_id, "publish_activity", &a.activity_id).await?;
+    Ok(Ok(()))
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRecord {
+    id: String,
+    org_id: i64,
+    org_name: String,
+    kind: String,
+    title: String,
+    place: String,
+    starts_at: i64,
+    ends_at: i64,
+    code: String,
+    server_seq: i64,
+}
+
+/// Activities this user may see that changed in (cursor, upto]. Only the branch's lead gets the 签到码.
+pub async fn visible_since(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    cursor: i64,
+    upto: i64,
+) -> Result<Vec<ActivityView>, AppError> {
+    let all_orgs = user.role == Role::Admin;
+    let rows: Vec<ActivityRecord> = sqlx::query_as(
+        "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.code, a.server_seq
+         FROM activities a JOIN orgs o ON o.id = a.org_id
+         WHERE (? OR a.org_id = ?) AND a.server_seq > ? AND a.server_seq <= ?
+         ORDER BY a.server_seq",
+    )
+    .bind(all_orgs)
+    .bind(user.org_id)
+    .bind(cursor)
+    .bind(upto)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let kind = ActivityKind::parse(&r.kind).ok_or_else(|| AppError::Internal(format!("activity {} has kind {}", r.id, r.kind)))?;
+            let code = (user.role == Role::Lead && r.org_id == user.org_id).then_some(r.code);
+            Ok(ActivityView {
+                id: r.id,
+                org_id: r.org_id,
+                org_name: r.org_name,
+                kind,
+                title: r.title,
+                place: r.place,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                code,
+                server_seq: r.server_seq,
+            })
+        })
+        .collect()
+}
+
+/// Roster rows this user may see that changed in (cursor, upto]: a member their own; a lead their branch's.
+pub async fn attendance_since(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    cursor: i64,
+    upto: i64,
+) -> Result<Vec<AttendanceView>, AppError> {
+    let scope = match user.role {
+        Role::Member => "t.member_id = ?1",
+        Role::Lead => "a.org_id = ?2",
+        Role::Admin => "1",
+    };
+    let sql = format!(
+        "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq
+         FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
+         WHERE {scope} AND t.server_seq > ?3 AND t.server_seq <= ?4
+         ORDER BY t.server_seq"
+    );
+    let rows: Vec<AttendanceTuple> = sqlx::query_as(&sql)
+        .bind(user.id)
+        .bind(user.org_id)
+        .bind(cursor)
+        .bind(upto)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(attendance_view).collect()
+}
+
+type AttendanceTuple = (String, i64, String, String, String, Option<i64>, bool, i64);
+
+fn attendance_view(
+    (activity_id, member_id, member_name, membership, status, signed_at, clock_skewed, server_seq): AttendanceTuple,
+) -> Result<AttendanceView, AppError> {
+    let bad = |what: &str| AppError::Internal(format!("attendance {activity_id}/{member_id} has {what}"));
+    let membership = Membership::parse(&membership).ok_or_else(|| bad(&membership))?;
+    let status = AttendanceStatus::parse(&status).ok_or_else(|| bad(&status))?;
+    Ok(AttendanceView { activity_id, member_id, member_name, membership, status, signed_at, clock_skewed, server_seq })
+}
+
+/// The lead confirms one member's sign-in (已签到（待确认） → 已签到（已确认）). Confirming twice is harmless.
+#[utoipa::path(post, path = "/api/v1/activities/{activity_id}/attendance/{member_id}/confirm", tag = "activities",
+    security(("bearer" = [])),
+    params(("activity_id" = String, Path), ("member_id" = i64, Path)),
+    responses(
+        (status = 200, body = AttendanceView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The member has not signed in"),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: Result<Path<(String, i64)>, PathRejection>,
+) -> Result<Json<AttendanceView>, AppError> {
+    let Path((activity_id, member_id)) = path?;
+    if user.role != Role::Lead {
+        return Err(AppError::Forbidden("只有党支部书记可以确认签到"));
+    }
+    let now = now_ms();
+    let mut tx = state.db.writer.begin().await?;
+    let activity = ActivityRow::find(&mut tx, &activity_id).await?.ok_or(AppError::NotFound("活动不存在"))?;
+    if activity.org_id != user.org_id {
+        return Err(AppError::Forbidden("只能管理本支部的活动"));
+    }
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+        .bind(&activity_id)
+        .bind(member_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match status.as_deref().and_then(AttendanceStatus::parse) {
+        None => return Err(AppError::NotFound("该成员不在应到名单中")),
+        Some(AttendanceStatus::SignedIn) => {
+            let seq = next_seq(&mut tx).await?;
+            sqlx::query(
+                "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
+                 WHERE activity_id = ? AND member_id = ?",
+            )
+            .bind(user.id)
+            .bind(now)
+            .bind(seq)
+            .bind(&activity_id)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+            audit(&mut tx, now, user.id, "confirm_attendance", &format!("{activity_id}/{member_id}")).await?;
+        }
+        Some(AttendanceStatus::Confirmed) => {}
+        Some(_) => return Err(AppError::Conflict("该成员尚未签到，无法确认")),
+    }
+    let row: AttendanceTuple = sqlx::query_as(
+        "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq
+         FROM attendance t JOIN users u ON u.id = t.member_id WHERE t.activity_id = ? AND t.member_id = ?",
+    )
+    .bind(&activity_id)
+    .bind(member_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    attendance_view(row).map(Json)
+}

@@ -1,0 +1,84 @@
+//! Demo data for `--demo`: the district's organisation department, the construction joint committee with a
+//! branch on a Shanghai site, an 机关 branch, and people to log in as (all with password `hongyan-demo`).
+//!
+//! Seeded only into an empty database, and never without `--demo`.
+
+use super::activities;
+use super::auth::hash_password;
+use super::db::{Db, next_seq, now_ms};
+use crate::api::NewActivity;
+use crate::model::{ActivityKind, Role, uuid_v7};
+
+pub const PASSWORD: &str = "hongyan-demo";
+
+/// (phone, name, role, org, membership, mobile member, programme)
+type Person = (&'static str, &'static str, &'static str, i64, &'static str, bool, Option<&'static str>);
+
+const PEOPLE: [Person; 8] = [
+    ("13800000001", "王建国", "lead", 3, "full", true, None),
+    ("13800000002", "李明", "member", 3, "full", true, None),
+    ("13800000003", "赵磊", "member", 4, "full", false, Some("沪挂")),
+    ("13800000004", "张伟", "member", 3, "full", true, None),
+    ("13800000005", "刘洋", "member", 3, "probationary", true, None),
+    ("13800000006", "陈静", "member", 3, "full", true, None),
+    ("13800000007", "孙丽", "lead", 4, "full", false, None),
+    ("13800000009", "周敏", "admin", 1, "full", false, None),
+];
+
+pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
+    let mut tx = db.writer.begin().await?;
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *tx).await?;
+    if users > 0 {
+        return Ok(false);
+    }
+    for (id, parent, name, kind) in [
+        (1, None, "区委组织部", "department"),
+        (2, Some(1), "流动党员建筑行业联合党委", "committee"),
+        (3, Some(2), "上海浦东项目部党支部", "branch"),
+        (4, Some(1), "区发展改革委机关党支部", "branch"),
+    ] {
+        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(parent)
+            .bind(name)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let now = now_ms();
+    for (phone, name, role, org, membership, mobile, programme) in PEOPLE {
+        sqlx::query(
+            "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, programme, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(phone)
+        .bind(name)
+        .bind(hash_password(PASSWORD))
+        .bind(role)
+        .bind(org)
+        .bind(membership)
+        .bind(mobile)
+        .bind(programme)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // One upcoming 主题党日 so a member sees something on first login.
+    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'").fetch_one(&mut *tx).await?;
+    let starts_at = (now / 3_600_000 + 24) * 3_600_000;
+    let activity = NewActivity {
+        activity_id: uuid_v7(now, rand::random()),
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日：学习安全生产责任制".to_owned(),
+        place: "上海浦东项目部会议室".to_owned(),
+        starts_at,
+        ends_at: starts_at + 2 * 3_600_000,
+        code: format!("{:06}", rand::random::<u32>() % 1_000_000),
+    };
+    let seq = next_seq(&mut tx).await?;
+    if let Err(reason) = activities::create(&mut tx, lead_id, Role::Lead, 3, &activity, seq, now).await? {
+        tracing::warn!(%reason, "demo activity not created");
+    }
+    tx.commit().await?;
+    Ok(true)
+}

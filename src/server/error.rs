@@ -1,0 +1,114 @@
+//! The one error type of every handler, and how each variant answers on the wire.
+//!
+//! Every answer is `ErrorBody { message }` in Chinese saying what happened and what to do. Internal details
+//! (SQL errors, paths) are logged and never sent.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed; the message says how.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no valid session (missing, unknown or expired token) or wrong credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 403: signed in, but this role or branch may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// 404: the thing named does not exist (or is not visible to this user).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// 409: the thing exists but is not in a state that allows this.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// 413: the body is larger than the server accepts.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415 / 422 and other rejections from axum's extractors, with their own status.
+    #[error("rejected ({0}): {1}")]
+    Rejected(StatusCode, String),
+    /// 426: the app is older than the server supports.
+    #[error("client too old")]
+    UpgradeRequired,
+    /// 429: too many failed logins.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// 500: something broke on our side; logged with its cause.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Rejected(status, _) => *status,
+            AppError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
+            AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            AppError::BadRequest(m) | AppError::Rejected(_, m) => m.clone(),
+            AppError::Unauthorized(m) | AppError::Forbidden(m) | AppError::NotFound(m) | AppError::Conflict(m) => {
+                (*m).to_owned()
+            }
+            AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
+            AppError::UpgradeRequired => "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned(),
+            AppError::TooManyAttempts => "登录失败次数过多，请15分钟后再试".to_owned(),
+            AppError::Internal(_) => "服务器内部错误，请稍后重试（记录仍保存在手机上）".to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        (self.status(), Json(ErrorBody { message: self.message() })).into_response()
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                AppError::Rejected(StatusCode::UNSUPPORTED_MEDIA_TYPE, "请求须为 JSON（Content-Type: application/json）".to_owned())
+            }
+            status => AppError::Rejected(status, format!("请求内容无效：{}", r.body_text())),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest(format!("查询参数无效：{}", r.body_text()))
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        AppError::BadRequest(format!("路径参数无效：{}", r.body_text()))
+    }
+}

@@ -1,0 +1,230 @@
+//! Push and pull: how records made on phones arrive exactly once, and how changes flow back.
+//!
+//! A push is applied in one write transaction. Each mutation is first inserted into `mutations`, whose
+//! primary key is the id the phone gave it, with `ON CONFLICT DO NOTHING`: if nothing was inserted the
+//! mutation arrived before, and its stored receipt is answered again. There is no check-then-insert, so
+//! retries, replays and concurrent pushes of the same batch all end with one row. A mutation that can never
+//! be accepted is stored as quarantined with its reason and acknowledged, so it never blocks the queue.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::{Json, Router, routing::get, routing::post};
+use serde::Deserialize;
+use sqlx::SqliteConnection;
+
+use super::activities::{self, ActivityRow};
+use super::auth::CurrentUser;
+use super::db::{next_seq, now_ms};
+use super::{AppError, AppState};
+use crate::api::{
+    Change, ErrorBody, MAX_BATCH, MIN_PROTOCOL, Mutation, PullResponse, PushRequest, PushResponse, Receipt,
+    ReceiptStatus, SignIn, paths,
+};
+use crate::model::{AttendanceStatus, in_sign_in_window, is_skewed, normalize_code};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::PUSH, post(push)).route(paths::PULL, get(pull))
+}
+
+/// Deliver records made on the phone. Answers one receipt per mutation, in order.
+#[utoipa::path(post, path = paths::PUSH, tag = "sync", security(("bearer" = [])), request_body = PushRequest,
+    responses(
+        (status = 200, body = PushResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 426, body = ErrorBody, description = "Client too old: update the app"),
+    ))]
+pub async fn push(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<PushRequest>, JsonRejection>,
+) -> Result<Json<PushResponse>, AppError> {
+    let Json(req) = body?;
+    if req.protocol < MIN_PROTOCOL {
+        return Err(AppError::UpgradeRequired);
+    }
+    if req.device_id.is_empty() || req.device_id.len() > 64 {
+        return Err(AppError::BadRequest("设备编号无效".to_owned()));
+    }
+    if req.mutations.len() > MAX_BATCH {
+        return Err(AppError::BadRequest(format!("一次最多上传{MAX_BATCH}条记录")));
+    }
+    let now = now_ms();
+    let mut tx = state.db.writer.begin().await?;
+    let mut receipts = Vec::with_capacity(req.mutations.len());
+    for m in &req.mutations {
+        receipts.push(apply(&mut tx, &user, &req.device_id, m, now).await?);
+    }
+    if let Some(max_seq) = req.mutations.iter().map(|m| m.seq).max() {
+        sqlx::query(
+            "INSERT INTO devices (device_id, user_id, last_seq, last_seen) VALUES (?, ?, ?, ?)
+             ON CONFLICT (device_id, user_id) DO UPDATE
+             SET last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen",
+        )
+        .bind(&req.device_id)
+        .bind(user.id)
+        .bind(max_seq as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(PushResponse { receipts, server_time: now }))
+}
+
+/// Stores one mutation at most once and returns its receipt.
+async fn apply(conn: &mut SqliteConnection, user: &CurrentUser, device_id: &str, m: &Mutation, now: i64) -> Result<Receipt, AppError> {
+    let quarantined = |reason: &str| Receipt {
+        id: m.id.clone(),
+        status: ReceiptStatus::Quarantined,
+        reason: Some(reason.to_owned()),
+        server_seq: 0,
+        received_at: now,
+    };
+    if m.id.is_empty() || m.id.len() > 64 {
+        return Ok(quarantined("记录编号无效"));
+    }
+    let seq = next_seq(conn).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
+                                status, server_seq, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&m.id)
+    .bind(device_id)
+    .bind(user.id)
+    .bind(m.seq as i64)
+    .bind(serde_json::to_string(&m.kind).unwrap_or_default())
+    .bind(m.payload.to_string())
+    .bind(m.device_time)
+    .bind(m.server_offset_ms)
+    .bind(seq)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+
+    if inserted == 0 {
+        let (owner, status, reason, server_seq, received_at): (i64, String, Option<String>, i64, i64) =
+            sqlx::query_as("SELECT user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?")
+                .bind(&m.id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if owner != user.id {
+            return Ok(quarantined("记录编号与他人的记录冲突"));
+        }
+        let status = if status == "quarantined" { ReceiptStatus::Quarantined } else { ReceiptStatus::Duplicate };
+        return Ok(Receipt { id: m.id.clone(), status, reason, server_seq, received_at });
+    }
+
+    let outcome = match m.change() {
+        Ok(change) => apply_change(conn, user, m, change, seq, now).await?,
+        Err(reason) => Err(reason),
+    };
+    match outcome {
+        Ok(()) => Ok(Receipt { id: m.id.clone(), status: ReceiptStatus::Applied, reason: None, server_seq: seq, received_at: now }),
+        Err(reason) => {
+            sqlx::query("UPDATE mutations SET status = 'quarantined', reason = ? WHERE id = ?")
+                .bind(&reason)
+                .bind(&m.id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Receipt { id: m.id.clone(), status: ReceiptStatus::Quarantined, reason: Some(reason), server_seq: seq, received_at: now })
+        }
+    }
+}
+
+/// The effect of one new mutation. `Ok(Err(reason))` quarantines it; every check runs before any write.
+async fn apply_change(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    m: &Mutation,
+    change: Change,
+    seq: i64,
+    now: i64,
+) -> Result<Result<(), String>, AppError> {
+    match change {
+        Change::CreateActivity(a) => Ok(activities::create(conn, user.id, user.role, user.org_id, &a, seq, now).await?),
+        Change::SignIn(s) => sign_in(conn, user, m, &s, seq, now).await,
+    }
+}
+
+async fn sign_in(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    m: &Mutation,
+    s: &SignIn,
+    seq: i64,
+    now: i64,
+) -> Result<Result<(), String>, AppError> {
+    let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
+        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
+    };
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+        .bind(&s.activity_id)
+        .bind(user.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(status) = status.and_then(|s| AttendanceStatus::parse(&s)) else {
+        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+    };
+    if normalize_code(&s.code) != activity.code {
+        return Ok(Err("签到码不正确，请核对后重新签到".to_owned()));
+    }
+    // The phone's clock corrected by its last known offset to ours; SYNC.md: clocks are not trusted.
+    let at = m.device_time.saturating_add(m.server_offset_ms);
+    if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
+        return Ok(Err("不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()));
+    }
+    // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
+    // already marked the member, the record merges into that row instead of adding one.
+    if matches!(status, AttendanceStatus::Pending | AttendanceStatus::Absent) {
+        sqlx::query(
+            "UPDATE attendance SET status = 'signed_in', record_id = ?, signed_at = ?, device_time = ?,
+                    received_at = ?, clock_skewed = ?, server_seq = ?
+             WHERE activity_id = ? AND member_id = ?",
+        )
+        .bind(&m.id)
+        .bind(at)
+        .bind(m.device_time)
+        .bind(now)
+        .bind(is_skewed(m.server_offset_ms))
+        .bind(seq)
+        .bind(&s.activity_id)
+        .bind(user.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PullQuery {
+    /// The `cursor` of the previous pull; 0 or absent for everything.
+    #[serde(default)]
+    pub cursor: i64,
+}
+
+/// What changed for this user since `cursor`, ordered by server sequence.
+#[utoipa::path(get, path = paths::PULL, tag = "sync", security(("bearer" = [])), params(PullQuery),
+    responses((status = 200, body = PullResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn pull(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Json<PullResponse>, AppError> {
+    let Query(PullQuery { cursor }) = query?;
+    if cursor < 0 {
+        return Err(AppError::BadRequest("cursor 不能为负数".to_owned()));
+    }
+    // One read transaction: the snapshot's last sequence is the next cursor, and nothing up to it can still
+    // be uncommitted because all writes commit in sequence order (see db.rs).
+    let mut tx = state.db.reader.begin().await?;
+    let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+        .fetch_one(&mut *tx)
+        .await?;
+    let activities = activities::visible_since(&mut tx, &user, cursor, upto).await?;
+    let attendance = activities::attendance_since(&mut tx, &user, cursor, upto).await?;
+    tx.commit().await?;
+    Ok(Json(PullResponse { cursor: upto.max(cursor), server_time: now_ms(), activities, attendance }))
+}
