@@ -102,7 +102,13 @@ pub enum Change {
 }
 
 impl Mutation {
-    pub fn new(seq: u64, id: String, change: &Change, device_time: Millis, server_offset_ms: Millis) -> Mutation {
+    pub fn new(
+        seq: u64,
+        id: String,
+        change: &Change,
+        device_time: Millis,
+        server_offset_ms: Millis,
+    ) -> Mutation {
         let (kind, payload) = match change {
             Change::CreateActivity(a) => (MutationKind::CreateActivity, serde_json::to_value(a)),
             Change::SignIn(s) => (MutationKind::SignIn, serde_json::to_value(s)),
@@ -121,8 +127,12 @@ impl Mutation {
     pub fn change(&self) -> Result<Change, String> {
         let bad = |e: serde_json::Error| format!("记录内容无效：{e}");
         match self.kind {
-            MutationKind::CreateActivity => serde_json::from_value(self.payload.clone()).map(Change::CreateActivity).map_err(bad),
-            MutationKind::SignIn => serde_json::from_value(self.payload.clone()).map(Change::SignIn).map_err(bad),
+            MutationKind::CreateActivity => serde_json::from_value(self.payload.clone())
+                .map(Change::CreateActivity)
+                .map_err(bad),
+            MutationKind::SignIn => serde_json::from_value(self.payload.clone())
+                .map(Change::SignIn)
+                .map_err(bad),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
     }
@@ -243,7 +253,10 @@ mod tests {
 
     #[test]
     fn a_mutation_carries_its_change_and_gets_it_back() {
-        let change = Change::SignIn(SignIn { activity_id: "a".into(), code: "123456".into() });
+        let change = Change::SignIn(SignIn {
+            activity_id: "a".into(),
+            code: "123456".into(),
+        });
         let m = Mutation::new(3, "id".into(), &change, 10, -2);
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains(r#""kind":"sign_in""#), "{json}");

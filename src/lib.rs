@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod model;
+pub mod outbox;
 
 #[cfg(feature = "csr")]
 pub mod client;

@@ -14,12 +14,17 @@ use hongyan::server::{Config, run};
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "hongyan=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "hongyan=info".into()),
+        )
         .init();
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo]");
+            eprintln!(
+                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo]"
+            );
             return std::process::ExitCode::from(2);
         }
     };
@@ -59,5 +64,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     }
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
     let host: IpAddr = host.parse().map_err(|_| format!("bad host {host}"))?;
-    Ok(Config { addr: SocketAddr::new(host, port), db_path: db.into(), site_dir: site.into(), demo })
+    Ok(Config {
+        addr: SocketAddr::new(host, port),
+        db_path: db.into(),
+        site_dir: site.into(),
+        demo,
+    })
 }

@@ -26,7 +26,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Member, Role::Lead, Role::Admin].into_iter().find(|r| r.as_str() == s)
+        [Role::Member, Role::Lead, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -199,7 +201,9 @@ impl Membership {
     }
 
     pub fn parse(s: &str) -> Option<Membership> {
-        [Membership::Full, Membership::Probationary].into_iter().find(|m| m.as_str() == s)
+        [Membership::Full, Membership::Probationary]
+            .into_iter()
+            .find(|m| m.as_str() == s)
     }
 }
 
@@ -297,7 +301,12 @@ impl LocalTime {
         let mut t = time.split(':');
         let hour: u32 = t.next()?.parse().ok()?;
         let minute: u32 = t.next()?.parse().ok()?;
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 {
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+        {
             return None;
         }
         let days = days_from_civil(year, month, day);
@@ -306,7 +315,10 @@ impl LocalTime {
 
     /// The inverse of [`LocalTime::parse_input`].
     pub fn input_value(&self) -> String {
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}", self.year, self.month, self.day, self.hour, self.minute)
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute
+        )
     }
 
     /// `2026年3月8日（周六）14:30`, for prose.
@@ -314,13 +326,21 @@ impl LocalTime {
         const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
         format!(
             "{}年{}月{}日（周{}）{:02}:{:02}",
-            self.year, self.month, self.day, WEEKDAYS[self.weekday as usize], self.hour, self.minute
+            self.year,
+            self.month,
+            self.day,
+            WEEKDAYS[self.weekday as usize],
+            self.hour,
+            self.minute
         )
     }
 
     /// `2026-03-08 14:30`, for tables.
     pub fn table(&self) -> String {
-        format!("{:04}-{:02}-{:02} {:02}:{:02}", self.year, self.month, self.day, self.hour, self.minute)
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute
+        )
     }
 }
 
@@ -368,7 +388,14 @@ pub fn uuid_v7(unix_ms: Millis, random: [u8; 10]) -> String {
     b[6] = 0x70 | (b[6] & 0x0f);
     b[8] = 0x80 | (b[8] & 0x3f);
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// Whether `s` is a UUID in canonical lowercase or uppercase hex form.
@@ -449,7 +476,13 @@ pub fn in_sign_in_window(at: Millis, starts_at: Millis, ends_at: Millis) -> bool
 pub const MAX_ACTIVITY_MS: Millis = 7 * 24 * 3_600_000;
 
 /// Checks a new activity's fields, returning the first problem in words a lead understands.
-pub fn check_new_activity(title: &str, place: &str, starts_at: Millis, ends_at: Millis, code: &str) -> Result<(), &'static str> {
+pub fn check_new_activity(
+    title: &str,
+    place: &str,
+    starts_at: Millis,
+    ends_at: Millis,
+    code: &str,
+) -> Result<(), &'static str> {
     let title = title.trim();
     if title.is_empty() {
         return Err("请填写活动主题");
@@ -496,17 +529,30 @@ mod tests {
         let mut rows = vec![(Confirmed, Membership::Full); 20];
         rows.push((SignedIn, Membership::Probationary));
         rows.push((Online, Membership::Full));
-        rows.extend([(Leave, Membership::Full), (Leave, Membership::Full), (Absent, Membership::Full)]);
+        rows.extend([
+            (Leave, Membership::Full),
+            (Leave, Membership::Full),
+            (Absent, Membership::Full),
+        ]);
         rows.push((Exempt, Membership::Full));
         let t = Tally::of(rows);
         assert_eq!(t.expected, 25);
-        assert_eq!((t.present, t.present_full, t.present_probationary), (22, 21, 1));
-        assert_eq!(t.summary(), "应到25人，实到22人，请假2人，缺席1人，到会率88.0%");
+        assert_eq!(
+            (t.present, t.present_full, t.present_probationary),
+            (22, 21, 1)
+        );
+        assert_eq!(
+            t.summary(),
+            "应到25人，实到22人，请假2人，缺席1人，到会率88.0%"
+        );
     }
 
     #[test]
     fn an_empty_roster_has_a_zero_rate_not_a_division_by_zero() {
-        assert_eq!(Tally::of([]).summary(), "应到0人，实到0人，请假0人，缺席0人，到会率0.0%");
+        assert_eq!(
+            Tally::of([]).summary(),
+            "应到0人，实到0人，请假0人，缺席0人，到会率0.0%"
+        );
     }
 
     #[test]
@@ -515,7 +561,10 @@ mod tests {
         let t = LocalTime::from_millis(1_772_951_400_000);
         assert_eq!(t.prose(), "2026年3月8日（周日）14:30");
         assert_eq!(t.table(), "2026-03-08 14:30");
-        assert_eq!(LocalTime::parse_input("2026-03-08T14:30"), Some(1_772_951_400_000));
+        assert_eq!(
+            LocalTime::parse_input("2026-03-08T14:30"),
+            Some(1_772_951_400_000)
+        );
         assert_eq!(t.input_value(), "2026-03-08T14:30");
     }
 
@@ -523,7 +572,10 @@ mod tests {
     fn local_time_crosses_midnight_and_leap_days() {
         let ms = LocalTime::parse_input("2028-02-29T23:59").unwrap();
         assert_eq!(LocalTime::from_millis(ms).table(), "2028-02-29 23:59");
-        assert_eq!(LocalTime::from_millis(ms + 60_000).table(), "2028-03-01 00:00");
+        assert_eq!(
+            LocalTime::from_millis(ms + 60_000).table(),
+            "2028-03-01 00:00"
+        );
         assert_eq!(LocalTime::parse_input("2026-02-29T10:00"), None);
         assert_eq!(LocalTime::parse_input("2026-13-01T10:00"), None);
         assert_eq!(LocalTime::parse_input("garbage"), None);
@@ -536,7 +588,10 @@ mod tests {
         assert_eq!(&id[..13], "01900000-0001");
         assert_eq!(&id[14..15], "7");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
-        assert!(uuid_v7(1, [0; 10]) < uuid_v7(2, [0; 10]), "later ids sort later");
+        assert!(
+            uuid_v7(1, [0; 10]) < uuid_v7(2, [0; 10]),
+            "later ids sort later"
+        );
         assert!(!is_uuid("not-a-uuid"));
     }
 
@@ -575,11 +630,26 @@ mod tests {
 
     #[test]
     fn a_new_activity_needs_a_title_a_sane_window_and_a_six_digit_code() {
-        assert_eq!(check_new_activity("主题党日", "工地", 0, 1, "123456"), Ok(()));
-        assert_eq!(check_new_activity("  ", "", 0, 1, "123456"), Err("请填写活动主题"));
-        assert_eq!(check_new_activity("a", "", 1, 1, "123456"), Err("结束时间必须晚于开始时间"));
-        assert_eq!(check_new_activity("a", "", 0, MAX_ACTIVITY_MS + 1, "123456"), Err("活动时长不能超过7天"));
-        assert_eq!(check_new_activity("a", "", 0, 1, "12"), Err("签到码必须是6位数字"));
+        assert_eq!(
+            check_new_activity("主题党日", "工地", 0, 1, "123456"),
+            Ok(())
+        );
+        assert_eq!(
+            check_new_activity("  ", "", 0, 1, "123456"),
+            Err("请填写活动主题")
+        );
+        assert_eq!(
+            check_new_activity("a", "", 1, 1, "123456"),
+            Err("结束时间必须晚于开始时间")
+        );
+        assert_eq!(
+            check_new_activity("a", "", 0, MAX_ACTIVITY_MS + 1, "123456"),
+            Err("活动时长不能超过7天")
+        );
+        assert_eq!(
+            check_new_activity("a", "", 0, 1, "12"),
+            Err("签到码必须是6位数字")
+        );
     }
 
     #[test]

@@ -46,7 +46,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, site: Site) -> AppState {
-        AppState { db, site: Arc::new(site), throttle: Arc::default() }
+        AppState {
+            db,
+            site: Arc::new(site),
+            throttle: Arc::default(),
+        }
     }
 }
 
@@ -64,7 +68,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -82,13 +89,18 @@ pub fn app(state: AppState) -> Router {
         .merge(activities::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    let header = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     api.fallback(serve_site)
         .with_state(state)
         .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(self)"))
+        .layer(header(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(self)",
+        ))
         .layer(header(header::CACHE_CONTROL, "no-store"))
 }
 
@@ -112,8 +124,12 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.demo && demo::seed(&db).await? {
         tracing::info!("seeded demo data (password {})", demo::PASSWORD);
     }
-    let site = Site::load(&config.site_dir)
-        .map_err(|e| format!("cannot read the built site in {}: {e} (build it with `make build`)", config.site_dir.display()))?;
+    let site = Site::load(&config.site_dir).map_err(|e| {
+        format!(
+            "cannot read the built site in {}: {e} (build it with `make build`)",
+            config.site_dir.display()
+        )
+    })?;
     tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     axum::serve(listener, app(AppState::new(db, site)))

@@ -12,7 +12,10 @@ use crate::api::{ActivityView, AttendanceView, ErrorBody, NewActivity};
 use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, check_new_activity, is_uuid};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/activities/{activity_id}/attendance/{member_id}/confirm", post(confirm))
+    Router::new().route(
+        "/api/v1/activities/{activity_id}/attendance/{member_id}/confirm",
+        post(confirm),
+    )
 }
 
 /// The columns of an activity that rules need.
@@ -24,13 +27,21 @@ pub struct ActivityRow {
 }
 
 impl ActivityRow {
-    pub async fn find(conn: &mut SqliteConnection, id: &str) -> Result<Option<ActivityRow>, sqlx::Error> {
+    pub async fn find(
+        conn: &mut SqliteConnection,
+        id: &str,
+    ) -> Result<Option<ActivityRow>, sqlx::Error> {
         let row: Option<(i64, i64, i64, String)> =
             sqlx::query_as("SELECT org_id, starts_at, ends_at, code FROM activities WHERE id = ?")
                 .bind(id)
                 .fetch_optional(conn)
                 .await?;
-        Ok(row.map(|(org_id, starts_at, ends_at, code)| ActivityRow { org_id, starts_at, ends_at, code }))
+        Ok(row.map(|(org_id, starts_at, ends_at, code)| ActivityRow {
+            org_id,
+            starts_at,
+            ends_at,
+            code,
+        }))
     }
 }
 
@@ -125,7 +136,9 @@ pub async fn visible_since(
     .await?;
     rows.into_iter()
         .map(|r| {
-            let kind = ActivityKind::parse(&r.kind).ok_or_else(|| AppError::Internal(format!("activity {} has kind {}", r.id, r.kind)))?;
+            let kind = ActivityKind::parse(&r.kind).ok_or_else(|| {
+                AppError::Internal(format!("activity {} has kind {}", r.id, r.kind))
+            })?;
             let code = (user.role == Role::Lead && r.org_id == user.org_id).then_some(r.code);
             Ok(ActivityView {
                 id: r.id,
@@ -176,10 +189,20 @@ type AttendanceTuple = (String, i64, String, String, String, Option<i64>, bool, 
 fn attendance_view(
     (activity_id, member_id, member_name, membership, status, signed_at, clock_skewed, server_seq): AttendanceTuple,
 ) -> Result<AttendanceView, AppError> {
-    let bad = |what: &str| AppError::Internal(format!("attendance {activity_id}/{member_id} has {what}"));
+    let bad =
+        |what: &str| AppError::Internal(format!("attendance {activity_id}/{member_id} has {what}"));
     let membership = Membership::parse(&membership).ok_or_else(|| bad(&membership))?;
     let status = AttendanceStatus::parse(&status).ok_or_else(|| bad(&status))?;
-    Ok(AttendanceView { activity_id, member_id, member_name, membership, status, signed_at, clock_skewed, server_seq })
+    Ok(AttendanceView {
+        activity_id,
+        member_id,
+        member_name,
+        membership,
+        status,
+        signed_at,
+        clock_skewed,
+        server_seq,
+    })
 }
 
 /// The lead confirms one member's sign-in (已签到（待确认） → 已签到（已确认）). Confirming twice is harmless.
@@ -202,15 +225,18 @@ pub async fn confirm(
     }
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
-    let activity = ActivityRow::find(&mut tx, &activity_id).await?.ok_or(AppError::NotFound("活动不存在"))?;
+    let activity = ActivityRow::find(&mut tx, &activity_id)
+        .await?
+        .ok_or(AppError::NotFound("活动不存在"))?;
     if activity.org_id != user.org_id {
         return Err(AppError::Forbidden("只能管理本支部的活动"));
     }
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
-        .bind(&activity_id)
-        .bind(member_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+            .bind(&activity_id)
+            .bind(member_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     match status.as_deref().and_then(AttendanceStatus::parse) {
         None => return Err(AppError::NotFound("该成员不在应到名单中")),
         Some(AttendanceStatus::SignedIn) => {
@@ -226,7 +252,14 @@ pub async fn confirm(
             .bind(member_id)
             .execute(&mut *tx)
             .await?;
-            audit(&mut tx, now, user.id, "confirm_attendance", &format!("{activity_id}/{member_id}")).await?;
+            audit(
+                &mut tx,
+                now,
+                user.id,
+                "confirm_attendance",
+                &format!("{activity_id}/{member_id}"),
+            )
+            .await?;
         }
         Some(AttendanceStatus::Confirmed) => {}
         Some(_) => return Err(AppError::Conflict("该成员尚未签到，无法确认")),

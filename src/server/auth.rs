@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -49,7 +49,10 @@ pub struct CurrentUser {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         const EXPIRED: &str = "登录已过期，请重新登录（未上传的记录会保留在手机上）";
         let token = parts
             .headers
@@ -67,8 +70,14 @@ impl FromRequestParts<AppState> for CurrentUser {
         .fetch_optional(&state.db.reader)
         .await?;
         let (id, role, org_id) = row.ok_or(AppError::Unauthorized(EXPIRED))?;
-        let role = Role::parse(&role).ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
-        Ok(CurrentUser { id, role, org_id, token_hash })
+        let role = Role::parse(&role)
+            .ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
+        Ok(CurrentUser {
+            id,
+            role,
+            org_id,
+            token_hash,
+        })
     }
 }
 
@@ -98,7 +107,10 @@ impl Throttle {
     }
 
     fn succeed(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
@@ -122,10 +134,11 @@ pub async fn login(
     if state.throttle.is_blocked(&phone, now) {
         return Err(AppError::TooManyAttempts);
     }
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE phone = ?")
-        .bind(&phone)
-        .fetch_optional(&state.db.reader)
-        .await?;
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE phone = ?")
+            .bind(&phone)
+            .fetch_optional(&state.db.reader)
+            .await?;
     // Verify against a dummy hash for unknown phones so both cases cost the same.
     let (user_id, stored) = match row {
         Some((id, hash)) => (Some(id), hash),
@@ -149,22 +162,31 @@ pub async fn login(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(hash_token(&token))
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     let user = load_me(&state, user_id).await?;
-    Ok(Json(LoginResponse { token, expires_at, user }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
 }
 
 /// End this session (the token stops working at once).
 #[utoipa::path(post, path = paths::LOGOUT, tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> Result<axum::http::StatusCode, AppError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<axum::http::StatusCode, AppError> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
         .bind(&user.token_hash)
         .execute(&state.db.writer)
@@ -186,8 +208,16 @@ async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     .bind(user_id)
     .fetch_one(&state.db.reader)
     .await?;
-    let role = Role::parse(&role).ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
-    Ok(Me { id, name, phone, role, org_id, org_name })
+    let role = Role::parse(&role)
+        .ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
+    Ok(Me {
+        id,
+        name,
+        phone,
+        role,
+        org_id,
+        org_name,
+    })
 }
 
 /// An argon2id hash (PHC string) of `password` with a fresh random salt.
@@ -201,7 +231,11 @@ pub fn hash_password(password: &str) -> String {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 fn dummy_hash() -> &'static str {

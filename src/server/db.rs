@@ -45,13 +45,21 @@ impl Db {
 
 /// Takes the next server sequence number. Call only inside a write transaction.
 pub async fn next_seq(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'server_seq' RETURNING value")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'server_seq' RETURNING value",
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Records a lead's or admin's action for the audit trail.
-pub async fn audit(conn: &mut SqliteConnection, at: i64, actor_id: i64, action: &str, subject: &str) -> Result<(), sqlx::Error> {
+pub async fn audit(
+    conn: &mut SqliteConnection,
+    at: i64,
+    actor_id: i64,
+    action: &str,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO audit_log (at, actor_id, action, subject) VALUES (?, ?, ?, ?)")
         .bind(at)
         .bind(actor_id)

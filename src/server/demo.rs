@@ -12,14 +12,38 @@ use crate::model::{ActivityKind, Role, uuid_v7};
 pub const PASSWORD: &str = "hongyan-demo";
 
 /// (phone, name, role, org, membership, mobile member, programme)
-type Person = (&'static str, &'static str, &'static str, i64, &'static str, bool, Option<&'static str>);
+type Person = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    bool,
+    Option<&'static str>,
+);
 
 const PEOPLE: [Person; 8] = [
     ("13800000001", "王建国", "lead", 3, "full", true, None),
     ("13800000002", "李明", "member", 3, "full", true, None),
-    ("13800000003", "赵磊", "member", 4, "full", false, Some("沪挂")),
+    (
+        "13800000003",
+        "赵磊",
+        "member",
+        4,
+        "full",
+        false,
+        Some("沪挂"),
+    ),
     ("13800000004", "张伟", "member", 3, "full", true, None),
-    ("13800000005", "刘洋", "member", 3, "probationary", true, None),
+    (
+        "13800000005",
+        "刘洋",
+        "member",
+        3,
+        "probationary",
+        true,
+        None,
+    ),
     ("13800000006", "陈静", "member", 3, "full", true, None),
     ("13800000007", "孙丽", "lead", 4, "full", false, None),
     ("13800000009", "周敏", "admin", 1, "full", false, None),
@@ -27,7 +51,9 @@ const PEOPLE: [Person; 8] = [
 
 pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
     let mut tx = db.writer.begin().await?;
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *tx).await?;
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut *tx)
+        .await?;
     if users > 0 {
         return Ok(false);
     }
@@ -64,7 +90,9 @@ pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
         .await?;
     }
     // One upcoming 主题党日 so a member sees something on first login.
-    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'").fetch_one(&mut *tx).await?;
+    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'")
+        .fetch_one(&mut *tx)
+        .await?;
     let starts_at = (now / 3_600_000 + 24) * 3_600_000;
     let activity = NewActivity {
         activity_id: uuid_v7(now, rand::random()),
@@ -76,7 +104,9 @@ pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
         code: format!("{:06}", rand::random::<u32>() % 1_000_000),
     };
     let seq = next_seq(&mut tx).await?;
-    if let Err(reason) = activities::create(&mut tx, lead_id, Role::Lead, 3, &activity, seq, now).await? {
+    if let Err(reason) =
+        activities::create(&mut tx, lead_id, Role::Lead, 3, &activity, seq, now).await?
+    {
         tracing::warn!(%reason, "demo activity not created");
     }
     tx.commit().await?;

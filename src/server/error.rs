@@ -63,11 +63,14 @@ impl AppError {
     fn message(&self) -> String {
         match self {
             AppError::BadRequest(m) | AppError::Rejected(_, m) => m.clone(),
-            AppError::Unauthorized(m) | AppError::Forbidden(m) | AppError::NotFound(m) | AppError::Conflict(m) => {
-                (*m).to_owned()
-            }
+            AppError::Unauthorized(m)
+            | AppError::Forbidden(m)
+            | AppError::NotFound(m)
+            | AppError::Conflict(m) => (*m).to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
-            AppError::UpgradeRequired => "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned(),
+            AppError::UpgradeRequired => {
+                "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned()
+            }
             AppError::TooManyAttempts => "登录失败次数过多，请15分钟后再试".to_owned(),
             AppError::Internal(_) => "服务器内部错误，请稍后重试（记录仍保存在手机上）".to_owned(),
         }
@@ -79,7 +82,13 @@ impl IntoResponse for AppError {
         if let AppError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        (self.status(), Json(ErrorBody { message: self.message() })).into_response()
+        (
+            self.status(),
+            Json(ErrorBody {
+                message: self.message(),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -93,9 +102,10 @@ impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                AppError::Rejected(StatusCode::UNSUPPORTED_MEDIA_TYPE, "请求须为 JSON（Content-Type: application/json）".to_owned())
-            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::Rejected(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "请求须为 JSON（Content-Type: application/json）".to_owned(),
+            ),
             status => AppError::Rejected(status, format!("请求内容无效：{}", r.body_text())),
         }
     }

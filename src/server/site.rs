@@ -55,7 +55,13 @@ impl Site {
             return AppError::NotFound("没有这个接口").into_response();
         }
         if path == "/sw.js" {
-            return no_cache(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], self.service_worker.clone()).into_response());
+            return no_cache(
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    self.service_worker.clone(),
+                )
+                    .into_response(),
+            );
         }
         if path == "/" || path == "/shell.html" {
             return self.shell();
@@ -64,7 +70,8 @@ impl Site {
         match served {
             Ok(res) if res.status() != StatusCode::NOT_FOUND => {
                 let mut res = res.map(Body::new);
-                res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 res
             }
             // Client-side routes (`/activity/…`) have no file extension: they get the shell.
@@ -74,11 +81,18 @@ impl Site {
     }
 
     fn shell(&self) -> Response {
-        no_cache(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], self.shell.clone()).into_response())
+        no_cache(
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                self.shell.clone(),
+            )
+                .into_response(),
+        )
     }
 }
 
 fn no_cache(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }

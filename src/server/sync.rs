@@ -17,13 +17,15 @@ use super::auth::CurrentUser;
 use super::db::{next_seq, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
-    Change, ErrorBody, MAX_BATCH, MIN_PROTOCOL, Mutation, PullResponse, PushRequest, PushResponse, Receipt,
-    ReceiptStatus, SignIn, paths,
+    Change, ErrorBody, MAX_BATCH, MIN_PROTOCOL, Mutation, PullResponse, PushRequest, PushResponse,
+    Receipt, ReceiptStatus, SignIn, paths,
 };
 use crate::model::{AttendanceStatus, in_sign_in_window, is_skewed, normalize_code};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::PUSH, post(push)).route(paths::PULL, get(pull))
+    Router::new()
+        .route(paths::PUSH, post(push))
+        .route(paths::PULL, get(pull))
 }
 
 /// Deliver records made on the phone. Answers one receipt per mutation, in order.
@@ -46,7 +48,9 @@ pub async fn push(
         return Err(AppError::BadRequest("设备编号无效".to_owned()));
     }
     if req.mutations.len() > MAX_BATCH {
-        return Err(AppError::BadRequest(format!("一次最多上传{MAX_BATCH}条记录")));
+        return Err(AppError::BadRequest(format!(
+            "一次最多上传{MAX_BATCH}条记录"
+        )));
     }
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
@@ -68,11 +72,20 @@ pub async fn push(
         .await?;
     }
     tx.commit().await?;
-    Ok(Json(PushResponse { receipts, server_time: now }))
+    Ok(Json(PushResponse {
+        receipts,
+        server_time: now,
+    }))
 }
 
 /// Stores one mutation at most once and returns its receipt.
-async fn apply(conn: &mut SqliteConnection, user: &CurrentUser, device_id: &str, m: &Mutation, now: i64) -> Result<Receipt, AppError> {
+async fn apply(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    device_id: &str,
+    m: &Mutation,
+    now: i64,
+) -> Result<Receipt, AppError> {
     let quarantined = |reason: &str| Receipt {
         id: m.id.clone(),
         status: ReceiptStatus::Quarantined,
@@ -105,16 +118,33 @@ async fn apply(conn: &mut SqliteConnection, user: &CurrentUser, device_id: &str,
     .rows_affected();
 
     if inserted == 0 {
-        let (owner, status, reason, server_seq, received_at): (i64, String, Option<String>, i64, i64) =
-            sqlx::query_as("SELECT user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?")
-                .bind(&m.id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let (owner, status, reason, server_seq, received_at): (
+            i64,
+            String,
+            Option<String>,
+            i64,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?",
+        )
+        .bind(&m.id)
+        .fetch_one(&mut *conn)
+        .await?;
         if owner != user.id {
             return Ok(quarantined("记录编号与他人的记录冲突"));
         }
-        let status = if status == "quarantined" { ReceiptStatus::Quarantined } else { ReceiptStatus::Duplicate };
-        return Ok(Receipt { id: m.id.clone(), status, reason, server_seq, received_at });
+        let status = if status == "quarantined" {
+            ReceiptStatus::Quarantined
+        } else {
+            ReceiptStatus::Duplicate
+        };
+        return Ok(Receipt {
+            id: m.id.clone(),
+            status,
+            reason,
+            server_seq,
+            received_at,
+        });
     }
 
     let outcome = match m.change() {
@@ -122,14 +152,26 @@ async fn apply(conn: &mut SqliteConnection, user: &CurrentUser, device_id: &str,
         Err(reason) => Err(reason),
     };
     match outcome {
-        Ok(()) => Ok(Receipt { id: m.id.clone(), status: ReceiptStatus::Applied, reason: None, server_seq: seq, received_at: now }),
+        Ok(()) => Ok(Receipt {
+            id: m.id.clone(),
+            status: ReceiptStatus::Applied,
+            reason: None,
+            server_seq: seq,
+            received_at: now,
+        }),
         Err(reason) => {
             sqlx::query("UPDATE mutations SET status = 'quarantined', reason = ? WHERE id = ?")
                 .bind(&reason)
                 .bind(&m.id)
                 .execute(&mut *conn)
                 .await?;
-            Ok(Receipt { id: m.id.clone(), status: ReceiptStatus::Quarantined, reason: Some(reason), server_seq: seq, received_at: now })
+            Ok(Receipt {
+                id: m.id.clone(),
+                status: ReceiptStatus::Quarantined,
+                reason: Some(reason),
+                server_seq: seq,
+                received_at: now,
+            })
         }
     }
 }
@@ -144,7 +186,9 @@ async fn apply_change(
     now: i64,
 ) -> Result<Result<(), String>, AppError> {
     match change {
-        Change::CreateActivity(a) => Ok(activities::create(conn, user.id, user.role, user.org_id, &a, seq, now).await?),
+        Change::CreateActivity(a) => {
+            Ok(activities::create(conn, user.id, user.role, user.org_id, &a, seq, now).await?)
+        }
         Change::SignIn(s) => sign_in(conn, user, m, &s, seq, now).await,
     }
 }
@@ -160,11 +204,12 @@ async fn sign_in(
     let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
         return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
     };
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
-        .bind(&s.activity_id)
-        .bind(user.id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+            .bind(&s.activity_id)
+            .bind(user.id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(status) = status.and_then(|s| AttendanceStatus::parse(&s)) else {
         return Ok(Err("您不在该活动的应到名单中".to_owned()));
     };
@@ -174,7 +219,9 @@ async fn sign_in(
     // The phone's clock corrected by its last known offset to ours; SYNC.md: clocks are not trusted.
     let at = m.device_time.saturating_add(m.server_offset_ms);
     if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
-        return Ok(Err("不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()));
+        return Ok(Err(
+            "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
+        ));
     }
     // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
     // already marked the member, the record merges into that row instead of adding one.
@@ -226,5 +273,10 @@ pub async fn pull(
     let activities = activities::visible_since(&mut tx, &user, cursor, upto).await?;
     let attendance = activities::attendance_since(&mut tx, &user, cursor, upto).await?;
     tx.commit().await?;
-    Ok(Json(PullResponse { cursor: upto.max(cursor), server_time: now_ms(), activities, attendance }))
+    Ok(Json(PullResponse {
+        cursor: upto.max(cursor),
+        server_time: now_ms(),
+        activities,
+        attendance,
+    }))
 }

@@ -39,7 +39,11 @@ impl Harness {
         let db = Db::open(&dir.path().join("test.db")).await.unwrap();
         assert!(demo::seed(&db).await.unwrap());
         let site = Site::load(std::path::Path::new("public")).unwrap();
-        Harness { app: app(AppState::new(db.clone(), site)), _dir: dir, db }
+        Harness {
+            app: app(AppState::new(db.clone(), site)),
+            _dir: dir,
+            db,
+        }
     }
 
     async fn send(&self, req: Request<Body>) -> Reply {
@@ -49,34 +53,62 @@ impl Harness {
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         };
         self.send(req.unwrap()).await
     }
 
     async fn login(&self, phone: &str) -> String {
-        let r = self.call("POST", paths::LOGIN, None, Some(json!({"phone": phone, "password": demo::PASSWORD}))).await;
+        let r = self
+            .call(
+                "POST",
+                paths::LOGIN,
+                None,
+                Some(json!({"phone": phone, "password": demo::PASSWORD})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body["token"].as_str().unwrap().to_owned()
     }
 
     async fn push(&self, token: &str, device: &str, mutations: &[Mutation]) -> Reply {
         let body = json!({"device_id": device, "protocol": PROTOCOL, "mutations": mutations});
-        self.call("POST", paths::PUSH, Some(token), Some(body)).await
+        self.call("POST", paths::PUSH, Some(token), Some(body))
+            .await
     }
 
     async fn pull(&self, token: &str, cursor: i64) -> Value {
-        let r = self.call("GET", &format!("{}?cursor={cursor}", paths::PULL), Some(token), None).await;
+        let r = self
+            .call(
+                "GET",
+                &format!("{}?cursor={cursor}", paths::PULL),
+                Some(token),
+                None,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
     }
@@ -93,14 +125,23 @@ impl Harness {
             ends_at: now + 3_600_000,
             code: "246810".into(),
         };
-        let m = Mutation::new(1, new_id(), &Change::CreateActivity(activity.clone()), now, 0);
+        let m = Mutation::new(
+            1,
+            new_id(),
+            &Change::CreateActivity(activity.clone()),
+            now,
+            0,
+        );
         let r = self.push(lead_token, "lead-phone", &[m]).await;
         assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
         (activity.activity_id, activity.code)
     }
 
     async fn rows(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.db.reader).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.reader)
+            .await
+            .unwrap()
     }
 }
 
@@ -109,7 +150,10 @@ fn new_id() -> String {
 }
 
 fn sign_in(seq: u64, activity_id: &str, code: &str) -> Mutation {
-    let change = Change::SignIn(SignIn { activity_id: activity_id.into(), code: code.into() });
+    let change = Change::SignIn(SignIn {
+        activity_id: activity_id.into(),
+        code: code.into(),
+    });
     Mutation::new(seq, new_id(), &change, now_ms(), 0)
 }
 
@@ -118,13 +162,22 @@ fn sign_in(seq: u64, activity_id: &str, code: &str) -> Mutation {
 #[tokio::test]
 async fn the_demo_accounts_log_in_with_the_demo_password() {
     let h = Harness::new().await;
-    let r = h.call("POST", paths::LOGIN, None, Some(json!({"phone": MEMBER, "password": "hongyan-demo"}))).await;
+    let r = h
+        .call(
+            "POST",
+            paths::LOGIN,
+            None,
+            Some(json!({"phone": MEMBER, "password": "hongyan-demo"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["user"]["role"], "member");
     assert_eq!(r.body["user"]["org_name"], "上海浦东项目部党支部");
     let token = r.body["token"].as_str().unwrap();
     assert!(token.len() >= 32);
-    let stored = h.rows("SELECT count(*) FROM sessions WHERE token_hash = 'x' OR length(token_hash) = 64").await;
+    let stored = h
+        .rows("SELECT count(*) FROM sessions WHERE token_hash = 'x' OR length(token_hash) = 64")
+        .await;
     assert_eq!(stored, 1, "one session, stored as a hash");
     let me = h.call("GET", paths::ME, Some(token), None).await;
     assert_eq!(me.body["phone"], MEMBER);
@@ -133,8 +186,22 @@ async fn the_demo_accounts_log_in_with_the_demo_password() {
 #[tokio::test]
 async fn an_unknown_phone_and_a_wrong_password_get_the_same_answer() {
     let h = Harness::new().await;
-    let wrong = h.call("POST", paths::LOGIN, None, Some(json!({"phone": MEMBER, "password": "nope"}))).await;
-    let unknown = h.call("POST", paths::LOGIN, None, Some(json!({"phone": "13999999999", "password": "nope"}))).await;
+    let wrong = h
+        .call(
+            "POST",
+            paths::LOGIN,
+            None,
+            Some(json!({"phone": MEMBER, "password": "nope"})),
+        )
+        .await;
+    let unknown = h
+        .call(
+            "POST",
+            paths::LOGIN,
+            None,
+            Some(json!({"phone": "13999999999", "password": "nope"})),
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
     assert_eq!(wrong.body["message"], "手机号或密码不正确");
@@ -144,10 +211,24 @@ async fn an_unknown_phone_and_a_wrong_password_get_the_same_answer() {
 async fn logins_are_throttled_after_five_failures_even_with_the_right_password() {
     let h = Harness::new().await;
     for _ in 0..5 {
-        let r = h.call("POST", paths::LOGIN, None, Some(json!({"phone": LEAD, "password": "guess"}))).await;
+        let r = h
+            .call(
+                "POST",
+                paths::LOGIN,
+                None,
+                Some(json!({"phone": LEAD, "password": "guess"})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let r = h.call("POST", paths::LOGIN, None, Some(json!({"phone": LEAD, "password": demo::PASSWORD}))).await;
+    let r = h
+        .call(
+            "POST",
+            paths::LOGIN,
+            None,
+            Some(json!({"phone": LEAD, "password": demo::PASSWORD})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body["message"].as_str().unwrap().contains("15分钟"));
     h.login(MEMBER).await;
@@ -157,12 +238,30 @@ async fn logins_are_throttled_after_five_failures_even_with_the_right_password()
 async fn logout_ends_the_session_and_an_expired_session_is_refused() {
     let h = Harness::new().await;
     let token = h.login(MEMBER).await;
-    assert_eq!(h.call("POST", paths::LOGOUT, Some(&token), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(h.call("GET", paths::ME, Some(&token), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.call("POST", paths::LOGOUT, Some(&token), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&token), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     let token = h.login(MEMBER).await;
-    sqlx::query("UPDATE sessions SET expires_at = 0").execute(&h.db.writer).await.unwrap();
-    let r = h.call("GET", &format!("{}?cursor=0", paths::PULL), Some(&token), None).await;
+    sqlx::query("UPDATE sessions SET expires_at = 0")
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    let r = h
+        .call(
+            "GET",
+            &format!("{}?cursor=0", paths::PULL),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.body["message"].as_str().unwrap().contains("登录已过期"));
 }
@@ -182,11 +281,26 @@ async fn a_sign_in_pushed_twice_is_stored_once() {
     assert_eq!(first.body["receipts"][0]["status"], "applied");
     let second = h.push(&member, "phone-1", &batch).await;
     assert_eq!(second.body["receipts"][0]["status"], "duplicate");
-    assert_eq!(second.body["receipts"][0]["server_seq"], first.body["receipts"][0]["server_seq"]);
+    assert_eq!(
+        second.body["receipts"][0]["server_seq"],
+        first.body["receipts"][0]["server_seq"]
+    );
 
-    assert_eq!(h.rows("SELECT count(*) FROM mutations WHERE kind = '\"sign_in\"'").await, 1);
-    assert_eq!(h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'").await, 1);
-    assert_eq!(h.rows("SELECT last_seq FROM devices WHERE device_id = 'phone-1'").await, 1);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM mutations WHERE kind = '\"sign_in\"'")
+            .await,
+        1
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'")
+            .await,
+        1
+    );
+    assert_eq!(
+        h.rows("SELECT last_seq FROM devices WHERE device_id = 'phone-1'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -200,20 +314,37 @@ async fn concurrent_pushes_of_the_same_batch_store_each_record_once() {
     let other_batch = vec![sign_in(1, &activity, &code)];
 
     let pushes = (0..8).map(|i| {
-        let (token, batch) = if i % 2 == 0 { (&member, &batch) } else { (&other, &other_batch) };
+        let (token, batch) = if i % 2 == 0 {
+            (&member, &batch)
+        } else {
+            (&other, &other_batch)
+        };
         h.push(token, "tab", batch)
     });
     let replies = futures_join_all(pushes).await;
     for r in &replies {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    let applied = replies.iter().filter(|r| r.body["receipts"][0]["status"] == "applied").count();
+    let applied = replies
+        .iter()
+        .filter(|r| r.body["receipts"][0]["status"] == "applied")
+        .count();
     assert_eq!(applied, 2, "each of the two records applied exactly once");
-    assert_eq!(h.rows("SELECT count(*) FROM mutations WHERE kind = '\"sign_in\"'").await, 2);
-    assert_eq!(h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'").await, 2);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM mutations WHERE kind = '\"sign_in\"'")
+            .await,
+        2
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'")
+            .await,
+        2
+    );
 }
 
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let handles: Vec<_> = futures.collect();
     let mut out = Vec::new();
     // Poll them together so the requests really overlap.
@@ -229,7 +360,11 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.extend(results.into_iter().flatten());
@@ -252,11 +387,27 @@ async fn a_bad_record_is_quarantined_and_the_ones_behind_it_still_apply() {
     ];
     let r = h.push(&member, "phone", &batch).await;
     let receipts = r.body["receipts"].as_array().unwrap();
-    let statuses: Vec<_> = receipts.iter().map(|x| x["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, ["quarantined", "quarantined", "quarantined", "applied"]);
+    let statuses: Vec<_> = receipts
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["quarantined", "quarantined", "quarantined", "applied"]
+    );
     assert_eq!(receipts[0]["reason"], "签到码不正确，请核对后重新签到");
-    assert!(receipts[1]["reason"].as_str().unwrap().contains("活动不存在"));
-    assert!(receipts[2]["reason"].as_str().unwrap().starts_with("记录内容无效"));
+    assert!(
+        receipts[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("活动不存在")
+    );
+    assert!(
+        receipts[2]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("记录内容无效")
+    );
 
     // A quarantined record answers the same way when retried.
     let again = h.push(&member, "phone", &batch[..1]).await;
@@ -270,7 +421,10 @@ async fn a_sign_in_outside_the_window_is_quarantined_and_clock_skew_is_flagged()
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
-    let change = Change::SignIn(SignIn { activity_id: activity.clone(), code: code.clone() });
+    let change = Change::SignIn(SignIn {
+        activity_id: activity.clone(),
+        code: code.clone(),
+    });
     let week = 7 * 24 * 3_600_000;
     // A phone a week behind that never synced: its claimed time is before the window.
     let early = Mutation::new(1, new_id(), &change, now_ms() - week, 0);
@@ -281,7 +435,10 @@ async fn a_sign_in_outside_the_window_is_quarantined_and_clock_skew_is_flagged()
     assert_eq!(r.body["receipts"][1]["status"], "applied");
     let pulled = h.pull(&member, 0).await;
     let rows = pulled["attendance"].as_array().unwrap();
-    let row = rows.iter().find(|r| r["activity_id"] == activity.as_str()).unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["activity_id"] == activity.as_str())
+        .unwrap();
     assert_eq!(row["status"], "signed_in");
     assert_eq!(row["clock_skewed"], true);
 }
@@ -294,10 +451,17 @@ async fn a_record_id_used_by_someone_else_is_not_answered_with_their_receipt() {
     let member = h.login(MEMBER).await;
     let other = h.login("13800000004").await;
     let m = sign_in(1, &activity, &code);
-    assert_eq!(h.push(&member, "a", std::slice::from_ref(&m)).await.body["receipts"][0]["status"], "applied");
+    assert_eq!(
+        h.push(&member, "a", std::slice::from_ref(&m)).await.body["receipts"][0]["status"],
+        "applied"
+    );
     let r = h.push(&other, "b", &[m]).await;
     assert_eq!(r.body["receipts"][0]["status"], "quarantined");
-    assert_eq!(h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'").await, 1);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'")
+            .await,
+        1
+    );
 }
 
 // ---- pull ----
@@ -307,7 +471,11 @@ async fn pull_returns_only_what_changed_after_the_cursor() {
     let h = Harness::new().await;
     let member = h.login(MEMBER).await;
     let first = h.pull(&member, 0).await;
-    assert_eq!(first["activities"].as_array().unwrap().len(), 1, "the demo activity");
+    assert_eq!(
+        first["activities"].as_array().unwrap().len(),
+        1,
+        "the demo activity"
+    );
     let cursor = first["cursor"].as_i64().unwrap();
     let nothing = h.pull(&member, cursor).await;
     assert!(nothing["activities"].as_array().unwrap().is_empty());
@@ -316,7 +484,12 @@ async fn pull_returns_only_what_changed_after_the_cursor() {
     let lead = h.login(LEAD).await;
     let (activity, _) = h.publish(&lead).await;
     let next = h.pull(&member, cursor).await;
-    let ids: Vec<_> = next["activities"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let ids: Vec<_> = next["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [activity.as_str()]);
     assert!(next["cursor"].as_i64().unwrap() > cursor);
 }
@@ -327,16 +500,40 @@ async fn only_the_branch_lead_receives_the_code_and_other_branches_see_nothing()
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
     let for_lead = h.pull(&lead, 0).await;
-    let mine = for_lead["activities"].as_array().unwrap().iter().find(|a| a["id"] == activity.as_str()).unwrap().clone();
+    let mine = for_lead["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == activity.as_str())
+        .unwrap()
+        .clone();
     assert_eq!(mine["code"], code.as_str());
-    assert!(for_lead["attendance"].as_array().unwrap().len() >= 5, "the lead sees the roster");
+    assert!(
+        for_lead["attendance"].as_array().unwrap().len() >= 5,
+        "the lead sees the roster"
+    );
 
     let member = h.pull(&h.login(MEMBER).await, 0).await;
-    assert!(member["activities"].as_array().unwrap().iter().all(|a| a.get("code").is_none()));
-    assert!(member["attendance"].as_array().unwrap().iter().all(|a| a["member_name"] == "李明"));
+    assert!(
+        member["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("code").is_none())
+    );
+    assert!(
+        member["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["member_name"] == "李明")
+    );
 
     let cadre = h.pull(&h.login(CADRE).await, 0).await;
-    assert!(cadre["activities"].as_array().unwrap().is_empty(), "another branch's activities stay hidden");
+    assert!(
+        cadre["activities"].as_array().unwrap().is_empty(),
+        "another branch's activities stay hidden"
+    );
 }
 
 #[tokio::test]
@@ -353,9 +550,24 @@ async fn a_member_cannot_publish_an_activity() {
         ends_at: now + 1,
         code: "123456".into(),
     };
-    let r = h.push(&member, "p", &[Mutation::new(1, new_id(), &Change::CreateActivity(a), now, 0)]).await;
+    let r = h
+        .push(
+            &member,
+            "p",
+            &[Mutation::new(
+                1,
+                new_id(),
+                &Change::CreateActivity(a),
+                now,
+                0,
+            )],
+        )
+        .await;
     assert_eq!(r.body["receipts"][0]["status"], "quarantined");
-    assert_eq!(r.body["receipts"][0]["reason"], "只有党支部书记可以发布活动");
+    assert_eq!(
+        r.body["receipts"][0]["reason"],
+        "只有党支部书记可以发布活动"
+    );
 }
 
 // ---- confirm ----
@@ -367,15 +579,26 @@ async fn the_lead_confirms_a_sign_in_and_the_member_pulls_the_confirmation() {
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
     let cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
-    h.push(&member, "phone", &[sign_in(1, &activity, &code)]).await;
-    let member_id = h.rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'")).await;
+    h.push(&member, "phone", &[sign_in(1, &activity, &code)])
+        .await;
+    let member_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
+        .await;
 
     let path = paths::confirm(&activity, member_id);
     let r = h.call("POST", &path, Some(&lead), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], "confirmed");
-    assert_eq!(h.call("POST", &path, Some(&lead), None).await.status, StatusCode::OK, "confirming twice is harmless");
-    assert_eq!(h.rows("SELECT count(*) FROM audit_log WHERE action = 'confirm_attendance'").await, 1);
+    assert_eq!(
+        h.call("POST", &path, Some(&lead), None).await.status,
+        StatusCode::OK,
+        "confirming twice is harmless"
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'confirm_attendance'")
+            .await,
+        1
+    );
 
     let pulled = h.pull(&member, cursor).await;
     let rows = pulled["attendance"].as_array().unwrap();
@@ -388,22 +611,54 @@ async fn confirming_checks_role_branch_activity_and_state() {
     let h = Harness::new().await;
     let lead = h.login(LEAD).await;
     let (activity, _) = h.publish(&lead).await;
-    let member_id = h.rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'")).await;
+    let member_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
+        .await;
     let path = paths::confirm(&activity, member_id);
 
     let member = h.login(MEMBER).await;
-    assert_eq!(h.call("POST", &path, Some(&member), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.call("POST", &path, Some(&member), None).await.status,
+        StatusCode::FORBIDDEN
+    );
     let other_lead = h.login(OTHER_LEAD).await;
     let r = h.call("POST", &path, Some(&other_lead), None).await;
-    assert_eq!((r.status, r.body["message"].as_str()), (StatusCode::FORBIDDEN, Some("只能管理本支部的活动")));
-    assert_eq!(h.call("POST", &path, None, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("只能管理本支部的活动"))
+    );
+    assert_eq!(
+        h.call("POST", &path, None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let r = h.call("POST", &path, Some(&lead), None).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "not signed in yet");
-    let r = h.call("POST", &paths::confirm(&new_id(), member_id), Some(&lead), None).await;
+    let r = h
+        .call(
+            "POST",
+            &paths::confirm(&new_id(), member_id),
+            Some(&lead),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = h.call("POST", &paths::confirm(&activity, 999_999), Some(&lead), None).await;
+    let r = h
+        .call(
+            "POST",
+            &paths::confirm(&activity, 999_999),
+            Some(&lead),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = h.call("POST", &format!("/api/v1/activities/{activity}/attendance/abc/confirm"), Some(&lead), None).await;
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/activities/{activity}/attendance/abc/confirm"),
+            Some(&lead),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body["message"].is_string());
 }
@@ -415,29 +670,81 @@ async fn malformed_requests_get_a_clear_json_error_never_a_500() {
     let h = Harness::new().await;
     let token = h.login(MEMBER).await;
     let raw = |body: &'static str, content_type: Option<&'static str>| {
-        let mut req = Request::builder().method("POST").uri(paths::PUSH).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(paths::PUSH)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
         req.body(Body::from(body)).unwrap()
     };
     let cases = [
-        (raw("{not json", Some("application/json")), StatusCode::BAD_REQUEST),
-        (raw(r#"{"device_id": 5, "protocol": 1, "mutations": []}"#, Some("application/json")), StatusCode::UNPROCESSABLE_ENTITY),
-        (raw(r#"{"device_id": "d"}"#, Some("application/json")), StatusCode::UNPROCESSABLE_ENTITY),
-        (raw(r#"{"device_id": "d", "protocol": 1, "mutations": []}"#, None), StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        (raw(r#"{"device_id": "", "protocol": 1, "mutations": []}"#, Some("application/json")), StatusCode::BAD_REQUEST),
+        (
+            raw("{not json", Some("application/json")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(
+                r#"{"device_id": 5, "protocol": 1, "mutations": []}"#,
+                Some("application/json"),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(r#"{"device_id": "d"}"#, Some("application/json")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                r#"{"device_id": "d", "protocol": 1, "mutations": []}"#,
+                None,
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            raw(
+                r#"{"device_id": "", "protocol": 1, "mutations": []}"#,
+                Some("application/json"),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (req, expected) in cases {
         let r = h.send(req).await;
         assert_eq!(r.status, expected, "{}", r.text);
-        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
+        assert!(
+            r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            r.text
+        );
     }
-    let r = h.call("GET", &format!("{}?cursor=abc", paths::PULL), Some(&token), None).await;
+    let r = h
+        .call(
+            "GET",
+            &format!("{}?cursor=abc", paths::PULL),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = h.call("GET", &format!("{}?cursor=-1", paths::PULL), Some(&token), None).await;
+    let r = h
+        .call(
+            "GET",
+            &format!("{}?cursor=-1", paths::PULL),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = h.call("POST", paths::LOGIN, None, Some(json!({"phone": MEMBER, "password": "x", "extra": 1}))).await;
+    let r = h
+        .call(
+            "POST",
+            paths::LOGIN,
+            None,
+            Some(json!({"phone": MEMBER, "password": "x", "extra": 1})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -455,7 +762,14 @@ async fn an_oversized_body_is_refused_with_413() {
 async fn an_old_client_is_asked_to_update() {
     let h = Harness::new().await;
     let token = h.login(MEMBER).await;
-    let r = h.call("POST", paths::PUSH, Some(&token), Some(json!({"device_id": "d", "protocol": 0, "mutations": []}))).await;
+    let r = h
+        .call(
+            "POST",
+            paths::PUSH,
+            Some(&token),
+            Some(json!({"device_id": "d", "protocol": 0, "mutations": []})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UPGRADE_REQUIRED);
     assert!(r.body["message"].as_str().unwrap().contains("更新"));
 }
@@ -464,7 +778,9 @@ async fn an_old_client_is_asked_to_update() {
 async fn a_batch_over_the_limit_is_refused_whole() {
     let h = Harness::new().await;
     let token = h.login(MEMBER).await;
-    let batch: Vec<_> = (0..=crate::api::MAX_BATCH as u64).map(|i| sign_in(i + 1, "x", "123456")).collect();
+    let batch: Vec<_> = (0..=crate::api::MAX_BATCH as u64)
+        .map(|i| sign_in(i + 1, "x", "123456"))
+        .collect();
     let r = h.push(&token, "d", &batch).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(h.rows("SELECT count(*) FROM mutations").await, 0);
@@ -481,15 +797,26 @@ async fn navigations_get_the_shell_with_a_strict_csp_and_unknown_api_paths_get_j
         assert!(r.text.contains("<div id=\"app\""), "{path}");
         assert!(!r.text.contains("{{BUILD}}"));
         let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
     }
     let r = h.call("GET", "/api/v1/nothing", None, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.body["message"].is_string());
     let sw = h.call("GET", "/sw.js", None, None).await;
-    assert!(sw.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        sw.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert!(!sw.text.contains("{{BUILD}}"));
-    assert_eq!(h.call("GET", "/pkg/missing.js", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.call("GET", "/pkg/missing.js", None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -497,9 +824,24 @@ async fn the_openapi_document_lists_every_endpoint() {
     let h = Harness::new().await;
     let r = h.call("GET", paths::OPENAPI, None, None).await;
     assert_eq!(r.status, StatusCode::OK);
-    let listed: Vec<_> = r.body["paths"].as_object().unwrap().keys().cloned().collect();
-    for path in [paths::LOGIN, paths::LOGOUT, paths::ME, paths::PUSH, paths::PULL, paths::OPENAPI] {
-        assert!(listed.iter().any(|p| p == path), "{path} missing from {listed:?}");
+    let listed: Vec<_> = r.body["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    for path in [
+        paths::LOGIN,
+        paths::LOGOUT,
+        paths::ME,
+        paths::PUSH,
+        paths::PULL,
+        paths::OPENAPI,
+    ] {
+        assert!(
+            listed.iter().any(|p| p == path),
+            "{path} missing from {listed:?}"
+        );
     }
     assert!(listed.iter().any(|p| p.ends_with("/confirm")));
     assert!(r.body["components"]["schemas"]["PushRequest"].is_object());

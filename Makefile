@@ -1,0 +1,63 @@
+# 红雁 — the one build entry point. `make run` and `make test` install whatever is missing first.
+#
+#   make run     build the release app and serve it on http://127.0.0.1:3000 with demo data
+#   make test    every test: formatting, clippy, native unit + server tests, release build, size report,
+#                and the browser end-to-end tests in Chromium
+#   make size    brotli size of the first load (html + js + wasm + css) of the release build
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_HOME)/bin:$(PATH)
+
+PORT ?= 3000
+DB ?= hongyan-demo.db
+CARGO_LEPTOS_VERSION := 0.3.8
+
+.PHONY: run test build size setup setup-rust setup-node setup-browser lint unit e2e clean
+
+run: setup build
+	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
+
+test: setup setup-browser lint unit build size e2e
+
+build: setup
+	cargo leptos build --release
+
+size:
+	node end2end/size-report.mjs target/site
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --features server -- -D warnings
+	cargo clippy --lib --features csr --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --features server
+
+e2e:
+	cd end2end && npx playwright test
+
+setup: setup-rust setup-node
+
+# The wasm target and cargo-leptos (installed once into CARGO_HOME; later runs find it there).
+setup-rust:
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (takes 15-20 minutes once)"; \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+
+# Playwright and wasm-opt (binaryen 132; Debian's older wasm-opt breaks the app at runtime).
+setup-node:
+	@if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
+		cd end2end && npm ci --no-audit --no-fund; \
+	fi
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+setup-browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results

@@ -1,0 +1,30 @@
+// Prints the brotli-compressed size of what a phone downloads on first load: the shell, boot script,
+// JS glue, wasm and CSS of the release build. Fails when the code is over the hard budget.
+//
+// usage: node end2end/size-report.mjs target/site
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+
+const TARGET_KIB = 100;
+const LIMIT_KIB = 150;
+const site = process.argv[2] ?? 'target/site';
+const files = ['shell.html', 'boot.js', 'pkg/hongyan.js', 'pkg/hongyan.wasm', 'pkg/hongyan.css'];
+
+let raw = 0;
+let compressed = 0;
+console.log('file                      raw KiB   brotli KiB');
+for (const file of files) {
+  const bytes = readFileSync(join(site, file));
+  const br = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  raw += bytes.length;
+  compressed += br;
+  console.log(`${file.padEnd(24)} ${(bytes.length / 1024).toFixed(1).padStart(8)} ${(br / 1024).toFixed(1).padStart(11)}`);
+}
+const kib = compressed / 1024;
+console.log(`${'total'.padEnd(24)} ${(raw / 1024).toFixed(1).padStart(8)} ${kib.toFixed(1).padStart(11)}`);
+console.log(`first load: ${kib.toFixed(1)} KiB brotli (target ≤ ${TARGET_KIB} KiB, limit ${LIMIT_KIB} KiB)`);
+if (kib > LIMIT_KIB) {
+  console.error(`over the ${LIMIT_KIB} KiB limit`);
+  process.exit(1);
+}

@@ -1,0 +1,58 @@
+// The app as a whole: login errors, installability, headers, and no page errors in the release build.
+import { test, expect, MEMBER, CADRE } from './fixtures';
+
+test('a wrong password says so and logs nobody in', async ({ newApp }) => {
+  const { app } = await newApp();
+  await app.page.goto('/');
+  await app.page.getByLabel('手机号').fill(MEMBER);
+  await app.page.getByLabel('密码').fill('wrong-password');
+  await app.page.getByRole('button', { name: '登录' }).click();
+  await expect(app.page.getByRole('alert')).toHaveText('手机号或密码不正确');
+  await expect(app.page.getByRole('heading', { name: '组织生活' })).toHaveCount(0);
+});
+
+test('the shell paints before the wasm and the app replaces it', async ({ newApp, server }) => {
+  const { app } = await newApp();
+  const html = await (await fetch(server.url + '/')).text();
+  expect(html).toContain('aria-busy="true"');
+  await app.page.goto('/');
+  await expect(app.page.getByLabel('手机号')).toBeVisible();
+  await expect(app.page.locator('[aria-busy="true"]')).toHaveCount(0);
+});
+
+test('Chromium finds the app installable', async ({ newApp }) => {
+  const { app, context } = await newApp();
+  await app.page.goto('/');
+  await app.waitForOfflineReady();
+  const cdp = await context.newCDPSession(app.page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  expect(installabilityErrors).toEqual([]);
+  const manifest = await (await app.page.request.get('/manifest.webmanifest')).json();
+  expect(manifest.short_name).toBe('红雁');
+  expect(manifest.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes} ${i.purpose}`)).toEqual([
+    '192x192 any',
+    '512x512 any',
+    '512x512 maskable',
+  ]);
+});
+
+test('every page is served with a CSP that allows the wasm and nothing inline', async ({ newApp }) => {
+  const { app } = await newApp();
+  const response = await app.page.goto('/');
+  const csp = response!.headers()['content-security-policy'];
+  expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
+  expect(csp).not.toContain('unsafe-inline');
+  // The app actually runs under it.
+  await expect(app.page.getByRole('button', { name: '登录' })).toBeVisible();
+});
+
+test('a member of another branch does not see this branch and 我的 masks the phone number', async ({ newApp }) => {
+  const { app } = await newApp();
+  await app.login(CADRE);
+  await expect(app.page.getByText('暂无活动')).toBeVisible();
+  await app.page.getByRole('link', { name: '我的' }).click();
+  await expect(app.page.getByText('赵磊同志')).toBeVisible();
+  await expect(app.page.getByText('138****0003')).toBeVisible();
+  await app.page.getByRole('button', { name: '退出登录' }).click();
+  await expect(app.page.getByLabel('手机号')).toBeVisible();
+});

@@ -1,0 +1,129 @@
+// Test fixtures: a real server process per test (release build, fresh database, demo data) that tests
+// can stop and start, a page object for the app, and a guard that fails any test whose page threw.
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+const BINARY = join(ROOT, 'target', 'release', 'hongyan');
+const SITE = join(ROOT, 'target', 'site');
+
+export const PASSWORD = 'hongyan-demo';
+export const LEAD = '13800000001';
+export const MEMBER = '13800000002';
+export const CADRE = '13800000003';
+
+/** The app's server, as a process we can stop (to be "offline") and start again on the same database. */
+export class Server {
+  private process?: ChildProcess;
+  readonly url: string;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'hongyan-e2e-'));
+
+  constructor(readonly port: number) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = ['--demo', '--port', String(this.port), '--db', join(this.dir, 'e2e.db'), '--site', SITE];
+    this.process = spawn(BINARY, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`${this.url}/api/v1/openapi.json`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server on ${this.url} did not start`);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+    this.process = undefined;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The app as a person uses it, located by role and label. */
+export class App {
+  readonly errors: Error[] = [];
+
+  constructor(readonly page: Page) {
+    page.on('pageerror', (e) => this.errors.push(e));
+  }
+
+  async login(phone: string, password = PASSWORD): Promise<void> {
+    await this.page.goto('/');
+    await this.page.getByLabel('手机号').fill(phone);
+    await this.page.getByLabel('密码').fill(password);
+    await this.page.getByRole('button', { name: '登录' }).click();
+    await expect(this.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  }
+
+  syncState() {
+    return this.page.getByTestId('sync-state');
+  }
+
+  myStatus() {
+    return this.page.getByTestId('my-status');
+  }
+
+  async syncNow(): Promise<void> {
+    await this.page.getByRole('button', { name: '立即同步' }).click();
+  }
+
+  /** Waits until the service worker controls the page and has precached the app. */
+  async waitForOfflineReady(): Promise<void> {
+    await this.page.waitForFunction(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return !!reg.active && !!navigator.serviceWorker.controller;
+    });
+  }
+}
+
+type Fixtures = {
+  server: Server;
+  newApp: () => Promise<{ app: App; context: BrowserContext }>;
+};
+
+export const test = base.extend<Fixtures>({
+  server: async ({}, use, testInfo) => {
+    const server = new Server(3100 + testInfo.workerIndex);
+    await server.start();
+    await use(server);
+    await server.stop();
+    server.cleanup();
+  },
+  // Each call is a separate phone: its own browser context, storage and service worker.
+  newApp: async ({ browser, server }, use) => {
+    const apps: App[] = [];
+    const contexts: BrowserContext[] = [];
+    await use(async () => {
+      const context = await browser.newContext({ baseURL: server.url });
+      const app = new App(await context.newPage());
+      apps.push(app);
+      contexts.push(context);
+      return { app, context };
+    });
+    for (const c of contexts) await c.close();
+    // A page that threw is a failed test, whatever the assertions said.
+    expect(apps.flatMap((a) => a.errors.map((e) => e.message))).toEqual([]);
+  },
+});
+
+export { expect };
+
+/** `datetime-local` value for a time `minutes` from now, in Shanghai time. */
+export function shanghaiInput(minutes: number): string {
+  return new Date(Date.now() + minutes * 60_000 + 8 * 3_600_000).toISOString().slice(0, 16);
+}

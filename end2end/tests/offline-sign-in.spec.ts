@@ -1,0 +1,78 @@
+// The foundation's promise end to end: a lead publishes, a member signs in with no network and no server,
+// the record survives a reload, syncs when the network returns, and the lead's confirmation comes back.
+import { test, expect, LEAD, MEMBER, shanghaiInput } from './fixtures';
+
+test('a member signs in offline, the record survives a reload, syncs, and the lead confirms it', async ({ server, newApp }) => {
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByLabel('类型').selectOption({ label: '主题党日' });
+  await lead.page.getByLabel('主题').fill('工地安全生产专题学习');
+  await lead.page.getByLabel('地点').fill('浦东项目部二楼会议室');
+  await lead.page.getByLabel('开始时间').fill(shanghaiInput(-5));
+  await lead.page.getByLabel('结束时间').fill(shanghaiInput(115));
+  await lead.page.getByRole('button', { name: '发布' }).click();
+  const code = (await lead.page.getByTestId('sign-in-code').textContent())!.trim();
+  expect(code).toMatch(/^\d{6}$/);
+  await expect(lead.syncState()).toContainText('已全部上传');
+  await expect(lead.page.getByTestId('tally')).toContainText('应到5人，实到0人');
+
+  const { app: member, context } = await newApp();
+  await member.login(MEMBER);
+  await member.page.getByRole('link', { name: /工地安全生产专题学习/ }).click();
+  await expect(member.myStatus()).toHaveText('待签到');
+  await member.waitForOfflineReady();
+
+  // No signal on site: the server is unreachable and the browser is offline.
+  await server.stop();
+  await context.setOffline(true);
+  await member.page.reload();
+  await expect(member.page.getByRole('heading', { name: '工地安全生产专题学习' })).toBeVisible();
+  await member.page.getByLabel('签到码').fill(code);
+  await member.page.getByRole('button', { name: '签到' }).click();
+  await expect(member.syncState()).toContainText('待上传 1 条');
+  await expect(member.myStatus()).toHaveText('待上传');
+
+  await member.page.reload();
+  await expect(member.syncState()).toContainText('待上传 1 条');
+  await expect(member.myStatus()).toHaveText('待上传');
+
+  // Signal returns: the outbox pushes by itself.
+  await server.start();
+  await context.setOffline(false);
+  await expect(member.myStatus()).toHaveText('已送达', { timeout: 30_000 });
+  await expect(member.syncState()).toContainText('已全部上传');
+  await expect(member.page.getByText(/服务器已收到（回执 \d+/)).toBeVisible();
+
+  // The lead sees the sign-in on the roster and confirms it.
+  await lead.syncNow();
+  const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
+  await expect(row).toContainText('已签到（待确认）');
+  await expect(lead.page.getByTestId('tally')).toContainText('应到5人，实到1人');
+  await lead.page.getByRole('button', { name: '确认 李明' }).click();
+  await expect(row).toContainText('已签到（已确认）');
+
+  // The member's next pull shows the confirmation.
+  await member.syncNow();
+  await expect(member.myStatus()).toHaveText('已确认');
+});
+
+test('a wrong code comes back as 未通过 with the reason and the member can sign in again', async ({ newApp }) => {
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByLabel('主题').fill('党小组会');
+  await lead.page.getByLabel('开始时间').fill(shanghaiInput(-1));
+  await lead.page.getByRole('button', { name: '发布' }).click();
+  const code = (await lead.page.getByTestId('sign-in-code').textContent())!.trim();
+  await expect(lead.syncState()).toContainText('已全部上传');
+
+  const { app: member } = await newApp();
+  await member.login(MEMBER);
+  await member.page.getByRole('link', { name: /党小组会/ }).click();
+  const wrong = code === '000000' ? '111111' : '000000';
+  await member.page.getByLabel('签到码').fill(wrong);
+  await member.page.getByRole('button', { name: '签到' }).click();
+  await expect(member.myStatus()).toHaveText('未通过：签到码不正确，请核对后重新签到');
+  await member.page.getByLabel('签到码').fill(code);
+  await member.page.getByRole('button', { name: '签到' }).click();
+  await expect(member.myStatus()).toHaveText('已送达');
+});

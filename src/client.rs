@@ -1,0 +1,118 @@
+//! The browser app: a Leptos client, rendered in the page (CSR), that works without a network.
+//!
+//! `start` mounts [`App`] into the shell's `#app`. Pages read and write through [`sync::Ctx`], which keeps
+//! records in the outbox (`store`) before anything goes over the network (`http`). Pages stay thin: the
+//! rules live in `model` and `outbox`.
+
+mod activity;
+mod components;
+mod home;
+mod http;
+mod login;
+mod me;
+mod store;
+mod sync;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::model::uuid_v7;
+use components::{BottomNav, TopBar};
+use sync::Ctx;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let Some(root) = document().get_element_by_id("app") else {
+        return;
+    };
+    // Replace the loading skeleton that the shell painted before the wasm arrived.
+    root.set_inner_html("");
+    leptos::mount::mount_to(root.unchecked_into(), App).forget();
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let ctx = Ctx::start();
+    provide_context(ctx);
+    let signed_out = move || ctx.session.with(Option::is_none);
+    view! {
+        <Router>
+            <TopBar/>
+            <main class="page">
+                <Show when=signed_out fallback=|| view! { <Pages/> }>
+                    <login::LoginPage/>
+                </Show>
+            </main>
+            <Show when=move || !signed_out()>
+                <BottomNav/>
+            </Show>
+        </Router>
+    }
+}
+
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }>
+            <Route path=path!("/") view=home::HomePage/>
+            <Route path=path!("/activity/:id") view=activity::ActivityPage/>
+            <Route path=path!("/me") view=me::MePage/>
+            <Route path=path!("/login") view=login::LoginPage/>
+        </Routes>
+    }
+}
+
+/// Milliseconds since the Unix epoch by this device's clock.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Random bytes from the browser's CSPRNG.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    if let Ok(crypto) = window().crypto() {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes
+}
+
+/// A new record id (UUIDv7), made on the phone.
+pub fn new_id() -> String {
+    uuid_v7(now_ms(), random_bytes())
+}
+
+/// A fresh six-digit 签到码.
+pub fn new_code() -> String {
+    format!("{:06}", u32::from_le_bytes(random_bytes()) % 1_000_000)
+}
+
+/// Asks the browser to keep this site's storage (Safari may otherwise evict it after 7 days unused).
+async fn request_persistence() -> Option<bool> {
+    let storage = window().navigator().storage();
+    let already = JsFuture::from(storage.persisted().ok()?)
+        .await
+        .ok()?
+        .as_bool()?;
+    if already {
+        return Some(true);
+    }
+    JsFuture::from(storage.persist().ok()?)
+        .await
+        .ok()?
+        .as_bool()
+}
+
+/// The build id the server wrote into the shell.
+fn build_id() -> String {
+    document()
+        .query_selector("meta[name=hongyan-build]")
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_attribute("content"))
+        .unwrap_or_default()
+}

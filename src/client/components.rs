@@ -1,0 +1,72 @@
+//! Pieces every page shares: the top bar with the sync state, and the bottom navigation.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::sync::{Ctx, SyncStatus};
+use crate::model::{LocalTime, is_skewed};
+
+/// Brand, the sync state in words (待上传 N 条 …) and a button to sync now.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let pending = move || ctx.pending_count();
+    let state = move || {
+        let n = pending();
+        match ctx.status.get() {
+            SyncStatus::Syncing { sent, total } if total > 0 => format!("正在上传 {sent}/{total}…"),
+            SyncStatus::Syncing { .. } => "正在同步…".to_owned(),
+            SyncStatus::Offline if n > 0 => "当前无网络，已保存到本机，联网后将自动上传".to_owned(),
+            SyncStatus::Offline => "当前无网络".to_owned(),
+            SyncStatus::Failed(m) => format!("上传失败，点击重试（{m}）"),
+            SyncStatus::LoginNeeded => "登录已过期，请重新登录，未上传的记录会保留".to_owned(),
+            SyncStatus::UpdateNeeded(m) => m,
+            SyncStatus::Idle => match ctx.cache.with(|c| c.last_pull) {
+                Some(at) if n == 0 => format!("已同步 {}", LocalTime::from_millis(at).table()),
+                _ => String::new(),
+            },
+        }
+    };
+    let skewed = move || {
+        ctx.cache
+            .with(|c| c.last_pull.is_some() && is_skewed(c.server_offset_ms))
+    };
+    let signed_in = move || ctx.session.with(Option::is_some);
+    let login_needed = move || ctx.status.get() == SyncStatus::LoginNeeded;
+    view! {
+        <header class="topbar">
+            <span class="brand">"红雁"</span>
+            <Show when=signed_in>
+                <div class="sync" data-testid="sync-state">
+                    <span class={move || if pending() > 0 { "pending has-pending" } else { "pending" }}>
+                        {move || if pending() > 0 { format!("待上传 {} 条", pending()) } else { "已全部上传".to_owned() }}
+                    </span>
+                    <span class="sync-detail" role="status">{state}</span>
+                    <Show when=login_needed fallback=move || view! {
+                        <button type="button" class="link" on:click=move |_| ctx.sync_now()>"立即同步"</button>
+                    }>
+                        <a class="link" href="/login">"重新登录"</a>
+                    </Show>
+                </div>
+            </Show>
+        </header>
+        <Show when=skewed>
+            <p class="banner warn" role="alert">"本机时间与服务器相差较大，请核对手机时间"</p>
+        </Show>
+        {move || ctx.notice.get().map(|m| view! {
+            <p class="banner error" role="alert">{m}" "
+                <button type="button" class="link" on:click=move |_| ctx.notice.set(None)>"知道了"</button>
+            </p>
+        })}
+    }
+}
+
+#[component]
+pub fn BottomNav() -> impl IntoView {
+    view! {
+        <nav class="bottom-nav" aria-label="主导航">
+            <A href="/" exact=true>"首页"</A>
+            <A href="/me">"我的"</A>
+        </nav>
+    }
+}

@@ -1,0 +1,122 @@
+//! HTTP to the server's `/api/v1`, with errors sorted by what the app should do about them.
+//!
+//! "Offline" is not a failure to show: it means the record stays in the outbox and sync tries again later.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{
+    AttendanceView, ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest,
+    PushResponse, paths,
+};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// No network, the server is down, or the request timed out: keep the record and retry later.
+    Offline,
+    /// 401: the session is gone. Records stay; the person logs in again.
+    Unauthorized(String),
+    /// 426: this app is older than the server supports.
+    UpgradeRequired(String),
+    /// Any other refusal, with the server's message.
+    Rejected(String),
+}
+
+impl ApiError {
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Offline => "当前无网络，已保存到本机，联网后将自动上传".to_owned(),
+            ApiError::Unauthorized(m) | ApiError::UpgradeRequired(m) | ApiError::Rejected(m) => {
+                m.clone()
+            }
+        }
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn url(path: &str) -> String {
+    let origin = leptos::prelude::window()
+        .location()
+        .origin()
+        .unwrap_or_default();
+    format!("{origin}{path}")
+}
+
+async fn send<R: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<R, ApiError> {
+    let res = req
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    let status = res.status();
+    if status.is_success() {
+        return res
+            .json::<R>()
+            .await
+            .map_err(|_| ApiError::Rejected("服务器的回答无法识别，请稍后重试".to_owned()));
+    }
+    let message = match res.json::<ErrorBody>().await {
+        Ok(body) => body.message,
+        Err(_) => format!("服务器暂时无法处理（{}），稍后将自动重试", status.as_u16()),
+    };
+    Err(match status.as_u16() {
+        401 => ApiError::Unauthorized(message),
+        426 => ApiError::UpgradeRequired(message),
+        // A proxy or gateway in between without the server behind it: the same as no network.
+        502..=504 => ApiError::Offline,
+        _ => ApiError::Rejected(message),
+    })
+}
+
+fn post<B: Serialize>(path: &str, token: Option<&str>, body: &B) -> reqwest::RequestBuilder {
+    let req = reqwest::Client::new().post(url(path)).json(body);
+    match token {
+        Some(t) => req.bearer_auth(t),
+        None => req,
+    }
+}
+
+pub async fn login(phone: &str, password: &str) -> Result<LoginResponse, ApiError> {
+    let body = LoginRequest {
+        phone: phone.to_owned(),
+        password: password.to_owned(),
+    };
+    send(post(paths::LOGIN, None, &body)).await
+}
+
+/// Ends the session on the server; failures are ignored (the token expires anyway).
+pub async fn logout(token: &str) {
+    let req = reqwest::Client::new()
+        .post(url(paths::LOGOUT))
+        .bearer_auth(token);
+    let _ = req.timeout(TIMEOUT).send().await;
+}
+
+pub async fn push(token: &str, body: &PushRequest) -> Result<PushResponse, ApiError> {
+    send(post(paths::PUSH, Some(token), body)).await
+}
+
+pub async fn pull(token: &str, cursor: i64) -> Result<PullResponse, ApiError> {
+    send(
+        reqwest::Client::new()
+            .get(url(&format!("{}?cursor={cursor}", paths::PULL)))
+            .bearer_auth(token),
+    )
+    .await
+}
+
+pub async fn confirm(
+    token: &str,
+    activity_id: &str,
+    member_id: i64,
+) -> Result<AttendanceView, ApiError> {
+    send(
+        reqwest::Client::new()
+            .post(url(&paths::confirm(activity_id, member_id)))
+            .bearer_auth(token),
+    )
+    .await
+}

@@ -1,0 +1,128 @@
+//! What the phone keeps in localStorage: the session, the device id, and per user the outbox and the
+//! cached server data.
+//!
+//! Each outbox record has its own key (`hongyan.v1.<user>.rec.<id>`) plus a small index, so every write is
+//! small and either happens whole or not at all. Partitions are per user and survive logout and expired
+//! sessions: a record waits for its own author to come back online. Every write reports a full storage.
+
+use gloo_storage::{LocalStorage, Storage};
+use serde::{Deserialize, Serialize};
+
+use crate::api::Me;
+use crate::model::Millis;
+use crate::outbox::{Cache, Entry};
+
+const SESSION: &str = "hongyan.session";
+const DEVICE: &str = "hongyan.device";
+
+/// The signed-in person. `expired` is set on a 401: the person stays known (and so does their outbox)
+/// until they log in again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: Millis,
+    pub user: Me,
+    #[serde(default)]
+    pub expired: bool,
+}
+
+/// Writing failed: the storage is full or the browser refuses it (private mode).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreFull;
+
+impl StoreFull {
+    pub const MESSAGE: &'static str =
+        "手机存储空间已满，这条记录未能保存。请清理手机存储空间后重试，已保存的记录不受影响。";
+}
+
+fn key(user_id: i64, part: &str) -> String {
+    format!("hongyan.v1.{user_id}.{part}")
+}
+
+fn set<T: Serialize>(key: &str, value: &T) -> Result<(), StoreFull> {
+    LocalStorage::set(key, value).map_err(|_| StoreFull)
+}
+
+pub fn load_session() -> Option<Session> {
+    LocalStorage::get(SESSION).ok()
+}
+
+pub fn save_session(session: &Session) -> Result<(), StoreFull> {
+    set(SESSION, session)
+}
+
+pub fn clear_session() {
+    LocalStorage::delete(SESSION);
+}
+
+/// This browser's device id, made once.
+pub fn device_id() -> String {
+    if let Ok(id) = LocalStorage::get::<String>(DEVICE) {
+        return id;
+    }
+    let id = super::new_id();
+    // If this write fails the id is remade next time; the server keys devices by id and user, so that
+    // only starts a new sequence, it never loses a record.
+    let _ = set(DEVICE, &id);
+    id
+}
+
+/// The next mutation number for this device and user: 1, 2, 3 …
+pub fn next_seq(user_id: i64) -> Result<u64, StoreFull> {
+    let k = key(user_id, "seq");
+    let next = LocalStorage::get::<u64>(&k).unwrap_or(0) + 1;
+    set(&k, &next)?;
+    Ok(next)
+}
+
+fn index(user_id: i64) -> Vec<String> {
+    LocalStorage::get(key(user_id, "outbox")).unwrap_or_default()
+}
+
+/// The user's outbox, oldest first. A record whose key is unreadable is skipped, not fatal.
+pub fn load_entries(user_id: i64) -> Vec<Entry> {
+    index(user_id)
+        .iter()
+        .filter_map(|id| LocalStorage::get::<Entry>(key(user_id, &format!("rec.{id}"))).ok())
+        .collect()
+}
+
+/// Writes one record; a new one is added to the index only after its own key is written.
+pub fn put_entry(user_id: i64, entry: &Entry) -> Result<(), StoreFull> {
+    let id = &entry.mutation.id;
+    set(&key(user_id, &format!("rec.{id}")), entry)?;
+    let mut ids = index(user_id);
+    if !ids.contains(id) {
+        ids.push(id.clone());
+        if let Err(full) = set(&key(user_id, "outbox"), &ids) {
+            LocalStorage::delete(key(user_id, &format!("rec.{id}")));
+            return Err(full);
+        }
+    }
+    Ok(())
+}
+
+/// Forgets delivered records (never pending ones: the caller passes only delivered ids).
+pub fn remove_entries(user_id: i64, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let kept: Vec<String> = index(user_id)
+        .into_iter()
+        .filter(|id| !ids.contains(id))
+        .collect();
+    // Shrinking the index cannot exceed the quota; if it fails anyway the records just stay longer.
+    if set(&key(user_id, "outbox"), &kept).is_ok() {
+        for id in ids {
+            LocalStorage::delete(key(user_id, &format!("rec.{id}")));
+        }
+    }
+}
+
+pub fn load_cache(user_id: i64) -> Cache {
+    LocalStorage::get(key(user_id, "cache")).unwrap_or_default()
+}
+
+pub fn save_cache(user_id: i64, cache: &Cache) -> Result<(), StoreFull> {
+    set(&key(user_id, "cache"), cache)
+}

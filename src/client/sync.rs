@@ -1,0 +1,301 @@
+//! The app's shared state and the sync loop that moves the outbox to the server and pulls changes back.
+//!
+//! The page drives sync (SYNC.md): on start, on the `online` event, when the page becomes visible, after
+//! each new record, on the 立即同步 button, and on a timer — every 5 minutes when all is well, with
+//! capped, jittered backoff after failures. It never gives up while records wait.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::http::{self, ApiError};
+use super::store::{self, Session, StoreFull};
+use super::{new_id, now_ms};
+use crate::api::{ActivityView, Change, LoginResponse, Mutation, PROTOCOL, PushRequest};
+use crate::model::{Role, backoff_ms};
+use crate::outbox::{self, Cache, Entry};
+
+/// Records per push; small enough to show progress on a long queue and keep each request quick.
+const BATCH: usize = 50;
+/// How often to pull when nothing is failing.
+const IDLE_SYNC_MS: u64 = 5 * 60_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SyncStatus {
+    Idle,
+    /// Sending: `sent` of `total` records so far.
+    Syncing {
+        sent: usize,
+        total: usize,
+    },
+    Offline,
+    Failed(String),
+    LoginNeeded,
+    UpdateNeeded(String),
+}
+
+/// Everything the pages share. All fields are signals, so the struct is `Copy`.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub session: RwSignal<Option<Session>>,
+    pub entries: RwSignal<Vec<Entry>>,
+    pub cache: RwSignal<Cache>,
+    pub status: RwSignal<SyncStatus>,
+    /// A message that needs the person's attention (storage full, …).
+    pub notice: RwSignal<Option<String>>,
+    /// Whether the browser granted persistent storage (None until known).
+    pub persisted: RwSignal<Option<bool>>,
+}
+
+thread_local! {
+    static IN_FLIGHT: Cell<bool> = const { Cell::new(false) };
+    static AGAIN: Cell<bool> = const { Cell::new(false) };
+    static FAILURES: Cell<u32> = const { Cell::new(0) };
+    static TIMER: Cell<u64> = const { Cell::new(0) };
+}
+
+impl Ctx {
+    /// Loads what the phone has, wires the sync triggers and starts the first sync.
+    pub fn start() -> Ctx {
+        let session = store::load_session();
+        let (entries, cache) = match &session {
+            Some(s) => (store::load_entries(s.user.id), store::load_cache(s.user.id)),
+            None => (Vec::new(), Cache::default()),
+        };
+        let ctx = Ctx {
+            session: RwSignal::new(session),
+            entries: RwSignal::new(entries),
+            cache: RwSignal::new(cache),
+            status: RwSignal::new(SyncStatus::Idle),
+            notice: RwSignal::new(None),
+            persisted: RwSignal::new(None),
+        };
+        // The handles are dropped on purpose: these listeners live as long as the page.
+        let _ = window_event_listener_untyped("online", move |_| ctx.sync_now());
+        let _ = window_event_listener_untyped("visibilitychange", move |_| {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                ctx.sync_now();
+            }
+        });
+        spawn_local(async move { ctx.persisted.set(super::request_persistence().await) });
+        ctx.sync_now();
+        ctx
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        self.session.with(|s| s.as_ref().map(|s| s.user.id))
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.session.with(|s| s.as_ref().map(|s| s.user.role))
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.entries
+            .with(|e| e.iter().filter(|e| e.is_pending()).count())
+    }
+
+    /// After a successful login: remember the session and switch to this user's partition. The previous
+    /// user's records stay in theirs.
+    pub fn signed_in(&self, resp: LoginResponse) {
+        let session = Session {
+            token: resp.token,
+            expires_at: resp.expires_at,
+            user: resp.user,
+            expired: false,
+        };
+        if store::save_session(&session).is_err() {
+            self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+        }
+        self.entries.set(store::load_entries(session.user.id));
+        self.cache.set(store::load_cache(session.user.id));
+        self.session.set(Some(session));
+        self.status.set(SyncStatus::Idle);
+        FAILURES.set(0);
+        self.sync_now();
+    }
+
+    /// Logs out. The outbox stays on the phone and is sent the next time this person logs in.
+    pub fn log_out(&self) {
+        if let Some(s) = self.session.get_untracked() {
+            spawn_local(async move { http::logout(&s.token).await });
+        }
+        store::clear_session();
+        self.session.set(None);
+        self.entries.set(Vec::new());
+        self.cache.set(Cache::default());
+    }
+
+    /// Saves a new record on the phone first, then tries to send it.
+    pub fn record(&self, change: Change) -> Result<(), String> {
+        let user_id = self.user_id().ok_or("请先登录")?;
+        let seq = store::next_seq(user_id).map_err(|_| StoreFull::MESSAGE)?;
+        let offset = self.cache.with_untracked(|c| c.server_offset_ms);
+        let entry = Entry::new(Mutation::new(seq, new_id(), &change, now_ms(), offset));
+        store::put_entry(user_id, &entry).map_err(|_| StoreFull::MESSAGE)?;
+        self.entries.update(|e| e.push(entry));
+        self.sync_now();
+        Ok(())
+    }
+
+    /// Shows an activity the lead just published before the server has it.
+    pub fn add_local_activity(&self, activity: ActivityView) {
+        self.cache.update(|c| c.activities.insert(0, activity));
+        self.save_cache();
+    }
+
+    pub fn save_cache(&self) {
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
+        if self
+            .cache
+            .with_untracked(|c| store::save_cache(user_id, c))
+            .is_err()
+        {
+            self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+        }
+    }
+
+    /// Marks the session as expired after a 401; nothing is dropped.
+    pub fn session_expired(&self) {
+        self.session.update(|s| {
+            if let Some(s) = s {
+                s.expired = true;
+                let _ = store::save_session(s);
+            }
+        });
+        self.status.set(SyncStatus::LoginNeeded);
+    }
+
+    /// Starts a sync now, or right after the one in flight.
+    pub fn sync_now(&self) {
+        if IN_FLIGHT.get() {
+            AGAIN.set(true);
+            return;
+        }
+        IN_FLIGHT.set(true);
+        let ctx = *self;
+        spawn_local(async move {
+            loop {
+                AGAIN.set(false);
+                let outcome = ctx.sync_once().await;
+                ctx.after(outcome);
+                if !AGAIN.get() {
+                    break;
+                }
+            }
+            IN_FLIGHT.set(false);
+        });
+    }
+
+    async fn sync_once(&self) -> Result<(), ApiError> {
+        let Some(session) = self.session.get_untracked() else {
+            return Ok(());
+        };
+        if session.expired {
+            return Err(ApiError::Unauthorized(String::new()));
+        }
+        let user_id = session.user.id;
+        let total = self.pending_count();
+        let mut sent = 0;
+        loop {
+            let batch = self
+                .entries
+                .with_untracked(|e| outbox::next_batch(e, BATCH));
+            if batch.is_empty() {
+                break;
+            }
+            self.status.set(SyncStatus::Syncing { sent, total });
+            let request = PushRequest {
+                device_id: store::device_id(),
+                protocol: PROTOCOL,
+                mutations: batch,
+            };
+            let before = now_ms();
+            let resp = http::push(&session.token, &request).await?;
+            self.note_server_time(before, resp.server_time);
+            let mut changed = Vec::new();
+            self.entries
+                .update(|e| changed = outbox::apply_receipts(e, &resp.receipts));
+            for entry in &changed {
+                if store::put_entry(user_id, entry).is_err() {
+                    self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+                }
+            }
+            sent += request.mutations.len();
+            self.cache.update(|c| c.last_push = Some(now_ms()));
+            if changed.is_empty() {
+                // The server answered but moved nothing: stop instead of sending the same batch forever.
+                break;
+            }
+        }
+        let expired = self
+            .entries
+            .with_untracked(|e| outbox::expired_deliveries(e, now_ms()));
+        store::remove_entries(user_id, &expired);
+        self.entries
+            .update(|e| e.retain(|x| !expired.contains(&x.mutation.id)));
+
+        self.status.set(SyncStatus::Syncing { sent, total });
+        let cursor = self.cache.with_untracked(|c| c.cursor);
+        let before = now_ms();
+        let pulled = http::pull(&session.token, cursor).await?;
+        self.note_server_time(before, pulled.server_time);
+        self.cache.update(|c| {
+            c.merge(pulled);
+            c.last_pull = Some(now_ms());
+        });
+        self.save_cache();
+        Ok(())
+    }
+
+    /// Remembers the device's offset to the server clock, measured at the middle of the round trip.
+    fn note_server_time(&self, sent_at: i64, server_time: i64) {
+        let midpoint = sent_at + (now_ms() - sent_at) / 2;
+        self.cache
+            .update(|c| c.server_offset_ms = server_time - midpoint);
+    }
+
+    fn after(&self, outcome: Result<(), ApiError>) {
+        let failures = match outcome {
+            Ok(()) => {
+                FAILURES.set(0);
+                self.status.set(SyncStatus::Idle);
+                schedule(*self, IDLE_SYNC_MS);
+                return;
+            }
+            Err(ApiError::Unauthorized(_)) => {
+                // Nothing to retry until the person logs in again; login restarts sync.
+                self.session_expired();
+                return;
+            }
+            Err(e) => {
+                self.status.set(match e {
+                    ApiError::Offline => SyncStatus::Offline,
+                    ApiError::UpgradeRequired(m) => SyncStatus::UpdateNeeded(m),
+                    other => SyncStatus::Failed(other.message()),
+                });
+                FAILURES.get() + 1
+            }
+        };
+        FAILURES.set(failures);
+        schedule(*self, backoff_ms(failures, js_sys::Math::random()));
+    }
+}
+
+/// Replaces any pending timer with one that syncs after `ms`.
+fn schedule(ctx: Ctx, ms: u64) {
+    let generation = TIMER.get() + 1;
+    TIMER.set(generation);
+    set_timeout(
+        move || {
+            if TIMER.get() == generation {
+                ctx.sync_now();
+            }
+        },
+        Duration::from_millis(ms),
+    );
+}

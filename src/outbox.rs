@@ -1,0 +1,396 @@
+//! The phone's side of sync, as plain data: the outbox of records waiting for the server, their receipts,
+//! the local copy of what the server sent, and what a member is shown for each activity.
+//!
+//! The browser keeps these in localStorage (`client::store`); the rules for how they change live here so
+//! that native tests cover them. A record leaves the `Pending` state only through a receipt from the
+//! server — never through a timeout, a logout or an expired session.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{
+    ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus,
+};
+use crate::model::{AttendanceStatus, Millis};
+
+/// Version of the stored outbox format. A new version comes with a migration of the old one, so records
+/// written by an older app are delivered by the newer one.
+pub const FORMAT: u32 = 1;
+
+/// Delivered records are kept this long so the member can still see their receipt.
+pub const KEEP_DELIVERED_MS: Millis = 14 * 24 * 3_600_000;
+
+/// One record made on this phone, with where it is on its way to the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub format: u32,
+    pub mutation: Mutation,
+    pub state: EntryState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum EntryState {
+    /// 待上传: on the phone only.
+    Pending,
+    /// 已送达: the server stored it (the receipt proves it).
+    Delivered { receipt: Receipt },
+    /// 未通过: the server can never accept it; kept to show the reason and for export.
+    Quarantined { receipt: Receipt },
+}
+
+impl Entry {
+    pub fn new(mutation: Mutation) -> Entry {
+        Entry {
+            format: FORMAT,
+            mutation,
+            state: EntryState::Pending,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.state == EntryState::Pending
+    }
+
+    /// The change this entry carries (records of unknown kinds have none).
+    pub fn change(&self) -> Option<Change> {
+        self.mutation.change().ok()
+    }
+
+    fn activity_id(&self) -> Option<String> {
+        match self.change()? {
+            Change::SignIn(s) => Some(s.activity_id),
+            Change::CreateActivity(a) => Some(a.activity_id),
+        }
+    }
+}
+
+/// The oldest pending records first, at most `max` of them: what the next push sends.
+pub fn next_batch(entries: &[Entry], max: usize) -> Vec<Mutation> {
+    let mut pending: Vec<&Entry> = entries.iter().filter(|e| e.is_pending()).collect();
+    pending.sort_by_key(|e| e.mutation.seq);
+    pending
+        .into_iter()
+        .take(max)
+        .map(|e| e.mutation.clone())
+        .collect()
+}
+
+/// Applies the server's receipts; returns the entries whose state changed (to be written back).
+///
+/// A receipt for an id the outbox does not have is ignored: it cannot create or resurrect anything.
+pub fn apply_receipts(entries: &mut [Entry], receipts: &[Receipt]) -> Vec<Entry> {
+    let mut changed = Vec::new();
+    for receipt in receipts {
+        let Some(entry) = entries.iter_mut().find(|e| e.mutation.id == receipt.id) else {
+            continue;
+        };
+        let state = match receipt.status {
+            ReceiptStatus::Applied | ReceiptStatus::Duplicate => EntryState::Delivered {
+                receipt: receipt.clone(),
+            },
+            ReceiptStatus::Quarantined => EntryState::Quarantined {
+                receipt: receipt.clone(),
+            },
+        };
+        if entry.state != state {
+            entry.state = state;
+            changed.push(entry.clone());
+        }
+    }
+    changed
+}
+
+/// Ids of delivered entries old enough to forget. Pending and quarantined entries are never forgotten.
+pub fn expired_deliveries(entries: &[Entry], now: Millis) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| matches!(&e.state, EntryState::Delivered { receipt } if now - receipt.received_at > KEEP_DELIVERED_MS))
+        .map(|e| e.mutation.id.clone())
+        .collect()
+}
+
+/// The phone's copy of what the server sent, kept for offline use.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cache {
+    pub cursor: i64,
+    pub activities: Vec<ActivityView>,
+    pub attendance: Vec<AttendanceView>,
+    /// server time − phone time, from the last answer the server gave.
+    pub server_offset_ms: Millis,
+    pub last_push: Option<Millis>,
+    pub last_pull: Option<Millis>,
+}
+
+impl Cache {
+    /// Merges a pull: rows replace the ones with the same key; nothing is dropped.
+    pub fn merge(&mut self, pull: PullResponse) {
+        for a in pull.activities {
+            match self.activities.iter_mut().find(|x| x.id == a.id) {
+                Some(x) => *x = a,
+                None => self.activities.push(a),
+            }
+        }
+        for r in pull.attendance {
+            self.put_attendance(r);
+        }
+        self.activities
+            .sort_by_key(|a| std::cmp::Reverse(a.starts_at));
+        self.cursor = self.cursor.max(pull.cursor);
+    }
+
+    /// Replaces or adds one roster row (natural key: activity and member).
+    pub fn put_attendance(&mut self, row: AttendanceView) {
+        match self
+            .attendance
+            .iter_mut()
+            .find(|x| x.activity_id == row.activity_id && x.member_id == row.member_id)
+        {
+            Some(x) if x.server_seq <= row.server_seq => *x = row,
+            Some(_) => {}
+            None => self.attendance.push(row),
+        }
+    }
+
+    pub fn activity(&self, id: &str) -> Option<&ActivityView> {
+        self.activities.iter().find(|a| a.id == id)
+    }
+
+    pub fn roster(&self, activity_id: &str) -> Vec<&AttendanceView> {
+        let mut rows: Vec<_> = self
+            .attendance
+            .iter()
+            .filter(|r| r.activity_id == activity_id)
+            .collect();
+        rows.sort_by_key(|r| r.member_id);
+        rows
+    }
+}
+
+/// What a member sees about their own sign-in to one activity.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignInView {
+    /// Not signed in; the roster status says why (待签到, 已请假 …).
+    NotSignedIn(AttendanceStatus),
+    /// 待上传: saved on the phone, waiting for the network.
+    Waiting,
+    /// 已送达: the server has it; the lead has not confirmed yet.
+    Delivered { receipt: Option<Receipt> },
+    /// 已确认 by the lead.
+    Confirmed,
+    /// 未通过, with the server's reason; the member may sign in again.
+    Rejected { reason: String },
+}
+
+impl SignInView {
+    pub fn label(&self) -> String {
+        match self {
+            SignInView::NotSignedIn(status) => status.label().to_owned(),
+            SignInView::Waiting => "待上传".to_owned(),
+            SignInView::Delivered { .. } => "已送达".to_owned(),
+            SignInView::Confirmed => "已确认".to_owned(),
+            SignInView::Rejected { reason } => format!("未通过：{reason}"),
+        }
+    }
+
+    /// Whether the sign-in form should be offered.
+    pub fn can_sign_in(&self) -> bool {
+        matches!(
+            self,
+            SignInView::NotSignedIn(AttendanceStatus::Pending | AttendanceStatus::Absent)
+                | SignInView::Rejected { .. }
+        )
+    }
+}
+
+/// Combines the server's row (if pulled) with this phone's own records for the activity.
+pub fn sign_in_view(
+    activity_id: &str,
+    member_id: i64,
+    cache: &Cache,
+    entries: &[Entry],
+) -> SignInView {
+    let row = cache
+        .attendance
+        .iter()
+        .find(|r| r.activity_id == activity_id && r.member_id == member_id);
+    let status = row.map_or(AttendanceStatus::Pending, |r| r.status);
+    if status == AttendanceStatus::Confirmed {
+        return SignInView::Confirmed;
+    }
+    let mine: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            matches!(e.change(), Some(Change::SignIn(_)))
+                && e.activity_id().as_deref() == Some(activity_id)
+        })
+        .collect();
+    if mine.iter().any(|e| e.is_pending()) {
+        return SignInView::Waiting;
+    }
+    let delivered = mine.iter().rev().find_map(|e| match &e.state {
+        EntryState::Delivered { receipt } => Some(receipt.clone()),
+        _ => None,
+    });
+    if status.is_present() || delivered.is_some() {
+        return SignInView::Delivered { receipt: delivered };
+    }
+    match mine.iter().max_by_key(|e| e.mutation.seq).map(|e| &e.state) {
+        Some(EntryState::Quarantined { receipt }) => SignInView::Rejected {
+            reason: receipt.reason.clone().unwrap_or_default(),
+        },
+        _ => SignInView::NotSignedIn(status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::SignIn;
+    use crate::model::Membership;
+
+    fn sign_in(seq: u64, activity: &str) -> Entry {
+        let change = Change::SignIn(SignIn {
+            activity_id: activity.into(),
+            code: "123456".into(),
+        });
+        Entry::new(Mutation::new(seq, format!("id-{seq}"), &change, 1_000, 0))
+    }
+
+    fn receipt(id: &str, status: ReceiptStatus, received_at: Millis) -> Receipt {
+        let reason = (status == ReceiptStatus::Quarantined).then(|| "签到码不正确".to_owned());
+        Receipt {
+            id: id.into(),
+            status,
+            reason,
+            server_seq: 7,
+            received_at,
+        }
+    }
+
+    fn row(activity: &str, status: AttendanceStatus, server_seq: i64) -> AttendanceView {
+        AttendanceView {
+            activity_id: activity.into(),
+            member_id: 2,
+            member_name: "李明".into(),
+            membership: Membership::Full,
+            status,
+            signed_at: None,
+            clock_skewed: false,
+            server_seq,
+        }
+    }
+
+    #[test]
+    fn the_next_batch_is_the_oldest_pending_records_in_sequence_order() {
+        let mut entries = vec![sign_in(3, "a"), sign_in(1, "a"), sign_in(2, "a")];
+        entries[2].state = EntryState::Delivered {
+            receipt: receipt("id-2", ReceiptStatus::Applied, 0),
+        };
+        let seqs: Vec<u64> = next_batch(&entries, 10).iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, [1, 3]);
+        assert_eq!(next_batch(&entries, 1).len(), 1);
+    }
+
+    #[test]
+    fn receipts_move_records_out_of_pending_and_unknown_receipts_change_nothing() {
+        let mut entries = vec![sign_in(1, "a"), sign_in(2, "a")];
+        let changed = apply_receipts(
+            &mut entries,
+            &[
+                receipt("id-1", ReceiptStatus::Duplicate, 5),
+                receipt("id-2", ReceiptStatus::Quarantined, 5),
+                receipt("id-9", ReceiptStatus::Applied, 5),
+            ],
+        );
+        assert_eq!(changed.len(), 2);
+        assert!(matches!(entries[0].state, EntryState::Delivered { .. }));
+        assert!(matches!(entries[1].state, EntryState::Quarantined { .. }));
+        assert!(next_batch(&entries, 10).is_empty());
+        assert!(
+            apply_receipts(
+                &mut entries,
+                &[receipt("id-1", ReceiptStatus::Duplicate, 5)]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_old_deliveries_are_forgotten() {
+        let mut entries = vec![sign_in(1, "a"), sign_in(2, "a"), sign_in(3, "a")];
+        entries[0].state = EntryState::Delivered {
+            receipt: receipt("id-1", ReceiptStatus::Applied, 0),
+        };
+        entries[1].state = EntryState::Quarantined {
+            receipt: receipt("id-2", ReceiptStatus::Quarantined, 0),
+        };
+        assert_eq!(
+            expired_deliveries(&entries, KEEP_DELIVERED_MS + 1),
+            ["id-1"]
+        );
+        assert!(expired_deliveries(&entries, KEEP_DELIVERED_MS).is_empty());
+    }
+
+    #[test]
+    fn the_member_sees_waiting_then_delivered_then_confirmed() {
+        let mut cache = Cache::default();
+        let mut entries = vec![sign_in(1, "a")];
+        assert_eq!(
+            sign_in_view("a", 2, &cache, &[]),
+            SignInView::NotSignedIn(AttendanceStatus::Pending)
+        );
+        assert_eq!(sign_in_view("a", 2, &cache, &entries), SignInView::Waiting);
+        apply_receipts(&mut entries, &[receipt("id-1", ReceiptStatus::Applied, 5)]);
+        assert_eq!(sign_in_view("a", 2, &cache, &entries).label(), "已送达");
+        cache.put_attendance(row("a", AttendanceStatus::Confirmed, 9));
+        assert_eq!(sign_in_view("a", 2, &cache, &entries).label(), "已确认");
+    }
+
+    #[test]
+    fn a_rejected_sign_in_shows_its_reason_and_may_be_retried() {
+        let cache = Cache::default();
+        let mut entries = vec![sign_in(1, "a")];
+        apply_receipts(
+            &mut entries,
+            &[receipt("id-1", ReceiptStatus::Quarantined, 5)],
+        );
+        let view = sign_in_view("a", 2, &cache, &entries);
+        assert_eq!(view.label(), "未通过：签到码不正确");
+        assert!(view.can_sign_in());
+        entries.push(sign_in(2, "a"));
+        assert_eq!(sign_in_view("a", 2, &cache, &entries), SignInView::Waiting);
+    }
+
+    #[test]
+    fn a_pull_merges_by_key_and_never_moves_a_row_backwards() {
+        let mut cache = Cache::default();
+        cache.put_attendance(row("a", AttendanceStatus::Confirmed, 9));
+        cache.merge(PullResponse {
+            cursor: 10,
+            server_time: 0,
+            activities: vec![],
+            attendance: vec![
+                row("a", AttendanceStatus::SignedIn, 8),
+                row("b", AttendanceStatus::Pending, 3),
+            ],
+        });
+        assert_eq!(cache.attendance.len(), 2);
+        assert_eq!(cache.attendance[0].status, AttendanceStatus::Confirmed);
+        assert_eq!(cache.cursor, 10);
+        cache.merge(PullResponse {
+            cursor: 4,
+            server_time: 0,
+            activities: vec![],
+            attendance: vec![],
+        });
+        assert_eq!(cache.cursor, 10, "the cursor never goes back");
+    }
+
+    #[test]
+    fn a_stored_entry_round_trips_through_json() {
+        let e = sign_in(1, "a");
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""state":"pending""#), "{json}");
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), e);
+    }
+}
