@@ -33,7 +33,7 @@ lint:
 	cargo clippy --lib --features csr --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	cargo test --features server
+	cargo test --features server --lib
 
 e2e:
 	cd end2end && npx playwright test
