@@ -13,6 +13,9 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_HOME)/bin:$(PATH)
 PORT ?= 3000
 DB ?= hongyan-demo.db
 CARGO_LEPTOS_VERSION := 0.3.8
+# Must equal the wasm-bindgen crate version in Cargo.toml. (Not --locked: its lock file names a
+# webpki-roots release the registry here does not serve.)
+WASM_BINDGEN_VERSION := 0.2.130
 
 .PHONY: run test build size setup setup-rust setup-node setup-browser lint unit e2e clean
 
@@ -40,9 +43,12 @@ e2e:
 
 setup: setup-rust setup-node
 
-# The wasm target and cargo-leptos (installed once into CARGO_HOME; later runs find it there).
+# The wasm target, wasm-bindgen and cargo-leptos (installed once into CARGO_HOME; later runs find it there).
 setup-rust:
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
 	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
 		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (takes 15-20 minutes once)"; \
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \

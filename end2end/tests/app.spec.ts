@@ -1,5 +1,9 @@
 // The app as a whole: login errors, installability, headers, and no page errors in the release build.
-import { test, expect, MEMBER, CADRE } from './fixtures';
+import { chromium } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, expect, App, MEMBER, CADRE } from './fixtures';
 
 test('a wrong password says so and logs nobody in', async ({ newApp }) => {
   const { app } = await newApp();
@@ -20,20 +24,29 @@ test('the shell paints before the wasm and the app replaces it', async ({ newApp
   await expect(app.page.locator('[aria-busy="true"]')).toHaveCount(0);
 });
 
-test('Chromium finds the app installable', async ({ newApp }) => {
-  const { app, context } = await newApp();
-  await app.page.goto('/');
-  await app.waitForOfflineReady();
-  const cdp = await context.newCDPSession(app.page);
-  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
-  expect(installabilityErrors).toEqual([]);
-  const manifest = await (await app.page.request.get('/manifest.webmanifest')).json();
-  expect(manifest.short_name).toBe('红雁');
-  expect(manifest.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes} ${i.purpose}`)).toEqual([
-    '192x192 any',
-    '512x512 any',
-    '512x512 maskable',
-  ]);
+test('Chromium finds the app installable', async ({ server }, testInfo) => {
+  // Installability is never reported for incognito contexts, so this one uses a real profile.
+  const profile = mkdtempSync(join(tmpdir(), 'hongyan-profile-'));
+  const { executablePath, args } = testInfo.project.use.launchOptions ?? {};
+  const context = await chromium.launchPersistentContext(profile, { executablePath, args, baseURL: server.url });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto('/');
+    await new App(page).waitForOfflineReady();
+    const cdp = await context.newCDPSession(page);
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    expect(installabilityErrors).toEqual([]);
+    const manifest = await (await page.request.get('/manifest.webmanifest')).json();
+    expect(manifest.short_name).toBe('红雁');
+    expect(manifest.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes} ${i.purpose}`)).toEqual([
+      '192x192 any',
+      '512x512 any',
+      '512x512 maskable',
+    ]);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 });
 
 test('every page is served with a CSP that allows the wasm and nothing inline', async ({ newApp }) => {
