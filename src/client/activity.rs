@@ -7,9 +7,12 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::http::{self, ApiError};
+use super::now_ms;
 use super::sync::Ctx;
 use crate::api::{ActivityView, AttendanceView, Change, SignIn};
-use crate::model::{AttendanceStatus, LocalTime, Role, Tally, is_valid_code, normalize_code};
+use crate::model::{
+    AttendanceStatus, LocalTime, Role, Tally, in_sign_in_window, is_valid_code, normalize_code,
+};
 use crate::outbox::{SignInView, sign_in_view};
 
 #[component]
@@ -139,6 +142,11 @@ fn MemberView(activity: ActivityView) -> impl IntoView {
     };
     let (code, set_code) = signal(String::new());
     let (error, set_error) = signal(None::<String>);
+    // Judged by this phone's clock corrected by its last known offset, as the server will judge it.
+    let window_open = move || {
+        let now = now_ms() + ctx.cache.with(|c| c.server_offset_ms);
+        in_sign_in_window(now, activity.starts_at, activity.ends_at)
+    };
     let submit = {
         let id = id.clone();
         move |ev: SubmitEvent| {
@@ -178,7 +186,10 @@ fn MemberView(activity: ActivityView) -> impl IntoView {
         <section class="card">
             <p class="my-status">"我的状态："<strong data-testid="my-status">{let v = view_state.clone(); move || v().label()}</strong></p>
             {move || detail().map(|d| view! { <p class="hint">{d}</p> })}
-            <Show when={let v = view_state.clone(); move || v().can_sign_in()}>
+            <Show when={let v = view_state.clone(); move || v().can_sign_in() && !window_open()}>
+                <p class="hint">"签到时间：活动开始前1小时至结束后30分钟"</p>
+            </Show>
+            <Show when={let v = view_state.clone(); move || v().can_sign_in() && window_open()}>
                 <form on:submit=submit.clone() class="sign-in">
                     <label for="sign-in-code">"签到码"</label>
                     <input id="sign-in-code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="12"
