@@ -4,6 +4,7 @@
 #   make test    every test: formatting, clippy, native unit + server tests, release build, size report,
 #                and the browser end-to-end tests in Chromium
 #   make size    brotli size of the first load (html + js + wasm + css) of the release build
+#   make bench   push throughput of the release server on a fresh database (loopback only)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +18,7 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size setup setup-rust setup-node setup-browser lint unit e2e clean
+.PHONY: run test build size bench setup setup-rust setup-node setup-browser lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
@@ -29,6 +30,13 @@ build: setup
 
 size:
 	node end2end/size-report.mjs target/site
+
+bench: build
+	@dir=$$(mktemp -d); \
+	target/release/hongyan --demo --port 3300 --db $$dir/bench.db --site target/site & pid=$$!; \
+	trap 'kill $$pid; rm -rf $$dir' EXIT; \
+	for i in $$(seq 50); do curl -sf http://127.0.0.1:3300/api/v1/openapi.json >/dev/null && break; sleep 0.2; done; \
+	node end2end/bench-push.mjs http://127.0.0.1:3300 20
 
 lint:
 	cargo fmt --check

@@ -81,15 +81,13 @@ impl Harness {
         self.send(req.unwrap()).await
     }
 
+    async fn try_login(&self, phone: &str, password: &str) -> Reply {
+        let body = json!({"phone": phone, "password": password});
+        self.call("POST", paths::LOGIN, None, Some(body)).await
+    }
+
     async fn login(&self, phone: &str) -> String {
-        let r = self
-            .call(
-                "POST",
-                paths::LOGIN,
-                None,
-                Some(json!({"phone": phone, "password": demo::PASSWORD})),
-            )
-            .await;
+        let r = self.try_login(phone, demo::PASSWORD).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body["token"].as_str().unwrap().to_owned()
     }
@@ -100,15 +98,13 @@ impl Harness {
             .await
     }
 
+    async fn try_pull(&self, token: &str, cursor: &str) -> Reply {
+        let path = format!("{}?cursor={cursor}", paths::PULL);
+        self.call("GET", &path, Some(token), None).await
+    }
+
     async fn pull(&self, token: &str, cursor: i64) -> Value {
-        let r = self
-            .call(
-                "GET",
-                &format!("{}?cursor={cursor}", paths::PULL),
-                Some(token),
-                None,
-            )
-            .await;
+        let r = self.try_pull(token, &cursor.to_string()).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
     }
@@ -162,14 +158,7 @@ fn sign_in(seq: u64, activity_id: &str, code: &str) -> Mutation {
 #[tokio::test]
 async fn the_demo_accounts_log_in_with_the_demo_password() {
     let h = Harness::new().await;
-    let r = h
-        .call(
-            "POST",
-            paths::LOGIN,
-            None,
-            Some(json!({"phone": MEMBER, "password": "hongyan-demo"})),
-        )
-        .await;
+    let r = h.try_login(MEMBER, "hongyan-demo").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["user"]["role"], "member");
     assert_eq!(r.body["user"]["org_name"], "上海浦东项目部党支部");
@@ -186,22 +175,8 @@ async fn the_demo_accounts_log_in_with_the_demo_password() {
 #[tokio::test]
 async fn an_unknown_phone_and_a_wrong_password_get_the_same_answer() {
     let h = Harness::new().await;
-    let wrong = h
-        .call(
-            "POST",
-            paths::LOGIN,
-            None,
-            Some(json!({"phone": MEMBER, "password": "nope"})),
-        )
-        .await;
-    let unknown = h
-        .call(
-            "POST",
-            paths::LOGIN,
-            None,
-            Some(json!({"phone": "13999999999", "password": "nope"})),
-        )
-        .await;
+    let wrong = h.try_login(MEMBER, "nope").await;
+    let unknown = h.try_login("13999999999", "nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
     assert_eq!(wrong.body["message"], "手机号或密码不正确");
@@ -211,24 +186,10 @@ async fn an_unknown_phone_and_a_wrong_password_get_the_same_answer() {
 async fn logins_are_throttled_after_five_failures_even_with_the_right_password() {
     let h = Harness::new().await;
     for _ in 0..5 {
-        let r = h
-            .call(
-                "POST",
-                paths::LOGIN,
-                None,
-                Some(json!({"phone": LEAD, "password": "guess"})),
-            )
-            .await;
+        let r = h.try_login(LEAD, "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let r = h
-        .call(
-            "POST",
-            paths::LOGIN,
-            None,
-            Some(json!({"phone": LEAD, "password": demo::PASSWORD})),
-        )
-        .await;
+    let r = h.try_login(LEAD, demo::PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body["message"].as_str().unwrap().contains("15分钟"));
     h.login(MEMBER).await;
@@ -254,14 +215,7 @@ async fn logout_ends_the_session_and_an_expired_session_is_refused() {
         .execute(&h.db.writer)
         .await
         .unwrap();
-    let r = h
-        .call(
-            "GET",
-            &format!("{}?cursor=0", paths::PULL),
-            Some(&token),
-            None,
-        )
-        .await;
+    let r = h.try_pull(&token, "0").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.body["message"].as_str().unwrap().contains("登录已过期"));
 }
@@ -719,32 +673,12 @@ async fn malformed_requests_get_a_clear_json_error_never_a_500() {
             r.text
         );
     }
-    let r = h
-        .call(
-            "GET",
-            &format!("{}?cursor=abc", paths::PULL),
-            Some(&token),
-            None,
-        )
-        .await;
+    let r = h.try_pull(&token, "abc").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = h
-        .call(
-            "GET",
-            &format!("{}?cursor=-1", paths::PULL),
-            Some(&token),
-            None,
-        )
-        .await;
+    let r = h.try_pull(&token, "-1").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = h
-        .call(
-            "POST",
-            paths::LOGIN,
-            None,
-            Some(json!({"phone": MEMBER, "password": "x", "extra": 1})),
-        )
-        .await;
+    let body = json!({"phone": MEMBER, "password": "x", "extra": 1});
+    let r = h.call("POST", paths::LOGIN, None, Some(body)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
