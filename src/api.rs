@@ -75,6 +75,17 @@ pub enum MutationKind {
     Unknown,
 }
 
+impl MutationKind {
+    /// The name stored in the database, the same as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MutationKind::CreateActivity => "create_activity",
+            MutationKind::SignIn => "sign_in",
+            MutationKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// One record made on a phone, as it travels in a push.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

@@ -520,7 +520,7 @@ mod tests {
         for r in [Role::Member, Role::Lead, Role::Admin] {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
-        assert_eq!(ActivityKind::parse("打卡"), None);
+        assert_eq!(ActivityKind::parse("clock_in"), None);
     }
 
     #[test]

@@ -70,8 +70,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         .fetch_optional(&state.db.reader)
         .await?;
         let (id, role, org_id) = row.ok_or(AppError::Unauthorized(EXPIRED))?;
-        let role = Role::parse(&role)
-            .ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
+        let role = stored_role(id, &role)?;
         Ok(CurrentUser {
             id,
             role,
@@ -208,8 +207,7 @@ async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     .bind(user_id)
     .fetch_one(&state.db.reader)
     .await?;
-    let role = Role::parse(&role)
-        .ok_or_else(|| AppError::Internal(format!("user {id} has role {role}")))?;
+    let role = stored_role(id, &role)?;
     Ok(Me {
         id,
         name,
@@ -218,6 +216,11 @@ async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         org_id,
         org_name,
     })
+}
+
+/// A role read from the database; the CHECK constraint makes anything else a bug, hence 500.
+fn stored_role(user_id: i64, role: &str) -> Result<Role, AppError> {
+    Role::parse(role).ok_or_else(|| AppError::Internal(format!("user {user_id} has role {role}")))
 }
 
 /// An argon2id hash (PHC string) of `password` with a fresh random salt.

@@ -4,9 +4,9 @@
 //! shell (asset URLs carry `?v=<build>`) and into the service worker, so each new build is a new service
 //! worker with a new precache, and the open page is offered a reload instead of being broken underneath.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -20,10 +20,10 @@ use super::auth::hex;
 const BUNDLE: [&str; 3] = ["pkg/hongyan.js", "pkg/hongyan.wasm", "pkg/hongyan.css"];
 
 pub struct Site {
-    dir: PathBuf,
+    files: ServeDir,
     pub build: String,
-    shell: String,
-    service_worker: String,
+    shell: Bytes,
+    service_worker: Bytes,
 }
 
 impl Site {
@@ -41,9 +41,9 @@ impl Site {
         }
         let build = hex(&hasher.finalize()[..6]);
         Ok(Site {
-            dir: dir.to_owned(),
-            shell: shell_template.replace("{{BUILD}}", &build),
-            service_worker: sw_template.replace("{{BUILD}}", &build),
+            files: ServeDir::new(dir),
+            shell: Bytes::from(shell_template.replace("{{BUILD}}", &build)),
+            service_worker: Bytes::from(sw_template.replace("{{BUILD}}", &build)),
             build,
         })
     }
@@ -66,7 +66,7 @@ impl Site {
         if path == "/" || path == "/shell.html" {
             return self.shell();
         }
-        let served = ServeDir::new(&self.dir).oneshot(req).await;
+        let served = self.files.clone().oneshot(req).await;
         match served {
             Ok(res) if res.status() != StatusCode::NOT_FOUND => {
                 let mut res = res.map(Body::new);

@@ -107,7 +107,7 @@ async fn apply(
     .bind(device_id)
     .bind(user.id)
     .bind(m.seq as i64)
-    .bind(serde_json::to_string(&m.kind).unwrap_or_default())
+    .bind(m.kind.as_str())
     .bind(m.payload.to_string())
     .bind(m.device_time)
     .bind(m.server_offset_ms)
