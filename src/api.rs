@@ -13,6 +13,8 @@ pub const PROTOCOL: u32 = 1;
 pub const MIN_PROTOCOL: u32 = 1;
 /// Most mutations one push may carry; the client sends longer queues in batches of this size.
 pub const MAX_BATCH: usize = 200;
+/// Most records one imported file may carry.
+pub const MAX_IMPORT: usize = 2_000;
 
 pub mod paths {
     pub const LOGIN: &str = "/api/v1/auth/login";
@@ -20,6 +22,7 @@ pub mod paths {
     pub const ME: &str = "/api/v1/me";
     pub const PUSH: &str = "/api/v1/sync/push";
     pub const PULL: &str = "/api/v1/sync/pull";
+    pub const IMPORT: &str = "/api/v1/sync/import";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
 
     /// `POST` here confirms one member's sign-in.
@@ -222,6 +225,45 @@ pub struct PullResponse {
     pub server_time: Millis,
     pub activities: Vec<ActivityView>,
     pub attendance: Vec<AttendanceView>,
+    pub settings: Settings,
+}
+
+/// Settings the district chose that the phone needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Settings {
+    /// Warn that records are at risk when storage is not persisted and the oldest unsent record is this old.
+    pub at_risk_after_ms: Millis,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            at_risk_after_ms: 2 * 24 * 3_600_000,
+        }
+    }
+}
+
+/// What 导出未上传记录 writes to a file: the records still waiting on a phone (and those the server
+/// refused, as evidence). The member on a new phone, their lead or an admin imports it with
+/// `POST` [`paths::IMPORT`]; each record still arrives at most once, because the server keeps ids once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct UnsentFile {
+    /// Always [`UnsentFile::APP`], so a wrong file is recognised as such.
+    pub app: String,
+    pub format: u32,
+    pub exported_at: Millis,
+    pub device_id: String,
+    /// The author of every record in the file.
+    pub user_id: i64,
+    pub user_name: String,
+    pub records: Vec<Mutation>,
+}
+
+impl UnsentFile {
+    pub const APP: &'static str = "hongyan-unsent";
+    pub const FORMAT: u32 = 1;
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

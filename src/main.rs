@@ -6,10 +6,13 @@
 //! --db PATH     HONGYAN_DB     (hongyan.db)
 //! --site DIR    HONGYAN_SITE   (target/site, the cargo-leptos output)
 //! --demo        HONGYAN_DEMO=1 seed demo accounts into an empty database
+//! --at-risk-days N  HONGYAN_AT_RISK_DAYS (2) warn a member whose unsent records are this old and whose
+//!                   browser may evict them
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
 
+use hongyan::api::Settings;
 use hongyan::server::{Config, run};
 
 fn main() -> std::process::ExitCode {
@@ -23,7 +26,7 @@ fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo]"
+                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N]"
             );
             return std::process::ExitCode::from(2);
         }
@@ -51,6 +54,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut db = env("HONGYAN_DB").unwrap_or_else(|| "hongyan.db".into());
     let mut site = env("HONGYAN_SITE").unwrap_or_else(|| "target/site".into());
     let mut demo = env("HONGYAN_DEMO").is_some_and(|v| v == "1");
+    let mut at_risk_days = env("HONGYAN_AT_RISK_DAYS").unwrap_or_else(|| "2".into());
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -59,15 +63,24 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--db" => db = value()?,
             "--site" => site = value()?,
             "--demo" => demo = true,
+            "--at-risk-days" => at_risk_days = value()?,
             other => return Err(format!("unknown option {other}")),
         }
     }
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
     let host: IpAddr = host.parse().map_err(|_| format!("bad host {host}"))?;
+    let at_risk_days: f64 = at_risk_days
+        .parse()
+        .ok()
+        .filter(|d: &f64| (0.0..=365.0).contains(d))
+        .ok_or_else(|| format!("bad --at-risk-days {at_risk_days} (0 to 365)"))?;
     Ok(Config {
         addr: SocketAddr::new(host, port),
         db_path: db.into(),
         site_dir: site.into(),
         demo,
+        settings: Settings {
+            at_risk_after_ms: (at_risk_days * 86_400_000.0) as i64,
+        },
     })
 }

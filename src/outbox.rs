@@ -8,13 +8,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus,
+    ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus, Settings,
 };
 use crate::model::{AttendanceStatus, Millis};
 
-/// Version of the stored outbox format. A new version comes with a migration of the old one, so records
-/// written by an older app are delivered by the newer one.
-pub const FORMAT: u32 = 1;
+/// Version of the stored outbox format. A new version comes with a migration of the old one ([`migrate`]),
+/// so records written by an older app are delivered by the newer one.
+///
+/// - 1: `{format, mutation, state}`.
+/// - 2: adds `author`, the user the record belongs to. A record is only ever sent with its author's
+///   session, whatever partition it is found in.
+pub const FORMAT: u32 = 2;
 
 /// Delivered records are kept this long so the member can still see their receipt.
 pub const KEEP_DELIVERED_MS: Millis = 14 * 24 * 3_600_000;
@@ -23,8 +27,31 @@ pub const KEEP_DELIVERED_MS: Millis = 14 * 24 * 3_600_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub format: u32,
+    /// The user id of the person who made the record.
+    pub author: i64,
     pub mutation: Mutation,
     pub state: EntryState,
+}
+
+/// Reads a stored record of any format this app knows, upgrading it to [`FORMAT`]. `owner` is the user
+/// whose partition it was found in (format 1 had no author of its own).
+///
+/// `Err` for a record from a newer app (or damaged): the caller leaves it untouched in storage, never
+/// deletes it, and the newer app delivers it after the update.
+pub fn migrate(mut stored: serde_json::Value, owner: i64) -> Result<Entry, String> {
+    let format = stored.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    match format {
+        1 => {
+            stored["author"] = owner.into();
+            stored["format"] = FORMAT.into();
+        }
+        2 => {}
+        newer if newer > u64::from(FORMAT) => {
+            return Err(format!("记录格式为第{newer}版，需要更新应用后才能上传"));
+        }
+        _ => return Err("记录已损坏，无法读取".to_owned()),
+    }
+    serde_json::from_value(stored).map_err(|e| format!("记录已损坏，无法读取：{e}"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,9 +66,10 @@ pub enum EntryState {
 }
 
 impl Entry {
-    pub fn new(mutation: Mutation) -> Entry {
+    pub fn new(author: i64, mutation: Mutation) -> Entry {
         Entry {
             format: FORMAT,
+            author,
             mutation,
             state: EntryState::Pending,
         }
@@ -109,6 +137,63 @@ pub fn expired_deliveries(entries: &[Entry], now: Millis) -> Vec<String> {
         .collect()
 }
 
+/// The state of this phone's outbox, for the sync-health page and the warnings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Health {
+    pub pending: usize,
+    /// Age of the oldest record still waiting, by the phone's clock.
+    pub oldest_pending_ms: Option<Millis>,
+    pub delivered: usize,
+    pub quarantined: Vec<(Mutation, String)>,
+}
+
+impl Health {
+    pub fn of(entries: &[Entry], now: Millis) -> Health {
+        let pending = entries.iter().filter(|e| e.is_pending());
+        Health {
+            pending: pending.clone().count(),
+            oldest_pending_ms: pending
+                .map(|e| e.mutation.device_time)
+                .min()
+                .map(|t| (now - t).max(0)),
+            delivered: entries
+                .iter()
+                .filter(|e| matches!(e.state, EntryState::Delivered { .. }))
+                .count(),
+            quarantined: entries
+                .iter()
+                .filter_map(|e| match &e.state {
+                    EntryState::Quarantined { receipt } => Some((
+                        e.mutation.clone(),
+                        receipt.reason.clone().unwrap_or_default(),
+                    )),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Records are at risk when the browser may evict storage (not persisted, or not known to be) and the
+    /// oldest unsent record is older than the district's setting: iPhone clears a site's data after 7 days
+    /// without use.
+    pub fn at_risk(&self, persisted: Option<bool>, settings: &Settings) -> bool {
+        persisted != Some(true)
+            && self
+                .oldest_pending_ms
+                .is_some_and(|age| age >= settings.at_risk_after_ms)
+    }
+}
+
+/// The records an export file carries: everything not yet delivered (pending and refused), oldest first.
+pub fn unsent(entries: &[Entry]) -> Vec<Mutation> {
+    let mut records: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| !matches!(e.state, EntryState::Delivered { .. }))
+        .collect();
+    records.sort_by_key(|e| e.mutation.seq);
+    records.into_iter().map(|e| e.mutation.clone()).collect()
+}
+
 /// The phone's copy of what the server sent, kept for offline use.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cache {
@@ -119,6 +204,8 @@ pub struct Cache {
     pub server_offset_ms: Millis,
     pub last_push: Option<Millis>,
     pub last_pull: Option<Millis>,
+    #[serde(default)]
+    pub settings: Settings,
 }
 
 impl Cache {
@@ -136,6 +223,7 @@ impl Cache {
         self.activities
             .sort_by_key(|a| std::cmp::Reverse(a.starts_at));
         self.cursor = self.cursor.max(pull.cursor);
+        self.settings = pull.settings;
     }
 
     /// Replaces or adds one roster row (natural key: activity and member).
@@ -253,7 +341,10 @@ mod tests {
             activity_id: activity.into(),
             code: "123456".into(),
         });
-        Entry::new(Mutation::new(seq, format!("id-{seq}"), &change, 1_000, 0))
+        Entry::new(
+            2,
+            Mutation::new(seq, format!("id-{seq}"), &change, 1_000, 0),
+        )
     }
 
     fn receipt(id: &str, status: ReceiptStatus, received_at: Millis) -> Receipt {
@@ -373,6 +464,7 @@ mod tests {
                 row("a", AttendanceStatus::SignedIn, 8),
                 row("b", AttendanceStatus::Pending, 3),
             ],
+            settings: Settings::default(),
         });
         assert_eq!(cache.attendance.len(), 2);
         assert_eq!(cache.attendance[0].status, AttendanceStatus::Confirmed);
@@ -382,6 +474,7 @@ mod tests {
             server_time: 0,
             activities: vec![],
             attendance: vec![],
+            settings: Settings::default(),
         });
         assert_eq!(cache.cursor, 10, "the cursor never goes back");
     }
@@ -389,8 +482,77 @@ mod tests {
     #[test]
     fn a_stored_entry_round_trips_through_json() {
         let e = sign_in(1, "a");
-        let json = serde_json::to_string(&e).unwrap();
-        assert!(json.contains(r#""state":"pending""#), "{json}");
-        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), e);
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["state"]["state"], "pending", "{json}");
+        assert_eq!(migrate(json, 2).unwrap(), e);
+    }
+
+    /// A record exactly as version 1 of the app wrote it (format 1, no author).
+    const FORMAT_1: &str = r#"{"format":1,"mutation":{"seq":4,"id":"0190b0c2-7a8e-7d1c-9f00-3c5a1b2c3d4e",
+        "kind":"sign_in","payload":{"activity_id":"a","code":"123456"},"device_time":1700000000000,
+        "server_offset_ms":-1200},"state":{"state":"pending"}}"#;
+
+    #[test]
+    fn a_format_1_record_is_upgraded_and_keeps_everything_it_had() {
+        let stored: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        let e = migrate(stored, 5).unwrap();
+        assert_eq!((e.format, e.author, e.mutation.seq), (FORMAT, 5, 4));
+        assert!(e.is_pending());
+        assert_eq!(e.mutation.server_offset_ms, -1200);
+        assert_eq!(
+            e.change(),
+            Some(Change::SignIn(SignIn {
+                activity_id: "a".into(),
+                code: "123456".into()
+            }))
+        );
+        // Upgrading an upgraded record changes nothing.
+        assert_eq!(migrate(serde_json::to_value(&e).unwrap(), 9).unwrap(), e);
+    }
+
+    #[test]
+    fn a_record_from_a_newer_app_or_a_damaged_one_is_refused_not_guessed() {
+        let mut newer: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        newer["format"] = 3.into();
+        assert!(migrate(newer, 5).unwrap_err().contains("需要更新应用"));
+        assert!(migrate(serde_json::json!({"format": 2}), 5).is_err());
+        assert!(migrate(serde_json::json!("x"), 5).is_err());
+    }
+
+    #[test]
+    fn health_counts_the_outbox_and_warns_only_when_records_may_be_evicted() {
+        const DAY: Millis = 86_400_000;
+        let mut entries = vec![sign_in(1, "a"), sign_in(2, "b"), sign_in(3, "c")];
+        entries[0].state = EntryState::Delivered {
+            receipt: receipt("id-1", ReceiptStatus::Applied, 0),
+        };
+        entries[1].state = EntryState::Quarantined {
+            receipt: receipt("id-2", ReceiptStatus::Quarantined, 0),
+        };
+        let now = 1_000 + 3 * DAY;
+        let health = Health::of(&entries, now);
+        assert_eq!(health.pending, 1);
+        assert_eq!(health.delivered, 1);
+        assert_eq!(health.oldest_pending_ms, Some(3 * DAY));
+        assert_eq!(health.quarantined[0].1, "签到码不正确");
+        let settings = Settings::default();
+        assert!(health.at_risk(None, &settings));
+        assert!(health.at_risk(Some(false), &settings));
+        assert!(
+            !health.at_risk(Some(true), &settings),
+            "persisted storage is not evicted"
+        );
+        let younger = Health::of(&entries, 1_000 + DAY);
+        assert!(!younger.at_risk(Some(false), &settings));
+        assert!(
+            !Health::of(&entries[..2], now).at_risk(None, &settings),
+            "nothing pending"
+        );
+        let seqs: Vec<u64> = unsent(&entries).iter().map(|m| m.seq).collect();
+        assert_eq!(
+            seqs,
+            [2, 3],
+            "the export carries refused and pending records"
+        );
     }
 }

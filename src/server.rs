@@ -24,6 +24,8 @@ use axum::{Json, Router, routing::get};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
+use crate::api::Settings;
+
 pub use db::Db;
 pub use error::AppError;
 pub use site::Site;
@@ -42,14 +44,16 @@ pub struct AppState {
     pub db: Db,
     pub site: Arc<Site>,
     pub throttle: Arc<auth::Throttle>,
+    pub settings: Settings,
 }
 
 impl AppState {
-    pub fn new(db: Db, site: Site) -> AppState {
+    pub fn new(db: Db, site: Site, settings: Settings) -> AppState {
         AppState {
             db,
             site: Arc::new(site),
             throttle: Arc::default(),
+            settings,
         }
     }
 }
@@ -57,7 +61,7 @@ impl AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
-    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, activities::confirm, openapi_json),
+    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, activities::confirm, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -116,6 +120,7 @@ pub struct Config {
     pub site_dir: PathBuf,
     /// Seed demo data into an empty database.
     pub demo: bool,
+    pub settings: Settings,
 }
 
 /// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
@@ -132,7 +137,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    axum::serve(listener, app(AppState::new(db, site)))
+    axum::serve(listener, app(AppState::new(db, site, config.settings)))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

@@ -205,14 +205,15 @@ fn attendance_view(
     })
 }
 
-/// The lead confirms one member's sign-in (已签到（待确认） → 已签到（已确认）). Confirming twice is harmless.
+/// The lead confirms one member's attendance: a sign-in (已签到（待确认） → 已确认), or a member seen at the
+/// meeting whose record has not arrived (audited as marked present). Confirming twice is harmless.
 #[utoipa::path(post, path = "/api/v1/activities/{activity_id}/attendance/{member_id}/confirm", tag = "activities",
     security(("bearer" = [])),
     params(("activity_id" = String, Path), ("member_id" = i64, Path)),
     responses(
         (status = 200, body = AttendanceView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The member has not signed in"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The member is on leave or exempt"),
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -239,7 +240,14 @@ pub async fn confirm(
             .await?;
     match status.as_deref().and_then(AttendanceStatus::parse) {
         None => return Err(AppError::NotFound("该成员不在应到名单中")),
-        Some(AttendanceStatus::SignedIn) => {
+        Some(AttendanceStatus::Confirmed) => {}
+        // A member whose sign-in has not arrived yet (no signal, or no phone) is confirmed as present by
+        // the lead; their own record merges into this row when it arrives (SYNC.md fault 10).
+        Some(
+            from @ (AttendanceStatus::SignedIn
+            | AttendanceStatus::Pending
+            | AttendanceStatus::Absent),
+        ) => {
             let seq = next_seq(&mut tx).await?;
             sqlx::query(
                 "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
@@ -252,17 +260,21 @@ pub async fn confirm(
             .bind(member_id)
             .execute(&mut *tx)
             .await?;
+            let action = if from == AttendanceStatus::SignedIn {
+                "confirm_attendance"
+            } else {
+                "mark_present"
+            };
             audit(
                 &mut tx,
                 now,
                 user.id,
-                "confirm_attendance",
+                action,
                 &format!("{activity_id}/{member_id}"),
             )
             .await?;
         }
-        Some(AttendanceStatus::Confirmed) => {}
-        Some(_) => return Err(AppError::Conflict("该成员尚未签到，无法确认")),
+        Some(_) => return Err(AppError::Conflict("该成员已请假或免参加，无法确认出席")),
     }
     let row: AttendanceTuple = sqlx::query_as(
         "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq

@@ -16,6 +16,7 @@ use axum::{Json, Router, routing::get, routing::post};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
 
 use super::db::now_ms;
 use super::{AppError, AppState};
@@ -44,6 +45,40 @@ pub struct CurrentUser {
     pub role: Role,
     pub org_id: i64,
     token_hash: String,
+}
+
+/// Someone records are attributed to: the signed-in user, or for an import the records' author.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Person {
+    pub id: i64,
+    pub role: Role,
+    pub org_id: i64,
+}
+
+impl CurrentUser {
+    pub fn person(&self) -> Person {
+        Person {
+            id: self.id,
+            role: self.role,
+            org_id: self.org_id,
+        }
+    }
+}
+
+/// The account with this id, if there is one.
+pub async fn find_person(conn: &mut SqliteConnection, id: i64) -> Result<Option<Person>, AppError> {
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT role, org_id FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(role, org_id)| {
+        Ok(Person {
+            id,
+            role: stored_role(id, &role)?,
+            org_id,
+        })
+    })
+    .transpose()
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -52,6 +52,43 @@ pub async fn next_seq(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
     .await
 }
 
+/// Server sequence numbers handed out within one write transaction: read once, written back once by
+/// [`Sequence::save`], and taken only for changes that really happen (a duplicate takes none).
+pub struct Sequence {
+    last: i64,
+    saved: i64,
+}
+
+impl Sequence {
+    pub async fn begin(conn: &mut SqliteConnection) -> Result<Sequence, sqlx::Error> {
+        let last = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+            .fetch_one(conn)
+            .await?;
+        Ok(Sequence { last, saved: last })
+    }
+
+    /// The number the next change will get, without taking it.
+    pub fn peek(&self) -> i64 {
+        self.last + 1
+    }
+
+    pub fn take(&mut self) -> i64 {
+        self.last += 1;
+        self.last
+    }
+
+    /// Writes the numbers taken back to the counter; call before committing.
+    pub async fn save(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        if self.last != self.saved {
+            sqlx::query("UPDATE counters SET value = ? WHERE name = 'server_seq'")
+                .bind(self.last)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Records a lead's or admin's action for the audit trail.
 pub async fn audit(
     conn: &mut SqliteConnection,

@@ -5,28 +5,42 @@
 //! mutation arrived before, and its stored receipt is answered again. There is no check-then-insert, so
 //! retries, replays and concurrent pushes of the same batch all end with one row. A mutation that can never
 //! be accepted is stored as quarantined with its reason and acknowledged, so it never blocks the queue.
+//!
+//! The device's `seq` is recorded (`devices.last_seq`) but not used to skip mutations: a phone whose
+//! counter was reset would otherwise lose new records with old numbers. The id's UNIQUE constraint is
+//! what makes a retry harmless.
+//!
+//! A file of unsent records exported on a phone goes through the same path (`import`), attributed to the
+//! records' author and audited when someone else imports it.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::activities::{self, ActivityRow};
-use super::auth::CurrentUser;
-use super::db::{next_seq, now_ms};
+use super::auth::{CurrentUser, Person, find_person};
+use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
-    Change, ErrorBody, MAX_BATCH, MIN_PROTOCOL, Mutation, PullResponse, PushRequest, PushResponse,
-    Receipt, ReceiptStatus, SignIn, paths,
+    Change, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, PullResponse, PushRequest,
+    PushResponse, Receipt, ReceiptStatus, SignIn, UnsentFile, paths,
 };
-use crate::model::{AttendanceStatus, in_sign_in_window, is_skewed, normalize_code};
+use crate::model::{AttendanceStatus, Role, in_sign_in_window, is_skewed, normalize_code};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::PUSH, post(push))
         .route(paths::PULL, get(pull))
+        .route(
+            paths::IMPORT,
+            post(import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
 }
+
+/// An imported file may be larger than a push: up to [`MAX_IMPORT`] records.
+pub const IMPORT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Deliver records made on the phone. Answers one receipt per mutation, in order.
 #[utoipa::path(post, path = paths::PUSH, tag = "sync", security(("bearer" = [])), request_body = PushRequest,
@@ -44,59 +58,140 @@ pub async fn push(
     if req.protocol < MIN_PROTOCOL {
         return Err(AppError::UpgradeRequired);
     }
-    if req.device_id.is_empty() || req.device_id.len() > 64 {
-        return Err(AppError::BadRequest("设备编号无效".to_owned()));
-    }
+    check_device_id(&req.device_id)?;
     if req.mutations.len() > MAX_BATCH {
         return Err(AppError::BadRequest(format!(
             "一次最多上传{MAX_BATCH}条记录"
         )));
     }
+    let receipts = store_batch(&state, user.person(), &req.device_id, &req.mutations, None).await?;
+    Ok(Json(PushResponse {
+        receipts,
+        server_time: now_ms(),
+    }))
+}
+
+/// Import a file of unsent records exported on a phone (我的 → 同步状态). The member may import their own;
+/// a lead those of their branch's members; an admin anyone's. Records already delivered answer `duplicate`.
+#[utoipa::path(post, path = paths::IMPORT, tag = "sync", security(("bearer" = [])), request_body = UnsentFile,
+    responses(
+        (status = 200, body = PushResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn import(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<UnsentFile>, JsonRejection>,
+) -> Result<Json<PushResponse>, AppError> {
+    let Json(file) = body?;
+    if file.app != UnsentFile::APP {
+        return Err(AppError::BadRequest(
+            "这不是红雁导出的未上传记录文件".to_owned(),
+        ));
+    }
+    if file.format > UnsentFile::FORMAT {
+        return Err(AppError::BadRequest(
+            "文件来自更新版本的应用，请联系管理员升级服务器后再导入".to_owned(),
+        ));
+    }
+    check_device_id(&file.device_id)?;
+    if file.records.len() > MAX_IMPORT {
+        return Err(AppError::BadRequest(format!(
+            "一个文件最多导入{MAX_IMPORT}条记录"
+        )));
+    }
+    let mut conn = state.db.reader.acquire().await?;
+    let author = find_person(&mut conn, file.user_id)
+        .await?
+        .ok_or(AppError::NotFound("文件中的记录人不存在"))?;
+    drop(conn);
+    let allowed = author.id == user.id
+        || (user.role == Role::Lead && author.org_id == user.org_id)
+        || user.role == Role::Admin;
+    if !allowed {
+        return Err(AppError::Forbidden("只能导入本人或本支部成员的记录"));
+    }
+    let importer = (author.id != user.id).then_some(user.id);
+    let receipts = store_batch(&state, author, &file.device_id, &file.records, importer).await?;
+    Ok(Json(PushResponse {
+        receipts,
+        server_time: now_ms(),
+    }))
+}
+
+fn check_device_id(device_id: &str) -> Result<(), AppError> {
+    if device_id.is_empty() || device_id.len() > 64 {
+        return Err(AppError::BadRequest("设备编号无效".to_owned()));
+    }
+    Ok(())
+}
+
+/// Stores one author's records in one write transaction; answers one receipt each, in order. Nothing is
+/// acknowledged before the commit (durable: `synchronous = FULL`).
+async fn store_batch(
+    state: &AppState,
+    author: Person,
+    device_id: &str,
+    mutations: &[Mutation],
+    imported_by: Option<i64>,
+) -> Result<Vec<Receipt>, AppError> {
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
-    let mut receipts = Vec::with_capacity(req.mutations.len());
-    for m in &req.mutations {
-        receipts.push(apply(&mut tx, &user, &req.device_id, m, now).await?);
+    let mut seq = Sequence::begin(&mut tx).await?;
+    let mut receipts = Vec::with_capacity(mutations.len());
+    for m in mutations {
+        receipts.push(apply(&mut tx, &mut seq, author, device_id, m, now).await?);
     }
-    if let Some(max_seq) = req.mutations.iter().map(|m| m.seq).max() {
+    if let Some(max_seq) = mutations.iter().map(|m| m.seq).max() {
         sqlx::query(
             "INSERT INTO devices (device_id, user_id, last_seq, last_seen) VALUES (?, ?, ?, ?)
              ON CONFLICT (device_id, user_id) DO UPDATE
              SET last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen",
         )
-        .bind(&req.device_id)
-        .bind(user.id)
+        .bind(device_id)
+        .bind(author.id)
         .bind(max_seq as i64)
         .bind(now)
         .execute(&mut *tx)
         .await?;
     }
+    if let Some(actor) = imported_by {
+        let subject = format!(
+            "{} 条记录，记录人 {}，设备 {device_id}",
+            mutations.len(),
+            author.id
+        );
+        audit(&mut tx, now, actor, "import_records", &subject).await?;
+    }
+    seq.save(&mut tx).await?;
     tx.commit().await?;
-    Ok(Json(PushResponse {
-        receipts,
-        server_time: now,
-    }))
+    Ok(receipts)
 }
 
-/// Stores one mutation at most once and returns its receipt.
+/// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
 async fn apply(
     conn: &mut SqliteConnection,
-    user: &CurrentUser,
+    seq: &mut Sequence,
+    author: Person,
     device_id: &str,
     m: &Mutation,
     now: i64,
 ) -> Result<Receipt, AppError> {
-    let quarantined = |reason: &str| Receipt {
+    let receipt = |status, reason: Option<String>, server_seq| Receipt {
         id: m.id.clone(),
-        status: ReceiptStatus::Quarantined,
-        reason: Some(reason.to_owned()),
-        server_seq: 0,
+        status,
+        reason,
+        server_seq,
         received_at: now,
     };
     if m.id.is_empty() || m.id.len() > 64 {
-        return Ok(quarantined("记录编号无效"));
+        return Ok(receipt(
+            ReceiptStatus::Quarantined,
+            Some("记录编号无效".to_owned()),
+            0,
+        ));
     }
-    let seq = next_seq(conn).await?;
     let inserted = sqlx::query(
         "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
                                 status, server_seq, received_at)
@@ -105,13 +200,13 @@ async fn apply(
     )
     .bind(&m.id)
     .bind(device_id)
-    .bind(user.id)
+    .bind(author.id)
     .bind(m.seq as i64)
     .bind(m.kind.as_str())
     .bind(m.payload.to_string())
     .bind(m.device_time)
     .bind(m.server_offset_ms)
-    .bind(seq)
+    .bind(seq.peek())
     .bind(now)
     .execute(&mut *conn)
     .await?
@@ -130,8 +225,12 @@ async fn apply(
         .bind(&m.id)
         .fetch_one(&mut *conn)
         .await?;
-        if owner != user.id {
-            return Ok(quarantined("记录编号与他人的记录冲突"));
+        if owner != author.id {
+            return Ok(receipt(
+                ReceiptStatus::Quarantined,
+                Some("记录编号与他人的记录冲突".to_owned()),
+                0,
+            ));
         }
         let status = if status == "quarantined" {
             ReceiptStatus::Quarantined
@@ -147,31 +246,24 @@ async fn apply(
         });
     }
 
+    let server_seq = seq.take();
     let outcome = match m.change() {
-        Ok(change) => apply_change(conn, user, m, change, seq, now).await?,
+        Ok(change) => apply_change(conn, author, m, change, server_seq, now).await?,
         Err(reason) => Err(reason),
     };
     match outcome {
-        Ok(()) => Ok(Receipt {
-            id: m.id.clone(),
-            status: ReceiptStatus::Applied,
-            reason: None,
-            server_seq: seq,
-            received_at: now,
-        }),
+        Ok(()) => Ok(receipt(ReceiptStatus::Applied, None, server_seq)),
         Err(reason) => {
             sqlx::query("UPDATE mutations SET status = 'quarantined', reason = ? WHERE id = ?")
                 .bind(&reason)
                 .bind(&m.id)
                 .execute(&mut *conn)
                 .await?;
-            Ok(Receipt {
-                id: m.id.clone(),
-                status: ReceiptStatus::Quarantined,
-                reason: Some(reason),
-                server_seq: seq,
-                received_at: now,
-            })
+            Ok(receipt(
+                ReceiptStatus::Quarantined,
+                Some(reason),
+                server_seq,
+            ))
         }
     }
 }
@@ -179,7 +271,7 @@ async fn apply(
 /// The effect of one new mutation. `Ok(Err(reason))` quarantines it; every check runs before any write.
 async fn apply_change(
     conn: &mut SqliteConnection,
-    user: &CurrentUser,
+    author: Person,
     m: &Mutation,
     change: Change,
     seq: i64,
@@ -187,15 +279,18 @@ async fn apply_change(
 ) -> Result<Result<(), String>, AppError> {
     match change {
         Change::CreateActivity(a) => {
-            Ok(activities::create(conn, user.id, user.role, user.org_id, &a, seq, now).await?)
+            Ok(
+                activities::create(conn, author.id, author.role, author.org_id, &a, seq, now)
+                    .await?,
+            )
         }
-        Change::SignIn(s) => sign_in(conn, user, m, &s, seq, now).await,
+        Change::SignIn(s) => sign_in(conn, author, m, &s, seq, now).await,
     }
 }
 
 async fn sign_in(
     conn: &mut SqliteConnection,
-    user: &CurrentUser,
+    author: Person,
     m: &Mutation,
     s: &SignIn,
     seq: i64,
@@ -207,7 +302,7 @@ async fn sign_in(
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
             .bind(&s.activity_id)
-            .bind(user.id)
+            .bind(author.id)
             .fetch_optional(&mut *conn)
             .await?;
     let Some(status) = status.and_then(|s| AttendanceStatus::parse(&s)) else {
@@ -224,24 +319,28 @@ async fn sign_in(
         ));
     }
     // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
-    // already marked the member, the record merges into that row instead of adding one.
-    if matches!(status, AttendanceStatus::Pending | AttendanceStatus::Absent) {
-        sqlx::query(
-            "UPDATE attendance SET status = 'signed_in', record_id = ?, signed_at = ?, device_time = ?,
-                    received_at = ?, clock_skewed = ?, server_seq = ?
-             WHERE activity_id = ? AND member_id = ?",
-        )
-        .bind(&m.id)
-        .bind(at)
-        .bind(m.device_time)
-        .bind(now)
-        .bind(is_skewed(m.server_offset_ms))
-        .bind(seq)
-        .bind(&s.activity_id)
-        .bind(user.id)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // already confirmed the member, the record merges into that row (which keeps its status) instead of
+    // adding one.
+    let merge = match status {
+        AttendanceStatus::Pending | AttendanceStatus::Absent => "status = 'signed_in',",
+        AttendanceStatus::Confirmed => "",
+        _ => return Ok(Ok(())),
+    };
+    sqlx::query(&format!(
+        "UPDATE attendance SET {merge} record_id = ?, signed_at = ?, device_time = ?, received_at = ?,
+                clock_skewed = ?, server_seq = ?
+         WHERE activity_id = ? AND member_id = ? AND record_id IS NULL"
+    ))
+    .bind(&m.id)
+    .bind(at)
+    .bind(m.device_time)
+    .bind(now)
+    .bind(is_skewed(m.server_offset_ms))
+    .bind(seq)
+    .bind(&s.activity_id)
+    .bind(author.id)
+    .execute(&mut *conn)
+    .await?;
     Ok(Ok(()))
 }
 
@@ -278,5 +377,6 @@ pub async fn pull(
         server_time: now_ms(),
         activities,
         attendance,
+        settings: state.settings,
     }))
 }

@@ -12,8 +12,10 @@ use tower::ServiceExt;
 
 use super::db::now_ms;
 use super::{AppState, Db, Site, app, demo};
-use crate::api::{Change, Mutation, NewActivity, PROTOCOL, SignIn, paths};
+use crate::api::{Change, Mutation, NewActivity, PROTOCOL, Settings, SignIn, paths};
 use crate::model::{ActivityKind, uuid_v7};
+
+mod properties;
 
 const LEAD: &str = "13800000001";
 const MEMBER: &str = "13800000002";
@@ -42,7 +44,7 @@ impl Harness {
         assert!(demo::seed(&db).await.unwrap());
         let site = Site::load(std::path::Path::new("public")).unwrap();
         Harness {
-            app: app(AppState::new(db.clone(), site)),
+            app: app(AppState::new(db.clone(), site, Settings::default())),
             _dir: std::sync::Arc::new(dir),
             db,
         }
@@ -561,8 +563,14 @@ async fn confirming_checks_role_branch_activity_and_state() {
         h.call("POST", &path, None, None).await.status,
         StatusCode::UNAUTHORIZED
     );
+    sqlx::query("UPDATE attendance SET status = 'leave' WHERE activity_id = ? AND member_id = ?")
+        .bind(&activity)
+        .bind(member_id)
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
     let r = h.call("POST", &path, Some(&lead), None).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "not signed in yet");
+    assert_eq!(r.status, StatusCode::CONFLICT, "on leave: {}", r.text);
     let r = h
         .call(
             "POST",
@@ -591,6 +599,233 @@ async fn confirming_checks_role_branch_activity_and_state() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body["message"].is_string());
+}
+
+#[tokio::test]
+async fn a_member_confirmed_before_their_offline_sign_in_arrives_has_one_confirmed_row() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let member_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
+        .await;
+    // Made on the phone at the meeting, with no signal…
+    let offline = sign_in(1, &activity, &code);
+    // …while the lead, seeing the member in the room, confirms them.
+    let r = h
+        .call(
+            "POST",
+            &paths::confirm(&activity, member_id),
+            Some(&lead),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["status"], "confirmed", "{}", r.text);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'mark_present'")
+            .await,
+        1
+    );
+
+    let r = h
+        .push(&member, "phone", std::slice::from_ref(&offline))
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied");
+    let rows = h
+        .rows(&format!(
+            "SELECT count(*) FROM attendance WHERE activity_id = '{activity}' AND member_id = {member_id}
+             AND status = 'confirmed' AND record_id = '{}' AND signed_at IS NOT NULL",
+            offline.id
+        ))
+        .await;
+    assert_eq!(rows, 1, "the record merged into the confirmed row");
+    let pulled = h.pull(&member, 0).await;
+    let mine: Vec<_> = pulled["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["activity_id"] == activity.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn a_retry_takes_no_new_server_sequence() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let batch = [
+        sign_in(1, &activity, &code),
+        sign_in(2, &activity, "000000"),
+    ];
+    h.push(&member, "phone", &batch).await;
+    let counter = "SELECT value FROM counters WHERE name = 'server_seq'";
+    let before = h.rows(counter).await;
+    for _ in 0..3 {
+        let r = h.push(&member, "phone", &batch).await;
+        assert_eq!(r.body["receipts"][0]["status"], "duplicate");
+        assert_eq!(r.body["receipts"][1]["status"], "quarantined");
+    }
+    assert_eq!(h.rows(counter).await, before);
+}
+
+// ---- import of exported records ----
+
+fn unsent_file(user_id: i64, records: &[Mutation]) -> Value {
+    json!({
+        "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": "broken-phone",
+        "user_id": user_id, "user_name": "李明", "records": records,
+    })
+}
+
+#[tokio::test]
+async fn a_lead_imports_a_members_exported_records_once_and_it_is_audited() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let member_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
+        .await;
+    let records = [
+        sign_in(1, &activity, &code),
+        sign_in(2, &activity, "000000"),
+    ];
+    let file = unsent_file(member_id, &records);
+
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(file.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["receipts"][0]["status"], "applied");
+    assert_eq!(r.body["receipts"][1]["status"], "quarantined");
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM mutations WHERE user_id = {member_id} AND device_id = 'broken-phone'"
+        ))
+        .await,
+        2,
+        "stored as the member's own records"
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'import_records'")
+            .await,
+        1
+    );
+
+    // The same file again (or the member's phone coming back to life) changes nothing but the audit log.
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(file.clone()))
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "duplicate");
+    let r = h.push(&member, "phone", &records).await;
+    assert_eq!(r.body["receipts"][0]["status"], "duplicate");
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM mutations WHERE user_id = {member_id}"
+        ))
+        .await,
+        2
+    );
+    // The member may import their own file too; only someone else's import is audited.
+    let r = h
+        .call("POST", paths::IMPORT, Some(&member), Some(file))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'import_records'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_import_checks_who_may_import_whose_records_and_what_the_file_is() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
+        .await;
+    let file = unsent_file(member_id, &[sign_in(1, &activity, &code)]);
+    let refused = [
+        (OTHER_LEAD, StatusCode::FORBIDDEN),
+        (CADRE, StatusCode::FORBIDDEN),
+        ("13800000004", StatusCode::FORBIDDEN),
+    ];
+    for (phone, status) in refused {
+        let token = h.login(phone).await;
+        let r = h
+            .call("POST", paths::IMPORT, Some(&token), Some(file.clone()))
+            .await;
+        assert_eq!(r.status, status, "{phone}: {}", r.text);
+    }
+    assert_eq!(
+        h.rows("SELECT count(*) FROM mutations WHERE kind = 'sign_in'")
+            .await,
+        0
+    );
+
+    let mut wrong = file.clone();
+    wrong["app"] = json!("other-app");
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(wrong))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["message"], "这不是红雁导出的未上传记录文件");
+    let mut unknown = file.clone();
+    unknown["user_id"] = json!(999_999);
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(unknown))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = h
+        .call("POST", paths::IMPORT, None, Some(file.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    let admin = h.login("13800000009").await;
+    let r = h
+        .call("POST", paths::IMPORT, Some(&admin), Some(file))
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
+}
+
+#[tokio::test]
+async fn an_import_may_be_larger_than_a_push() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let lead_id = h
+        .rows(&format!("SELECT id FROM users WHERE phone = '{LEAD}'"))
+        .await;
+    // The lead's old phone had published many activities and never sent them.
+    let records: Vec<Mutation> = (1..=crate::api::MAX_IMPORT as u64)
+        .map(|i| {
+            let now = now_ms();
+            let activity = NewActivity {
+                activity_id: new_id(),
+                kind: ActivityKind::ThemeDay,
+                title: "主题党日".into(),
+                place: "项目部会议室".into(),
+                starts_at: now,
+                ends_at: now + 3_600_000,
+                code: "246810".into(),
+            };
+            Mutation::new(i, new_id(), &Change::CreateActivity(activity), now, 0)
+        })
+        .collect();
+    let file = unsent_file(lead_id, &records);
+    assert!(file.to_string().len() > super::BODY_LIMIT);
+    let r = h.call("POST", paths::IMPORT, Some(&lead), Some(file)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["receipts"].as_array().unwrap().len(),
+        crate::api::MAX_IMPORT
+    );
+    assert_eq!(r.body["receipts"][0]["status"], "applied");
 }
 
 // ---- bad input ----
@@ -746,6 +981,7 @@ async fn the_openapi_document_lists_every_endpoint() {
         paths::ME,
         paths::PUSH,
         paths::PULL,
+        paths::IMPORT,
         paths::OPENAPI,
     ] {
         assert!(

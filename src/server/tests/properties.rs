@@ -1,0 +1,264 @@
+//! Property tests of the push handler: random batches with gaps in `seq`, replays, reordering, records
+//! repeated within a batch and the same batch pushed concurrently, from several devices of several people.
+//! After every case the database must agree exactly with the receipts the devices were given.
+//!
+//! Each case prints its seed; `HONGYAN_SEED=<seed> cargo test --features server --lib properties` replays it.
+
+use std::collections::{HashMap, HashSet};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use tokio::task::JoinSet;
+
+use super::{Harness, LEAD, new_id, now_ms};
+use crate::api::{Change, Mutation, NewActivity, PushResponse, ReceiptStatus, SignIn};
+use crate::model::ActivityKind;
+
+const CASES: u64 = 8;
+const STEPS: usize = 40;
+/// Members of the lead's branch (each on the roster of every activity the lead publishes).
+const MEMBERS: [&str; 3] = ["13800000002", "13800000004", "13800000005"];
+const ROSTER: i64 = 5;
+
+struct Device {
+    token: String,
+    id: String,
+    user_id: i64,
+    is_lead: bool,
+    next_seq: u64,
+    sent: Vec<Mutation>,
+}
+
+/// What the devices were told about one record, and what it was.
+struct Told {
+    status: ReceiptStatus,
+    server_seq: i64,
+    author: i64,
+    change: Change,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_batches_end_with_the_database_agreeing_with_every_receipt() {
+    let seeds: Vec<u64> = match std::env::var("HONGYAN_SEED") {
+        Ok(s) => vec![s.parse().expect("HONGYAN_SEED is a number")],
+        Err(_) => (0..CASES).map(|_| rand::random()).collect(),
+    };
+    for seed in seeds {
+        println!("push property case: HONGYAN_SEED={seed}");
+        run_case(seed).await;
+    }
+}
+
+async fn run_case(seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let h = Harness::new().await;
+    let mut devices = Vec::new();
+    // The lead on one phone; the first member on two phones.
+    for (phone, copies) in [(LEAD, 1), (MEMBERS[0], 2), (MEMBERS[1], 1), (MEMBERS[2], 1)] {
+        let user_id = h
+            .rows(&format!("SELECT id FROM users WHERE phone = '{phone}'"))
+            .await;
+        for _ in 0..copies {
+            devices.push(Device {
+                token: h.login(phone).await,
+                id: new_id(),
+                user_id,
+                is_lead: phone == LEAD,
+                next_seq: 0,
+                sent: Vec::new(),
+            });
+        }
+    }
+    // Activities the lead has made (sent or not): (id, code).
+    let mut activities: Vec<(String, String)> = Vec::new();
+    let mut told: HashMap<String, Told> = HashMap::new();
+
+    for _ in 0..STEPS {
+        let d = rng.gen_range(0..devices.len());
+        let mut batch = Vec::new();
+        for _ in 0..rng.gen_range(1..=8) {
+            let device = &mut devices[d];
+            if !device.sent.is_empty() && rng.gen_bool(0.3) {
+                batch.push(device.sent.choose(&mut rng).unwrap().clone());
+                continue;
+            }
+            // Gaps: a phone may skip numbers (a record made and lost before it was saved).
+            device.next_seq += if rng.gen_bool(0.2) {
+                rng.gen_range(2..5)
+            } else {
+                1
+            };
+            let change = if device.is_lead || activities.is_empty() {
+                new_activity(&mut rng, &mut activities)
+            } else {
+                let (id, code) = activities.choose(&mut rng).unwrap().clone();
+                let code = if rng.gen_bool(0.2) {
+                    "000000".to_owned()
+                } else {
+                    code
+                };
+                Change::SignIn(SignIn {
+                    activity_id: id,
+                    code,
+                })
+            };
+            let m = Mutation::new(device.next_seq, new_id(), &change, now_ms(), 0);
+            device.sent.push(m.clone());
+            batch.push(m);
+        }
+        if rng.gen_bool(0.2) {
+            let again = batch[rng.gen_range(0..batch.len())].clone();
+            batch.push(again);
+        }
+        batch.shuffle(&mut rng);
+
+        // Sometimes the same batch leaves twice at once (two tabs, or a retry racing the original).
+        let copies = if rng.gen_bool(0.25) { 2 } else { 1 };
+        let mut pushes = JoinSet::new();
+        for _ in 0..copies {
+            let (h, token, device_id, batch) = (
+                h.clone(),
+                devices[d].token.clone(),
+                devices[d].id.clone(),
+                batch.clone(),
+            );
+            pushes.spawn(async move {
+                let r = h.push(&token, &device_id, &batch).await;
+                assert_eq!(r.status, 200, "seed {seed}: {}", r.text);
+                (
+                    batch,
+                    serde_json::from_value::<PushResponse>(r.body).unwrap(),
+                )
+            });
+        }
+        while let Some(done) = pushes.join_next().await {
+            let (batch, response) = done.unwrap();
+            assert_eq!(response.receipts.len(), batch.len(), "seed {seed}");
+            for (m, receipt) in batch.iter().zip(&response.receipts) {
+                assert_eq!(receipt.id, m.id, "seed {seed}: receipts in request order");
+                match told.get(&m.id) {
+                    None => {
+                        assert_ne!(
+                            receipt.status,
+                            ReceiptStatus::Duplicate,
+                            "seed {seed}: {m:?}"
+                        );
+                        told.insert(
+                            m.id.clone(),
+                            Told {
+                                status: receipt.status,
+                                server_seq: receipt.server_seq,
+                                author: devices[d].user_id,
+                                change: m.change().unwrap(),
+                            },
+                        );
+                    }
+                    Some(first) => {
+                        let expected = match first.status {
+                            ReceiptStatus::Quarantined => ReceiptStatus::Quarantined,
+                            _ => ReceiptStatus::Duplicate,
+                        };
+                        assert_eq!(receipt.status, expected, "seed {seed}: {m:?}");
+                        assert_eq!(receipt.server_seq, first.server_seq, "seed {seed}");
+                    }
+                }
+            }
+        }
+    }
+    check_database(&h, seed, &told).await;
+}
+
+fn new_activity(rng: &mut StdRng, activities: &mut Vec<(String, String)>) -> Change {
+    let now = now_ms();
+    let id = new_id();
+    let code = format!("{:06}", rng.gen_range(1..1_000_000));
+    // One in ten is broken (ends before it starts) and must be quarantined.
+    let ends_at = if rng.gen_bool(0.1) {
+        now - 120_000
+    } else {
+        now + 3_600_000
+    };
+    activities.push((id.clone(), code.clone()));
+    Change::CreateActivity(NewActivity {
+        activity_id: id,
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日".into(),
+        place: "项目部".into(),
+        starts_at: now - 60_000,
+        ends_at,
+        code,
+    })
+}
+
+/// The database holds exactly what the receipts said: each record once, with the told status and
+/// sequence, each applied effect once, and no sequence number spent on a retry.
+async fn check_database(h: &Harness, seed: u64, told: &HashMap<String, Told>) {
+    let stored: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT id, status, server_seq, user_id FROM mutations")
+            .fetch_all(&h.db.reader)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), told.len(), "seed {seed}: one row per record");
+    for (id, status, server_seq, user_id) in &stored {
+        let t = &told[id];
+        let expected = if t.status == ReceiptStatus::Quarantined {
+            "quarantined"
+        } else {
+            "applied"
+        };
+        assert_eq!(
+            (status.as_str(), *server_seq, *user_id),
+            (expected, t.server_seq, t.author),
+            "seed {seed}: {id}"
+        );
+    }
+    let seqs: HashSet<i64> = stored.iter().map(|r| r.2).collect();
+    assert_eq!(
+        seqs.len(),
+        stored.len(),
+        "seed {seed}: server sequences are unique"
+    );
+    // The demo activity took one number; every other number went to a stored record.
+    let counter = h
+        .rows("SELECT value FROM counters WHERE name = 'server_seq'")
+        .await;
+    assert_eq!(
+        counter,
+        1 + stored.len() as i64,
+        "seed {seed}: no number spent on a retry"
+    );
+
+    let applied = |want: fn(&Change) -> bool| {
+        told.values()
+            .filter(move |t| t.status == ReceiptStatus::Applied && want(&t.change))
+    };
+    let published = applied(|c| matches!(c, Change::CreateActivity(_))).count() as i64;
+    assert_eq!(
+        h.rows("SELECT count(*) FROM activities").await,
+        1 + published,
+        "seed {seed}"
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM attendance").await,
+        ROSTER * (1 + published),
+        "seed {seed}: one roster row per member per activity"
+    );
+    let expected: HashSet<(String, i64)> = applied(|c| matches!(c, Change::SignIn(_)))
+        .map(|t| match &t.change {
+            Change::SignIn(s) => (s.activity_id.clone(), t.author),
+            Change::CreateActivity(_) => unreachable!(),
+        })
+        .collect();
+    let signed: HashSet<(String, i64)> =
+        sqlx::query_as("SELECT activity_id, member_id FROM attendance WHERE status = 'signed_in'")
+            .fetch_all(&h.db.reader)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(
+        signed, expected,
+        "seed {seed}: one signed-in row per member and activity"
+    );
+}
