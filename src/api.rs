@@ -87,6 +87,15 @@ impl MutationKind {
             MutationKind::Unknown => "unknown",
         }
     }
+
+    /// What the member calls such a record.
+    pub fn label(self) -> &'static str {
+        match self {
+            MutationKind::CreateActivity => "发布活动",
+            MutationKind::SignIn => "签到",
+            MutationKind::Unknown => "其他记录",
+        }
+    }
 }
 
 /// One record made on a phone, as it travels in a push.

@@ -6,6 +6,7 @@
 
 mod activity;
 mod components;
+mod health;
 mod home;
 mod http;
 mod login;
@@ -62,6 +63,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/activity/:id") view=activity::ActivityPage/>
             <Route path=path!("/me") view=me::MePage/>
+            <Route path=path!("/me/sync") view=health::SyncHealthPage/>
             <Route path=path!("/login") view=login::LoginPage/>
         </Routes>
     }

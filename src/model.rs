@@ -420,6 +420,27 @@ pub fn backoff_ms(failures: u32, jitter: f64) -> u64 {
     (capped as f64 * (0.5 + 0.5 * jitter)) as u64
 }
 
+/// A duration as a person says it: 刚刚, 12分钟, 5小时, 3天.
+pub fn age_label(ms: Millis) -> String {
+    const MINUTE: Millis = 60_000;
+    match ms.max(0) {
+        ms if ms < MINUTE => "刚刚".to_owned(),
+        ms if ms < 60 * MINUTE => format!("{}分钟", ms / MINUTE),
+        ms if ms < 48 * 60 * MINUTE => format!("{}小时", ms / (60 * MINUTE)),
+        ms => format!("{}天", ms / (24 * 60 * MINUTE)),
+    }
+}
+
+/// Bytes as a person reads them: 812 B, 3.4 KB, 1.2 MB.
+pub fn size_label(bytes: f64) -> String {
+    match bytes.max(0.0) {
+        b if b < 1024.0 => format!("{b:.0} B"),
+        b if b < 1024.0 * 1024.0 => format!("{:.1} KB", b / 1024.0),
+        b if b < 1024.0 * 1024.0 * 1024.0 => format!("{:.1} MB", b / (1024.0 * 1024.0)),
+        b => format!("{:.1} GB", b / (1024.0 * 1024.0 * 1024.0)),
+    }
+}
+
 /// A device clock that is off from the server's by more than this is flagged (SYNC.md).
 pub const SKEW_LIMIT_MS: Millis = 5 * 60_000;
 
@@ -593,6 +614,20 @@ mod tests {
             "later ids sort later"
         );
         assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[test]
+    fn ages_and_sizes_read_as_people_say_them() {
+        assert_eq!(age_label(-5), "刚刚");
+        assert_eq!(age_label(59_999), "刚刚");
+        assert_eq!(age_label(60_000), "1分钟");
+        assert_eq!(age_label(3 * 3_600_000 + 1), "3小时");
+        assert_eq!(age_label(47 * 3_600_000), "47小时");
+        assert_eq!(age_label(3 * 86_400_000), "3天");
+        assert_eq!(size_label(812.0), "812 B");
+        assert_eq!(size_label(3.4 * 1024.0), "3.4 KB");
+        assert_eq!(size_label(5.0 * 1024.0 * 1024.0), "5.0 MB");
+        assert_eq!(size_label(2.0 * 1024.0 * 1024.0 * 1024.0), "2.0 GB");
     }
 
     #[test]

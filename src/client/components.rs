@@ -3,8 +3,13 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::now_ms;
 use super::sync::{Ctx, SyncStatus};
-use crate::model::{LocalTime, is_skewed};
+use crate::model::{LocalTime, age_label, is_skewed};
+use crate::outbox::Health;
+
+/// Above this many records a push shows a progress bar as well as the count.
+const BIG_QUEUE: usize = 50;
 
 /// Brand, the sync state in words (待上传 N 条 …) and a button to sync now.
 #[component]
@@ -32,6 +37,17 @@ pub fn TopBar() -> impl IntoView {
             .with(|c| c.last_pull.is_some() && is_skewed(c.server_offset_ms))
     };
     let signed_in = move || ctx.session.with(Option::is_some);
+    let progress = move || match ctx.status.get() {
+        SyncStatus::Syncing { sent, total } if total > BIG_QUEUE => Some((sent, total)),
+        _ => None,
+    };
+    let at_risk = move || {
+        let settings = ctx.cache.with(|c| c.settings);
+        let health = ctx.entries.with(|e| Health::of(e, now_ms()));
+        health
+            .at_risk(ctx.persisted.get(), &settings)
+            .then(|| (health.pending, health.oldest_pending_ms.unwrap_or_default()))
+    };
     let login_needed = move || ctx.status.get() == SyncStatus::LoginNeeded;
     view! {
         <header class="topbar">
@@ -50,6 +66,15 @@ pub fn TopBar() -> impl IntoView {
                 </div>
             </Show>
         </header>
+        {move || progress().map(|(sent, total)| view! {
+            <progress class="sync-progress" max=total value=sent aria-label="上传进度"></progress>
+        })}
+        {move || at_risk().map(|(n, age)| view! {
+            <p class="banner warn" role="alert" data-testid="at-risk">
+                {format!("有 {n} 条记录已在本机保存{}仍未上传，浏览器可能清除未上传的记录。请尽快在有网络的地方打开红雁；iPhone 请把红雁添加到主屏幕。也可以", age_label(age))}
+                <a href="/me/sync">"导出未上传记录"</a>"交给党支部书记。"
+            </p>
+        })}
         <Show when=skewed>
             <p class="banner warn" role="alert">"本机时间与服务器相差较大，请核对手机时间"</p>
         </Show>

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{
     AttendanceView, ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest,
-    PushResponse, paths,
+    PushResponse, UnsentFile, paths,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +97,10 @@ pub async fn logout(token: &str) {
 
 pub async fn push(token: &str, body: &PushRequest) -> Result<PushResponse, ApiError> {
     send(post(paths::PUSH, Some(token), body)).await
+}
+
+pub async fn import(token: &str, file: &UnsentFile) -> Result<PushResponse, ApiError> {
+    send(post(paths::IMPORT, Some(token), file)).await
 }
 
 pub async fn pull(token: &str, cursor: i64) -> Result<PullResponse, ApiError> {

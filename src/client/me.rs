@@ -1,12 +1,11 @@
-//! 我的: who is signed in, where this phone's records are, and logging out.
+//! 我的: who is signed in, a line on where this phone's records are (details in 同步状态), and logging out.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
-use super::build_id;
-use super::store;
 use super::sync::Ctx;
-use crate::model::{LocalTime, mask_phone};
+use crate::model::mask_phone;
 use crate::outbox::EntryState;
 
 #[component]
@@ -14,19 +13,11 @@ pub fn MePage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let navigate = use_navigate();
     let user = move || ctx.session.with(|s| s.as_ref().map(|s| s.user.clone()));
-    let time =
-        |t: Option<i64>| t.map_or("尚未".to_owned(), |t| LocalTime::from_millis(t).table());
     let quarantined = move || {
         ctx.entries.with(|e| {
             e.iter()
-                .filter_map(|e| match &e.state {
-                    EntryState::Quarantined { receipt } => Some((
-                        e.mutation.id.clone(),
-                        receipt.reason.clone().unwrap_or_default(),
-                    )),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
+                .filter(|e| matches!(e.state, EntryState::Quarantined { .. }))
+                .count()
         })
     };
     let log_out = move |_| {
@@ -43,25 +34,17 @@ pub fn MePage() -> impl IntoView {
             })}
         </section>
         <section class="card">
-            <h2>"同步状态"</h2>
-            <dl class="facts">
-                <dt>"待上传"</dt><dd>{move || format!("{} 条", ctx.pending_count())}</dd>
-                <dt>"最近上传"</dt><dd>{move || time(ctx.cache.with(|c| c.last_push))}</dd>
-                <dt>"最近获取"</dt><dd>{move || time(ctx.cache.with(|c| c.last_pull))}</dd>
-                <dt>"本机存储"</dt><dd>{move || match ctx.persisted.get() {
-                    Some(true) => "已持久保存",
-                    Some(false) => "未持久保存（长期不用可能被浏览器清除，请常联网打开）",
-                    None => "未知",
-                }}</dd>
-                <dt>"设备编号"</dt><dd class="mono">{store::device_id()}</dd>
-                <dt>"应用版本"</dt><dd class="mono">{build_id()}</dd>
-            </dl>
-            <Show when=move || !quarantined().is_empty()>
-                <h3>"未通过的记录"</h3>
-                <ul class="quarantined">
-                    {move || quarantined().into_iter().map(|(id, reason)| view! { <li><span class="mono">{id}</span>" "{reason}</li> }).collect_view()}
-                </ul>
-            </Show>
+            <A href="/me/sync" attr:class="row-link">
+                <span>"同步状态"</span>
+                <span class="muted">{move || {
+                    let quarantined = quarantined();
+                    match (ctx.pending_count(), quarantined) {
+                        (0, 0) => "记录已全部上传".to_owned(),
+                        (p, 0) => format!("{p} 条待上传"),
+                        (p, q) => format!("{p} 条待上传，{q} 条未通过"),
+                    }
+                }}" ›"</span>
+            </A>
         </section>
         <section class="card">
             <Show when=move || { ctx.pending_count() > 0 }>

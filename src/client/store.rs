@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Me;
 use crate::model::Millis;
-use crate::outbox::{Cache, Entry};
+use crate::outbox::{self, Cache, Entry};
 
 const SESSION: &str = "hongyan.session";
 const DEVICE: &str = "hongyan.device";
@@ -79,12 +79,36 @@ fn index(user_id: i64) -> Vec<String> {
     LocalStorage::get(key(user_id, "outbox")).unwrap_or_default()
 }
 
-/// The user's outbox, oldest first. A record whose key is unreadable is skipped, not fatal.
-pub fn load_entries(user_id: i64) -> Vec<Entry> {
-    index(user_id)
-        .iter()
-        .filter_map(|id| LocalStorage::get::<Entry>(key(user_id, &format!("rec.{id}"))).ok())
-        .collect()
+/// The user's outbox, oldest first, with records of older app versions upgraded in place
+/// ([`outbox::migrate`]). A record this version cannot read (from a newer app, or damaged) is left
+/// untouched in storage and counted in `unreadable`; so is a record whose author is someone else.
+pub fn load_entries(user_id: i64) -> Loaded {
+    let mut loaded = Loaded::default();
+    for id in index(user_id) {
+        let k = key(user_id, &format!("rec.{id}"));
+        let Ok(stored) = LocalStorage::get::<serde_json::Value>(&k) else {
+            continue;
+        };
+        let old_format = stored.get("format") != Some(&outbox::FORMAT.into());
+        match outbox::migrate(stored, user_id) {
+            Ok(entry) if entry.author == user_id => {
+                // Write the upgrade back so it happens once; if storage is full, it happens again next time.
+                if old_format {
+                    let _ = set(&k, &entry);
+                }
+                loaded.entries.push(entry);
+            }
+            Ok(_) | Err(_) => loaded.unreadable += 1,
+        }
+    }
+    loaded
+}
+
+#[derive(Default)]
+pub struct Loaded {
+    pub entries: Vec<Entry>,
+    /// Records kept in storage that this version does not send.
+    pub unreadable: usize,
 }
 
 /// Writes one record; a new one is added to the index only after its own key is written.
@@ -125,4 +149,56 @@ pub fn load_cache(user_id: i64) -> Cache {
 
 pub fn save_cache(user_id: i64, cache: &Cache) -> Result<(), StoreFull> {
     set(&key(user_id, "cache"), cache)
+}
+
+/// Records waiting on this phone for other people who used it (user switch), by user id.
+pub fn others_pending(user_id: i64) -> Vec<(i64, usize)> {
+    let mut others = Vec::new();
+    let Ok(storage) = leptos::prelude::window().local_storage() else {
+        return others;
+    };
+    let Some(storage) = storage else {
+        return others;
+    };
+    let len = storage.length().unwrap_or(0);
+    for i in 0..len {
+        let Ok(Some(k)) = storage.key(i) else {
+            continue;
+        };
+        let Some(other) = k
+            .strip_prefix("hongyan.v1.")
+            .and_then(|rest| rest.strip_suffix(".outbox"))
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        if other == user_id {
+            continue;
+        }
+        let pending = load_entries(other)
+            .entries
+            .iter()
+            .filter(|e| e.is_pending())
+            .count();
+        if pending > 0 {
+            others.push((other, pending));
+        }
+    }
+    others
+}
+
+/// Bytes this app keeps in localStorage (UTF-16, as browsers count them against their ~5 MB limit).
+pub fn bytes_used() -> usize {
+    let Ok(Some(storage)) = leptos::prelude::window().local_storage() else {
+        return 0;
+    };
+    let len = storage.length().unwrap_or(0);
+    (0..len)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|k| k.starts_with("hongyan."))
+        .map(|k| {
+            let value = storage.get_item(&k).ok().flatten().unwrap_or_default();
+            (k.encode_utf16().count() + value.encode_utf16().count()) * 2
+        })
+        .sum()
 }

@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 use super::http::{self, ApiError};
 use super::store::{self, Session, StoreFull};
 use super::{new_id, now_ms};
-use crate::api::{ActivityView, Change, LoginResponse, Mutation, PROTOCOL, PushRequest};
+use crate::api::{ActivityView, Change, LoginResponse, Mutation, PROTOCOL, PushRequest, Receipt};
 use crate::model::{Role, backoff_ms};
 use crate::outbox::{self, Cache, Entry};
 
@@ -47,6 +47,8 @@ pub struct Ctx {
     pub notice: RwSignal<Option<String>>,
     /// Whether the browser granted persistent storage (None until known).
     pub persisted: RwSignal<Option<bool>>,
+    /// Records kept on the phone that this version of the app cannot send (written by a newer one).
+    pub unreadable: RwSignal<usize>,
 }
 
 thread_local! {
@@ -60,18 +62,19 @@ impl Ctx {
     /// Loads what the phone has, wires the sync triggers and starts the first sync.
     pub fn start() -> Ctx {
         let session = store::load_session();
-        let (entries, cache) = match &session {
-            Some(s) => (store::load_entries(s.user.id), store::load_cache(s.user.id)),
-            None => (Vec::new(), Cache::default()),
-        };
         let ctx = Ctx {
-            session: RwSignal::new(session),
-            entries: RwSignal::new(entries),
-            cache: RwSignal::new(cache),
+            session: RwSignal::new(None),
+            entries: RwSignal::new(Vec::new()),
+            cache: RwSignal::new(Cache::default()),
             status: RwSignal::new(SyncStatus::Idle),
             notice: RwSignal::new(None),
             persisted: RwSignal::new(None),
+            unreadable: RwSignal::new(0),
         };
+        if let Some(session) = session {
+            ctx.load_partition(session.user.id);
+            ctx.session.set(Some(session));
+        }
         // The handles are dropped on purpose: these listeners live as long as the page.
         let _ = window_event_listener_untyped("online", move |_| ctx.sync_now());
         let _ = window_event_listener_untyped("visibilitychange", move |_| {
@@ -109,12 +112,19 @@ impl Ctx {
         if store::save_session(&session).is_err() {
             self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
         }
-        self.entries.set(store::load_entries(session.user.id));
-        self.cache.set(store::load_cache(session.user.id));
+        self.load_partition(session.user.id);
         self.session.set(Some(session));
         self.status.set(SyncStatus::Idle);
         FAILURES.set(0);
         self.sync_now();
+    }
+
+    /// Switches the page to one person's outbox and cache.
+    fn load_partition(&self, user_id: i64) {
+        let loaded = store::load_entries(user_id);
+        self.entries.set(loaded.entries);
+        self.unreadable.set(loaded.unreadable);
+        self.cache.set(store::load_cache(user_id));
     }
 
     /// Logs out. The outbox stays on the phone and is sent the next time this person logs in.
@@ -133,11 +143,30 @@ impl Ctx {
         let user_id = self.user_id().ok_or("请先登录")?;
         let seq = store::next_seq(user_id).map_err(|_| StoreFull::MESSAGE)?;
         let offset = self.cache.with_untracked(|c| c.server_offset_ms);
-        let entry = Entry::new(Mutation::new(seq, new_id(), &change, now_ms(), offset));
+        let entry = Entry::new(
+            user_id,
+            Mutation::new(seq, new_id(), &change, now_ms(), offset),
+        );
         store::put_entry(user_id, &entry).map_err(|_| StoreFull::MESSAGE)?;
         self.entries.update(|e| e.push(entry));
         self.sync_now();
         Ok(())
+    }
+
+    /// Records the server's receipts in the outbox; returns how many records changed state.
+    pub fn apply_receipts(&self, receipts: &[Receipt]) -> usize {
+        let Some(user_id) = self.user_id() else {
+            return 0;
+        };
+        let mut changed = Vec::new();
+        self.entries
+            .update(|e| changed = outbox::apply_receipts(e, receipts));
+        for entry in &changed {
+            if store::put_entry(user_id, entry).is_err() {
+                self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+            }
+        }
+        changed.len()
     }
 
     /// Shows an activity the lead just published before the server has it.
@@ -216,18 +245,16 @@ impl Ctx {
             };
             let before = now_ms();
             let resp = http::push(&session.token, &request).await?;
-            self.note_server_time(before, resp.server_time);
-            let mut changed = Vec::new();
-            self.entries
-                .update(|e| changed = outbox::apply_receipts(e, &resp.receipts));
-            for entry in &changed {
-                if store::put_entry(user_id, entry).is_err() {
-                    self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
-                }
+            if self.user_id() != Some(user_id) {
+                // Someone else logged in meanwhile: these receipts are not for their outbox. The records
+                // stay pending in their author's partition and get a `duplicate` receipt next time.
+                return Ok(());
             }
+            self.note_server_time(before, resp.server_time);
+            let changed = self.apply_receipts(&resp.receipts);
             sent += request.mutations.len();
             self.cache.update(|c| c.last_push = Some(now_ms()));
-            if changed.is_empty() {
+            if changed == 0 {
                 // The server answered but moved nothing: stop instead of sending the same batch forever.
                 break;
             }
@@ -243,6 +270,9 @@ impl Ctx {
         let cursor = self.cache.with_untracked(|c| c.cursor);
         let before = now_ms();
         let pulled = http::pull(&session.token, cursor).await?;
+        if self.user_id() != Some(user_id) {
+            return Ok(());
+        }
         self.note_server_time(before, pulled.server_time);
         self.cache.update(|c| {
             c.merge(pulled);
