@@ -5,6 +5,9 @@
 #                and the browser end-to-end tests in Chromium
 #   make size    brotli size of the first load (html + js + wasm + css) of the release build
 #   make bench   push throughput of the release server on a fresh database (loopback only)
+#   make faults  SYNC.md faults 11 and 12 against the server binary: 10,000 records through a
+#                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
+#   make faults-long  the same at benchmark size: 50,000 records and 200 SIGKILLs
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -18,12 +21,12 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size bench setup setup-rust setup-node setup-browser lint unit e2e clean
+.PHONY: run test build size bench faults faults-long setup setup-rust setup-node setup-browser lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
 
-test: setup setup-browser lint unit build size e2e
+test: setup setup-browser lint unit faults build size e2e
 
 build: setup
 	cargo leptos build --release
@@ -45,6 +48,13 @@ lint:
 
 unit:
 	cargo test --features server --lib
+
+# The seed is printed; HONGYAN_SEED=<n> replays a run.
+faults:
+	cargo test --features server --test sync_faults -- --nocapture
+
+faults-long:
+	HONGYAN_FAULT_MUTATIONS=50000 HONGYAN_KILLS=200 cargo test --features server --test sync_faults -- --nocapture
 
 e2e:
 	cd end2end && npx playwright test
