@@ -427,6 +427,8 @@ impl Phone {
         };
         assert_eq!(resp.receipts.len(), request.mutations.len());
         outbox::apply_receipts(&mut self.outbox, &resp.receipts);
+        // The app forgets delivered records after a while (`outbox::expired_deliveries`); here at once.
+        self.outbox.retain(Entry::is_pending);
         let mut acknowledged = world.acknowledged.lock().unwrap();
         for r in &resp.receipts {
             let quarantined = r.status == ReceiptStatus::Quarantined;
@@ -502,8 +504,9 @@ async fn phones(base: &str, seed: u64, world: &World) -> Vec<Phone> {
     phones
 }
 
-/// A phone's life: make records now and then, push whenever it can, retry failures soon.
-async fn run_phone(mut phone: Phone, base: String, world: Arc<World>) -> Phone {
+/// A phone's life: make records now and then, push whenever it can, retry failures soon. `pace` is the
+/// pause after each successful push.
+async fn run_phone(mut phone: Phone, base: String, world: Arc<World>, pace: Duration) -> Phone {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -518,7 +521,9 @@ async fn run_phone(mut phone: Phone, base: String, world: Arc<World>) -> Phone {
         if made == 0 && phone.pending() == 0 && world_done(&world) {
             return phone;
         }
-        if !ok {
+        if ok {
+            tokio::time::sleep(pace).await;
+        } else {
             tokio::time::sleep(Duration::from_millis(phone.rng.gen_range(5..40))).await;
         }
     }
@@ -657,7 +662,12 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
     let base = format!("http://{proxy}");
     let mut tasks = Vec::new();
     for phone in phones(&server.url(), seed, &world).await {
-        tasks.push(tokio::spawn(run_phone(phone, base.clone(), world.clone())));
+        tasks.push(tokio::spawn(run_phone(
+            phone,
+            base.clone(),
+            world.clone(),
+            Duration::ZERO,
+        )));
     }
     // Restart the server now and then until every phone is done, by SIGKILL or gracefully.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
@@ -722,7 +732,13 @@ async fn fault_12_sigkill_mid_batch_never_loses_an_acknowledged_record() {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for phone in phones(&server.url(), seed, &world).await {
-        tasks.push(tokio::spawn(run_phone(phone, server.url(), world.clone())));
+        // Paced so that records keep arriving throughout the kills rather than piling up first.
+        tasks.push(tokio::spawn(run_phone(
+            phone,
+            server.url(),
+            world.clone(),
+            Duration::from_millis(10),
+        )));
     }
     let mut rng = StdRng::seed_from_u64(seed ^ 0x4b11);
     let mut checked = 0;

@@ -1,8 +1,8 @@
 // Test fixtures: a real server process per test (release build, fresh database, demo data) that tests
 // can stop and start, a page object for the app, and a guard that fails any test whose page threw.
-import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -20,13 +20,24 @@ export class Server {
   private process?: ChildProcess;
   readonly url: string;
   private readonly dir = mkdtempSync(join(tmpdir(), 'hongyan-e2e-'));
+  /** The built site this server serves; `deployNewVersion` switches it. */
+  private site = SITE;
 
   constructor(readonly port: number) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
+  /** A copy of the site whose shell differs, so it has a new build id (what a real release looks like to
+   * the phone); served from the next `start`. */
+  deployNewVersion(): void {
+    const next = join(this.dir, 'site-next');
+    cpSync(SITE, next, { recursive: true });
+    appendFileSync(join(next, 'shell.html'), '\n<!-- next release -->\n');
+    this.site = next;
+  }
+
   async start(): Promise<void> {
-    const args = ['--demo', '--port', String(this.port), '--db', join(this.dir, 'e2e.db'), '--site', SITE];
+    const args = ['--demo', '--port', String(this.port), '--db', join(this.dir, 'e2e.db'), '--site', this.site];
     this.process = spawn(BINARY, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -93,7 +104,7 @@ export class App {
 
 type Fixtures = {
   server: Server;
-  newApp: () => Promise<{ app: App; context: BrowserContext }>;
+  newApp: (options?: BrowserContextOptions) => Promise<{ app: App; context: BrowserContext }>;
 };
 
 export const test = base.extend<Fixtures>({
@@ -108,8 +119,8 @@ export const test = base.extend<Fixtures>({
   newApp: async ({ browser, server }, use) => {
     const apps: App[] = [];
     const contexts: BrowserContext[] = [];
-    await use(async () => {
-      const context = await browser.newContext({ baseURL: server.url });
+    await use(async (options = {}) => {
+      const context = await browser.newContext({ baseURL: server.url, ...options });
       const app = new App(await context.newPage());
       apps.push(app);
       contexts.push(context);
@@ -126,4 +137,41 @@ export { expect };
 /** `datetime-local` value for a time `minutes` from now, in Shanghai time. */
 export function shanghaiInput(minutes: number): string {
   return new Date(Date.now() + minutes * 60_000 + 8 * 3_600_000).toISOString().slice(0, 16);
+}
+
+// ---- the API, straight from the test (to set the scene fast and to check the server's state) ----
+
+export async function apiLogin(server: Server, phone: string): Promise<string> {
+  const res = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ phone, password: PASSWORD }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()).token;
+}
+
+/** The lead publishes an activity that is on now; returns its id and 签到码. */
+export async function apiPublish(server: Server, title: string): Promise<{ id: string; code: string }> {
+  const token = await apiLogin(server, LEAD);
+  const now = Date.now();
+  const id = crypto.randomUUID();
+  const code = String(100000 + Math.floor(Math.random() * 900000));
+  const payload = { activity_id: id, kind: 'theme_day', title, place: '项目部会议室', starts_at: now - 60_000, ends_at: now + 7_200_000, code };
+  const mutation = { seq: 1, id: crypto.randomUUID(), kind: 'create_activity', payload, device_time: now, server_offset_ms: 0 };
+  const res = await fetch(`${server.url}/api/v1/sync/push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ device_id: 'e2e-setup', protocol: 1, mutations: [mutation] }),
+  });
+  expect((await res.json()).receipts[0].status).toBe('applied');
+  return { id, code };
+}
+
+/** Everything the lead's branch has on the server: activities and roster rows. */
+export async function apiPull(server: Server, phone = LEAD): Promise<{ activities: any[]; attendance: any[] }> {
+  const token = await apiLogin(server, phone);
+  const res = await fetch(`${server.url}/api/v1/sync/pull?cursor=0`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return res.json();
 }

@@ -118,10 +118,19 @@ fn RosterRow(row: AttendanceView) -> impl IntoView {
             <span class="status">{row.status.label()}</span>
             {signed_at.map(|s| view! { <span class="time">{s}</span> })}
             {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
-            {(row.status == AttendanceStatus::SignedIn).then(|| view! {
-                <button type="button" class="primary small" on:click=confirm disabled=busy
-                    aria-label=format!("确认 {}", row.member_name)>"确认"</button>
-            })}
+            {match row.status {
+                AttendanceStatus::SignedIn => Some(view! {
+                    <button type="button" class="primary small" on:click=confirm disabled=busy
+                        aria-label=format!("确认 {}", row.member_name)>"确认"</button>
+                }.into_any()),
+                // Seen at the meeting, but the record has not arrived (no signal, or no phone): the lead
+                // confirms them; their own record merges into this row when it comes.
+                AttendanceStatus::Pending | AttendanceStatus::Absent => Some(view! {
+                    <button type="button" class="secondary small" on:click=confirm disabled=busy
+                        aria-label=format!("标记出席 {}", row.member_name)>"标记出席"</button>
+                }.into_any()),
+                _ => None,
+            }}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
     }

@@ -37,6 +37,13 @@ pub fn TopBar() -> impl IntoView {
             .with(|c| c.last_pull.is_some() && is_skewed(c.server_offset_ms))
     };
     let signed_in = move || ctx.session.with(Option::is_some);
+    // Shown once a record has waited a while, so a stuck queue is noticed.
+    let oldest = move || {
+        ctx.status.track();
+        ctx.entries
+            .with(|e| Health::of(e, now_ms()).oldest_pending_ms)
+            .filter(|&age| age >= 10 * 60_000)
+    };
     let progress = move || match ctx.status.get() {
         SyncStatus::Syncing { sent, total } if total > BIG_QUEUE => Some((sent, total)),
         _ => None,
@@ -57,6 +64,7 @@ pub fn TopBar() -> impl IntoView {
                     <span class={move || if pending() > 0 { "pending has-pending" } else { "pending" }}>
                         {move || if pending() > 0 { format!("待上传 {} 条", pending()) } else { "已全部上传".to_owned() }}
                     </span>
+                    {move || oldest().map(|age| view! { <span class="oldest">{format!("最早一条保存于{}前", age_label(age))}</span> })}
                     <span class="sync-detail" role="status">{state}</span>
                     <Show when=login_needed fallback=move || view! {
                         <button type="button" class="link" on:click=move |_| ctx.sync_now()>"立即同步"</button>
