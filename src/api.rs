@@ -110,11 +110,36 @@ pub struct Mutation {
     /// The body for `kind` ([`NewActivity`] or [`SignIn`]); checked per mutation so one bad record
     /// is quarantined instead of failing the batch.
     #[cfg_attr(feature = "server", schema(value_type = Object))]
-    pub payload: serde_json::Value,
+    pub payload: Payload,
     /// The phone's clock when the record was made.
     pub device_time: Millis,
     /// server time − phone time, as last measured by the phone (0 if never).
     pub server_offset_ms: Millis,
+}
+
+/// A mutation's body as the JSON text it arrived in. Kept raw (not a `serde_json::Value`) so that it is
+/// read once, into the type its kind names, and stored as sent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<serde_json::value::RawValue>);
+
+impl Payload {
+    /// Any serialisable body (tests use this to send malformed ones).
+    pub fn of<T: Serialize>(body: &T) -> Payload {
+        // Serialising our own body types cannot fail; `null` would be quarantined, not lost.
+        Payload(serde_json::value::to_raw_value(body).unwrap_or_default())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.get() == other.get()
+    }
 }
 
 /// A mutation's body, typed.
@@ -133,14 +158,14 @@ impl Mutation {
         server_offset_ms: Millis,
     ) -> Mutation {
         let (kind, payload) = match change {
-            Change::CreateActivity(a) => (MutationKind::CreateActivity, serde_json::to_value(a)),
-            Change::SignIn(s) => (MutationKind::SignIn, serde_json::to_value(s)),
+            Change::CreateActivity(a) => (MutationKind::CreateActivity, Payload::of(a)),
+            Change::SignIn(s) => (MutationKind::SignIn, Payload::of(s)),
         };
         Mutation {
             seq,
             id,
             kind,
-            payload: payload.unwrap_or_default(),
+            payload,
             device_time,
             server_offset_ms,
         }
@@ -150,10 +175,10 @@ impl Mutation {
     pub fn change(&self) -> Result<Change, String> {
         let bad = |e: serde_json::Error| format!("记录内容无效：{e}");
         match self.kind {
-            MutationKind::CreateActivity => serde_json::from_value(self.payload.clone())
+            MutationKind::CreateActivity => serde_json::from_str(self.payload.get())
                 .map(Change::CreateActivity)
                 .map_err(bad),
-            MutationKind::SignIn => serde_json::from_value(self.payload.clone())
+            MutationKind::SignIn => serde_json::from_str(self.payload.get())
                 .map(Change::SignIn)
                 .map_err(bad),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),

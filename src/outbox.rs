@@ -27,31 +27,28 @@ pub const KEEP_DELIVERED_MS: Millis = 14 * 24 * 3_600_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub format: u32,
-    /// The user id of the person who made the record.
+    /// The user id of the person who made the record (absent in format 1).
+    #[serde(default)]
     pub author: i64,
     pub mutation: Mutation,
     pub state: EntryState,
 }
 
-/// Reads a stored record of any format this app knows, upgrading it to [`FORMAT`]. `owner` is the user
-/// whose partition it was found in (format 1 had no author of its own).
+/// Upgrades a stored record of any format this app knows to [`FORMAT`]. `owner` is the user whose
+/// partition it was found in (format 1 had no author of its own).
 ///
-/// `Err` for a record from a newer app (or damaged): the caller leaves it untouched in storage, never
-/// deletes it, and the newer app delivers it after the update.
-pub fn migrate(mut stored: serde_json::Value, owner: i64) -> Result<Entry, String> {
-    let format = stored.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
-    match format {
+/// `Err` for a record from a newer app: the caller leaves it untouched in storage, never deletes it, and
+/// the newer app delivers it after the update.
+pub fn migrate(mut stored: Entry, owner: i64) -> Result<Entry, String> {
+    match stored.format {
         1 => {
-            stored["author"] = owner.into();
-            stored["format"] = FORMAT.into();
+            stored.author = owner;
+            stored.format = FORMAT;
+            Ok(stored)
         }
-        2 => {}
-        newer if newer > u64::from(FORMAT) => {
-            return Err(format!("记录格式为第{newer}版，需要更新应用后才能上传"));
-        }
-        _ => return Err("记录已损坏，无法读取".to_owned()),
+        FORMAT => Ok(stored),
+        newer => Err(format!("记录格式为第{newer}版，需要更新应用后才能上传")),
     }
-    serde_json::from_value(stored).map_err(|e| format!("记录已损坏，无法读取：{e}"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -482,9 +479,10 @@ mod tests {
     #[test]
     fn a_stored_entry_round_trips_through_json() {
         let e = sign_in(1, "a");
-        let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json["state"]["state"], "pending", "{json}");
-        assert_eq!(migrate(json, 2).unwrap(), e);
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""state":{"state":"pending"}"#), "{json}");
+        let back: Entry = serde_json::from_str(&json).unwrap();
+        assert_eq!(migrate(back, 2).unwrap(), e);
     }
 
     /// A record exactly as version 1 of the app wrote it (format 1, no author).
@@ -494,7 +492,7 @@ mod tests {
 
     #[test]
     fn a_format_1_record_is_upgraded_and_keeps_everything_it_had() {
-        let stored: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
+        let stored: Entry = serde_json::from_str(FORMAT_1).unwrap();
         let e = migrate(stored, 5).unwrap();
         assert_eq!((e.format, e.author, e.mutation.seq), (FORMAT, 5, 4));
         assert!(e.is_pending());
@@ -507,16 +505,18 @@ mod tests {
             }))
         );
         // Upgrading an upgraded record changes nothing.
-        assert_eq!(migrate(serde_json::to_value(&e).unwrap(), 9).unwrap(), e);
+        assert_eq!(migrate(e.clone(), 9).unwrap(), e);
     }
 
     #[test]
-    fn a_record_from_a_newer_app_or_a_damaged_one_is_refused_not_guessed() {
-        let mut newer: serde_json::Value = serde_json::from_str(FORMAT_1).unwrap();
-        newer["format"] = 3.into();
+    fn a_record_from_a_newer_app_is_refused_not_guessed() {
+        let mut newer: Entry = serde_json::from_str(FORMAT_1).unwrap();
+        newer.format = 3;
         assert!(migrate(newer, 5).unwrap_err().contains("需要更新应用"));
-        assert!(migrate(serde_json::json!({"format": 2}), 5).is_err());
-        assert!(migrate(serde_json::json!("x"), 5).is_err());
+        assert!(
+            serde_json::from_str::<Entry>(r#"{"format": 2}"#).is_err(),
+            "damaged"
+        );
     }
 
     #[test]

@@ -100,7 +100,7 @@ test('fault 6: an expired login and a second person on the same phone drop nothi
   await phone.page.getByRole('button', { name: '登录' }).click();
   await expect(phone.syncState()).toContainText('已全部上传');
   await phone.page.goto('/me/sync');
-  await expect(phone.page.getByTestId('pending-count')).toHaveText('0 条');
+  await expect(phone.page.getByTestId('sync-health')).toContainText('待上传0 条');
   await expect(phone.page.getByText('本机还保存着其他用户的 1 条待上传记录，请他们登录后同步。')).toBeVisible();
   let rows = (await apiPull(server)).attendance.filter((r) => r.status !== 'pending');
   expect(rows).toEqual([]);

@@ -62,9 +62,12 @@ pub fn TopBar() -> impl IntoView {
             <Show when=signed_in>
                 <div class="sync" data-testid="sync-state">
                     <span class={move || if pending() > 0 { "pending has-pending" } else { "pending" }}>
-                        {move || if pending() > 0 { format!("待上传 {} 条", pending()) } else { "已全部上传".to_owned() }}
+                        {move || match (pending(), oldest()) {
+                            (0, _) => "已全部上传".to_owned(),
+                            (n, Some(age)) => format!("待上传 {n} 条（最早一条保存于{}前）", age_label(age)),
+                            (n, None) => format!("待上传 {n} 条"),
+                        }}
                     </span>
-                    {move || oldest().map(|age| view! { <span class="oldest">{format!("最早一条保存于{}前", age_label(age))}</span> })}
                     <span class="sync-detail" role="status">{state}</span>
                     <Show when=login_needed fallback=move || view! {
                         <button type="button" class="link" on:click=move |_| ctx.sync_now()>"立即同步"</button>

@@ -16,45 +16,77 @@ use crate::outbox::{self, Health};
 #[component]
 pub fn SyncHealthPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let health = move || ctx.entries.with(|e| Health::of(e, now_ms()));
-    let time =
-        |t: Option<i64>| t.map_or("尚未".to_owned(), |t| LocalTime::from_millis(t).table());
-    let quota = LocalResource::new(storage_estimate);
-    let others = move || ctx.user_id().map(store::others_pending).unwrap_or_default();
+    let quota = RwSignal::new(None::<(f64, f64)>);
+    spawn_local(async move { quota.set(storage_estimate().await) });
+    // One list of facts, rebuilt as a whole when anything changes: simpler than a signal per line, and
+    // it keeps the page's share of the wasm small.
+    let facts = move || {
+        let health = ctx.entries.with(|e| Health::of(e, now_ms()));
+        let (last_push, last_pull) = ctx.cache.with(|c| (c.last_push, c.last_pull));
+        let time =
+            |t: Option<i64>| t.map_or("尚未".to_owned(), |t| LocalTime::from_millis(t).table());
+        let persisted = match ctx.persisted.get() {
+            Some(true) => "已持久保存",
+            Some(false) => "未持久保存（长期不用可能被浏览器清除）",
+            None => "未知",
+        };
+        let quota = quota.get().map_or("未知".to_owned(), |(used, total)| {
+            format!("已用 {} / 共 {}", size_label(used), size_label(total))
+        });
+        [
+            ("待上传", format!("{} 条", health.pending)),
+            (
+                "最早一条待上传",
+                health
+                    .oldest_pending_ms
+                    .map_or("无".to_owned(), |age| format!("{}前", age_label(age))),
+            ),
+            ("已送达（保留14天）", format!("{} 条", health.delivered)),
+            ("最近上传", time(last_push)),
+            ("最近获取", time(last_pull)),
+            ("本机存储", persisted.to_owned()),
+            (
+                "红雁占用",
+                format!(
+                    "{}（本机记录上限约 5 MB）",
+                    size_label(store::bytes_used() as f64)
+                ),
+            ),
+            ("浏览器存储", quota),
+            ("设备编号", store::device_id()),
+            ("应用版本", build_id()),
+        ]
+    };
+    let notes = move || {
+        let mut notes = Vec::new();
+        let unreadable = ctx.unreadable.get();
+        if unreadable > 0 {
+            notes.push(format!(
+                "本机还有 {unreadable} 条记录由更新版本的红雁保存，请更新应用后上传。"
+            ));
+        }
+        let others: usize = ctx
+            .user_id()
+            .map(store::others_pending)
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        if others > 0 {
+            notes.push(format!(
+                "本机还保存着其他用户的 {others} 条待上传记录，请他们登录后同步。"
+            ));
+        }
+        notes
+    };
     view! {
         <a class="back" href="/me">"‹ 我的"</a>
         <section class="card">
             <h1>"同步状态"</h1>
             <dl class="facts" data-testid="sync-health">
-                <dt>"待上传"</dt><dd data-testid="pending-count">{move || format!("{} 条", health().pending)}</dd>
-                <dt>"最早一条待上传"</dt><dd>{move || health().oldest_pending_ms.map_or("无".to_owned(), |age| format!("{}前", age_label(age)))}</dd>
-                <dt>"已送达（保留14天）"</dt><dd>{move || format!("{} 条", health().delivered)}</dd>
-                <dt>"最近上传"</dt><dd>{move || time(ctx.cache.with(|c| c.last_push))}</dd>
-                <dt>"最近获取"</dt><dd>{move || time(ctx.cache.with(|c| c.last_pull))}</dd>
-                <dt>"本机存储"</dt><dd>{move || match ctx.persisted.get() {
-                    Some(true) => "已持久保存",
-                    Some(false) => "未持久保存（长期不用可能被浏览器清除）",
-                    None => "未知",
-                }}</dd>
-                <dt>"红雁占用"</dt><dd>{move || {
-                    ctx.entries.track();
-                    format!("{}（本机记录上限约 5 MB）", size_label(store::bytes_used() as f64))
-                }}</dd>
-                <dt>"浏览器存储"</dt><dd>{move || quota.get().flatten().map_or("未知".to_owned(), |(used, total)| {
-                    format!("已用 {} / 共 {}", size_label(used), size_label(total))
-                })}</dd>
-                <dt>"设备编号"</dt><dd class="mono">{store::device_id()}</dd>
-                <dt>"应用版本"</dt><dd class="mono">{build_id()}</dd>
+                {move || facts().into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()}
             </dl>
-            <Show when=move || { ctx.unreadable.get() > 0 }>
-                <p class="hint warn">{move || format!("本机还有 {} 条记录由更新版本的红雁保存，请更新应用后上传。", ctx.unreadable.get())}</p>
-            </Show>
-            <Show when=move || !others().is_empty()>
-                <p class="hint">{move || {
-                    let n: usize = others().iter().map(|(_, n)| n).sum();
-                    format!("本机还保存着其他用户的 {n} 条待上传记录，请他们登录后同步。")
-                }}</p>
-            </Show>
+            {move || notes().into_iter().map(|n| view! { <p class="hint warn">{n}</p> }).collect_view()}
         </section>
         <Quarantined/>
         <Export/>
@@ -88,19 +120,19 @@ fn describe(ctx: Ctx, m: &Mutation) -> String {
 #[component]
 fn Quarantined() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let rows = move || ctx.entries.with(|e| Health::of(e, now_ms()).quarantined);
-    view! {
-        <Show when=move || !rows().is_empty()>
+    move || {
+        let rows = ctx.entries.with(|e| Health::of(e, now_ms()).quarantined);
+        (!rows.is_empty()).then(|| view! {
             <section class="card">
                 <h2>"未通过的记录"</h2>
                 <p class="hint">"服务器无法接受这些记录，原因如下。它们保留在本机，可以导出交给党支部书记。"</p>
                 <ul class="quarantined" data-testid="quarantined">
-                    {move || rows().into_iter().map(|(m, reason)| view! {
+                    {rows.into_iter().map(|(m, reason)| view! {
                         <li><span>{describe(ctx, &m)}</span><br/><span class="reason">{reason}</span></li>
                     }).collect_view()}
                 </ul>
             </section>
-        </Show>
+        })
     }
 }
 
@@ -140,7 +172,7 @@ fn export_unsent(ctx: Ctx) -> Result<usize, String> {
         user_name: session.user.name.clone(),
         records,
     };
-    let json = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&file).map_err(|e| e.to_string())?;
     let day = LocalTime::from_millis(file.exported_at).input_value();
     let name = format!("红雁未上传记录-{}-{}.json", session.user.name, &day[..10]);
     download(&name, &json).map_err(|_| "导出失败：浏览器不允许保存文件".to_owned())?;

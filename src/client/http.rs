@@ -52,13 +52,14 @@ async fn send<R: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<R, Ap
         .await
         .map_err(|_| ApiError::Offline)?;
     let status = res.status();
+    // Read as text and parse with `from_str`, the same reader localStorage uses, so each type's
+    // deserializer is compiled into the wasm once rather than once per reader.
+    let body = res.text().await.map_err(|_| ApiError::Offline)?;
     if status.is_success() {
-        return res
-            .json::<R>()
-            .await
+        return serde_json::from_str::<R>(&body)
             .map_err(|_| ApiError::Rejected("服务器的回答无法识别，请稍后重试".to_owned()));
     }
-    let message = match res.json::<ErrorBody>().await {
+    let message = match serde_json::from_str::<ErrorBody>(&body) {
         Ok(body) => body.message,
         Err(_) => format!("服务器暂时无法处理（{}），稍后将自动重试", status.as_u16()),
     };

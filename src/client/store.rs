@@ -5,6 +5,7 @@
 //! small and either happens whole or not at all. Partitions are per user and survive logout and expired
 //! sessions: a record waits for its own author to come back online. Every write reports a full storage.
 
+use gloo_storage::errors::StorageError;
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};
 
@@ -86,10 +87,15 @@ pub fn load_entries(user_id: i64) -> Loaded {
     let mut loaded = Loaded::default();
     for id in index(user_id) {
         let k = key(user_id, &format!("rec.{id}"));
-        let Ok(stored) = LocalStorage::get::<serde_json::Value>(&k) else {
-            continue;
+        let stored = match LocalStorage::get::<Entry>(&k) {
+            Ok(entry) => entry,
+            Err(StorageError::KeyNotFound(_)) => continue,
+            Err(_) => {
+                loaded.unreadable += 1;
+                continue;
+            }
         };
-        let old_format = stored.get("format") != Some(&outbox::FORMAT.into());
+        let old_format = stored.format != outbox::FORMAT;
         match outbox::migrate(stored, user_id) {
             Ok(entry) if entry.author == user_id => {
                 // Write the upgrade back so it happens once; if storage is full, it happens again next time.

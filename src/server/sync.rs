@@ -203,7 +203,7 @@ async fn apply(
     .bind(author.id)
     .bind(m.seq as i64)
     .bind(m.kind.as_str())
-    .bind(m.payload.to_string())
+    .bind(m.payload.get())
     .bind(m.device_time)
     .bind(m.server_offset_ms)
     .bind(seq.peek())

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use super::db::now_ms;
 use super::{AppState, Db, Site, app, demo};
-use crate::api::{Change, Mutation, NewActivity, PROTOCOL, Settings, SignIn, paths};
+use crate::api::{Change, Mutation, NewActivity, PROTOCOL, Payload, Settings, SignIn, paths};
 use crate::model::{ActivityKind, uuid_v7};
 
 mod properties;
@@ -310,7 +310,7 @@ async fn a_bad_record_is_quarantined_and_the_ones_behind_it_still_apply() {
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
     let mut garbled = sign_in(3, &activity, &code);
-    garbled.payload = json!({"activity_id": 5});
+    garbled.payload = Payload::of(&json!({"activity_id": 5}));
     let batch = [
         sign_in(1, &activity, "000000"),
         sign_in(2, &new_id(), &code),
