@@ -38,10 +38,25 @@ test('fault 1: 50 records made offline survive a reload and arrive exactly once'
 
   await lead.page.reload();
   await expect(lead.syncState()).toContainText('待上传 50 条');
+  // Watch the upload: the progress bar it shows, and any task that blocks the page for long.
+  await lead.page.evaluate(() => {
+    const w = window as any;
+    w.progress = new Set();
+    w.longTasks = [];
+    new MutationObserver(() => {
+      const bar = document.querySelector('.sync-progress') as HTMLProgressElement | null;
+      if (bar) w.progress.add(`${bar.value}/${bar.max}`);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask' });
+  });
 
   await server.start();
   await context.setOffline(false);
   await expect(lead.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+  const { progress, longTasks } = await lead.page.evaluate(() => ({ progress: [...(window as any).progress], longTasks: (window as any).longTasks }));
+  console.log(`fault 1: upload progress ${progress.join(' → ')}; long tasks (ms): ${JSON.stringify(longTasks)}`);
+  expect(progress).toContain('25/50');
+  expect(Math.max(0, ...longTasks)).toBeLessThan(200);
   const titles = (await apiPull(server)).activities.map((a) => a.title).filter((t) => t.startsWith('离线活动'));
   expect(titles).toHaveLength(50);
   expect(new Set(titles).size).toBe(50);

@@ -8,8 +8,8 @@ use super::sync::{Ctx, SyncStatus};
 use crate::model::{LocalTime, age_label, is_skewed};
 use crate::outbox::Health;
 
-/// Above this many records a push shows a progress bar as well as the count.
-const BIG_QUEUE: usize = 50;
+/// A queue longer than one batch shows a progress bar as well as the count.
+const BIG_QUEUE: usize = super::sync::BATCH;
 
 /// Brand, the sync state in words (待上传 N 条 …) and a button to sync now.
 #[component]

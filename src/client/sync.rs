@@ -17,8 +17,9 @@ use crate::api::{ActivityView, Change, LoginResponse, Mutation, PROTOCOL, PushRe
 use crate::model::{Role, backoff_ms};
 use crate::outbox::{self, Cache, Entry};
 
-/// Records per push; small enough to show progress on a long queue and keep each request quick.
-const BATCH: usize = 50;
+/// Records per push: small enough that a request gets through a weak signal and that a long queue shows
+/// progress; the page stays responsive between batches.
+pub const BATCH: usize = 25;
 /// How often to pull when nothing is failing.
 const IDLE_SYNC_MS: u64 = 5 * 60_000;
 
