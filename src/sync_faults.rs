@@ -308,6 +308,18 @@ struct World {
     stop_making: AtomicBool,
 }
 
+impl World {
+    fn new(to_make: usize) -> Arc<World> {
+        Arc::new(World {
+            activities: Mutex::new(HashMap::from([(3, Vec::new()), (4, Vec::new())])),
+            created: Mutex::default(),
+            acknowledged: Mutex::default(),
+            to_make: AtomicUsize::new(to_make),
+            stop_making: AtomicBool::new(false),
+        })
+    }
+}
+
 #[derive(Clone)]
 struct Made {
     valid: bool,
@@ -643,6 +655,42 @@ async fn check_exact(db: &Path, world: &World) {
 
 // ---- the two runs ----
 
+/// Logs the phones in (straight to the server) and starts their lives, pushing to `base`.
+async fn start_phones(
+    server: &Server,
+    seed: u64,
+    world: &Arc<World>,
+    base: String,
+    pace: Duration,
+) -> Vec<tokio::task::JoinHandle<Phone>> {
+    let mut tasks = Vec::new();
+    for phone in phones(&server.url(), seed, world).await {
+        tasks.push(tokio::spawn(run_phone(
+            phone,
+            base.clone(),
+            world.clone(),
+            pace,
+        )));
+    }
+    tasks
+}
+
+/// Waits for every phone to empty its outbox, stops the server and compares the database with what was
+/// made; returns how many records were acknowledged.
+async fn settle(
+    tasks: Vec<tokio::task::JoinHandle<Phone>>,
+    server: &mut Server,
+    world: &World,
+) -> usize {
+    for phone in futures_util::future::join_all(tasks).await {
+        assert_eq!(phone.unwrap().pending(), 0);
+    }
+    server.stop();
+    let acknowledged = check_acknowledged(&server.db, world).await;
+    check_exact(&server.db, world).await;
+    acknowledged
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
     let seed = seed();
@@ -651,24 +699,16 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path()).await;
     let (proxy, injected) = start_proxy(server.url(), seed).await;
-    let world = Arc::new(World {
-        activities: Mutex::new(HashMap::from([(3, Vec::new()), (4, Vec::new())])),
-        created: Mutex::default(),
-        acknowledged: Mutex::default(),
-        to_make: AtomicUsize::new(mutations),
-        stop_making: AtomicBool::new(false),
-    });
+    let world = World::new(mutations);
     let started = Instant::now();
-    let base = format!("http://{proxy}");
-    let mut tasks = Vec::new();
-    for phone in phones(&server.url(), seed, &world).await {
-        tasks.push(tokio::spawn(run_phone(
-            phone,
-            base.clone(),
-            world.clone(),
-            Duration::ZERO,
-        )));
-    }
+    let tasks = start_phones(
+        &server,
+        seed,
+        &world,
+        format!("http://{proxy}"),
+        Duration::ZERO,
+    )
+    .await;
     // Restart the server now and then until every phone is done, by SIGKILL or gracefully.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
     let (mut kills, mut stops) = (0, 0);
@@ -687,15 +727,7 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..300))).await;
         server.spawn().await;
     }
-    let phones: Vec<Phone> = futures_util::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    server.stop();
-    assert!(phones.iter().all(|p| p.pending() == 0));
-    check_acknowledged(&server.db, &world).await;
-    check_exact(&server.db, &world).await;
+    settle(tasks, &mut server, &world).await;
 
     let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
     let created = world.created.lock().unwrap().len();
@@ -722,24 +754,11 @@ async fn fault_12_sigkill_mid_batch_never_loses_an_acknowledged_record() {
     println!("fault 12: HONGYAN_SEED={seed} HONGYAN_KILLS={kills}");
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path()).await;
-    let world = Arc::new(World {
-        activities: Mutex::new(HashMap::from([(3, Vec::new()), (4, Vec::new())])),
-        created: Mutex::default(),
-        acknowledged: Mutex::default(),
-        to_make: AtomicUsize::new(usize::MAX / 2),
-        stop_making: AtomicBool::new(false),
-    });
+    let world = World::new(usize::MAX / 2);
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for phone in phones(&server.url(), seed, &world).await {
-        // Paced so that records keep arriving throughout the kills rather than piling up first.
-        tasks.push(tokio::spawn(run_phone(
-            phone,
-            server.url(),
-            world.clone(),
-            Duration::from_millis(10),
-        )));
-    }
+    // Paced so that records keep arriving throughout the kills rather than piling up first.
+    let pace = Duration::from_millis(10);
+    let tasks = start_phones(&server, seed, &world, server.url(), pace).await;
     let mut rng = StdRng::seed_from_u64(seed ^ 0x4b11);
     let mut checked = 0;
     for _ in 0..kills {
@@ -749,15 +768,7 @@ async fn fault_12_sigkill_mid_batch_never_loses_an_acknowledged_record() {
         checked = check_acknowledged(&server.db, &world).await;
     }
     world.stop_making.store(true, Ordering::SeqCst);
-    let phones: Vec<Phone> = futures_util::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    server.stop();
-    assert!(phones.iter().all(|p| p.pending() == 0));
-    let acknowledged = check_acknowledged(&server.db, &world).await;
-    check_exact(&server.db, &world).await;
+    let acknowledged = settle(tasks, &mut server, &world).await;
     let created = world.created.lock().unwrap().len();
     println!(
         "fault 12 (seed {seed}): {kills} SIGKILLs survived in {:.1} s; {created} records made, {acknowledged} \

@@ -137,6 +137,11 @@ impl Harness {
         (activity.activity_id, activity.code)
     }
 
+    async fn user_id(&self, phone: &str) -> i64 {
+        self.rows(&format!("SELECT id FROM users WHERE phone = '{phone}'"))
+            .await
+    }
+
     async fn rows(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.db.reader)
@@ -513,9 +518,7 @@ async fn the_lead_confirms_a_sign_in_and_the_member_pulls_the_confirmation() {
     let cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
     h.push(&member, "phone", &[sign_in(1, &activity, &code)])
         .await;
-    let member_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
-        .await;
+    let member_id = h.user_id(MEMBER).await;
 
     let path = paths::confirm(&activity, member_id);
     let r = h.call("POST", &path, Some(&lead), None).await;
@@ -543,9 +546,7 @@ async fn confirming_checks_role_branch_activity_and_state() {
     let h = Harness::new().await;
     let lead = h.login(LEAD).await;
     let (activity, _) = h.publish(&lead).await;
-    let member_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
-        .await;
+    let member_id = h.user_id(MEMBER).await;
     let path = paths::confirm(&activity, member_id);
 
     let member = h.login(MEMBER).await;
@@ -607,9 +608,7 @@ async fn a_member_confirmed_before_their_offline_sign_in_arrives_has_one_confirm
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
-    let member_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
-        .await;
+    let member_id = h.user_id(MEMBER).await;
     // Made on the phone at the meeting, with no signal…
     let offline = sign_in(1, &activity, &code);
     // …while the lead, seeing the member in the room, confirms them.
@@ -687,9 +686,7 @@ async fn a_lead_imports_a_members_exported_records_once_and_it_is_audited() {
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
-    let member_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
-        .await;
+    let member_id = h.user_id(MEMBER).await;
     let records = [
         sign_in(1, &activity, &code),
         sign_in(2, &activity, "000000"),
@@ -747,9 +744,7 @@ async fn an_import_checks_who_may_import_whose_records_and_what_the_file_is() {
     let h = Harness::new().await;
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
-    let member_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{MEMBER}'"))
-        .await;
+    let member_id = h.user_id(MEMBER).await;
     let file = unsent_file(member_id, &[sign_in(1, &activity, &code)]);
     let refused = [
         (OTHER_LEAD, StatusCode::FORBIDDEN),
@@ -798,9 +793,7 @@ async fn an_import_checks_who_may_import_whose_records_and_what_the_file_is() {
 async fn an_import_may_be_larger_than_a_push() {
     let h = Harness::new().await;
     let lead = h.login(LEAD).await;
-    let lead_id = h
-        .rows(&format!("SELECT id FROM users WHERE phone = '{LEAD}'"))
-        .await;
+    let lead_id = h.user_id(LEAD).await;
     // The lead's old phone had published many activities and never sent them.
     let records: Vec<Mutation> = (1..=crate::api::MAX_IMPORT as u64)
         .map(|i| {

@@ -56,9 +56,7 @@ async fn run_case(seed: u64) {
     let mut devices = Vec::new();
     // The lead on one phone; the first member on two phones.
     for (phone, copies) in [(LEAD, 1), (MEMBERS[0], 2), (MEMBERS[1], 1), (MEMBERS[2], 1)] {
-        let user_id = h
-            .rows(&format!("SELECT id FROM users WHERE phone = '{phone}'"))
-            .await;
+        let user_id = h.user_id(phone).await;
         for _ in 0..copies {
             devices.push(Device {
                 token: h.login(phone).await,
