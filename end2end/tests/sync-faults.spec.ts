@@ -360,3 +360,25 @@ test('an app older than the server supports is told to update and keeps its reco
   await expect(member.syncState()).toContainText('应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）');
   await expect(member.syncState()).toContainText('待上传 1 条');
 });
+
+test('fault 3: two tabs of the app on one phone show the same records and send each once', async ({ server, newApp }) => {
+  const { code } = await apiPublish(server, '两个标签页');
+  const { app: first, context } = await newApp();
+  await first.login(MEMBER);
+  const second = new App(await context.newPage());
+  await second.page.goto('/');
+  await expect(second.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+
+  await context.setOffline(true);
+  await signIn(first, '两个标签页', code);
+  await expect(first.syncState()).toContainText('待上传 1 条');
+  await expect(second.syncState()).toContainText('待上传 1 条');
+
+  // Both tabs see the network return and push at once; the server keeps one record.
+  await context.setOffline(false);
+  await expect(first.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+  await expect(second.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+  const rows = (await apiPull(server)).attendance.filter((r) => r.member_name === '李明' && r.status === 'signed_in');
+  expect(rows).toHaveLength(1);
+  expect(second.errors).toEqual([]);
+});

@@ -83,9 +83,33 @@ impl Ctx {
                 ctx.sync_now();
             }
         });
+        // Another tab of the app wrote to storage (a record, a receipt, a login): show the same.
+        let _ = window_event_listener_untyped("storage", move |ev| {
+            let key = js_sys::Reflect::get(&ev, &"key".into())
+                .ok()
+                .and_then(|k| k.as_string());
+            if key.is_none_or(|k| k.starts_with("hongyan.")) {
+                ctx.reload();
+            }
+        });
         spawn_local(async move { ctx.persisted.set(super::request_persistence().await) });
         ctx.sync_now();
         ctx
+    }
+
+    /// Reads the session, outbox and cache again from storage.
+    fn reload(&self) {
+        let session = store::load_session();
+        match &session {
+            Some(s) => self.load_partition(s.user.id),
+            None => {
+                self.entries.set(Vec::new());
+                self.cache.set(Cache::default());
+            }
+        }
+        if session != self.session.get_untracked() {
+            self.session.set(session);
+        }
     }
 
     pub fn user_id(&self) -> Option<i64> {
