@@ -236,6 +236,21 @@ impl Cache {
         }
     }
 
+    /// Forgets activities this phone published that the server refused: they exist nowhere but here, and
+    /// the refused record (with its reason) stays in the outbox for 同步状态 and export.
+    pub fn forget_refused(&mut self, changed: &[Entry]) -> bool {
+        let before = self.activities.len();
+        for entry in changed {
+            if let (EntryState::Quarantined { .. }, Some(Change::CreateActivity(a))) =
+                (&entry.state, entry.change())
+            {
+                self.activities
+                    .retain(|x| x.id != a.activity_id || x.server_seq > 0);
+            }
+        }
+        self.activities.len() != before
+    }
+
     pub fn activity(&self, id: &str) -> Option<&ActivityView> {
         self.activities.iter().find(|a| a.id == id)
     }
@@ -330,8 +345,8 @@ pub fn sign_in_view(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::SignIn;
-    use crate::model::Membership;
+    use crate::api::{NewActivity, SignIn};
+    use crate::model::{ActivityKind, Membership};
 
     fn sign_in(seq: u64, activity: &str) -> Entry {
         let change = Change::SignIn(SignIn {
@@ -474,6 +489,46 @@ mod tests {
             settings: Settings::default(),
         });
         assert_eq!(cache.cursor, 10, "the cursor never goes back");
+    }
+
+    #[test]
+    fn an_activity_the_server_refused_leaves_the_list_but_its_record_stays() {
+        let activity = NewActivity {
+            activity_id: "act".into(),
+            kind: ActivityKind::ThemeDay,
+            title: "主题党日".into(),
+            place: String::new(),
+            starts_at: 0,
+            ends_at: 1,
+            code: "123456".into(),
+        };
+        let view = |id: &str, server_seq| ActivityView {
+            id: id.into(),
+            org_id: 3,
+            org_name: "支部".into(),
+            kind: ActivityKind::ThemeDay,
+            title: "主题党日".into(),
+            place: String::new(),
+            starts_at: 0,
+            ends_at: 1,
+            code: None,
+            server_seq,
+        };
+        let mut cache = Cache::default();
+        cache.activities = vec![view("act", 0), view("other", 0)];
+        let mut entries = vec![Entry::new(
+            2,
+            Mutation::new(1, "id-1".into(), &Change::CreateActivity(activity), 0, 0),
+        )];
+        assert!(!cache.forget_refused(&entries), "still pending: kept");
+        let changed = apply_receipts(
+            &mut entries,
+            &[receipt("id-1", ReceiptStatus::Quarantined, 5)],
+        );
+        assert!(cache.forget_refused(&changed));
+        let ids: Vec<&str> = cache.activities.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["other"]);
+        assert_eq!(Health::of(&entries, 5).quarantined.len(), 1);
     }
 
     #[test]

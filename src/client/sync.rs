@@ -191,6 +191,14 @@ impl Ctx {
                 self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
             }
         }
+        let mut forgot = false;
+        self.cache.maybe_update(|c| {
+            forgot = c.forget_refused(&changed);
+            forgot
+        });
+        if forgot {
+            self.save_cache();
+        }
         changed.len()
     }
 
