@@ -272,6 +272,10 @@ test('unsent records at risk are warned about, exported, imported by the lead on
   expect(exported.app).toBe('hongyan-unsent');
   expect(exported.user_name).toBe('李明');
   expect(exported.records).toHaveLength(1);
+  // In WeChat's browser, which cannot save files, the member copies the same content instead.
+  await member.page.getByRole('button', { name: '复制记录内容' }).click();
+  const pasted = await member.page.getByTestId('export-text').inputValue();
+  expect(JSON.parse(pasted).records).toEqual(exported.records);
 
   // The member sends the file to the lead, who imports it.
   const { app: lead } = await newApp();
@@ -279,8 +283,12 @@ test('unsent records at risk are warned about, exported, imported by the lead on
   await lead.page.goto('/me/sync');
   await lead.page.getByLabel('选择文件').setInputFiles(file);
   await expect(lead.page.getByTestId('import-result')).toHaveText('已导入李明的 1 条记录：新送达 1 条，此前已送达 0 条，未通过 0 条。');
-  await lead.page.getByLabel('选择文件').setInputFiles(file);
+  await lead.page.getByLabel('或粘贴收到的记录内容').fill(pasted);
+  await lead.page.getByRole('button', { name: '导入粘贴的内容' }).click();
   await expect(lead.page.getByTestId('import-result')).toContainText('新送达 0 条，此前已送达 1 条');
+  await lead.page.getByLabel('或粘贴收到的记录内容').fill('这不是文件内容');
+  await lead.page.getByRole('button', { name: '导入粘贴的内容' }).click();
+  await expect(lead.page.getByTestId('import-result')).toHaveText('这不是红雁导出的未上传记录，请检查文件或粘贴的内容是否完整');
 
   // The phone finds signal again: its own copy is answered as a duplicate; one row in all.
   await context.setOffline(false);

@@ -1,6 +1,6 @@
 //! 我的 → 同步状态: everything about where this phone's records are, and the way out when a phone cannot
-//! sync — export the unsent records to a file, and import such a file (the member on a new phone, or
-//! their lead or an admin).
+//! sync — export the unsent records (a file, or text to paste into WeChat, whose browser cannot save
+//! files), and import them (the member on a new phone, or their lead or an admin).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -140,26 +140,52 @@ fn Quarantined() -> impl IntoView {
 fn Export() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let message = RwSignal::new(None::<String>);
+    // The file's text, shown for copying where downloads do not work (WeChat's browser).
+    let text = RwSignal::new(None::<String>);
     let count = move || ctx.entries.with(|e| outbox::unsent(e).len());
     let export = move |_| {
-        message.set(Some(match export_unsent(ctx) {
-            Ok(n) => format!("已导出 {n} 条记录。请把文件发给党支部书记，由其在“同步状态”中导入。"),
+        message.set(Some(match unsent_file(ctx) {
+            Ok((name, json, n)) => match download(&name, &json) {
+                Ok(()) => {
+                    format!("已导出 {n} 条记录。请把文件发给党支部书记，由其在“同步状态”中导入。")
+                }
+                Err(_) => "此浏览器不能保存文件，请改用“复制记录内容”。".to_owned(),
+            },
             Err(e) => e,
         }));
+    };
+    let copy = move |_| match unsent_file(ctx) {
+        Ok((_, json, n)) => {
+            let copied = copy_to_clipboard(&json);
+            text.set(Some(json));
+            message.set(Some(if copied {
+                format!("已复制 {n} 条记录的内容，可粘贴到微信发给党支部书记。")
+            } else {
+                "请长按下面的内容，全选并复制，再粘贴到微信发给党支部书记。".to_owned()
+            }));
+        }
+        Err(e) => message.set(Some(e)),
     };
     view! {
         <section class="card">
             <h2>"导出未上传记录"</h2>
-            <p class="hint">"手机一直无法联网或即将更换手机时，可把未上传和未通过的记录保存为文件。导入后每条记录仍只计一次。"</p>
-            <button type="button" class="secondary" disabled=move || count() == 0 on:click=export>
-                {move || format!("导出 {} 条记录", count())}
-            </button>
+            <p class="hint">"手机一直无法联网或即将更换手机时，可把未上传和未通过的记录保存为文件，或复制内容用微信发送。导入后每条记录仍只计一次。"</p>
+            <div class="actions">
+                <button type="button" class="secondary" disabled=move || count() == 0 on:click=export>
+                    {move || format!("导出 {} 条记录", count())}
+                </button>
+                <button type="button" class="secondary" disabled=move || count() == 0 on:click=copy>"复制记录内容"</button>
+            </div>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            {move || text.get().map(|t| view! {
+                <textarea class="export-text" readonly aria-label="记录内容" data-testid="export-text">{t}</textarea>
+            })}
         </section>
     }
 }
 
-fn export_unsent(ctx: Ctx) -> Result<usize, String> {
+/// The export file for this phone's unsent records: (file name, JSON, number of records).
+fn unsent_file(ctx: Ctx) -> Result<(String, String, usize), String> {
     let session = ctx.session.get_untracked().ok_or("请先登录")?;
     let records = ctx.entries.with_untracked(|e| outbox::unsent(e));
     let n = records.len();
@@ -175,8 +201,7 @@ fn export_unsent(ctx: Ctx) -> Result<usize, String> {
     let json = serde_json::to_string(&file).map_err(|e| e.to_string())?;
     let day = LocalTime::from_millis(file.exported_at).input_value();
     let name = format!("红雁未上传记录-{}-{}.json", session.user.name, &day[..10]);
-    download(&name, &json).map_err(|_| "导出失败：浏览器不允许保存文件".to_owned())?;
-    Ok(n)
+    Ok((name, json, n))
 }
 
 /// Saves `text` as a file through the browser's download.
@@ -193,44 +218,74 @@ fn download(name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
     web_sys::Url::revoke_object_url(&url)
 }
 
+/// Starts copying `text` to the clipboard where the browser offers it (HTTPS only); false if it does not.
+fn copy_to_clipboard(text: &str) -> bool {
+    let navigator = window().navigator();
+    let Ok(clipboard) = js_sys::Reflect::get(&navigator, &"clipboard".into()) else {
+        return false;
+    };
+    let Ok(write) = js_sys::Reflect::get(&clipboard, &"writeText".into()) else {
+        return false;
+    };
+    write
+        .dyn_ref::<js_sys::Function>()
+        .is_some_and(|f| f.call1(&clipboard, &text.into()).is_ok())
+}
+
 #[component]
 fn Import() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let message = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let on_change = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
+    let pasted = RwSignal::new(String::new());
+    let import = move |text: TextSource| {
         busy.set(true);
         spawn_local(async move {
-            message.set(Some(import_file(ctx, file).await));
+            let text = match text {
+                TextSource::File(file) => match JsFuture::from(file.text()).await {
+                    Ok(t) => t.as_string().unwrap_or_default(),
+                    Err(_) => String::new(),
+                },
+                TextSource::Pasted(text) => text,
+            };
+            message.set(Some(import_text(ctx, &text).await));
             busy.set(false);
         });
     };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            input.set_value("");
+            import(TextSource::File(file));
+        }
+    };
     view! {
         <section class="card">
-            <h2>"导入记录文件"</h2>
-            <p class="hint">"导入本人在其他手机上导出的文件；党支部书记可导入本支部党员的文件。需要联网。"</p>
+            <h2>"导入记录"</h2>
+            <p class="hint">"导入本人在其他手机上导出的记录；党支部书记可导入本支部党员的记录。需要联网。"</p>
             <label for="import-file">"选择文件"</label>
-            <input id="import-file" type="file" accept=".json,application/json" disabled=move || busy.get() on:change=on_change/>
+            <input id="import-file" type="file" accept=".json,application/json" disabled=move || busy.get() on:change=on_file/>
+            <label for="import-text">"或粘贴收到的记录内容"</label>
+            <textarea id="import-text" class="export-text" prop:value=pasted
+                on:input=move |ev| pasted.set(event_target_value(&ev))></textarea>
+            <button type="button" class="secondary" disabled=move || busy.get() || pasted.with(|p| p.trim().is_empty())
+                on:click=move |_| import(TextSource::Pasted(pasted.get_untracked()))>"导入粘贴的内容"</button>
             {move || message.get().map(|m| view! { <p class="hint" role="status" data-testid="import-result">{m}</p> })}
         </section>
     }
 }
 
-async fn import_file(ctx: Ctx, file: web_sys::File) -> String {
+enum TextSource {
+    File(web_sys::File),
+    Pasted(String),
+}
+
+async fn import_text(ctx: Ctx, text: &str) -> String {
     let Some(session) = ctx.session.get_untracked() else {
         return "请先登录".to_owned();
     };
-    let text = match JsFuture::from(file.text()).await {
-        Ok(t) => t.as_string().unwrap_or_default(),
-        Err(_) => return "无法读取该文件".to_owned(),
-    };
-    let Ok(unsent) = serde_json::from_str::<UnsentFile>(&text) else {
-        return "这不是红雁导出的未上传记录文件".to_owned();
+    let Ok(unsent) = serde_json::from_str::<UnsentFile>(text.trim()) else {
+        return "这不是红雁导出的未上传记录，请检查文件或粘贴的内容是否完整".to_owned();
     };
     match http::import(&session.token, &unsent).await {
         Ok(resp) => {
