@@ -514,8 +514,10 @@ mod tests {
             code: None,
             server_seq,
         };
-        let mut cache = Cache::default();
-        cache.activities = vec![view("act", 0), view("other", 0)];
+        let mut cache = Cache {
+            activities: vec![view("act", 0), view("other", 0)],
+            ..Cache::default()
+        };
         let mut entries = vec![Entry::new(
             2,
             Mutation::new(1, "id-1".into(), &Change::CreateActivity(activity), 0, 0),
