@@ -256,6 +256,9 @@ pub struct PushResponse {
 pub struct PullResponse {
     /// Pass this as `cursor` next time.
     pub cursor: i64,
+    /// More changes wait beyond this page: pull again with the new cursor.
+    #[serde(default)]
+    pub more: bool,
     pub server_time: Millis,
     pub activities: Vec<ActivityView>,
     pub attendance: Vec<AttendanceView>,

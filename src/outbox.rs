@@ -470,6 +470,7 @@ mod tests {
         cache.put_attendance(row("a", AttendanceStatus::Confirmed, 9));
         cache.merge(PullResponse {
             cursor: 10,
+            more: false,
             server_time: 0,
             activities: vec![],
             attendance: vec![
@@ -483,6 +484,7 @@ mod tests {
         assert_eq!(cache.cursor, 10);
         cache.merge(PullResponse {
             cursor: 4,
+            more: false,
             server_time: 0,
             activities: vec![],
             attendance: vec![],

@@ -300,19 +300,26 @@ impl Ctx {
             .update(|e| e.retain(|x| !expired.contains(&x.mutation.id)));
 
         self.status.set(SyncStatus::Syncing { sent, total });
-        let cursor = self.cache.with_untracked(|c| c.cursor);
-        let before = now_ms();
-        let pulled = http::pull(&session.token, cursor).await?;
-        if self.user_id() != Some(user_id) {
-            return Ok(());
+        // Page by page until the server has nothing more; each page is saved, so a cut connection
+        // resumes where it stopped.
+        loop {
+            let cursor = self.cache.with_untracked(|c| c.cursor);
+            let before = now_ms();
+            let pulled = http::pull(&session.token, cursor).await?;
+            if self.user_id() != Some(user_id) {
+                return Ok(());
+            }
+            self.note_server_time(before, pulled.server_time);
+            let more = pulled.more && pulled.cursor > cursor;
+            self.cache.update(|c| {
+                c.merge(pulled);
+                c.last_pull = Some(now_ms());
+            });
+            self.save_cache();
+            if !more {
+                return Ok(());
+            }
         }
-        self.note_server_time(before, pulled.server_time);
-        self.cache.update(|c| {
-            c.merge(pulled);
-            c.last_pull = Some(now_ms());
-        });
-        self.save_cache();
-        Ok(())
     }
 
     /// Remembers the device's offset to the server clock, measured at the middle of the round trip.

@@ -114,24 +114,27 @@ struct ActivityRecord {
     server_seq: i64,
 }
 
-/// Activities this user may see that changed in (cursor, upto]. Only the branch's lead gets the 签到码.
+/// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all).
+/// Only the branch's lead gets the 签到码.
 pub async fn visible_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
+    limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
     let all_orgs = user.role == Role::Admin;
     let rows: Vec<ActivityRecord> = sqlx::query_as(
         "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.code, a.server_seq
          FROM activities a JOIN orgs o ON o.id = a.org_id
          WHERE (? OR a.org_id = ?) AND a.server_seq > ? AND a.server_seq <= ?
-         ORDER BY a.server_seq",
+         ORDER BY a.server_seq LIMIT ?",
     )
     .bind(all_orgs)
     .bind(user.org_id)
     .bind(cursor)
     .bind(upto)
+    .bind(sql_limit(limit))
     .fetch_all(conn)
     .await?;
     rows.into_iter()
@@ -156,12 +159,14 @@ pub async fn visible_since(
         .collect()
 }
 
-/// Roster rows this user may see that changed in (cursor, upto]: a member their own; a lead their branch's.
+/// Roster rows this user may see that changed in (cursor, upto], the first `limit` by sequence: a member
+/// their own; a lead their branch's.
 pub async fn attendance_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
+    limit: Option<usize>,
 ) -> Result<Vec<AttendanceView>, AppError> {
     let scope = match user.role {
         Role::Member => "t.member_id = ?1",
@@ -172,16 +177,22 @@ pub async fn attendance_since(
         "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq
          FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
          WHERE {scope} AND t.server_seq > ?3 AND t.server_seq <= ?4
-         ORDER BY t.server_seq"
+         ORDER BY t.server_seq LIMIT ?5"
     );
     let rows: Vec<AttendanceTuple> = sqlx::query_as(&sql)
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)
         .bind(upto)
+        .bind(sql_limit(limit))
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(attendance_view).collect()
+}
+
+/// SQLite's LIMIT: -1 is no limit.
+fn sql_limit(limit: Option<usize>) -> i64 {
+    limit.map_or(-1, |n| n as i64)
 }
 
 type AttendanceTuple = (String, i64, String, String, String, Option<i64>, bool, i64);

@@ -344,6 +344,31 @@ async fn sign_in(
     Ok(Ok(()))
 }
 
+/// Rows of each kind one pull returns at most (a little more when many rows share one sequence number,
+/// as a published roster does).
+pub const PULL_PAGE: usize = 1_000;
+
+/// Where a page of rows, fetched by sequence with a limit of [`PULL_PAGE`] + 1, must end so that every
+/// sequence number up to the end is complete.
+#[derive(Debug, PartialEq)]
+enum PageEnd {
+    /// Fewer rows than the limit: everything up to `upto` is here.
+    All,
+    /// Cut before the sequence number of the row past the page (all rows before it are here).
+    Before(i64),
+    /// The whole page shares one sequence number: fetch that group whole, and end there.
+    Group(i64),
+}
+
+fn page_end(seqs: impl Iterator<Item = i64>, upto: i64) -> PageEnd {
+    let seqs: Vec<i64> = seqs.collect();
+    match (seqs.first(), seqs.get(PULL_PAGE)) {
+        (Some(&first), Some(&past)) if first < past => PageEnd::Before((past - 1).min(upto)),
+        (Some(_), Some(&past)) => PageEnd::Group(past),
+        _ => PageEnd::All,
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PullQuery {
     /// The `cursor` of the previous pull; 0 or absent for everything.
@@ -363,20 +388,59 @@ pub async fn pull(
     if cursor < 0 {
         return Err(AppError::BadRequest("cursor 不能为负数".to_owned()));
     }
-    // One read transaction: the snapshot's last sequence is the next cursor, and nothing up to it can still
-    // be uncommitted because all writes commit in sequence order (see db.rs).
+    // One read transaction: nothing up to the snapshot's last sequence can still be uncommitted, because
+    // all writes commit in sequence order (see db.rs). A phone far behind gets a page and pulls again.
     let mut tx = state.db.reader.begin().await?;
-    let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    let last: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&mut *tx)
         .await?;
-    let activities = activities::visible_since(&mut tx, &user, cursor, upto).await?;
-    let attendance = activities::attendance_since(&mut tx, &user, cursor, upto).await?;
+    let page = Some(PULL_PAGE + 1);
+    let mut upto = last;
+    let mut activities = activities::visible_since(&mut tx, &user, cursor, upto, page).await?;
+    match page_end(activities.iter().map(|a| a.server_seq), upto) {
+        PageEnd::All => {}
+        PageEnd::Before(end) => upto = end,
+        PageEnd::Group(end) => {
+            upto = end;
+            activities = activities::visible_since(&mut tx, &user, cursor, upto, None).await?;
+        }
+    }
+    let mut attendance = activities::attendance_since(&mut tx, &user, cursor, upto, page).await?;
+    match page_end(attendance.iter().map(|r| r.server_seq), upto) {
+        PageEnd::All => {}
+        PageEnd::Before(end) => upto = end,
+        PageEnd::Group(end) => {
+            upto = end;
+            attendance = activities::attendance_since(&mut tx, &user, cursor, upto, None).await?;
+        }
+    }
     tx.commit().await?;
+    activities.retain(|a| a.server_seq <= upto);
+    attendance.retain(|r| r.server_seq <= upto);
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
+        more: upto < last,
         server_time: now_ms(),
         activities,
         attendance,
         settings: state.settings,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_ends_where_every_sequence_number_before_it_is_whole() {
+        assert_eq!(page_end([3, 4, 5].into_iter(), 9), PageEnd::All);
+        assert_eq!(page_end(std::iter::empty(), 9), PageEnd::All);
+        // One more row than a page: stop before the sequence number of the row that did not fit.
+        let seqs = (1..=PULL_PAGE as i64 + 1).map(|i| 10 + i / 3);
+        let past = 10 + (PULL_PAGE as i64 + 1) / 3;
+        assert_eq!(page_end(seqs, 10_000), PageEnd::Before(past - 1));
+        // A page of rows that all share one number (a large roster published at once): take it whole.
+        let same = std::iter::repeat_n(42, PULL_PAGE + 1);
+        assert_eq!(page_end(same, 10_000), PageEnd::Group(42));
+    }
 }

@@ -432,6 +432,70 @@ async fn pull_returns_only_what_changed_after_the_cursor() {
 }
 
 #[tokio::test]
+async fn a_phone_far_behind_pulls_page_by_page_and_gets_every_row_once() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let publish = |seq: u64| {
+        let activity = NewActivity {
+            activity_id: new_id(),
+            kind: ActivityKind::ThemeDay,
+            title: format!("活动{seq}"),
+            place: String::new(),
+            starts_at: now,
+            ends_at: now + 3_600_000,
+            code: "246810".into(),
+        };
+        Mutation::new(seq, new_id(), &Change::CreateActivity(activity), now, 0)
+    };
+    for chunk in (1..=300).collect::<Vec<u64>>().chunks(150) {
+        let batch: Vec<Mutation> = chunk.iter().map(|&i| publish(i)).collect();
+        h.push(&lead, "lead-phone", &batch).await;
+    }
+    let (mut cursor, mut pages) = (0, 0);
+    let mut activities = std::collections::HashSet::new();
+    let mut rows = std::collections::HashSet::new();
+    loop {
+        let page = h.pull(&lead, cursor).await;
+        pages += 1;
+        let attendance = page["attendance"].as_array().unwrap();
+        assert!(
+            attendance.len() <= super::sync::PULL_PAGE + 5,
+            "a page stays bounded"
+        );
+        for a in page["activities"].as_array().unwrap() {
+            assert!(
+                activities.insert(a["id"].as_str().unwrap().to_owned()),
+                "an activity twice"
+            );
+        }
+        for r in attendance {
+            let key = (
+                r["activity_id"].as_str().unwrap().to_owned(),
+                r["member_id"].as_i64().unwrap(),
+            );
+            assert!(rows.insert(key), "a roster row twice");
+        }
+        assert!(
+            page["cursor"].as_i64().unwrap() > cursor,
+            "every page moves on"
+        );
+        cursor = page["cursor"].as_i64().unwrap();
+        if page["more"] == false {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{pages} pages");
+    assert_eq!(activities.len(), 301, "300 and the demo activity");
+    assert_eq!(rows.len(), 301 * 5);
+    assert_eq!(
+        cursor,
+        h.rows("SELECT value FROM counters WHERE name = 'server_seq'")
+            .await
+    );
+}
+
+#[tokio::test]
 async fn only_the_branch_lead_receives_the_code_and_other_branches_see_nothing() {
     let h = Harness::new().await;
     let lead = h.login(LEAD).await;
