@@ -24,11 +24,6 @@ pub mod paths {
     pub const PULL: &str = "/api/v1/sync/pull";
     pub const IMPORT: &str = "/api/v1/sync/import";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
-
-    /// `POST` here confirms one member's sign-in.
-    pub fn confirm(activity_id: &str, member_id: i64) -> String {
-        format!("/api/v1/activities/{activity_id}/attendance/{member_id}/confirm")
-    }
 }
 
 /// Every error answer has this body; `message` is Chinese and says what to do.
@@ -74,6 +69,7 @@ pub struct Me {
 pub enum MutationKind {
     CreateActivity,
     SignIn,
+    Confirm,
     #[serde(other)]
     Unknown,
 }
@@ -84,6 +80,7 @@ impl MutationKind {
         match self {
             MutationKind::CreateActivity => "create_activity",
             MutationKind::SignIn => "sign_in",
+            MutationKind::Confirm => "confirm",
             MutationKind::Unknown => "unknown",
         }
     }
@@ -93,6 +90,7 @@ impl MutationKind {
         match self {
             MutationKind::CreateActivity => "发布活动",
             MutationKind::SignIn => "签到",
+            MutationKind::Confirm => "确认出席",
             MutationKind::Unknown => "其他记录",
         }
     }
@@ -107,8 +105,8 @@ pub struct Mutation {
     /// UUIDv7 made on the phone when the record was created; the server keeps each id once.
     pub id: String,
     pub kind: MutationKind,
-    /// The body for `kind` ([`NewActivity`] or [`SignIn`]); checked per mutation so one bad record
-    /// is quarantined instead of failing the batch.
+    /// The body for `kind` ([`NewActivity`], [`SignIn`] or [`Confirm`]); checked per mutation so one
+    /// bad record is quarantined instead of failing the batch.
     #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub payload: Payload,
     /// The phone's clock when the record was made.
@@ -147,6 +145,7 @@ impl PartialEq for Payload {
 pub enum Change {
     CreateActivity(NewActivity),
     SignIn(SignIn),
+    Confirm(Confirm),
 }
 
 impl Mutation {
@@ -160,6 +159,7 @@ impl Mutation {
         let (kind, payload) = match change {
             Change::CreateActivity(a) => (MutationKind::CreateActivity, Payload::of(a)),
             Change::SignIn(s) => (MutationKind::SignIn, Payload::of(s)),
+            Change::Confirm(c) => (MutationKind::Confirm, Payload::of(c)),
         };
         Mutation {
             seq,
@@ -180,6 +180,9 @@ impl Mutation {
                 .map_err(bad),
             MutationKind::SignIn => serde_json::from_str(self.payload.get())
                 .map(Change::SignIn)
+                .map_err(bad),
+            MutationKind::Confirm => serde_json::from_str(self.payload.get())
+                .map(Change::Confirm)
                 .map_err(bad),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
@@ -207,6 +210,16 @@ pub struct NewActivity {
 pub struct SignIn {
     pub activity_id: String,
     pub code: String,
+}
+
+/// The lead confirms a member's attendance: their sign-in (已签到（待确认） → 已确认), or a member seen at
+/// the meeting whose record has not arrived (no signal, or no phone). Made offline too, like any record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    pub activity_id: String,
+    pub member_id: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -85,6 +85,7 @@ impl Entry {
         match self.change()? {
             Change::SignIn(s) => Some(s.activity_id),
             Change::CreateActivity(a) => Some(a.activity_id),
+            Change::Confirm(c) => Some(c.activity_id),
         }
     }
 }
@@ -264,6 +265,53 @@ impl Cache {
         rows.sort_by_key(|r| r.member_id);
         rows
     }
+}
+
+/// One row of the roster as the lead sees it on this phone, with the lead's own confirmation if it has not
+/// reached the server yet (or was refused).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RosterRow {
+    pub row: AttendanceView,
+    pub mark: RowMark,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RowMark {
+    None,
+    /// Confirmed on this phone, waiting to be sent (shown as confirmed already).
+    Waiting,
+    /// The server refused this phone's confirmation, with its reason.
+    Refused(String),
+}
+
+/// The roster of one activity, by member, with this phone's confirmations laid over the server's rows: a
+/// confirmation waiting to be sent (or sent but not yet pulled back) shows as 已确认.
+pub fn lead_roster(activity_id: &str, cache: &Cache, entries: &[Entry]) -> Vec<RosterRow> {
+    cache
+        .roster(activity_id)
+        .into_iter()
+        .map(|row| {
+            let mine = entries.iter().rev().find(|e| {
+                matches!(e.change(), Some(Change::Confirm(c)) if c.activity_id == activity_id && c.member_id == row.member_id)
+            });
+            let mut row = row.clone();
+            let mark = match mine.map(|e| &e.state) {
+                Some(EntryState::Pending) => RowMark::Waiting,
+                Some(EntryState::Delivered { receipt }) if receipt.server_seq > row.server_seq => {
+                    RowMark::None
+                }
+                Some(EntryState::Quarantined { receipt }) if row.status != AttendanceStatus::Confirmed => {
+                    return RosterRow {
+                        row,
+                        mark: RowMark::Refused(receipt.reason.clone().unwrap_or_default()),
+                    };
+                }
+                _ => return RosterRow { row, mark: RowMark::None },
+            };
+            row.status = AttendanceStatus::Confirmed;
+            RosterRow { row, mark }
+        })
+        .collect()
 }
 
 /// What a member sees about their own sign-in to one activity.
@@ -491,6 +539,63 @@ mod tests {
             settings: Settings::default(),
         });
         assert_eq!(cache.cursor, 10, "the cursor never goes back");
+    }
+
+    #[test]
+    fn the_leads_confirmation_shows_at_once_and_a_refusal_shows_its_reason() {
+        let confirm = |seq: u64, member_id: i64| {
+            let change = Change::Confirm(crate::api::Confirm {
+                activity_id: "a".into(),
+                member_id,
+            });
+            Entry::new(1, Mutation::new(seq, format!("c-{seq}"), &change, 0, 0))
+        };
+        let mut cache = Cache::default();
+        cache.put_attendance(row("a", AttendanceStatus::SignedIn, 4));
+        let status = |cache: &Cache, entries: &[Entry]| {
+            let r = &lead_roster("a", cache, entries)[0];
+            (r.row.status, r.mark.clone())
+        };
+        assert_eq!(
+            status(&cache, &[]),
+            (AttendanceStatus::SignedIn, RowMark::None)
+        );
+
+        let mut entries = vec![confirm(1, 2)];
+        assert_eq!(
+            status(&cache, &entries),
+            (AttendanceStatus::Confirmed, RowMark::Waiting)
+        );
+        // Sent, not yet pulled back: still shown confirmed; pulled: the server's row speaks.
+        apply_receipts(&mut entries, &[receipt("c-1", ReceiptStatus::Applied, 5)]);
+        assert_eq!(
+            status(&cache, &entries),
+            (AttendanceStatus::Confirmed, RowMark::None)
+        );
+        cache.put_attendance(row("a", AttendanceStatus::Confirmed, 9));
+        assert_eq!(
+            status(&cache, &entries),
+            (AttendanceStatus::Confirmed, RowMark::None)
+        );
+
+        let mut cache = Cache::default();
+        cache.put_attendance(row("a", AttendanceStatus::Leave, 4));
+        let mut entries = vec![confirm(2, 2)];
+        apply_receipts(
+            &mut entries,
+            &[receipt("c-2", ReceiptStatus::Quarantined, 5)],
+        );
+        assert_eq!(
+            status(&cache, &entries),
+            (
+                AttendanceStatus::Leave,
+                RowMark::Refused("签到码不正确".into())
+            )
+        );
+        assert!(
+            lead_roster("a", &cache, &[confirm(3, 99)])[0].mark == RowMark::None,
+            "another member"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
-    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, activities::confirm, openapi_json),
+    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -90,7 +90,6 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(sync::router())
-        .merge(activities::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

@@ -27,7 +27,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hongyan::api::{
-    Change, LoginResponse, Mutation, NewActivity, PROTOCOL, PushRequest, PushResponse,
+    Change, Confirm, LoginResponse, Mutation, NewActivity, PROTOCOL, PushRequest, PushResponse,
     ReceiptStatus, SignIn, paths,
 };
 use hongyan::model::{ActivityKind, uuid_v7};
@@ -304,6 +304,8 @@ struct World {
     created: Mutex<HashMap<String, Made>>,
     /// The server's receipts as the phones hold them: id → (quarantined, server_seq).
     acknowledged: Mutex<HashMap<String, (bool, i64)>>,
+    /// The people on each branch's rosters (the lead confirms them).
+    members: Mutex<HashMap<i64, Vec<i64>>>,
     to_make: AtomicUsize,
     stop_making: AtomicBool,
 }
@@ -314,6 +316,7 @@ impl World {
             activities: Mutex::new(HashMap::from([(3, Vec::new()), (4, Vec::new())])),
             created: Mutex::default(),
             acknowledged: Mutex::default(),
+            members: Mutex::default(),
             to_make: AtomicUsize::new(to_make),
             stop_making: AtomicBool::new(false),
         })
@@ -376,20 +379,27 @@ impl Phone {
         {
             return false;
         }
-        let (change, valid) = if self.lead && self.rng.gen_bool(0.5) {
-            (Change::CreateActivity(new_activity(&mut self.rng)), true)
-        } else {
-            let known = world.activities.lock().unwrap()[&self.org].clone();
-            let (id, code) = known.choose(&mut self.rng).unwrap().clone();
-            let valid = self.rng.gen_bool(0.9);
-            let code = if valid { code } else { WRONG_CODE.to_owned() };
-            (
-                Change::SignIn(SignIn {
-                    activity_id: id,
-                    code,
-                }),
-                valid,
-            )
+        let known = world.activities.lock().unwrap()[&self.org].clone();
+        let (activity_id, code) = known.choose(&mut self.rng).unwrap().clone();
+        let (change, valid) = match (self.lead, self.rng.gen_range(0..10)) {
+            (true, 0..4) => (Change::CreateActivity(new_activity(&mut self.rng)), true),
+            // The lead confirms someone on the roster, signed in or not (yet).
+            (true, 4..7) => {
+                let members = world.members.lock().unwrap()[&self.org].clone();
+                let member_id = *members.choose(&mut self.rng).unwrap();
+                (
+                    Change::Confirm(Confirm {
+                        activity_id,
+                        member_id,
+                    }),
+                    true,
+                )
+            }
+            _ => {
+                let valid = self.rng.gen_bool(0.9);
+                let code = if valid { code } else { WRONG_CODE.to_owned() };
+                (Change::SignIn(SignIn { activity_id, code }), valid)
+            }
         };
         self.seq += 1;
         let id = uuid_v7(now_ms(), self.rng.r#gen());
@@ -479,6 +489,12 @@ async fn phones(base: &str, seed: u64, world: &World) -> Vec<Phone> {
     let mut phones = Vec::new();
     for (i, (phone, org)) in PHONES.into_iter().enumerate() {
         let login = log_in(&client, base, phone).await;
+        let mut members = world.members.lock().unwrap();
+        let roster = members.entry(org).or_default();
+        if !roster.contains(&login.user.id) {
+            roster.push(login.user.id);
+        }
+        drop(members);
         let mut rng = StdRng::seed_from_u64(seed.wrapping_add(i as u64));
         phones.push(Phone {
             token: login.token,
@@ -612,7 +628,7 @@ async fn check_exact(db: &Path, world: &World) {
 
     let mut rows = 5; // the demo activity's roster
     let mut activities = 1;
-    let mut signed = HashSet::new();
+    let (mut signed, mut confirmed) = (HashSet::new(), HashSet::new());
     for made in created.values().filter(|m| m.valid) {
         match &made.change {
             Change::CreateActivity(_) => {
@@ -621,6 +637,9 @@ async fn check_exact(db: &Path, world: &World) {
             }
             Change::SignIn(s) => {
                 signed.insert((s.activity_id.clone(), made.author));
+            }
+            Change::Confirm(c) => {
+                confirmed.insert((c.activity_id.clone(), c.member_id));
             }
         }
     }
@@ -639,17 +658,39 @@ async fn check_exact(db: &Path, world: &World) {
             .unwrap(),
         rows
     );
-    let stored_signed: HashSet<(String, i64)> =
-        sqlx::query_as("SELECT activity_id, member_id FROM attendance WHERE record_id IS NOT NULL")
-            .fetch_all(&mut conn)
+    let pairs = async |conn: &mut sqlx::SqliteConnection, sql: &'static str| {
+        sqlx::query_as::<_, (String, i64)>(sql)
+            .fetch_all(conn)
             .await
             .unwrap()
             .into_iter()
-            .collect();
+            .collect::<HashSet<_>>()
+    };
+    let with_record = pairs(
+        &mut conn,
+        "SELECT activity_id, member_id FROM attendance WHERE record_id IS NOT NULL",
+    )
+    .await;
     assert_eq!(
-        stored_signed, signed,
-        "one signed-in row per member and activity"
+        with_record, signed,
+        "each member's sign-in once per activity"
     );
+    let stored_confirmed = pairs(
+        &mut conn,
+        "SELECT activity_id, member_id FROM attendance WHERE status = 'confirmed'",
+    )
+    .await;
+    assert_eq!(
+        stored_confirmed, confirmed,
+        "each confirmation once, whatever arrived first"
+    );
+    let signed_in = pairs(
+        &mut conn,
+        "SELECT activity_id, member_id FROM attendance WHERE status = 'signed_in'",
+    )
+    .await;
+    let waiting: HashSet<_> = signed.difference(&confirmed).cloned().collect();
+    assert_eq!(signed_in, waiting, "signed in and not confirmed");
     conn.close().await.unwrap();
 }
 

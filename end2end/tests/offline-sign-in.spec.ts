@@ -50,6 +50,8 @@ test('a member signs in offline, the record survives a reload, syncs, and the le
   await expect(lead.page.getByTestId('tally')).toContainText('应到5人，实到1人');
   await lead.page.getByRole('button', { name: '确认 李明' }).click();
   await expect(row).toContainText('已签到（已确认）');
+  await expect(lead.syncState()).toContainText('已全部上传');
+  await expect(row).not.toContainText('确认待上传');
 
   // The member's next pull shows the confirmation.
   await member.syncNow();

@@ -227,25 +227,33 @@ test('fault 9: phones a year ahead or a week behind sign in by the server clock 
   await expect(lead.page.getByTestId('roster-row').filter({ hasText: '手机时间偏差较大' })).toHaveCount(2);
 });
 
-test('fault 10: a member marked present by the lead before the record arrives ends with one confirmed row', async ({ server, newApp }) => {
+test('fault 10: the lead marks a member present with no signal either; one confirmed row once both sync', async ({ server, newApp }) => {
   const { code } = await apiPublish(server, '现场确认');
-  const { app: member, context } = await newApp();
+  const { app: member, context: memberPhone } = await newApp();
   await member.login(MEMBER);
-  await member.waitForOfflineReady();
-  await context.setOffline(true);
-  await signIn(member, '现场确认', code);
-  await expect(member.myStatus()).toHaveText('待上传');
-
-  const { app: lead } = await newApp();
+  const { app: lead, context: leadPhone } = await newApp();
   await lead.login(LEAD);
   await lead.page.getByRole('link', { name: /现场确认/ }).click();
-  await lead.page.getByRole('button', { name: '标记出席 李明' }).click();
-  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText('已签到（已确认）');
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText('待签到');
 
-  await context.setOffline(false);
+  // No signal in the meeting room for anyone.
+  await memberPhone.setOffline(true);
+  await leadPhone.setOffline(true);
+  await signIn(member, '现场确认', code);
+  await expect(member.myStatus()).toHaveText('待上传');
+  await lead.page.getByRole('button', { name: '标记出席 李明' }).click();
+  const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
+  await expect(row).toContainText('已签到（已确认）');
+  await expect(row).toContainText('确认待上传');
+  await expect(lead.page.getByTestId('tally')).toContainText('实到1人');
+
+  // The lead's confirmation reaches the server first, the member's sign-in after it.
+  await leadPhone.setOffline(false);
+  await expect(lead.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+  await expect(row).not.toContainText('确认待上传');
+  await memberPhone.setOffline(false);
   await expect(member.myStatus()).toHaveText('已确认', { timeout: 30_000 });
-  const rows = (await apiPull(server)).attendance.filter((r) => r.member_name === '李明' && r.activity_id);
-  const mine = rows.filter((r) => r.status !== 'pending');
+  const mine = (await apiPull(server)).attendance.filter((r) => r.member_name === '李明' && r.status !== 'pending');
   expect(mine).toHaveLength(1);
   expect(mine[0].status).toBe('confirmed');
   expect(mine[0].signed_at).toBeTruthy();

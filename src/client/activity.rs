@@ -1,19 +1,18 @@
 //! One activity: for the lead, the 签到码 in large digits and the roster to confirm; for a member, the
 //! details, their own status with its receipt, and the sign-in form.
 
+use leptos::either::Either;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::http::{self, ApiError};
 use super::now_ms;
 use super::sync::Ctx;
-use crate::api::{ActivityView, AttendanceView, Change, SignIn};
+use crate::api::{ActivityView, Change, Confirm, SignIn};
 use crate::model::{
     AttendanceStatus, LocalTime, Role, Tally, in_sign_in_window, is_valid_code, normalize_code,
 };
-use crate::outbox::{SignInView, sign_in_view};
+use crate::outbox::{RosterRow as LeadRosterRow, RowMark, SignInView, lead_roster, sign_in_view};
 
 #[component]
 pub fn ActivityPage() -> impl IntoView {
@@ -44,21 +43,18 @@ pub fn ActivityPage() -> impl IntoView {
     }
 }
 
-/// The lead's view: code, counts and the roster with 确认.
+/// The lead's view: code, counts and the roster with 确认 — which works offline like any record.
 #[component]
 fn LeadView(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = activity.id.clone();
-    let roster = {
-        let id = id.clone();
-        move || {
-            ctx.cache
-                .with(|c| c.roster(&id).into_iter().cloned().collect::<Vec<_>>())
-        }
+    let roster = move || {
+        ctx.cache
+            .with(|c| ctx.entries.with(|e| lead_roster(&id, c, e)))
     };
     let tally = {
         let roster = roster.clone();
-        move || Tally::of(roster().iter().map(|r| (r.status, r.membership))).summary()
+        move || Tally::of(roster().iter().map(|r| (r.row.status, r.row.membership))).summary()
     };
     let code = activity.code.clone().unwrap_or_default();
     view! {
@@ -70,63 +66,61 @@ fn LeadView(activity: ActivityView) -> impl IntoView {
         <section class="card">
             <h2>"签到情况"</h2>
             <p class="tally" data-testid="tally">{tally}</p>
-            <Show when={let roster = roster.clone(); move || !roster().is_empty()}
-                fallback=|| view! { <p class="empty">"应到名单将在活动上传到服务器后显示。"</p> }>
-                <ul class="roster">
-                    <For each=roster.clone() key=|r| (r.member_id, r.server_seq) let:row>
-                        <RosterRow row=row/>
-                    </For>
-                </ul>
-            </Show>
+            {move || {
+                let rows = roster();
+                if rows.is_empty() {
+                    Either::Left(view! { <p class="empty">"应到名单将在活动上传到服务器后显示。"</p> })
+                } else {
+                    Either::Right(view! {
+                        <ul class="roster">
+                            {rows.into_iter().map(|r| view! { <RosterRow row=r/> }).collect_view()}
+                        </ul>
+                    })
+                }
+            }}
         </section>
     }
 }
 
 #[component]
-fn RosterRow(row: AttendanceView) -> impl IntoView {
+fn RosterRow(row: LeadRosterRow) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let (busy, set_busy) = signal(false);
+    let LeadRosterRow { row, mark } = row;
     let (error, set_error) = signal(None::<String>);
     let (activity_id, member_id) = (row.activity_id.clone(), row.member_id);
     let confirm = move |_| {
-        let Some(session) = ctx.session.get_untracked() else {
-            return;
-        };
-        let activity_id = activity_id.clone();
-        set_busy.set(true);
-        spawn_local(async move {
-            match http::confirm(&session.token, &activity_id, member_id).await {
-                Ok(updated) => {
-                    ctx.cache.update(|c| c.put_attendance(updated));
-                    ctx.save_cache();
-                }
-                Err(ApiError::Unauthorized(_)) => ctx.session_expired(),
-                Err(ApiError::Offline) => {
-                    set_error.set(Some("当前无网络，确认需要联网，请稍后再试".to_owned()))
-                }
-                Err(e) => set_error.set(Some(e.message())),
-            }
-            set_busy.set(false);
+        let change = Change::Confirm(Confirm {
+            activity_id: activity_id.clone(),
+            member_id,
         });
+        if let Err(e) = ctx.record(change) {
+            set_error.set(Some(e));
+        }
     };
     let signed_at = row
         .signed_at
         .map(|t| format!("签到于 {}", LocalTime::from_millis(t).table()));
+    let mark = match mark {
+        RowMark::None => None,
+        RowMark::Waiting => Some(("pending-mark", "确认待上传".to_owned())),
+        RowMark::Refused(reason) => Some(("flag", format!("确认未通过：{reason}"))),
+    };
     view! {
         <li class="roster-row" data-testid="roster-row">
             <span class="name">{row.member_name.clone()}</span>
             <span class="status">{row.status.label()}</span>
             {signed_at.map(|s| view! { <span class="time">{s}</span> })}
             {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
+            {mark.map(|(class, text)| view! { <span class=class>{text}</span> })}
             {match row.status {
                 AttendanceStatus::SignedIn => Some(view! {
-                    <button type="button" class="primary small" on:click=confirm disabled=busy
+                    <button type="button" class="primary small" on:click=confirm
                         aria-label=format!("确认 {}", row.member_name)>"确认"</button>
                 }.into_any()),
                 // Seen at the meeting, but the record has not arrived (no signal, or no phone): the lead
                 // confirms them; their own record merges into this row when it comes.
                 AttendanceStatus::Pending | AttendanceStatus::Absent => Some(view! {
-                    <button type="button" class="secondary small" on:click=confirm disabled=busy
+                    <button type="button" class="secondary small" on:click=confirm
                         aria-label=format!("标记出席 {}", row.member_name)>"标记出席"</button>
                 }.into_any()),
                 _ => None,

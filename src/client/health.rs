@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::sync::Ctx;
 use super::{build_id, http, now_ms, store};
-use crate::api::{Mutation, PushResponse, ReceiptStatus, UnsentFile};
+use crate::api::{Change, Mutation, PushResponse, ReceiptStatus, UnsentFile};
 use crate::model::{LocalTime, age_label, size_label};
 use crate::outbox::{self, Health};
 
@@ -106,15 +106,18 @@ async fn storage_estimate() -> Option<(f64, f64)> {
 /// One record as the member recognises it: what, when, and for which activity.
 fn describe(ctx: Ctx, m: &Mutation) -> String {
     let when = LocalTime::from_millis(m.device_time).table();
+    let title = |id: &str| {
+        ctx.cache
+            .with_untracked(|c| c.activity(id).map(|a| a.title.clone()))
+    };
     let activity = match m.change() {
-        Ok(crate::api::Change::SignIn(s)) => ctx.cache.with_untracked(|c| {
-            c.activity(&s.activity_id)
-                .map(|a| format!("「{}」", a.title))
-        }),
-        Ok(crate::api::Change::CreateActivity(a)) => Some(format!("「{}」", a.title)),
+        Ok(Change::CreateActivity(a)) => Some(a.title),
+        Ok(Change::SignIn(s)) => title(&s.activity_id),
+        Ok(Change::Confirm(c)) => title(&c.activity_id),
         Err(_) => None,
     };
-    format!("{when} {}{}", m.kind.label(), activity.unwrap_or_default())
+    let activity = activity.map(|t| format!("「{t}」")).unwrap_or_default();
+    format!("{when} {}{activity}", m.kind.label())
 }
 
 #[component]

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    AttendanceView, ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest,
-    PushResponse, UnsentFile, paths,
+    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, UnsentFile,
+    paths,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,19 +108,6 @@ pub async fn pull(token: &str, cursor: i64) -> Result<PullResponse, ApiError> {
     send(
         reqwest::Client::new()
             .get(url(&format!("{}?cursor={cursor}", paths::PULL)))
-            .bearer_auth(token),
-    )
-    .await
-}
-
-pub async fn confirm(
-    token: &str,
-    activity_id: &str,
-    member_id: i64,
-) -> Result<AttendanceView, ApiError> {
-    send(
-        reqwest::Client::new()
-            .post(url(&paths::confirm(activity_id, member_id)))
             .bearer_auth(token),
     )
     .await

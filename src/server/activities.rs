@@ -1,22 +1,13 @@
-//! Activities and their rosters: publishing (from a push), what each user may see, and the lead's 确认.
+//! Activities and their rosters: publishing and the lead's 确认 (both arrive in pushes), and what each user
+//! may see.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::{Json, Router, routing::post};
 use sqlx::SqliteConnection;
 
-use super::auth::CurrentUser;
-use super::db::{audit, next_seq, now_ms};
-use super::{AppError, AppState};
-use crate::api::{ActivityView, AttendanceView, ErrorBody, NewActivity};
+use super::AppError;
+use super::auth::{CurrentUser, Person};
+use super::db::audit;
+use crate::api::{ActivityView, AttendanceView, Confirm, NewActivity};
 use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, check_new_activity, is_uuid};
-
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/activities/{activity_id}/attendance/{member_id}/confirm",
-        post(confirm),
-    )
-}
 
 /// The columns of an activity that rules need.
 pub struct ActivityRow {
@@ -216,85 +207,50 @@ fn attendance_view(
     })
 }
 
-/// The lead confirms one member's attendance: a sign-in (已签到（待确认） → 已确认), or a member seen at the
-/// meeting whose record has not arrived (audited as marked present). Confirming twice is harmless.
-#[utoipa::path(post, path = "/api/v1/activities/{activity_id}/attendance/{member_id}/confirm", tag = "activities",
-    security(("bearer" = [])),
-    params(("activity_id" = String, Path), ("member_id" = i64, Path)),
-    responses(
-        (status = 200, body = AttendanceView),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The member is on leave or exempt"),
-    ))]
+/// The lead confirms one member's attendance (a push of [`Confirm`]): their sign-in, or — the member was
+/// seen at the meeting but their record has not arrived — marks them present; their own record merges into
+/// this row when it arrives (SYNC.md fault 10). Confirming twice is harmless. `Ok(Err(reason))` quarantines.
 pub async fn confirm(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    path: Result<Path<(String, i64)>, PathRejection>,
-) -> Result<Json<AttendanceView>, AppError> {
-    let Path((activity_id, member_id)) = path?;
-    if user.role != Role::Lead {
-        return Err(AppError::Forbidden("只有党支部书记可以确认签到"));
+    conn: &mut SqliteConnection,
+    lead: Person,
+    c: &Confirm,
+    seq: i64,
+    now: i64,
+) -> Result<Result<(), String>, sqlx::Error> {
+    if lead.role != Role::Lead {
+        return Ok(Err("只有党支部书记可以确认出席".to_owned()));
     }
-    let now = now_ms();
-    let mut tx = state.db.writer.begin().await?;
-    let activity = ActivityRow::find(&mut tx, &activity_id)
-        .await?
-        .ok_or(AppError::NotFound("活动不存在"))?;
-    if activity.org_id != user.org_id {
-        return Err(AppError::Forbidden("只能管理本支部的活动"));
+    let Some(activity) = ActivityRow::find(conn, &c.activity_id).await? else {
+        return Ok(Err("活动不存在，可能已被删除".to_owned()));
+    };
+    if activity.org_id != lead.org_id {
+        return Ok(Err("只能管理本支部的活动".to_owned()));
     }
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
-            .bind(&activity_id)
-            .bind(member_id)
-            .fetch_optional(&mut *tx)
+            .bind(&c.activity_id)
+            .bind(c.member_id)
+            .fetch_optional(&mut *conn)
             .await?;
-    match status.as_deref().and_then(AttendanceStatus::parse) {
-        None => return Err(AppError::NotFound("该成员不在应到名单中")),
-        Some(AttendanceStatus::Confirmed) => {}
-        // A member whose sign-in has not arrived yet (no signal, or no phone) is confirmed as present by
-        // the lead; their own record merges into this row when it arrives (SYNC.md fault 10).
-        Some(
-            from @ (AttendanceStatus::SignedIn
-            | AttendanceStatus::Pending
-            | AttendanceStatus::Absent),
-        ) => {
-            let seq = next_seq(&mut tx).await?;
-            sqlx::query(
-                "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
-                 WHERE activity_id = ? AND member_id = ?",
-            )
-            .bind(user.id)
-            .bind(now)
-            .bind(seq)
-            .bind(&activity_id)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-            let action = if from == AttendanceStatus::SignedIn {
-                "confirm_attendance"
-            } else {
-                "mark_present"
-            };
-            audit(
-                &mut tx,
-                now,
-                user.id,
-                action,
-                &format!("{activity_id}/{member_id}"),
-            )
-            .await?;
-        }
-        Some(_) => return Err(AppError::Conflict("该成员已请假或免参加，无法确认出席")),
-    }
-    let row: AttendanceTuple = sqlx::query_as(
-        "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq
-         FROM attendance t JOIN users u ON u.id = t.member_id WHERE t.activity_id = ? AND t.member_id = ?",
+    let action = match status.as_deref().and_then(AttendanceStatus::parse) {
+        None => return Ok(Err("该成员不在应到名单中".to_owned())),
+        Some(AttendanceStatus::Confirmed) => return Ok(Ok(())),
+        Some(AttendanceStatus::SignedIn) => "confirm_attendance",
+        Some(AttendanceStatus::Pending | AttendanceStatus::Absent) => "mark_present",
+        Some(_) => return Ok(Err("该成员已请假或免参加，无法确认出席".to_owned())),
+    };
+    sqlx::query(
+        "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
+         WHERE activity_id = ? AND member_id = ?",
     )
-    .bind(&activity_id)
-    .bind(member_id)
-    .fetch_one(&mut *tx)
+    .bind(lead.id)
+    .bind(now)
+    .bind(seq)
+    .bind(&c.activity_id)
+    .bind(c.member_id)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    attendance_view(row).map(Json)
+    let subject = format!("{}/{}", c.activity_id, c.member_id);
+    audit(conn, now, lead.id, action, &subject).await?;
+    Ok(Ok(()))
 }

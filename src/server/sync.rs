@@ -285,6 +285,7 @@ async fn apply_change(
             )
         }
         Change::SignIn(s) => sign_in(conn, author, m, &s, seq, now).await,
+        Change::Confirm(c) => Ok(activities::confirm(conn, author, &c, seq, now).await?),
     }
 }
 

@@ -12,7 +12,9 @@ use tower::ServiceExt;
 
 use super::db::now_ms;
 use super::{AppState, Db, Site, app, demo};
-use crate::api::{Change, Mutation, NewActivity, PROTOCOL, Payload, Settings, SignIn, paths};
+use crate::api::{
+    Change, Confirm, Mutation, NewActivity, PROTOCOL, Payload, Settings, SignIn, paths,
+};
 use crate::model::{ActivityKind, uuid_v7};
 
 mod properties;
@@ -573,6 +575,23 @@ async fn a_member_cannot_publish_an_activity() {
 
 // ---- confirm ----
 
+/// The lead's 确认 of one member, as the phone records it.
+fn confirm(seq: u64, activity_id: &str, member_id: i64) -> Mutation {
+    let change = Change::Confirm(Confirm {
+        activity_id: activity_id.into(),
+        member_id,
+    });
+    Mutation::new(seq, new_id(), &change, now_ms(), 0)
+}
+
+/// The status and reason of the one receipt a push of one mutation answers.
+async fn pushed(h: &Harness, token: &str, m: Mutation) -> (String, String) {
+    let r = h.push(token, "phone", &[m]).await;
+    let receipt = &r.body["receipts"][0];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    (text(&receipt["status"]), text(&receipt["reason"]))
+}
+
 #[tokio::test]
 async fn the_lead_confirms_a_sign_in_and_the_member_pulls_the_confirmation() {
     let h = Harness::new().await;
@@ -584,15 +603,10 @@ async fn the_lead_confirms_a_sign_in_and_the_member_pulls_the_confirmation() {
         .await;
     let member_id = h.user_id(MEMBER).await;
 
-    let path = paths::confirm(&activity, member_id);
-    let r = h.call("POST", &path, Some(&lead), None).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["status"], "confirmed");
-    assert_eq!(
-        h.call("POST", &path, Some(&lead), None).await.status,
-        StatusCode::OK,
-        "confirming twice is harmless"
-    );
+    let (status, _) = pushed(&h, &lead, confirm(2, &activity, member_id)).await;
+    assert_eq!(status, "applied");
+    let (status, _) = pushed(&h, &lead, confirm(3, &activity, member_id)).await;
+    assert_eq!(status, "applied", "confirming twice is harmless");
     assert_eq!(
         h.rows("SELECT count(*) FROM audit_log WHERE action = 'confirm_attendance'")
             .await,
@@ -611,59 +625,49 @@ async fn confirming_checks_role_branch_activity_and_state() {
     let lead = h.login(LEAD).await;
     let (activity, _) = h.publish(&lead).await;
     let member_id = h.user_id(MEMBER).await;
-    let path = paths::confirm(&activity, member_id);
-
     let member = h.login(MEMBER).await;
-    assert_eq!(
-        h.call("POST", &path, Some(&member), None).await.status,
-        StatusCode::FORBIDDEN
-    );
     let other_lead = h.login(OTHER_LEAD).await;
-    let r = h.call("POST", &path, Some(&other_lead), None).await;
-    assert_eq!(
-        (r.status, r.body["message"].as_str()),
-        (StatusCode::FORBIDDEN, Some("只能管理本支部的活动"))
-    );
-    assert_eq!(
-        h.call("POST", &path, None, None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    let refused = [
+        (
+            &member,
+            activity.clone(),
+            member_id,
+            "只有党支部书记可以确认出席",
+        ),
+        (
+            &other_lead,
+            activity.clone(),
+            member_id,
+            "只能管理本支部的活动",
+        ),
+        (&lead, new_id(), member_id, "活动不存在，可能已被删除"),
+        (&lead, activity.clone(), 999_999, "该成员不在应到名单中"),
+    ];
+    for (seq, (token, activity, member, reason)) in (1..).zip(refused) {
+        let outcome = pushed(&h, token, confirm(seq, &activity, member)).await;
+        assert_eq!(outcome, ("quarantined".to_owned(), reason.to_owned()));
+    }
     sqlx::query("UPDATE attendance SET status = 'leave' WHERE activity_id = ? AND member_id = ?")
         .bind(&activity)
         .bind(member_id)
         .execute(&h.db.writer)
         .await
         .unwrap();
-    let r = h.call("POST", &path, Some(&lead), None).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "on leave: {}", r.text);
-    let r = h
-        .call(
-            "POST",
-            &paths::confirm(&new_id(), member_id),
-            Some(&lead),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = h
-        .call(
-            "POST",
-            &paths::confirm(&activity, 999_999),
-            Some(&lead),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = h
-        .call(
-            "POST",
-            &format!("/api/v1/activities/{activity}/attendance/abc/confirm"),
-            Some(&lead),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body["message"].is_string());
+    let outcome = pushed(&h, &lead, confirm(9, &activity, member_id)).await;
+    assert_eq!(outcome.1, "该成员已请假或免参加，无法确认出席");
+    let mut garbled = confirm(10, &activity, member_id);
+    garbled.payload = Payload::of(&json!({"activity_id": activity, "member_id": "abc"}));
+    assert!(
+        pushed(&h, &lead, garbled)
+            .await
+            .1
+            .starts_with("记录内容无效")
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM attendance WHERE status = 'confirmed'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -676,15 +680,8 @@ async fn a_member_confirmed_before_their_offline_sign_in_arrives_has_one_confirm
     // Made on the phone at the meeting, with no signal…
     let offline = sign_in(1, &activity, &code);
     // …while the lead, seeing the member in the room, confirms them.
-    let r = h
-        .call(
-            "POST",
-            &paths::confirm(&activity, member_id),
-            Some(&lead),
-            None,
-        )
-        .await;
-    assert_eq!(r.body["status"], "confirmed", "{}", r.text);
+    let (status, _) = pushed(&h, &lead, confirm(2, &activity, member_id)).await;
+    assert_eq!(status, "applied");
     assert_eq!(
         h.rows("SELECT count(*) FROM audit_log WHERE action = 'mark_present'")
             .await,
@@ -1046,6 +1043,5 @@ async fn the_openapi_document_lists_every_endpoint() {
             "{path} missing from {listed:?}"
         );
     }
-    assert!(listed.iter().any(|p| p.ends_with("/confirm")));
     assert!(r.body["components"]["schemas"]["PushRequest"].is_object());
 }
