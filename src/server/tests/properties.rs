@@ -1,5 +1,6 @@
-//! Property tests of the push handler: random batches with gaps in `seq`, replays, reordering, records
-//! repeated within a batch and the same batch pushed concurrently, from several devices of several people.
+//! Property tests of the push handler: random batches of publications, sign-ins and confirmations with gaps
+//! in `seq`, replays, reordering, records repeated within a batch and the same batch pushed concurrently,
+//! from several devices of several people.
 //! After every case the database must agree exactly with the receipts the devices were given.
 //!
 //! Each case prints its seed; `HONGYAN_SEED=<seed> cargo test --features server --lib properties` replays it.
@@ -12,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 
 use super::{Harness, LEAD, new_id, now_ms};
-use crate::api::{Change, Mutation, NewActivity, PushResponse, ReceiptStatus, SignIn};
+use crate::api::{Change, Confirm, Mutation, NewActivity, PushResponse, ReceiptStatus, SignIn};
 use crate::model::ActivityKind;
 
 const CASES: u64 = 8;
@@ -68,6 +69,7 @@ async fn run_case(seed: u64) {
             });
         }
     }
+    let member_ids: Vec<i64> = devices.iter().map(|d| d.user_id).collect();
     // Activities the lead has made (sent or not): (id, code).
     let mut activities: Vec<(String, String)> = Vec::new();
     let mut told: HashMap<String, Told> = HashMap::new();
@@ -87,8 +89,16 @@ async fn run_case(seed: u64) {
             } else {
                 1
             };
-            let change = if device.is_lead || activities.is_empty() {
+            let change = if activities.is_empty() || (device.is_lead && rng.gen_bool(0.6)) {
                 new_activity(&mut rng, &mut activities)
+            } else if device.is_lead {
+                // The lead confirms someone, maybe before their sign-in, maybe for an activity that
+                // does not exist yet or was refused (then the confirmation is quarantined).
+                let (id, _) = activities.choose(&mut rng).unwrap().clone();
+                Change::Confirm(Confirm {
+                    activity_id: id,
+                    member_id: *member_ids.choose(&mut rng).unwrap(),
+                })
             } else {
                 let (id, code) = activities.choose(&mut rng).unwrap().clone();
                 let code = if rng.gen_bool(0.2) {
@@ -242,21 +252,38 @@ async fn check_database(h: &Harness, seed: u64, told: &HashMap<String, Told>) {
         ROSTER * (1 + published),
         "seed {seed}: one roster row per member per activity"
     );
-    let expected: HashSet<(String, i64)> = applied(|c| matches!(c, Change::SignIn(_)))
+    let signed: HashSet<(String, i64)> = applied(|c| matches!(c, Change::SignIn(_)))
         .filter_map(|t| match &t.change {
             Change::SignIn(s) => Some((s.activity_id.clone(), t.author)),
             _ => None,
         })
         .collect();
-    let signed: HashSet<(String, i64)> =
-        sqlx::query_as("SELECT activity_id, member_id FROM attendance WHERE status = 'signed_in'")
+    let confirmed: HashSet<(String, i64)> = applied(|c| matches!(c, Change::Confirm(_)))
+        .filter_map(|t| match &t.change {
+            Change::Confirm(c) => Some((c.activity_id.clone(), c.member_id)),
+            _ => None,
+        })
+        .collect();
+    let pairs = async |sql: &str| -> HashSet<(String, i64)> {
+        sqlx::query_as(sql)
             .fetch_all(&h.db.reader)
             .await
             .unwrap()
             .into_iter()
-            .collect();
+            .collect()
+    };
+    let rows = "SELECT activity_id, member_id FROM attendance WHERE";
+    let with_record = pairs(&format!("{rows} record_id IS NOT NULL")).await;
     assert_eq!(
-        signed, expected,
-        "seed {seed}: one signed-in row per member and activity"
+        with_record, signed,
+        "seed {seed}: one sign-in per member and activity"
     );
+    let stored = pairs(&format!("{rows} status = 'confirmed'")).await;
+    assert_eq!(
+        stored, confirmed,
+        "seed {seed}: confirmed, whatever arrived first"
+    );
+    let waiting: HashSet<_> = signed.difference(&confirmed).cloned().collect();
+    let stored = pairs(&format!("{rows} status = 'signed_in'")).await;
+    assert_eq!(stored, waiting, "seed {seed}: signed in, not yet confirmed");
 }
