@@ -157,53 +157,46 @@ pub fn save_cache(user_id: i64, cache: &Cache) -> Result<(), StoreFull> {
     set(&key(user_id, "cache"), cache)
 }
 
+/// The keys this app keeps in localStorage.
+fn app_keys() -> Vec<String> {
+    let Ok(Some(storage)) = leptos::prelude::window().local_storage() else {
+        return Vec::new();
+    };
+    (0..storage.length().unwrap_or(0))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|k| k.starts_with("hongyan."))
+        .collect()
+}
+
 /// Records waiting on this phone for other people who used it (user switch), by user id.
 pub fn others_pending(user_id: i64) -> Vec<(i64, usize)> {
-    let mut others = Vec::new();
-    let Ok(storage) = leptos::prelude::window().local_storage() else {
-        return others;
-    };
-    let Some(storage) = storage else {
-        return others;
-    };
-    let len = storage.length().unwrap_or(0);
-    for i in 0..len {
-        let Ok(Some(k)) = storage.key(i) else {
-            continue;
-        };
-        let Some(other) = k
-            .strip_prefix("hongyan.v1.")
-            .and_then(|rest| rest.strip_suffix(".outbox"))
-            .and_then(|id| id.parse::<i64>().ok())
-        else {
-            continue;
-        };
-        if other == user_id {
-            continue;
-        }
-        let pending = load_entries(other)
-            .entries
-            .iter()
-            .filter(|e| e.is_pending())
-            .count();
-        if pending > 0 {
-            others.push((other, pending));
-        }
-    }
-    others
+    app_keys()
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix("hongyan.v1.")?
+                .strip_suffix(".outbox")?
+                .parse::<i64>()
+                .ok()
+        })
+        .filter(|&other| other != user_id)
+        .map(|other| {
+            let entries = load_entries(other).entries;
+            (other, entries.iter().filter(|e| e.is_pending()).count())
+        })
+        .filter(|&(_, pending)| pending > 0)
+        .collect()
 }
 
 /// Bytes this app keeps in localStorage (UTF-16, as browsers count them against their ~5 MB limit).
 pub fn bytes_used() -> usize {
-    let Ok(Some(storage)) = leptos::prelude::window().local_storage() else {
-        return 0;
-    };
-    let len = storage.length().unwrap_or(0);
-    (0..len)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .filter(|k| k.starts_with("hongyan."))
+    app_keys()
+        .into_iter()
         .map(|k| {
-            let value = storage.get_item(&k).ok().flatten().unwrap_or_default();
+            let value = LocalStorage::raw()
+                .get_item(&k)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             (k.encode_utf16().count() + value.encode_utf16().count()) * 2
         })
         .sum()
