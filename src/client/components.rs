@@ -37,16 +37,11 @@ pub fn TopBar() -> impl IntoView {
             .with(|c| c.last_pull.is_some() && is_skewed(c.server_offset_ms))
     };
     let signed_in = move || ctx.session.with(Option::is_some);
-    // One look at the outbox per change (and per sync attempt, so ages move on), shared by the count and
-    // the at-risk warning.
-    let health = Memo::new(move |_| {
-        ctx.status.track();
-        ctx.entries.with(|e| Health::of(e, now_ms()))
-    });
     // Shown once a record has waited a while, so a stuck queue is noticed.
     let oldest = move || {
-        health
-            .with(|h| h.oldest_pending_ms)
+        ctx.status.track();
+        ctx.entries
+            .with(|e| Health::of(e, now_ms()).oldest_pending_ms)
             .filter(|&age| age >= 10 * 60_000)
     };
     let progress = move || match ctx.status.get() {
@@ -55,10 +50,10 @@ pub fn TopBar() -> impl IntoView {
     };
     let at_risk = move || {
         let settings = ctx.cache.with(|c| c.settings);
-        health.with(|h| {
-            h.at_risk(ctx.persisted.get(), &settings)
-                .then(|| (h.pending, h.oldest_pending_ms.unwrap_or_default()))
-        })
+        let health = ctx.entries.with(|e| Health::of(e, now_ms()));
+        health
+            .at_risk(ctx.persisted.get(), &settings)
+            .then(|| (health.pending, health.oldest_pending_ms.unwrap_or_default()))
     };
     let login_needed = move || ctx.status.get() == SyncStatus::LoginNeeded;
     view! {
