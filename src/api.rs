@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::life::{ActivityMode, ActivityState, Decision, LeaveCategory, RequestKind};
 use crate::model::{ActivityKind, AttendanceStatus, Membership, Millis, Role};
 
 /// Bumped when the push protocol changes incompatibly; the server answers older clients with 426.
@@ -24,6 +25,14 @@ pub mod paths {
     pub const PULL: &str = "/api/v1/sync/pull";
     pub const IMPORT: &str = "/api/v1/sync/import";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
+    /// `/api/v1/activities/{id}/register?format=csv|xlsx`: the attendance register of one activity.
+    pub const REGISTER: &str = "/api/v1/activities/{id}/register";
+    /// The lead's list of members without any participation for a while (see [`super::Participation`]).
+    pub const PARTICIPATION: &str = "/api/v1/branch/participation";
+
+    pub fn register(activity_id: &str, format: &str) -> String {
+        format!("/api/v1/activities/{activity_id}/register?format={format}")
+    }
 }
 
 /// Every error answer has this body; `message` is Chinese and says what to do.
@@ -68,8 +77,13 @@ pub struct Me {
 #[serde(rename_all = "snake_case")]
 pub enum MutationKind {
     CreateActivity,
+    EditActivity,
+    CancelActivity,
+    CloseRecord,
     SignIn,
+    Request,
     Confirm,
+    Decide,
     #[serde(other)]
     Unknown,
 }
@@ -79,8 +93,13 @@ impl MutationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MutationKind::CreateActivity => "create_activity",
+            MutationKind::EditActivity => "edit_activity",
+            MutationKind::CancelActivity => "cancel_activity",
+            MutationKind::CloseRecord => "close_record",
             MutationKind::SignIn => "sign_in",
+            MutationKind::Request => "request",
             MutationKind::Confirm => "confirm",
+            MutationKind::Decide => "decide",
             MutationKind::Unknown => "unknown",
         }
     }
@@ -89,8 +108,13 @@ impl MutationKind {
     pub fn label(self) -> &'static str {
         match self {
             MutationKind::CreateActivity => "发布活动",
+            MutationKind::EditActivity => "修改活动",
+            MutationKind::CancelActivity => "取消活动",
+            MutationKind::CloseRecord => "归档会议记录",
             MutationKind::SignIn => "签到",
+            MutationKind::Request => "申请",
             MutationKind::Confirm => "确认出席",
+            MutationKind::Decide => "审批",
             MutationKind::Unknown => "其他记录",
         }
     }
@@ -144,8 +168,29 @@ impl PartialEq for Payload {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     CreateActivity(NewActivity),
+    /// The same fields as publishing; the secret and code stay as published.
+    EditActivity(NewActivity),
+    CancelActivity(Cancel),
+    CloseRecord(CloseRecord),
     SignIn(SignIn),
+    Request(Request),
     Confirm(Confirm),
+    Decide(Decide),
+}
+
+impl Change {
+    /// The activity the change is about.
+    pub fn activity_id(&self) -> &str {
+        match self {
+            Change::CreateActivity(a) | Change::EditActivity(a) => &a.activity_id,
+            Change::CancelActivity(c) => &c.activity_id,
+            Change::CloseRecord(c) => &c.activity_id,
+            Change::SignIn(s) => &s.activity_id,
+            Change::Request(r) => &r.activity_id,
+            Change::Confirm(c) => &c.activity_id,
+            Change::Decide(d) => &d.activity_id,
+        }
+    }
 }
 
 impl Mutation {
@@ -158,8 +203,13 @@ impl Mutation {
     ) -> Mutation {
         let (kind, payload) = match change {
             Change::CreateActivity(a) => (MutationKind::CreateActivity, Payload::of(a)),
+            Change::EditActivity(a) => (MutationKind::EditActivity, Payload::of(a)),
+            Change::CancelActivity(c) => (MutationKind::CancelActivity, Payload::of(c)),
+            Change::CloseRecord(c) => (MutationKind::CloseRecord, Payload::of(c)),
             Change::SignIn(s) => (MutationKind::SignIn, Payload::of(s)),
+            Change::Request(r) => (MutationKind::Request, Payload::of(r)),
             Change::Confirm(c) => (MutationKind::Confirm, Payload::of(c)),
+            Change::Decide(d) => (MutationKind::Decide, Payload::of(d)),
         };
         Mutation {
             seq,
@@ -173,23 +223,30 @@ impl Mutation {
 
     /// Reads the payload as the body its kind names.
     pub fn change(&self) -> Result<Change, String> {
-        let bad = |e: serde_json::Error| format!("记录内容无效：{e}");
+        fn read<'a, T: Deserialize<'a>>(
+            json: &'a str,
+            into: fn(T) -> Change,
+        ) -> Result<Change, String> {
+            serde_json::from_str(json)
+                .map(into)
+                .map_err(|e| format!("记录内容无效：{e}"))
+        }
+        let json = self.payload.get();
         match self.kind {
-            MutationKind::CreateActivity => serde_json::from_str(self.payload.get())
-                .map(Change::CreateActivity)
-                .map_err(bad),
-            MutationKind::SignIn => serde_json::from_str(self.payload.get())
-                .map(Change::SignIn)
-                .map_err(bad),
-            MutationKind::Confirm => serde_json::from_str(self.payload.get())
-                .map(Change::Confirm)
-                .map_err(bad),
+            MutationKind::CreateActivity => read(json, Change::CreateActivity),
+            MutationKind::EditActivity => read(json, Change::EditActivity),
+            MutationKind::CancelActivity => read(json, Change::CancelActivity),
+            MutationKind::CloseRecord => read(json, Change::CloseRecord),
+            MutationKind::SignIn => read(json, Change::SignIn),
+            MutationKind::Request => read(json, Change::Request),
+            MutationKind::Confirm => read(json, Change::Confirm),
+            MutationKind::Decide => read(json, Change::Decide),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
     }
 }
 
-/// A lead publishes an activity (also offline: the phone makes the id and the 签到码).
+/// A lead publishes an activity (also offline: the phone makes the id and the secret of the rotating code).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -200,7 +257,87 @@ pub struct NewActivity {
     pub place: String,
     pub starts_at: Millis,
     pub ends_at: Millis,
+    #[serde(default)]
+    pub mode: ActivityMode,
+    /// The key of the rotating 签到码 (32 hex digits), see [`crate::life::code_at`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub secret: String,
+    /// How long each code is shown.
+    #[serde(default = "default_code_step")]
+    pub code_step_ms: Millis,
+    /// A fixed six-digit code, as version 1 of the app made them (still accepted from old phones).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub code: String,
+}
+
+fn default_code_step() -> Millis {
+    crate::life::DEFAULT_CODE_STEP_MS
+}
+
+impl Default for NewActivity {
+    fn default() -> NewActivity {
+        NewActivity {
+            activity_id: String::new(),
+            kind: ActivityKind::Other,
+            title: String::new(),
+            place: String::new(),
+            starts_at: 0,
+            ends_at: 0,
+            mode: ActivityMode::Offline,
+            secret: String::new(),
+            code_step_ms: default_code_step(),
+            code: String::new(),
+        }
+    }
+}
+
+/// The lead cancels an activity, saying why; members see the reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Cancel {
+    pub activity_id: String,
+    pub reason: String,
+}
+
+/// The lead closes the meeting record; counts and names come from the roster.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CloseRecord {
+    pub activity_id: String,
+    /// 主持人
+    pub host: String,
+    /// 记录人
+    pub recorder: String,
+    /// Participants who joined online from elsewhere (guests without an account, for example).
+    #[serde(default)]
+    pub online_note: String,
+}
+
+/// A member's 请假 (before the start), 补签 (within the window after the end) or 补学.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub activity_id: String,
+    pub kind: RequestKind,
+    /// Only for leave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<LeaveCategory>,
+    pub reason: String,
+}
+
+/// The lead's decision on one member's row (see [`crate::life::decide`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Decide {
+    pub activity_id: String,
+    pub member_id: i64,
+    pub decision: Decision,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// A member signs in to an activity with the code the lead shows.
@@ -281,15 +418,29 @@ pub struct PullResponse {
 /// Settings the district chose that the phone needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Settings {
     /// Warn that records are at risk when storage is not persisted and the oldest unsent record is this old.
     pub at_risk_after_ms: Millis,
+    /// How long each rotating 签到码 is shown.
+    pub code_step_ms: Millis,
+    /// How long after an activity's end a 补签 may be asked.
+    pub makeup_window_ms: Millis,
+    /// How far back an activity may be recorded.
+    pub backdate_limit_ms: Millis,
+    /// A member without any participation for this long is on their lead's quiet list.
+    pub inactive_after_ms: Millis,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
+        const DAY: Millis = 24 * 3_600_000;
         Settings {
-            at_risk_after_ms: 2 * 24 * 3_600_000,
+            at_risk_after_ms: 2 * DAY,
+            code_step_ms: crate::life::DEFAULT_CODE_STEP_MS,
+            makeup_window_ms: 3 * DAY,
+            backdate_limit_ms: crate::model::DEFAULT_BACKDATE_LIMIT_MS,
+            inactive_after_ms: 90 * DAY,
         }
     }
 }
@@ -316,7 +467,7 @@ impl UnsentFile {
     pub const FORMAT: u32 = 1;
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ActivityView {
     pub id: String,
@@ -327,14 +478,29 @@ pub struct ActivityView {
     pub place: String,
     pub starts_at: Millis,
     pub ends_at: Millis,
-    /// Only the activity's own lead receives the 签到码.
+    #[serde(default)]
+    pub mode: ActivityMode,
+    #[serde(default)]
+    pub state: ActivityState,
+    /// Why it was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// The closed record's own fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<CloseRecord>,
+    /// Only the activity's own lead receives the secret of the rotating 签到码 …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default = "default_code_step")]
+    pub code_step_ms: Millis,
+    /// … or the fixed code of an activity published by version 1 of the app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub server_seq: i64,
 }
 
 /// One member's row on one activity's roster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AttendanceView {
     pub activity_id: String,
@@ -347,7 +513,44 @@ pub struct AttendanceView {
     /// Set when the phone's clock was more than five minutes off the server's.
     #[serde(default)]
     pub clock_skewed: bool,
+    /// The 签到码 did not match the time the member claims: kept 待确认 for the lead to judge.
+    #[serde(default)]
+    pub code_unverified: bool,
+    /// Attending as a guest of this branch (home branch elsewhere): no vote here.
+    #[serde(default)]
+    pub guest: bool,
+    /// The member's reason for leave or make-up, or the lead's 缺席原因 / reason for a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<LeaveCategory>,
+    /// The lead's reason for refusing a request or a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_note: Option<String>,
+    /// What the member recorded as 补学.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
     pub server_seq: i64,
+}
+
+/// The lead's quiet list: their members without any participation (home or host branch) since `since`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Participation {
+    pub since: Millis,
+    pub members: Vec<QuietMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct QuietMember {
+    pub member_id: i64,
+    pub name: String,
+    /// The last activity they took part in anywhere, if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_org: Option<String>,
 }
 
 #[cfg(test)]

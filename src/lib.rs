@@ -9,10 +9,11 @@
 //! - the **server** (`server`, feature `server`): axum + SQLite. It serves the app and a JSON API under
 //!   `/api/v1` that applies each pushed record exactly once and answers a receipt for it.
 //!
-//! Both sides share `model` (domain types and pure rules) and `api` (the wire contract), so the rules
-//! and the field names cannot drift apart.
+//! Both sides share `model` (domain types and pure rules), `life` (the rules of organisational life) and
+//! `api` (the wire contract), so the rules and the field names cannot drift apart.
 
 pub mod api;
+pub mod life;
 pub mod model;
 pub mod outbox;
 

@@ -47,6 +47,46 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The district's settings on the command line: (flag, environment variable, default, most allowed, what one
+/// unit is in milliseconds).
+const SETTINGS: [(&str, &str, f64, f64, f64); 5] = [
+    (
+        "--at-risk-days",
+        "HONGYAN_AT_RISK_DAYS",
+        2.0,
+        365.0,
+        86_400_000.0,
+    ),
+    (
+        "--code-step-secs",
+        "HONGYAN_CODE_STEP_SECS",
+        60.0,
+        600.0,
+        1_000.0,
+    ),
+    (
+        "--makeup-days",
+        "HONGYAN_MAKEUP_DAYS",
+        3.0,
+        60.0,
+        86_400_000.0,
+    ),
+    (
+        "--backdate-days",
+        "HONGYAN_BACKDATE_DAYS",
+        30.0,
+        366.0,
+        86_400_000.0,
+    ),
+    (
+        "--inactive-days",
+        "HONGYAN_INACTIVE_DAYS",
+        90.0,
+        3_660.0,
+        86_400_000.0,
+    ),
+];
+
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> {
     let env = |k: &str| std::env::var(k).ok();
     let mut port = env("HONGYAN_PORT").unwrap_or_else(|| "3000".into());
@@ -54,7 +94,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut db = env("HONGYAN_DB").unwrap_or_else(|| "hongyan.db".into());
     let mut site = env("HONGYAN_SITE").unwrap_or_else(|| "target/site".into());
     let mut demo = env("HONGYAN_DEMO").is_some_and(|v| v == "1");
-    let mut at_risk_days = env("HONGYAN_AT_RISK_DAYS").unwrap_or_else(|| "2".into());
+    let mut settings: Vec<Option<String>> = SETTINGS.iter().map(|(_, var, ..)| env(var)).collect();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -63,24 +103,47 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--db" => db = value()?,
             "--site" => site = value()?,
             "--demo" => demo = true,
-            "--at-risk-days" => at_risk_days = value()?,
-            other => return Err(format!("unknown option {other}")),
+            other => match SETTINGS.iter().position(|(flag, ..)| *flag == other) {
+                Some(i) => settings[i] = Some(value()?),
+                None => return Err(format!("unknown option {other}")),
+            },
         }
     }
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
     let host: IpAddr = host.parse().map_err(|_| format!("bad host {host}"))?;
-    let at_risk_days: f64 = at_risk_days
-        .parse()
-        .ok()
-        .filter(|d: &f64| (0.0..=365.0).contains(d))
-        .ok_or_else(|| format!("bad --at-risk-days {at_risk_days} (0 to 365)"))?;
+    let mut ms = [0i64; 5];
+    for (i, (flag, _, default, max, unit)) in SETTINGS.iter().enumerate() {
+        let value = match &settings[i] {
+            None => *default,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|d: &f64| (0.0..=*max).contains(d))
+                .ok_or_else(|| format!("bad {flag} {v} (0 to {max})"))?,
+        };
+        ms[i] = (value * unit) as i64;
+    }
+    let [
+        at_risk_after_ms,
+        code_step_ms,
+        makeup_window_ms,
+        backdate_limit_ms,
+        inactive_after_ms,
+    ] = ms;
+    if code_step_ms < 10_000 {
+        return Err("--code-step-secs must be at least 10".to_owned());
+    }
     Ok(Config {
         addr: SocketAddr::new(host, port),
         db_path: db.into(),
         site_dir: site.into(),
         demo,
         settings: Settings {
-            at_risk_after_ms: (at_risk_days * 86_400_000.0) as i64,
+            at_risk_after_ms,
+            code_step_ms,
+            makeup_window_ms,
+            backdate_limit_ms,
+            inactive_after_ms,
         },
     })
 }

@@ -41,7 +41,7 @@ impl Role {
 }
 
 /// The types of organisational life a branch holds (DOMAIN.md, 组织生活).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
@@ -54,6 +54,7 @@ pub enum ActivityKind {
     MemberReview,
     SecretaryForum,
     Lecture,
+    #[default]
     Other,
 }
 
@@ -107,15 +108,17 @@ impl ActivityKind {
 }
 
 /// One member's standing for one activity; there is exactly one row per (activity, member).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttendanceStatus {
+    #[default]
     Pending,
     SignedIn,
     Confirmed,
     Online,
     Leave,
+    LeavePending,
     Absent,
     MakeupPending,
     MadeUp,
@@ -124,12 +127,13 @@ pub enum AttendanceStatus {
 }
 
 impl AttendanceStatus {
-    pub const ALL: [AttendanceStatus; 10] = [
+    pub const ALL: [AttendanceStatus; 11] = [
         AttendanceStatus::Pending,
         AttendanceStatus::SignedIn,
         AttendanceStatus::Confirmed,
         AttendanceStatus::Online,
         AttendanceStatus::Leave,
+        AttendanceStatus::LeavePending,
         AttendanceStatus::Absent,
         AttendanceStatus::MakeupPending,
         AttendanceStatus::MadeUp,
@@ -144,6 +148,7 @@ impl AttendanceStatus {
             AttendanceStatus::Confirmed => "confirmed",
             AttendanceStatus::Online => "online",
             AttendanceStatus::Leave => "leave",
+            AttendanceStatus::LeavePending => "leave_pending",
             AttendanceStatus::Absent => "absent",
             AttendanceStatus::MakeupPending => "makeup_pending",
             AttendanceStatus::MadeUp => "made_up",
@@ -163,6 +168,7 @@ impl AttendanceStatus {
             AttendanceStatus::Confirmed => "已签到（已确认）",
             AttendanceStatus::Online => "线上参加",
             AttendanceStatus::Leave => "已请假",
+            AttendanceStatus::LeavePending => "请假待审批",
             AttendanceStatus::Absent => "缺席",
             AttendanceStatus::MakeupPending => "补签待审核",
             AttendanceStatus::MadeUp => "已补签",
@@ -184,10 +190,11 @@ impl AttendanceStatus {
 }
 
 /// Full (正式) or probationary (预备) membership; probationary members have no vote.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Membership {
+    #[default]
     Full,
     Probationary,
 }
@@ -496,32 +503,41 @@ pub fn in_sign_in_window(at: Millis, starts_at: Millis, ends_at: Millis) -> bool
 /// Longest an activity may last; anything longer is a typing mistake.
 pub const MAX_ACTIVITY_MS: Millis = 7 * 24 * 3_600_000;
 
-/// Checks a new activity's fields, returning the first problem in words a lead understands.
+/// How far back a lead may record an activity (setting, default 30 days): a register is kept at the time,
+/// not rewritten months later.
+pub const DEFAULT_BACKDATE_LIMIT_MS: Millis = 30 * 24 * 3_600_000;
+
+/// Checks an activity's fields as a lead publishes or edits it at `now`, returning the first problem in
+/// words a lead understands.
 pub fn check_new_activity(
     title: &str,
     place: &str,
     starts_at: Millis,
     ends_at: Millis,
-    code: &str,
-) -> Result<(), &'static str> {
+    now: Millis,
+    backdate_limit_ms: Millis,
+) -> Result<(), String> {
     let title = title.trim();
     if title.is_empty() {
-        return Err("请填写活动主题");
+        return Err("请填写活动主题".to_owned());
     }
     if title.chars().count() > 100 {
-        return Err("活动主题不能超过100字");
+        return Err("活动主题不能超过100字".to_owned());
     }
     if place.trim().chars().count() > 100 {
-        return Err("地点不能超过100字");
+        return Err("地点不能超过100字".to_owned());
     }
     if ends_at <= starts_at {
-        return Err("结束时间必须晚于开始时间");
+        return Err("结束时间必须晚于开始时间".to_owned());
     }
     if ends_at - starts_at > MAX_ACTIVITY_MS {
-        return Err("活动时长不能超过7天");
+        return Err("活动时长不能超过7天".to_owned());
     }
-    if !is_valid_code(code) {
-        return Err("签到码必须是6位数字");
+    if starts_at < now - backdate_limit_ms {
+        return Err(format!(
+            "不能补录{}天以前的活动",
+            backdate_limit_ms / (24 * 3_600_000)
+        ));
     }
     Ok(())
 }
@@ -664,26 +680,24 @@ mod tests {
     }
 
     #[test]
-    fn a_new_activity_needs_a_title_a_sane_window_and_a_six_digit_code() {
+    fn a_new_activity_needs_a_title_a_sane_window_and_no_backdating_beyond_the_limit() {
+        let day = 24 * 3_600_000;
+        let now = 100 * day;
+        let check = |title: &str, s, e| check_new_activity(title, "工地", s, e, now, 30 * day);
+        assert_eq!(check("主题党日", now, now + 1), Ok(()));
+        assert_eq!(check("  ", now, now + 1), Err("请填写活动主题".to_owned()));
         assert_eq!(
-            check_new_activity("主题党日", "工地", 0, 1, "123456"),
-            Ok(())
+            check("a", now, now),
+            Err("结束时间必须晚于开始时间".to_owned())
         );
         assert_eq!(
-            check_new_activity("  ", "", 0, 1, "123456"),
-            Err("请填写活动主题")
+            check("a", now, now + MAX_ACTIVITY_MS + 1),
+            Err("活动时长不能超过7天".to_owned())
         );
+        assert_eq!(check("a", now - 30 * day, now - 29 * day), Ok(()));
         assert_eq!(
-            check_new_activity("a", "", 1, 1, "123456"),
-            Err("结束时间必须晚于开始时间")
-        );
-        assert_eq!(
-            check_new_activity("a", "", 0, MAX_ACTIVITY_MS + 1, "123456"),
-            Err("活动时长不能超过7天")
-        );
-        assert_eq!(
-            check_new_activity("a", "", 0, 1, "12"),
-            Err("签到码必须是6位数字")
+            check("a", now - 30 * day - 1, now - 29 * day),
+            Err("不能补录30天以前的活动".to_owned())
         );
     }
 

@@ -82,11 +82,7 @@ impl Entry {
     }
 
     fn activity_id(&self) -> Option<String> {
-        match self.change()? {
-            Change::SignIn(s) => Some(s.activity_id),
-            Change::CreateActivity(a) => Some(a.activity_id),
-            Change::Confirm(c) => Some(c.activity_id),
-        }
+        self.change().map(|c| c.activity_id().to_owned())
     }
 }
 
@@ -428,6 +424,7 @@ mod tests {
             signed_at: None,
             clock_skewed: false,
             server_seq,
+            ..Default::default()
         }
     }
 
@@ -608,6 +605,7 @@ mod tests {
             starts_at: 0,
             ends_at: 1,
             code: "123456".into(),
+            ..Default::default()
         };
         let view = |id: &str, server_seq| ActivityView {
             id: id.into(),
@@ -620,6 +618,7 @@ mod tests {
             ends_at: 1,
             code: None,
             server_seq,
+            ..Default::default()
         };
         let mut cache = Cache {
             activities: vec![view("act", 0), view("other", 0)],

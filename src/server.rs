@@ -4,10 +4,12 @@
 //! `app(state).oneshot(request)`. Each resource has its own module with its own router.
 
 mod activities;
+mod attendance;
 mod auth;
 mod db;
 mod demo;
 mod error;
+mod register;
 mod site;
 mod sync;
 #[cfg(test)]
@@ -61,7 +63,8 @@ impl AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
-    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, openapi_json),
+    paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
+        register::participation, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -90,6 +93,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(sync::router())
+        .merge(register::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {
@@ -125,7 +129,7 @@ pub struct Config {
 /// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let db = Db::open(&config.db_path).await?;
-    if config.demo && demo::seed(&db).await? {
+    if config.demo && demo::seed(&db, &config.settings).await? {
         tracing::info!("seeded demo data (password {})", demo::PASSWORD);
     }
     let site = Site::load(&config.site_dir).map_err(|e| {

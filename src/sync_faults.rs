@@ -30,6 +30,7 @@ use hongyan::api::{
     Change, Confirm, LoginResponse, Mutation, NewActivity, PROTOCOL, PushRequest, PushResponse,
     ReceiptStatus, SignIn, paths,
 };
+use hongyan::life::{DEFAULT_CODE_STEP_MS, code_at, secret_hex};
 use hongyan::model::{ActivityKind, uuid_v7};
 use hongyan::outbox::{self, Entry};
 use rand::rngs::StdRng;
@@ -53,7 +54,8 @@ const PHONES: [(&str, i64); 8] = [
 const LEADS: [&str; 2] = ["13800000001", "13800000007"];
 /// Roster size per branch: members and the lead.
 fn roster(org: i64) -> i64 {
-    if org == 3 { 5 } else { 2 }
+    // Branch 3: five members and a guest from branch 4 (钱鹏); branch 4: three members.
+    if org == 3 { 6 } else { 3 }
 }
 const BATCH: usize = 50;
 const WRONG_CODE: &str = "000000";
@@ -298,7 +300,7 @@ async fn start_proxy(upstream: String, seed: u64) -> (SocketAddr, Arc<Injected>)
 /// What every phone shares: activities it may sign in to, what has been acknowledged, how many records
 /// are still to be made.
 struct World {
-    /// Published and acknowledged activities per branch: (id, code).
+    /// Published and acknowledged activities per branch: (id, secret of the rotating code).
     activities: Mutex<HashMap<i64, Vec<(String, String)>>>,
     /// Every record ever made, with whether its content is valid.
     created: Mutex<HashMap<String, Made>>,
@@ -326,6 +328,8 @@ impl World {
 #[derive(Clone)]
 struct Made {
     valid: bool,
+    /// A sign-in with a code that does not match its time: stored, flagged for the lead.
+    wrong_code: bool,
     author: i64,
     org: i64,
     change: Change,
@@ -362,7 +366,8 @@ fn new_activity(rng: &mut StdRng) -> NewActivity {
         place: "项目部会议室".into(),
         starts_at: now - 60_000,
         ends_at: now + 4 * 3_600_000,
-        code: format!("{:06}", rng.gen_range(100_000..1_000_000)),
+        secret: secret_hex(rng.r#gen()),
+        ..Default::default()
     }
 }
 
@@ -380,7 +385,8 @@ impl Phone {
             return false;
         }
         let known = world.activities.lock().unwrap()[&self.org].clone();
-        let (activity_id, code) = known.choose(&mut self.rng).unwrap().clone();
+        let (activity_id, secret) = known.choose(&mut self.rng).unwrap().clone();
+        let mut wrong_code = false;
         let (change, valid) = match (self.lead, self.rng.gen_range(0..10)) {
             (true, 0..4) => (Change::CreateActivity(new_activity(&mut self.rng)), true),
             // The lead confirms someone on the roster, signed in or not (yet).
@@ -396,9 +402,13 @@ impl Phone {
                 )
             }
             _ => {
-                let valid = self.rng.gen_bool(0.9);
-                let code = if valid { code } else { WRONG_CODE.to_owned() };
-                (Change::SignIn(SignIn { activity_id, code }), valid)
+                wrong_code = self.rng.gen_bool(0.1);
+                let code = if wrong_code {
+                    WRONG_CODE.to_owned()
+                } else {
+                    code_at(&secret, now_ms(), DEFAULT_CODE_STEP_MS)
+                };
+                (Change::SignIn(SignIn { activity_id, code }), true)
             }
         };
         self.seq += 1;
@@ -408,6 +418,7 @@ impl Phone {
             id,
             Made {
                 valid,
+                wrong_code,
                 author: self.user_id,
                 org: self.org,
                 change,
@@ -473,7 +484,7 @@ impl Phone {
                     .unwrap()
                     .get_mut(&self.org)
                     .unwrap()
-                    .push((a.activity_id, a.code));
+                    .push((a.activity_id, a.secret));
             }
         }
         true
@@ -517,6 +528,7 @@ async fn phones(base: &str, seed: u64, world: &World) -> Vec<Phone> {
                 id.clone(),
                 Made {
                     valid: true,
+                    wrong_code: false,
                     author: p.user_id,
                     org: p.org,
                     change: change.clone(),
@@ -629,6 +641,7 @@ async fn check_exact(db: &Path, world: &World) {
     let mut rows = 5; // the demo activity's roster
     let mut activities = 1;
     let (mut signed, mut confirmed) = (HashSet::new(), HashSet::new());
+    let (mut some_wrong, mut some_right) = (HashSet::new(), HashSet::new());
     for made in created.values().filter(|m| m.valid) {
         match &made.change {
             Change::CreateActivity(_) => {
@@ -636,11 +649,18 @@ async fn check_exact(db: &Path, world: &World) {
                 rows += roster(made.org);
             }
             Change::SignIn(s) => {
-                signed.insert((s.activity_id.clone(), made.author));
+                let pair = (s.activity_id.clone(), made.author);
+                signed.insert(pair.clone());
+                if made.wrong_code {
+                    some_wrong.insert(pair);
+                } else {
+                    some_right.insert(pair);
+                }
             }
             Change::Confirm(c) => {
                 confirmed.insert((c.activity_id.clone(), c.member_id));
             }
+            other => panic!("the phones make no {other:?}"),
         }
     }
     let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
@@ -691,6 +711,17 @@ async fn check_exact(db: &Path, world: &World) {
     .await;
     let waiting: HashSet<_> = signed.difference(&confirmed).cloned().collect();
     assert_eq!(signed_in, waiting, "signed in and not confirmed");
+    // A wrong code keeps the record, flagged, until a sign-in whose code verifies arrives.
+    let flagged = pairs(
+        &mut conn,
+        "SELECT activity_id, member_id FROM attendance WHERE code_unverified = 1",
+    )
+    .await;
+    let only_wrong: HashSet<_> = some_wrong.difference(&some_right).cloned().collect();
+    assert_eq!(
+        flagged, only_wrong,
+        "flagged exactly where no code verified"
+    );
     conn.close().await.unwrap();
 }
 

@@ -1,13 +1,17 @@
-//! Activities and their rosters: publishing and the lead's 确认 (both arrive in pushes), and what each user
-//! may see.
+//! Activities: publishing (which freezes the roster), editing, cancelling and closing the meeting record —
+//! all arriving in pushes, all audited — and what each user may see.
 
 use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::auth::{CurrentUser, Person};
 use super::db::audit;
-use crate::api::{ActivityView, AttendanceView, Confirm, NewActivity};
-use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, check_new_activity, is_uuid};
+use super::sync::{Applying, Outcome};
+use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
+use crate::life::{ActivityMode, ActivityState, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems};
+use crate::model::{
+    ActivityKind, AttendanceStatus, Role, check_new_activity, is_uuid, is_valid_code,
+};
 
 /// The columns of an activity that rules need.
 pub struct ActivityRow {
@@ -15,6 +19,9 @@ pub struct ActivityRow {
     pub starts_at: i64,
     pub ends_at: i64,
     pub code: String,
+    pub secret: String,
+    pub code_step_ms: i64,
+    pub state: ActivityState,
 }
 
 impl ActivityRow {
@@ -22,56 +29,101 @@ impl ActivityRow {
         conn: &mut SqliteConnection,
         id: &str,
     ) -> Result<Option<ActivityRow>, sqlx::Error> {
-        let row: Option<(i64, i64, i64, String)> =
-            sqlx::query_as("SELECT org_id, starts_at, ends_at, code FROM activities WHERE id = ?")
-                .bind(id)
-                .fetch_optional(conn)
-                .await?;
-        Ok(row.map(|(org_id, starts_at, ends_at, code)| ActivityRow {
-            org_id,
-            starts_at,
-            ends_at,
-            code,
-        }))
+        type Row = (i64, i64, i64, String, String, i64, String);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT org_id, starts_at, ends_at, code, secret, code_step_ms, state FROM activities WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(
+            |(org_id, starts_at, ends_at, code, secret, code_step_ms, state)| ActivityRow {
+                org_id,
+                starts_at,
+                ends_at,
+                code,
+                secret,
+                code_step_ms,
+                state: ActivityState::parse(&state).unwrap_or(ActivityState::Closed),
+            },
+        ))
+    }
+
+    /// Finds an activity the lead `by` may manage and that is still open, or says why not.
+    pub async fn for_lead(
+        conn: &mut SqliteConnection,
+        by: Person,
+        id: &str,
+    ) -> Result<Result<ActivityRow, String>, sqlx::Error> {
+        if by.role != Role::Lead {
+            return Ok(Err("只有党支部书记可以管理活动".to_owned()));
+        }
+        let Some(activity) = ActivityRow::find(conn, id).await? else {
+            return Ok(Err("活动不存在，可能已被删除".to_owned()));
+        };
+        if activity.org_id != by.org_id {
+            return Ok(Err("只能管理本支部的活动".to_owned()));
+        }
+        if let Err(why) = activity.state.check_open() {
+            return Ok(Err(why.to_owned()));
+        }
+        Ok(Ok(activity))
     }
 }
 
-/// Publishes an activity for the lead's branch and freezes its roster (应到) from the branch's members.
-///
-/// `Ok(Err(reason))` means the request can never succeed and is quarantined by the caller.
-pub async fn create(
-    conn: &mut SqliteConnection,
-    actor_id: i64,
-    role: Role,
-    org_id: i64,
-    a: &NewActivity,
-    seq: i64,
-    now: i64,
-) -> Result<Result<(), String>, sqlx::Error> {
-    if role != Role::Lead {
+/// Shortest and longest time a rotating code may be shown.
+const CODE_STEPS_MS: std::ops::RangeInclusive<i64> = 10_000..=600_000;
+
+fn check_fields(a: &NewActivity, ap: &Applying) -> Result<(), String> {
+    check_new_activity(
+        &a.title,
+        &a.place,
+        a.starts_at,
+        a.ends_at,
+        ap.at(),
+        ap.settings.backdate_limit_ms,
+    )
+}
+
+/// Publishes an activity for the lead's branch and freezes its roster (应到): the branch's members, the
+/// members of other branches who attend this one as guests, and 免参加 for approved exemptions.
+pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
+    let by = ap.author;
+    if by.role != Role::Lead {
         return Ok(Err("只有党支部书记可以发布活动".to_owned()));
     }
     if !is_uuid(&a.activity_id) {
         return Ok(Err("活动编号无效".to_owned()));
     }
-    if let Err(reason) = check_new_activity(&a.title, &a.place, a.starts_at, a.ends_at, &a.code) {
-        return Ok(Err(reason.to_owned()));
+    if let Err(reason) = check_fields(a, ap) {
+        return Ok(Err(reason));
+    }
+    let rotating = a.secret.len() == 32 && a.secret.bytes().all(|b| b.is_ascii_hexdigit());
+    if !rotating && !is_valid_code(&a.code) {
+        return Ok(Err("签到码设置无效，请更新应用后重新发布".to_owned()));
+    }
+    if !CODE_STEPS_MS.contains(&a.code_step_ms) {
+        return Ok(Err("签到码刷新间隔应在10秒至10分钟之间".to_owned()));
     }
     let inserted = sqlx::query(
-        "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, code, created_by, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, mode, code, secret,
+                                 code_step_ms, created_by, created_at, server_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&a.activity_id)
-    .bind(org_id)
+    .bind(by.org_id)
     .bind(a.kind.as_str())
     .bind(a.title.trim())
     .bind(a.place.trim())
     .bind(a.starts_at)
     .bind(a.ends_at)
-    .bind(&a.code)
-    .bind(actor_id)
-    .bind(now)
-    .bind(seq)
+    .bind(a.mode.as_str())
+    .bind(if rotating { "" } else { a.code.as_str() })
+    .bind(if rotating { a.secret.as_str() } else { "" })
+    .bind(a.code_step_ms)
+    .bind(by.id)
+    .bind(ap.now)
+    .bind(ap.seq)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -79,15 +131,126 @@ pub async fn create(
         return Ok(Err("活动编号已存在".to_owned()));
     }
     sqlx::query(
-        "INSERT INTO attendance (activity_id, member_id, status, server_seq)
-         SELECT ?, id, 'pending', ? FROM users WHERE org_id = ? AND role IN ('member', 'lead')",
+        "INSERT INTO attendance (activity_id, member_id, status, reason, guest, server_seq)
+         SELECT ?1, u.id, CASE WHEN e.reason IS NULL THEN 'pending' ELSE 'exempt' END, e.reason,
+                u.org_id != ?3, ?2
+         FROM users u
+         LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > ?4 GROUP BY user_id) e
+                ON e.user_id = u.id
+         WHERE u.role IN ('member', 'lead')
+           AND (u.org_id = ?3 OR u.id IN (SELECT user_id FROM host_orgs WHERE org_id = ?3))",
     )
     .bind(&a.activity_id)
-    .bind(seq)
-    .bind(org_id)
+    .bind(ap.seq)
+    .bind(by.org_id)
+    .bind(a.starts_at)
     .execute(&mut *conn)
     .await?;
-    audit(conn, now, actor_id, "publish_activity", &a.activity_id).await?;
+    audit(conn, ap.now, by.id, "publish_activity", &a.activity_id).await?;
+    Ok(Ok(()))
+}
+
+/// Changes an open activity's type, title, place, times or mode. The roster and the code stay.
+pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
+    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &a.activity_id).await? {
+        return Ok(Err(why));
+    }
+    if let Err(reason) = check_fields(a, ap) {
+        return Ok(Err(reason));
+    }
+    sqlx::query(
+        "UPDATE activities SET kind = ?, title = ?, place = ?, starts_at = ?, ends_at = ?, mode = ?, server_seq = ?
+         WHERE id = ?",
+    )
+    .bind(a.kind.as_str())
+    .bind(a.title.trim())
+    .bind(a.place.trim())
+    .bind(a.starts_at)
+    .bind(a.ends_at)
+    .bind(a.mode.as_str())
+    .bind(ap.seq)
+    .bind(&a.activity_id)
+    .execute(&mut *conn)
+    .await?;
+    let subject = format!("{}：{}", a.activity_id, a.title.trim());
+    audit(conn, ap.now, ap.author.id, "edit_activity", &subject).await?;
+    Ok(Ok(()))
+}
+
+/// Cancels an open activity with a reason; sign-ins and requests for it are refused from then on.
+pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) -> Outcome {
+    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
+        return Ok(Err(why));
+    }
+    let reason = c.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Ok(Err("请填写取消原因（200字以内）".to_owned()));
+    }
+    sqlx::query(
+        "UPDATE activities SET state = 'cancelled', cancel_reason = ?, server_seq = ? WHERE id = ?",
+    )
+    .bind(reason)
+    .bind(ap.seq)
+    .bind(&c.activity_id)
+    .execute(&mut *conn)
+    .await?;
+    let subject = format!("{}：{reason}", c.activity_id);
+    audit(conn, ap.now, ap.author.id, "cancel_activity", &subject).await?;
+    Ok(Ok(()))
+}
+
+/// Closes the meeting record once the meeting has begun and every row is settled (see
+/// [`close_problems`]); members still 待签到 then count as 缺席 with the reason the lead gave.
+pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'_>) -> Outcome {
+    let activity = match ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
+        Ok(a) => a,
+        Err(why) => return Ok(Err(why)),
+    };
+    if ap.at() < activity.starts_at {
+        return Ok(Err("活动开始后才能归档会议记录".to_owned()));
+    }
+    let too_long = |s: &str, max| s.trim().chars().count() > max;
+    if too_long(&c.host, MAX_NAME_CHARS) || too_long(&c.recorder, MAX_NAME_CHARS) {
+        return Ok(Err("主持人、记录人不能超过50字".to_owned()));
+    }
+    if too_long(&c.online_note, MAX_REASON_CHARS) {
+        return Ok(Err("线上参加人员不能超过200字".to_owned()));
+    }
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT u.name, t.status, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
+         WHERE t.activity_id = ? ORDER BY t.member_id",
+    )
+    .bind(&c.activity_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let parsed = rows.iter().map(|(name, status, reason)| {
+        let status = AttendanceStatus::parse(status).unwrap_or(AttendanceStatus::Pending);
+        (name.as_str(), status, reason.as_deref())
+    });
+    let problems = close_problems(parsed, &c.host, &c.recorder);
+    if !problems.is_empty() {
+        return Ok(Err(problems.join("；")));
+    }
+    sqlx::query(
+        "UPDATE activities SET state = 'closed', host = ?, recorder = ?, online_note = ?, closed_at = ?, server_seq = ?
+         WHERE id = ?",
+    )
+    .bind(c.host.trim())
+    .bind(c.recorder.trim())
+    .bind(c.online_note.trim())
+    .bind(ap.now)
+    .bind(ap.seq)
+    .bind(&c.activity_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE attendance SET status = 'absent', server_seq = ? WHERE activity_id = ? AND status = 'pending'",
+    )
+    .bind(ap.seq)
+    .bind(&c.activity_id)
+    .execute(&mut *conn)
+    .await?;
+    audit(conn, ap.now, ap.author.id, "close_record", &c.activity_id).await?;
     Ok(Ok(()))
 }
 
@@ -101,12 +264,21 @@ struct ActivityRecord {
     place: String,
     starts_at: i64,
     ends_at: i64,
+    mode: String,
+    state: String,
+    cancel_reason: Option<String>,
+    host: Option<String>,
+    recorder: Option<String>,
+    online_note: Option<String>,
     code: String,
+    secret: String,
+    code_step_ms: i64,
     server_seq: i64,
 }
 
-/// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all).
-/// Only the branch's lead gets the 签到码.
+/// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all):
+/// a member those of every organisation whose roster they are on (home and host branches) and their own
+/// branch's; a lead their branch's; an admin all. Only the branch's lead gets the 签到码's secret.
 pub async fn visible_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -116,13 +288,18 @@ pub async fn visible_since(
 ) -> Result<Vec<ActivityView>, AppError> {
     let all_orgs = user.role == Role::Admin;
     let rows: Vec<ActivityRecord> = sqlx::query_as(
-        "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.code, a.server_seq
+        "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.mode,
+                a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret, a.code_step_ms,
+                a.server_seq
          FROM activities a JOIN orgs o ON o.id = a.org_id
-         WHERE (? OR a.org_id = ?) AND a.server_seq > ? AND a.server_seq <= ?
-         ORDER BY a.server_seq LIMIT ?",
+         WHERE (?1 OR a.org_id = ?2
+                OR EXISTS (SELECT 1 FROM attendance t WHERE t.activity_id = a.id AND t.member_id = ?3))
+           AND a.server_seq > ?4 AND a.server_seq <= ?5
+         ORDER BY a.server_seq LIMIT ?6",
     )
     .bind(all_orgs)
     .bind(user.org_id)
+    .bind(user.id)
     .bind(cursor)
     .bind(upto)
     .bind(sql_limit(limit))
@@ -130,10 +307,17 @@ pub async fn visible_since(
     .await?;
     rows.into_iter()
         .map(|r| {
-            let kind = ActivityKind::parse(&r.kind).ok_or_else(|| {
-                AppError::Internal(format!("activity {} has kind {}", r.id, r.kind))
-            })?;
-            let code = (user.role == Role::Lead && r.org_id == user.org_id).then_some(r.code);
+            let bad = |what: &str| AppError::Internal(format!("activity {} has {what}", r.id));
+            let kind = ActivityKind::parse(&r.kind).ok_or_else(|| bad(&r.kind))?;
+            let mode = ActivityMode::parse(&r.mode).ok_or_else(|| bad(&r.mode))?;
+            let state = ActivityState::parse(&r.state).ok_or_else(|| bad(&r.state))?;
+            let leads_it = user.role == Role::Lead && r.org_id == user.org_id;
+            let record = (state == ActivityState::Closed).then(|| CloseRecord {
+                activity_id: r.id.clone(),
+                host: r.host.unwrap_or_default(),
+                recorder: r.recorder.unwrap_or_default(),
+                online_note: r.online_note.unwrap_or_default(),
+            });
             Ok(ActivityView {
                 id: r.id,
                 org_id: r.org_id,
@@ -143,114 +327,20 @@ pub async fn visible_since(
                 place: r.place,
                 starts_at: r.starts_at,
                 ends_at: r.ends_at,
-                code,
+                mode,
+                state,
+                cancel_reason: r.cancel_reason,
+                record,
+                secret: (leads_it && !r.secret.is_empty()).then_some(r.secret),
+                code_step_ms: r.code_step_ms,
+                code: (leads_it && !r.code.is_empty()).then_some(r.code),
                 server_seq: r.server_seq,
             })
         })
         .collect()
 }
 
-/// Roster rows this user may see that changed in (cursor, upto], the first `limit` by sequence: a member
-/// their own; a lead their branch's.
-pub async fn attendance_since(
-    conn: &mut SqliteConnection,
-    user: &CurrentUser,
-    cursor: i64,
-    upto: i64,
-    limit: Option<usize>,
-) -> Result<Vec<AttendanceView>, AppError> {
-    let scope = match user.role {
-        Role::Member => "t.member_id = ?1",
-        Role::Lead => "a.org_id = ?2",
-        Role::Admin => "1",
-    };
-    let sql = format!(
-        "SELECT t.activity_id, t.member_id, u.name, u.membership, t.status, t.signed_at, t.clock_skewed, t.server_seq
-         FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
-         WHERE {scope} AND t.server_seq > ?3 AND t.server_seq <= ?4
-         ORDER BY t.server_seq LIMIT ?5"
-    );
-    let rows: Vec<AttendanceTuple> = sqlx::query_as(&sql)
-        .bind(user.id)
-        .bind(user.org_id)
-        .bind(cursor)
-        .bind(upto)
-        .bind(sql_limit(limit))
-        .fetch_all(conn)
-        .await?;
-    rows.into_iter().map(attendance_view).collect()
-}
-
 /// SQLite's LIMIT: -1 is no limit.
-fn sql_limit(limit: Option<usize>) -> i64 {
+pub fn sql_limit(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |n| n as i64)
-}
-
-type AttendanceTuple = (String, i64, String, String, String, Option<i64>, bool, i64);
-
-fn attendance_view(
-    (activity_id, member_id, member_name, membership, status, signed_at, clock_skewed, server_seq): AttendanceTuple,
-) -> Result<AttendanceView, AppError> {
-    let bad =
-        |what: &str| AppError::Internal(format!("attendance {activity_id}/{member_id} has {what}"));
-    let membership = Membership::parse(&membership).ok_or_else(|| bad(&membership))?;
-    let status = AttendanceStatus::parse(&status).ok_or_else(|| bad(&status))?;
-    Ok(AttendanceView {
-        activity_id,
-        member_id,
-        member_name,
-        membership,
-        status,
-        signed_at,
-        clock_skewed,
-        server_seq,
-    })
-}
-
-/// The lead confirms one member's attendance (a push of [`Confirm`]): their sign-in, or — the member was
-/// seen at the meeting but their record has not arrived — marks them present; their own record merges into
-/// this row when it arrives (SYNC.md fault 10). Confirming twice is harmless. `Ok(Err(reason))` quarantines.
-pub async fn confirm(
-    conn: &mut SqliteConnection,
-    lead: Person,
-    c: &Confirm,
-    seq: i64,
-    now: i64,
-) -> Result<Result<(), String>, sqlx::Error> {
-    if lead.role != Role::Lead {
-        return Ok(Err("只有党支部书记可以确认出席".to_owned()));
-    }
-    let Some(activity) = ActivityRow::find(conn, &c.activity_id).await? else {
-        return Ok(Err("活动不存在，可能已被删除".to_owned()));
-    };
-    if activity.org_id != lead.org_id {
-        return Ok(Err("只能管理本支部的活动".to_owned()));
-    }
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
-            .bind(&c.activity_id)
-            .bind(c.member_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let action = match status.as_deref().and_then(AttendanceStatus::parse) {
-        None => return Ok(Err("该成员不在应到名单中".to_owned())),
-        Some(AttendanceStatus::Confirmed) => return Ok(Ok(())),
-        Some(AttendanceStatus::SignedIn) => "confirm_attendance",
-        Some(AttendanceStatus::Pending | AttendanceStatus::Absent) => "mark_present",
-        Some(_) => return Ok(Err("该成员已请假或免参加，无法确认出席".to_owned())),
-    };
-    sqlx::query(
-        "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
-         WHERE activity_id = ? AND member_id = ?",
-    )
-    .bind(lead.id)
-    .bind(now)
-    .bind(seq)
-    .bind(&c.activity_id)
-    .bind(c.member_id)
-    .execute(&mut *conn)
-    .await?;
-    let subject = format!("{}/{}", c.activity_id, c.member_id);
-    audit(conn, now, lead.id, action, &subject).await?;
-    Ok(Ok(()))
 }

@@ -4,15 +4,18 @@
 //! Seeded only into an empty database, and never without `--demo`.
 
 use super::activities;
+use super::auth::Person;
 use super::auth::hash_password;
 use super::db::{Db, next_seq, now_ms};
-use crate::api::NewActivity;
+use super::sync::Applying;
+use crate::api::{NewActivity, Settings};
+use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};
 
 pub const PASSWORD: &str = "hongyan-demo";
 
 /// (phone, name, role, org, membership, mobile member, programme)
-type Person = (
+type Seed = (
     &'static str,
     &'static str,
     &'static str,
@@ -22,7 +25,7 @@ type Person = (
     Option<&'static str>,
 );
 
-const PEOPLE: [Person; 8] = [
+const PEOPLE: [Seed; 9] = [
     ("13800000001", "王建国", "lead", 3, "full", true, None),
     ("13800000002", "李明", "member", 3, "full", true, None),
     (
@@ -47,9 +50,11 @@ const PEOPLE: [Person; 8] = [
     ("13800000006", "陈静", "member", 3, "full", true, None),
     ("13800000007", "孙丽", "lead", 4, "full", false, None),
     ("13800000009", "周敏", "admin", 1, "full", false, None),
+    // Home branch the 机关 branch, working on the Shanghai site: attends its branch as a guest.
+    ("13800000010", "钱鹏", "member", 4, "full", true, None),
 ];
 
-pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
+pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     let mut tx = db.writer.begin().await?;
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&mut *tx)
@@ -89,6 +94,9 @@ pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
+    sqlx::query("INSERT INTO host_orgs (user_id, org_id) SELECT id, 3 FROM users WHERE phone = '13800000010'")
+        .execute(&mut *tx)
+        .await?;
     // One upcoming 主题党日 so a member sees something on first login.
     let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'")
         .fetch_one(&mut *tx)
@@ -101,12 +109,25 @@ pub async fn seed(db: &Db) -> Result<bool, sqlx::Error> {
         place: "上海浦东项目部会议室".to_owned(),
         starts_at,
         ends_at: starts_at + 2 * 3_600_000,
-        code: format!("{:06}", rand::random::<u32>() % 1_000_000),
+        mode: ActivityMode::Offline,
+        secret: secret_hex(rand::random()),
+        code_step_ms: settings.code_step_ms,
+        code: String::new(),
     };
-    let seq = next_seq(&mut tx).await?;
-    if let Err(reason) =
-        activities::create(&mut tx, lead_id, Role::Lead, 3, &activity, seq, now).await?
-    {
+    let applying = Applying {
+        author: Person {
+            id: lead_id,
+            role: Role::Lead,
+            org_id: 3,
+        },
+        record_id: "demo",
+        device_time: now,
+        offset: 0,
+        seq: next_seq(&mut tx).await?,
+        now,
+        settings,
+    };
+    if let Err(reason) = activities::create(&mut tx, &activity, &applying).await? {
         tracing::warn!(%reason, "demo activity not created");
     }
     tx.commit().await?;

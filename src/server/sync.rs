@@ -19,15 +19,15 @@ use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
-use super::activities::{self, ActivityRow};
 use super::auth::{CurrentUser, Person, find_person};
 use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
+use super::{activities, attendance};
 use crate::api::{
     Change, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, PullResponse, PushRequest,
-    PushResponse, Receipt, ReceiptStatus, SignIn, UnsentFile, paths,
+    PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
 };
-use crate::model::{AttendanceStatus, Role, in_sign_in_window, is_skewed, normalize_code};
+use crate::model::{Millis, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -141,7 +141,18 @@ async fn store_batch(
     let mut seq = Sequence::begin(&mut tx).await?;
     let mut receipts = Vec::with_capacity(mutations.len());
     for m in mutations {
-        receipts.push(apply(&mut tx, &mut seq, author, device_id, m, now).await?);
+        receipts.push(
+            apply(
+                &mut tx,
+                &state.settings,
+                &mut seq,
+                author,
+                device_id,
+                m,
+                now,
+            )
+            .await?,
+        );
     }
     if let Some(max_seq) = mutations.iter().map(|m| m.seq).max() {
         sqlx::query(
@@ -172,6 +183,7 @@ async fn store_batch(
 /// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
 async fn apply(
     conn: &mut SqliteConnection,
+    settings: &Settings,
     seq: &mut Sequence,
     author: Person,
     device_id: &str,
@@ -247,8 +259,17 @@ async fn apply(
     }
 
     let server_seq = seq.take();
+    let applying = Applying {
+        author,
+        record_id: &m.id,
+        device_time: m.device_time,
+        offset: m.server_offset_ms,
+        seq: server_seq,
+        now,
+        settings,
+    };
     let outcome = match m.change() {
-        Ok(change) => apply_change(conn, author, m, change, server_seq, now).await?,
+        Ok(change) => apply_change(conn, change, &applying).await?,
         Err(reason) => Err(reason),
     };
     match outcome {
@@ -268,81 +289,39 @@ async fn apply(
     }
 }
 
-/// The effect of one new mutation. `Ok(Err(reason))` quarantines it; every check runs before any write.
-async fn apply_change(
-    conn: &mut SqliteConnection,
-    author: Person,
-    m: &Mutation,
-    change: Change,
-    seq: i64,
-    now: i64,
-) -> Result<Result<(), String>, AppError> {
-    match change {
-        Change::CreateActivity(a) => {
-            Ok(
-                activities::create(conn, author.id, author.role, author.org_id, &a, seq, now)
-                    .await?,
-            )
-        }
-        Change::SignIn(s) => sign_in(conn, author, m, &s, seq, now).await,
-        Change::Confirm(c) => Ok(activities::confirm(conn, author, &c, seq, now).await?),
+/// The result of applying one record: `Ok(Err(reason))` quarantines it. Every check runs before any write.
+pub type Outcome = Result<Result<(), String>, sqlx::Error>;
+
+/// One new record being applied: who made it, when by their clock, and the server sequence it takes.
+pub struct Applying<'a> {
+    pub author: Person,
+    pub record_id: &'a str,
+    pub device_time: Millis,
+    /// server time − the phone's time, as the phone last measured it.
+    pub offset: Millis,
+    pub seq: i64,
+    pub now: Millis,
+    pub settings: &'a Settings,
+}
+
+impl Applying<'_> {
+    /// When the record was made: the phone's clock corrected by its last known offset to ours.
+    pub fn at(&self) -> Millis {
+        self.device_time.saturating_add(self.offset)
     }
 }
 
-async fn sign_in(
-    conn: &mut SqliteConnection,
-    author: Person,
-    m: &Mutation,
-    s: &SignIn,
-    seq: i64,
-    now: i64,
-) -> Result<Result<(), String>, AppError> {
-    let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
-        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
-    };
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
-            .bind(&s.activity_id)
-            .bind(author.id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(status) = status.and_then(|s| AttendanceStatus::parse(&s)) else {
-        return Ok(Err("您不在该活动的应到名单中".to_owned()));
-    };
-    if normalize_code(&s.code) != activity.code {
-        return Ok(Err("签到码不正确，请核对后重新签到".to_owned()));
+async fn apply_change(conn: &mut SqliteConnection, change: Change, ap: &Applying<'_>) -> Outcome {
+    match change {
+        Change::CreateActivity(a) => activities::create(conn, &a, ap).await,
+        Change::EditActivity(a) => activities::edit(conn, &a, ap).await,
+        Change::CancelActivity(c) => activities::cancel(conn, &c, ap).await,
+        Change::CloseRecord(c) => activities::close(conn, &c, ap).await,
+        Change::SignIn(s) => attendance::sign_in(conn, &s, ap).await,
+        Change::Request(r) => attendance::request(conn, &r, ap).await,
+        Change::Confirm(c) => attendance::confirm(conn, &c, ap).await,
+        Change::Decide(d) => attendance::decide(conn, &d, ap).await,
     }
-    // The phone's clock corrected by its last known offset to ours; SYNC.md: clocks are not trusted.
-    let at = m.device_time.saturating_add(m.server_offset_ms);
-    if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
-        return Ok(Err(
-            "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
-        ));
-    }
-    // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
-    // already confirmed the member, the record merges into that row (which keeps its status) instead of
-    // adding one.
-    let merge = match status {
-        AttendanceStatus::Pending | AttendanceStatus::Absent => "status = 'signed_in',",
-        AttendanceStatus::Confirmed => "",
-        _ => return Ok(Ok(())),
-    };
-    sqlx::query(&format!(
-        "UPDATE attendance SET {merge} record_id = ?, signed_at = ?, device_time = ?, received_at = ?,
-                clock_skewed = ?, server_seq = ?
-         WHERE activity_id = ? AND member_id = ? AND record_id IS NULL"
-    ))
-    .bind(&m.id)
-    .bind(at)
-    .bind(m.device_time)
-    .bind(now)
-    .bind(is_skewed(m.server_offset_ms))
-    .bind(seq)
-    .bind(&s.activity_id)
-    .bind(author.id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Ok(()))
 }
 
 /// Rows of each kind one pull returns at most (a little more when many rows share one sequence number,
@@ -406,13 +385,13 @@ pub async fn pull(
             activities = activities::visible_since(&mut tx, &user, cursor, upto, None).await?;
         }
     }
-    let mut attendance = activities::attendance_since(&mut tx, &user, cursor, upto, page).await?;
+    let mut attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, page).await?;
     match page_end(attendance.iter().map(|r| r.server_seq), upto) {
         PageEnd::All => {}
         PageEnd::Before(end) => upto = end,
         PageEnd::Group(end) => {
             upto = end;
-            attendance = activities::attendance_since(&mut tx, &user, cursor, upto, None).await?;
+            attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, None).await?;
         }
     }
     tx.commit().await?;

@@ -17,6 +17,7 @@ use crate::api::{
 };
 use crate::model::{ActivityKind, uuid_v7};
 
+mod life;
 mod properties;
 
 const LEAD: &str = "13800000001";
@@ -43,7 +44,7 @@ impl Harness {
     async fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("test.db")).await.unwrap();
-        assert!(demo::seed(&db).await.unwrap());
+        assert!(demo::seed(&db, &Settings::default()).await.unwrap());
         let site = Site::load(std::path::Path::new("public")).unwrap();
         Harness {
             app: app(AppState::new(db.clone(), site, Settings::default())),
@@ -126,6 +127,7 @@ impl Harness {
             starts_at: now - 60_000,
             ends_at: now + 3_600_000,
             code: "246810".into(),
+            ..Default::default()
         };
         let m = Mutation::new(
             1,
@@ -332,9 +334,18 @@ async fn a_bad_record_is_quarantined_and_the_ones_behind_it_still_apply() {
         .collect();
     assert_eq!(
         statuses,
-        ["quarantined", "quarantined", "quarantined", "applied"]
+        ["applied", "quarantined", "quarantined", "applied"],
+        "a wrong code is kept (flagged), not refused"
     );
-    assert_eq!(receipts[0]["reason"], "签到码不正确，请核对后重新签到");
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM attendance WHERE record_id = '{}' AND NOT code_unverified",
+            batch[3].id
+        ))
+        .await,
+        1,
+        "the sign-in whose code verifies replaces the flagged one"
+    );
     assert!(
         receipts[1]["reason"]
             .as_str()
@@ -349,9 +360,9 @@ async fn a_bad_record_is_quarantined_and_the_ones_behind_it_still_apply() {
     );
 
     // A quarantined record answers the same way when retried.
-    let again = h.push(&member, "phone", &batch[..1]).await;
+    let again = h.push(&member, "phone", &batch[1..2]).await;
     assert_eq!(again.body["receipts"][0]["status"], "quarantined");
-    assert_eq!(again.body["receipts"][0]["reason"], receipts[0]["reason"]);
+    assert_eq!(again.body["receipts"][0]["reason"], receipts[1]["reason"]);
 }
 
 #[tokio::test]
@@ -447,6 +458,7 @@ async fn a_phone_far_behind_pulls_page_by_page_and_gets_every_row_once() {
             starts_at: now,
             ends_at: now + 3_600_000,
             code: "246810".into(),
+            ..Default::default()
         };
         Mutation::new(seq, new_id(), &Change::CreateActivity(activity), now, 0)
     };
@@ -489,7 +501,11 @@ async fn a_phone_far_behind_pulls_page_by_page_and_gets_every_row_once() {
     }
     assert!(pages >= 2, "{pages} pages");
     assert_eq!(activities.len(), 301, "300 and the demo activity");
-    assert_eq!(rows.len(), 301 * 5);
+    assert_eq!(
+        rows.len(),
+        301 * 6,
+        "five members and a guest on each roster"
+    );
     assert_eq!(
         cursor,
         h.rows("SELECT value FROM counters WHERE name = 'server_seq'")
@@ -552,6 +568,7 @@ async fn a_member_cannot_publish_an_activity() {
         starts_at: now,
         ends_at: now + 1,
         code: "123456".into(),
+        ..Default::default()
     };
     let r = h
         .push(
@@ -632,7 +649,7 @@ async fn confirming_checks_role_branch_activity_and_state() {
             &member,
             activity.clone(),
             member_id,
-            "只有党支部书记可以确认出席",
+            "只有党支部书记可以管理活动",
         ),
         (
             &other_lead,
@@ -654,7 +671,7 @@ async fn confirming_checks_role_branch_activity_and_state() {
         .await
         .unwrap();
     let outcome = pushed(&h, &lead, confirm(9, &activity, member_id)).await;
-    assert_eq!(outcome.1, "该成员已请假或免参加，无法确认出席");
+    assert_eq!(outcome.1, "该成员已请假、补签或免参加，无法确认出席");
     let mut garbled = confirm(10, &activity, member_id);
     garbled.payload = Payload::of(&json!({"activity_id": activity, "member_id": "abc"}));
     assert!(
@@ -717,10 +734,7 @@ async fn a_retry_takes_no_new_server_sequence() {
     let lead = h.login(LEAD).await;
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
-    let batch = [
-        sign_in(1, &activity, &code),
-        sign_in(2, &activity, "000000"),
-    ];
+    let batch = [sign_in(1, &activity, &code), sign_in(2, &new_id(), &code)];
     h.push(&member, "phone", &batch).await;
     let counter = "SELECT value FROM counters WHERE name = 'server_seq'";
     let before = h.rows(counter).await;
@@ -748,10 +762,7 @@ async fn a_lead_imports_a_members_exported_records_once_and_it_is_audited() {
     let (activity, code) = h.publish(&lead).await;
     let member = h.login(MEMBER).await;
     let member_id = h.user_id(MEMBER).await;
-    let records = [
-        sign_in(1, &activity, &code),
-        sign_in(2, &activity, "000000"),
-    ];
+    let records = [sign_in(1, &activity, &code), sign_in(2, &new_id(), &code)];
     let file = unsent_file(member_id, &records);
 
     let r = h
@@ -867,6 +878,7 @@ async fn an_import_may_be_larger_than_a_push() {
                 starts_at: now,
                 ends_at: now + 3_600_000,
                 code: "246810".into(),
+                ..Default::default()
             };
             Mutation::new(i, new_id(), &Change::CreateActivity(activity), now, 0)
         })

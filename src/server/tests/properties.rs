@@ -20,7 +20,8 @@ const CASES: u64 = 8;
 const STEPS: usize = 40;
 /// Members of the lead's branch (each on the roster of every activity the lead publishes).
 const MEMBERS: [&str; 3] = ["13800000002", "13800000004", "13800000005"];
-const ROSTER: i64 = 5;
+/// Five members of the branch and a guest from another.
+const ROSTER: i64 = 6;
 
 struct Device {
     token: String,
@@ -196,6 +197,7 @@ fn new_activity(rng: &mut StdRng, activities: &mut Vec<(String, String)>) -> Cha
         starts_at: now - 60_000,
         ends_at,
         code,
+        ..Default::default()
     })
 }
 
@@ -286,4 +288,18 @@ async fn check_database(h: &Harness, seed: u64, told: &HashMap<String, Told>) {
     let waiting: HashSet<_> = signed.difference(&confirmed).cloned().collect();
     let stored = pairs(&format!("{rows} status = 'signed_in'")).await;
     assert_eq!(stored, waiting, "seed {seed}: signed in, not yet confirmed");
+    // A wrong code is kept and flagged, until a sign-in whose code verifies arrives.
+    let verified: HashSet<(String, i64)> =
+        applied(|c| matches!(c, Change::SignIn(s) if s.code != "000000"))
+            .filter_map(|t| match &t.change {
+                Change::SignIn(s) => Some((s.activity_id.clone(), t.author)),
+                _ => None,
+            })
+            .collect();
+    let only_wrong: HashSet<_> = signed.difference(&verified).cloned().collect();
+    let flagged = pairs(&format!("{rows} code_unverified")).await;
+    assert_eq!(
+        flagged, only_wrong,
+        "seed {seed}: flagged exactly where no code verified"
+    );
 }

@@ -1,0 +1,303 @@
+//! Rosters: a member's 签到 and requests (请假, 补签, 补学), the lead's 确认 and decisions — each arriving in
+//! a push and changing one row, the natural key (activity, member) — and who may see which rows.
+
+use sqlx::SqliteConnection;
+
+use super::AppError;
+use super::activities::{ActivityRow, sql_limit};
+use super::auth::CurrentUser;
+use super::db::audit;
+use super::sync::{Applying, Outcome};
+use crate::api::{AttendanceView, Confirm, Decide, Request, SignIn};
+use crate::life::{self, Decision, LeaveCategory, RequestKind, When, code_matches};
+use crate::model::{
+    AttendanceStatus, Membership, Role, in_sign_in_window, is_skewed, normalize_code,
+};
+
+async fn status_of(
+    conn: &mut SqliteConnection,
+    activity_id: &str,
+    member_id: i64,
+) -> Result<Option<AttendanceStatus>, sqlx::Error> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+            .bind(activity_id)
+            .bind(member_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(status.and_then(|s| AttendanceStatus::parse(&s)))
+}
+
+/// A member's sign-in. The code is judged against the time the member claims (their clock corrected by
+/// its last known offset to ours; SYNC.md: clocks are not trusted); a code that does not match keeps the
+/// record, 待确认 with a flag for the lead. Outside the sign-in window, or for a cancelled or closed
+/// activity, it is refused.
+pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>) -> Outcome {
+    let author = ap.author;
+    let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
+        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
+    };
+    if let Err(why) = activity.state.check_open() {
+        return Ok(Err(why.to_owned()));
+    }
+    let Some(status) = status_of(conn, &s.activity_id, author.id).await? else {
+        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+    };
+    let at = ap.at();
+    if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
+        return Ok(Err(
+            "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
+        ));
+    }
+    let typed = normalize_code(&s.code);
+    let verified = if activity.secret.is_empty() {
+        typed == activity.code
+    } else {
+        code_matches(&activity.secret, &typed, at, activity.code_step_ms)
+    };
+    // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
+    // already confirmed the member, the record merges into that row (which keeps its status) instead of
+    // adding one. A member who asked for leave and came after all is present. The first record to arrive
+    // stands, unless its code was flagged and this one's verifies.
+    let merge = match status {
+        AttendanceStatus::Pending
+        | AttendanceStatus::Absent
+        | AttendanceStatus::LeavePending
+        | AttendanceStatus::Leave => "status = 'signed_in',",
+        AttendanceStatus::SignedIn | AttendanceStatus::Confirmed => "",
+        _ => return Ok(Ok(())),
+    };
+    sqlx::query(&format!(
+        "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
+                clock_skewed = ?5, code_unverified = NOT ?6, server_seq = ?7
+         WHERE activity_id = ?8 AND member_id = ?9 AND (record_id IS NULL OR (code_unverified AND ?6))"
+    ))
+    .bind(ap.record_id)
+    .bind(at)
+    .bind(ap.device_time)
+    .bind(ap.now)
+    .bind(is_skewed(ap.offset))
+    .bind(verified)
+    .bind(ap.seq)
+    .bind(&s.activity_id)
+    .bind(author.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(()))
+}
+
+/// A member's 请假, 补签 or 补学 on their own row, judged by [`life::request`].
+pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>) -> Outcome {
+    let Some(activity) = ActivityRow::find(conn, &r.activity_id).await? else {
+        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
+    };
+    if let Err(why) = activity.state.check_open() {
+        return Ok(Err(why.to_owned()));
+    }
+    let Some(status) = status_of(conn, &r.activity_id, ap.author.id).await? else {
+        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+    };
+    let when = When {
+        at: ap.at(),
+        starts_at: activity.starts_at,
+        ends_at: activity.ends_at,
+        makeup_window_ms: ap.settings.makeup_window_ms,
+    };
+    let next = match life::request(status, r.kind, &r.reason, when) {
+        Ok(next) => next,
+        Err(why) => return Ok(Err(why.to_owned())),
+    };
+    let reason = r.reason.trim();
+    let (sql, category) = match r.kind {
+        RequestKind::Study => (
+            "UPDATE attendance SET status = ?, study = ?, server_seq = ? WHERE activity_id = ? AND member_id = ?",
+            None,
+        ),
+        RequestKind::Leave => (
+            "UPDATE attendance SET status = ?, reason = ?, category = ?, lead_note = NULL, server_seq = ?
+             WHERE activity_id = ? AND member_id = ?",
+            Some(r.category.unwrap_or(LeaveCategory::Other)),
+        ),
+        RequestKind::Makeup => (
+            "UPDATE attendance SET status = ?, reason = ?, lead_note = NULL, server_seq = ?
+             WHERE activity_id = ? AND member_id = ?",
+            None,
+        ),
+    };
+    let mut query = sqlx::query(sql).bind(next.as_str()).bind(reason);
+    if let Some(category) = category {
+        query = query.bind(category.as_str());
+    }
+    query
+        .bind(ap.seq)
+        .bind(&r.activity_id)
+        .bind(ap.author.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Ok(()))
+}
+
+/// The lead confirms one member's attendance: their sign-in, or — the member was seen at the meeting but
+/// their record has not arrived — marks them present (audited as such); their own record merges into this
+/// row when it arrives (SYNC.md fault 10). Confirming twice is harmless.
+pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
+    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
+        return Ok(Err(why));
+    }
+    let action = match status_of(conn, &c.activity_id, c.member_id).await? {
+        None => return Ok(Err("该成员不在应到名单中".to_owned())),
+        Some(AttendanceStatus::Confirmed) => return Ok(Ok(())),
+        Some(AttendanceStatus::SignedIn) => "confirm_attendance",
+        Some(
+            AttendanceStatus::Pending | AttendanceStatus::Absent | AttendanceStatus::LeavePending,
+        ) => "mark_present",
+        Some(_) => return Ok(Err("该成员已请假、补签或免参加，无法确认出席".to_owned())),
+    };
+    sqlx::query(
+        "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
+         WHERE activity_id = ? AND member_id = ?",
+    )
+    .bind(ap.author.id)
+    .bind(ap.now)
+    .bind(ap.seq)
+    .bind(&c.activity_id)
+    .bind(c.member_id)
+    .execute(&mut *conn)
+    .await?;
+    let subject = format!("{}/{}", c.activity_id, c.member_id);
+    audit(conn, ap.now, ap.author.id, action, &subject).await?;
+    Ok(Ok(()))
+}
+
+/// The lead's decision on one row, judged by [`life::decide`], audited with its reason.
+pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) -> Outcome {
+    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &d.activity_id).await? {
+        return Ok(Err(why));
+    }
+    let Some(status) = status_of(conn, &d.activity_id, d.member_id).await? else {
+        return Ok(Err("该成员不在应到名单中".to_owned()));
+    };
+    let next = match life::decide(status, d.decision, &d.reason) {
+        Ok(next) => next,
+        Err(why) => return Ok(Err(why.to_owned())),
+    };
+    let reason = d.reason.trim();
+    // Which of the row's two reasons the decision writes: the 缺席原因 (the record's) and the note the
+    // member sees on a refusal. A refused leave leaves no reason: the absence needs its own.
+    let set = match d.decision {
+        Decision::ApproveLeave | Decision::ApproveMakeup | Decision::Online => "",
+        Decision::RejectLeave => "reason = NULL, category = NULL, lead_note = ?5,",
+        Decision::RejectMakeup => "lead_note = ?5,",
+        Decision::RejectSignIn => "reason = ?5, lead_note = ?5,",
+        Decision::Absent | Decision::Exempt => "reason = ?5,",
+    };
+    sqlx::query(&format!(
+        "UPDATE attendance SET {set} status = ?1, decided_by = ?2, decided_at = ?3, server_seq = ?4
+         WHERE activity_id = ?6 AND member_id = ?7"
+    ))
+    .bind(next.as_str())
+    .bind(ap.author.id)
+    .bind(ap.now)
+    .bind(ap.seq)
+    .bind(reason)
+    .bind(&d.activity_id)
+    .bind(d.member_id)
+    .execute(&mut *conn)
+    .await?;
+    let subject = format!(
+        "{}/{}：{}{}",
+        d.activity_id,
+        d.member_id,
+        d.decision.label(),
+        if reason.is_empty() {
+            String::new()
+        } else {
+            format!("（{reason}）")
+        }
+    );
+    audit(conn, ap.now, ap.author.id, "decide", &subject).await?;
+    Ok(Ok(()))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AttendanceRecord {
+    pub activity_id: String,
+    pub member_id: i64,
+    pub member_name: String,
+    pub membership: String,
+    pub status: String,
+    pub signed_at: Option<i64>,
+    pub clock_skewed: bool,
+    pub code_unverified: bool,
+    pub guest: bool,
+    pub reason: Option<String>,
+    pub category: Option<String>,
+    pub lead_note: Option<String>,
+    pub study: Option<String>,
+    pub server_seq: i64,
+}
+
+/// The columns of [`AttendanceRecord`], for queries over `attendance t JOIN users u`.
+pub const ATTENDANCE_COLUMNS: &str = "t.activity_id, t.member_id, u.name AS member_name, u.membership, t.status,
+    t.signed_at, t.clock_skewed, t.code_unverified, t.guest, t.reason, t.category, t.lead_note, t.study, t.server_seq";
+
+impl AttendanceRecord {
+    pub fn view(self) -> Result<AttendanceView, AppError> {
+        let bad = |what: &str| {
+            AppError::Internal(format!(
+                "attendance {}/{} has {what}",
+                self.activity_id, self.member_id
+            ))
+        };
+        let membership =
+            Membership::parse(&self.membership).ok_or_else(|| bad(&self.membership))?;
+        let status = AttendanceStatus::parse(&self.status).ok_or_else(|| bad(&self.status))?;
+        Ok(AttendanceView {
+            activity_id: self.activity_id,
+            member_id: self.member_id,
+            member_name: self.member_name,
+            membership,
+            status,
+            signed_at: self.signed_at,
+            clock_skewed: self.clock_skewed,
+            code_unverified: self.code_unverified,
+            guest: self.guest,
+            reason: self.reason,
+            category: self.category.as_deref().and_then(LeaveCategory::parse),
+            lead_note: self.lead_note,
+            study: self.study,
+            server_seq: self.server_seq,
+        })
+    }
+}
+
+/// Roster rows this user may see that changed in (cursor, upto], the first `limit` by sequence: a member
+/// their own; a lead their branch's; an admin all.
+pub async fn attendance_since(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    cursor: i64,
+    upto: i64,
+    limit: Option<usize>,
+) -> Result<Vec<AttendanceView>, AppError> {
+    let scope = match user.role {
+        Role::Member => "t.member_id = ?1",
+        Role::Lead => "(a.org_id = ?2 OR t.member_id = ?1)",
+        Role::Admin => "1",
+    };
+    let sql = format!(
+        "SELECT {ATTENDANCE_COLUMNS}
+         FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
+         WHERE {scope} AND t.server_seq > ?3 AND t.server_seq <= ?4
+         ORDER BY t.server_seq LIMIT ?5"
+    );
+    let rows: Vec<AttendanceRecord> = sqlx::query_as(&sql)
+        .bind(user.id)
+        .bind(user.org_id)
+        .bind(cursor)
+        .bind(upto)
+        .bind(sql_limit(limit))
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(AttendanceRecord::view).collect()
+}

@@ -1,0 +1,342 @@
+//! The lead's desk work, online: the attendance register of one activity as CSV or Excel, and the quiet
+//! list of members without any participation for a while.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, routing::get};
+use serde::Deserialize;
+
+use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
+use super::auth::CurrentUser;
+use super::db::now_ms;
+use super::{AppError, AppState};
+use crate::api::{AttendanceView, ErrorBody, Participation, QuietMember, paths};
+use crate::life::{Counted, Quorum};
+use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, Tally};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::REGISTER, get(register))
+        .route(paths::PARTICIPATION, get(participation))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RegisterQuery {
+    /// `csv` (UTF-8 with BOM, opens in Excel and WPS) or `xlsx`.
+    pub format: String,
+}
+
+/// The register as the lead files it: the record's header lines, then one line per member.
+pub struct Register {
+    pub title: String,
+    pub header: Vec<(&'static str, String)>,
+    pub columns: [&'static str; 8],
+    pub rows: Vec<[String; 8]>,
+}
+
+impl Register {
+    fn new(a: &RegisterActivity, roster: &[AttendanceView]) -> Register {
+        let tally = Tally::of(roster.iter().map(|r| (r.status, r.membership)));
+        let kind = ActivityKind::parse(&a.kind).unwrap_or(ActivityKind::Other);
+        let mut header = vec![
+            ("主题", a.title.clone()),
+            ("类型", kind.label().to_owned()),
+            ("党组织", a.org_name.clone()),
+            (
+                "时间",
+                format!(
+                    "{} 至 {}",
+                    LocalTime::from_millis(a.starts_at).table(),
+                    LocalTime::from_millis(a.ends_at).table()
+                ),
+            ),
+            ("地点", a.place.clone()),
+            ("主持人", a.host.clone().unwrap_or_default()),
+            ("记录人", a.recorder.clone().unwrap_or_default()),
+            ("出席情况", tally.summary()),
+            (
+                "实到",
+                format!(
+                    "正式党员{}人，预备党员{}人",
+                    tally.present_full, tally.present_probationary
+                ),
+            ),
+        ];
+        if kind == ActivityKind::GeneralMeeting {
+            let quorum = Quorum::of(roster.iter().map(|r| Counted {
+                status: r.status,
+                membership: r.membership,
+                guest: r.guest,
+            }));
+            header.push(("表决", quorum.summary()));
+        }
+        if let Some(note) = a.online_note.as_ref().filter(|n| !n.is_empty()) {
+            header.push(("其他线上参加人员", note.clone()));
+        }
+        header.push((
+            "状态",
+            if a.state == "closed" {
+                "已归档"
+            } else {
+                "未归档（数据可能变化）"
+            }
+            .to_owned(),
+        ));
+        let rows = roster
+            .iter()
+            .map(|r| {
+                let flag = match (r.code_unverified, r.status) {
+                    (false, _) => "",
+                    (true, AttendanceStatus::Confirmed) => "签到码未通过校验，书记已确认到会",
+                    (true, _) => "签到码未通过校验",
+                };
+                [
+                    r.member_name.clone(),
+                    match r.membership {
+                        Membership::Full => "正式党员",
+                        Membership::Probationary => "预备党员",
+                    }
+                    .to_owned(),
+                    if r.guest { "是" } else { "" }.to_owned(),
+                    r.status.label().to_owned(),
+                    r.signed_at
+                        .map(|t| LocalTime::from_millis(t).table())
+                        .unwrap_or_default(),
+                    r.reason.clone().unwrap_or_default(),
+                    r.study.clone().unwrap_or_default(),
+                    flag.to_owned(),
+                ]
+            })
+            .collect();
+        Register {
+            title: a.title.clone(),
+            header,
+            columns: [
+                "姓名",
+                "党员类别",
+                "外支部参加",
+                "状态",
+                "签到时间",
+                "请假/缺席原因",
+                "补学",
+                "备注",
+            ],
+            rows,
+        }
+    }
+
+    /// CSV with a BOM (so Excel and WPS read it as UTF-8) and CRLF line ends, every field quoted.
+    pub fn csv(&self) -> String {
+        let line = |fields: &mut dyn Iterator<Item = &str>| {
+            let quoted: Vec<String> = fields
+                .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                .collect();
+            quoted.join(",") + "\r\n"
+        };
+        let mut out = String::from("\u{feff}");
+        for (k, v) in &self.header {
+            out += &line(&mut [*k, v.as_str()].into_iter());
+        }
+        out += "\r\n";
+        out += &line(&mut self.columns.iter().copied());
+        for row in &self.rows {
+            out += &line(&mut row.iter().map(String::as_str));
+        }
+        out
+    }
+
+    pub fn xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name("签到登记")?;
+        let bold = Format::new().set_bold();
+        let mut r = 0u32;
+        for (k, v) in &self.header {
+            sheet.write_string_with_format(r, 0, *k, &bold)?;
+            sheet.write_string(r, 1, v)?;
+            r += 1;
+        }
+        r += 1;
+        for (c, name) in self.columns.iter().enumerate() {
+            sheet.write_string_with_format(r, c as u16, *name, &bold)?;
+        }
+        for row in &self.rows {
+            r += 1;
+            for (c, value) in row.iter().enumerate() {
+                sheet.write_string(r, c as u16, value)?;
+            }
+        }
+        sheet.set_column_width(0, 14)?;
+        sheet.set_column_width(1, 40)?;
+        for c in 2..8 {
+            sheet.set_column_width(c, 16)?;
+        }
+        book.save_to_buffer()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RegisterActivity {
+    org_id: i64,
+    org_name: String,
+    kind: String,
+    title: String,
+    place: String,
+    starts_at: i64,
+    ends_at: i64,
+    state: String,
+    host: Option<String>,
+    recorder: Option<String>,
+    online_note: Option<String>,
+}
+
+/// The attendance register of one activity: its lead (or an admin) downloads it as CSV or Excel.
+#[utoipa::path(get, path = paths::REGISTER, tag = "activities", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Activity id"), RegisterQuery),
+    responses(
+        (status = 200, description = "text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<RegisterQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id?;
+    let Query(RegisterQuery { format }) = query?;
+    if format != "csv" && format != "xlsx" {
+        return Err(AppError::BadRequest("format 只能是 csv 或 xlsx".to_owned()));
+    }
+    let mut conn = state.db.reader.acquire().await?;
+    let activity: RegisterActivity = sqlx::query_as(
+        "SELECT a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.state, a.host,
+                a.recorder, a.online_note
+         FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = ?",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound("活动不存在"))?;
+    let allowed =
+        user.role == Role::Admin || (user.role == Role::Lead && user.org_id == activity.org_id);
+    if !allowed {
+        return Err(AppError::Forbidden("只能导出本支部活动的签到登记"));
+    }
+    let rows: Vec<AttendanceRecord> = sqlx::query_as(&format!(
+        "SELECT {ATTENDANCE_COLUMNS} FROM attendance t JOIN users u ON u.id = t.member_id
+         WHERE t.activity_id = ? ORDER BY t.guest, u.membership, t.member_id"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let roster = rows
+        .into_iter()
+        .map(AttendanceRecord::view)
+        .collect::<Result<Vec<_>, _>>()?;
+    let register = Register::new(&activity, &roster);
+    let date = LocalTime::from_millis(activity.starts_at);
+    let stem = format!(
+        "签到登记-{:04}{:02}{:02}-{}",
+        date.year, date.month, date.day, register.title
+    );
+    let (mime, body) = if format == "csv" {
+        ("text/csv; charset=utf-8", register.csv().into_bytes())
+    } else {
+        let body = register
+            .xlsx()
+            .map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            body,
+        )
+    };
+    let disposition = format!(
+        "attachment; filename=\"register.{format}\"; filename*=UTF-8''{}.{format}",
+        percent_encode(&stem)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// RFC 5987 encoding of a file name: unreserved ASCII stays, every other byte becomes `%XX`.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The lead's quiet list: members of their branch (home branch) without any participation — at home or at
+/// a host branch — for the configured time. Only the member's own lead sees names; it is a reminder to get
+/// in touch, never a sanction.
+#[utoipa::path(get, path = paths::PARTICIPATION, tag = "activities", security(("bearer" = [])),
+    responses((status = 200, body = Participation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn participation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Participation>, AppError> {
+    if user.role != Role::Lead {
+        return Err(AppError::Forbidden(
+            "只有党支部书记可以查看本支部的参加情况",
+        ));
+    }
+    let since = now_ms() - state.settings.inactive_after_ms;
+    let mut conn = state.db.reader.acquire().await?;
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT u.id, u.name, last.starts_at, last.org_name
+         FROM users u
+         LEFT JOIN (
+             SELECT t.member_id, a.starts_at, o.name AS org_name,
+                    row_number() OVER (PARTITION BY t.member_id ORDER BY a.starts_at DESC) AS n
+             FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN orgs o ON o.id = a.org_id
+             WHERE t.status IN ('signed_in', 'confirmed', 'online', 'made_up') AND a.state != 'cancelled'
+         ) last ON last.member_id = u.id AND last.n = 1
+         WHERE u.org_id = ? AND u.role IN ('member', 'lead') AND u.id != ? AND u.created_at < ?
+           AND (last.starts_at IS NULL OR last.starts_at < ?)
+         ORDER BY last.starts_at IS NOT NULL, last.starts_at, u.id",
+    )
+    .bind(user.org_id)
+    .bind(user.id)
+    .bind(since)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    let members = rows
+        .into_iter()
+        .map(|(member_id, name, last_at, last_org)| QuietMember {
+            member_id,
+            name,
+            last_at,
+            last_org,
+        })
+        .collect();
+    Ok(Json(Participation { since, members }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_percent_encoded_for_content_disposition() {
+        assert_eq!(
+            percent_encode("签到 a-1.csv"),
+            "%E7%AD%BE%E5%88%B0%20a-1.csv"
+        );
+    }
+}
