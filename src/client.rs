@@ -5,12 +5,18 @@
 //! rules live in `model` and `outbox`.
 
 mod activity;
+mod branch;
+mod code;
 mod components;
 mod health;
 mod home;
 mod http;
+mod lead;
 mod login;
 mod me;
+mod member;
+mod publish;
+mod record;
 mod store;
 mod sync;
 
@@ -62,6 +68,11 @@ fn Pages() -> impl IntoView {
         <Routes fallback=|| view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }>
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/activity/:id") view=activity::ActivityPage/>
+            <Route path=path!("/activity/:id/code") view=code::CodeScreen/>
+            <Route path=path!("/activity/:id/record") view=record::RecordPage/>
+            <Route path=path!("/activity/:id/edit") view=publish::EditPage/>
+            <Route path=path!("/s/:id") view=code::SignLink/>
+            <Route path=path!("/branch") view=branch::BranchPage/>
             <Route path=path!("/me") view=me::MePage/>
             <Route path=path!("/me/sync") view=health::SyncHealthPage/>
             <Route path=path!("/login") view=login::LoginPage/>
@@ -75,7 +86,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// Random bytes from the browser's CSPRNG.
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     if let Ok(crypto) = window().crypto() {
         let _ = crypto.get_random_values_with_u8_array(&mut bytes);
@@ -86,11 +97,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// A new record id (UUIDv7), made on the phone.
 pub fn new_id() -> String {
     uuid_v7(now_ms(), random_bytes())
-}
-
-/// A fresh six-digit 签到码.
-pub fn new_code() -> String {
-    format!("{:06}", u32::from_le_bytes(random_bytes()) % 1_000_000)
 }
 
 /// Asks the browser to keep this site's storage (Safari may otherwise evict it after 7 days unused).

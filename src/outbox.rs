@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{
     ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus, Settings,
 };
+use crate::life::RequestKind;
 use crate::model::{AttendanceStatus, Millis};
 
 /// Version of the stored outbox format. A new version comes with a migration of the old one ([`migrate`]),
@@ -235,17 +236,26 @@ impl Cache {
 
     /// Forgets activities this phone published that the server refused: they exist nowhere but here, and
     /// the refused record (with its reason) stays in the outbox for 同步状态 and export.
+    ///
+    /// An edit, cancellation or closing the server refused was shown here already: the next pull starts
+    /// from the beginning, so the server's version of every activity replaces this phone's.
     pub fn forget_refused(&mut self, changed: &[Entry]) -> bool {
-        let before = self.activities.len();
+        let before = (self.activities.len(), self.cursor);
         for entry in changed {
-            if let (EntryState::Quarantined { .. }, Some(Change::CreateActivity(a))) =
-                (&entry.state, entry.change())
-            {
-                self.activities
-                    .retain(|x| x.id != a.activity_id || x.server_seq > 0);
+            if !matches!(entry.state, EntryState::Quarantined { .. }) {
+                continue;
+            }
+            match entry.change() {
+                Some(Change::CreateActivity(a)) => self
+                    .activities
+                    .retain(|x| x.id != a.activity_id || x.server_seq > 0),
+                Some(
+                    Change::EditActivity(_) | Change::CancelActivity(_) | Change::CloseRecord(_),
+                ) => self.cursor = 0,
+                _ => {}
             }
         }
-        self.activities.len() != before
+        (self.activities.len(), self.cursor) != before
     }
 
     pub fn activity(&self, id: &str) -> Option<&ActivityView> {
@@ -263,8 +273,7 @@ impl Cache {
     }
 }
 
-/// One row of the roster as the lead sees it on this phone, with the lead's own confirmation if it has not
-/// reached the server yet (or was refused).
+/// One row of a roster as this phone shows it: the server's row with this phone's own records laid over it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RosterRow {
     pub row: AttendanceView,
@@ -274,40 +283,148 @@ pub struct RosterRow {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RowMark {
     None,
-    /// Confirmed on this phone, waiting to be sent (shown as confirmed already).
+    /// Made on this phone, waiting to be sent (shown as done already).
     Waiting,
-    /// The server refused this phone's confirmation, with its reason.
+    /// The server refused this phone's latest record about the row, with its reason.
     Refused(String),
 }
 
-/// The roster of one activity, by member, with this phone's confirmations laid over the server's rows: a
-/// confirmation waiting to be sent (or sent but not yet pulled back) shows as 已确认.
+/// What a change made on this phone does to a row, as the server will do it (`life` has the rules; the
+/// server has the last word when the record arrives).
+fn apply_locally(row: &mut AttendanceView, change: &Change) {
+    use AttendanceStatus::*;
+    match change {
+        Change::Confirm(_) => {
+            if matches!(row.status, SignedIn | Pending | Absent | LeavePending) {
+                row.status = Confirmed;
+            }
+        }
+        Change::Decide(d) => {
+            if let Ok(next) = crate::life::decide(row.status, d.decision, &d.reason) {
+                row.status = next;
+                if d.decision.needs_reason() {
+                    row.reason = Some(d.reason.trim().to_owned());
+                }
+            }
+        }
+        Change::SignIn(_) => {
+            if matches!(row.status, Pending | Absent | LeavePending | Leave) {
+                row.status = SignedIn;
+            }
+        }
+        Change::Request(r) => match r.kind {
+            RequestKind::Leave => {
+                row.status = LeavePending;
+                row.reason = Some(r.reason.trim().to_owned());
+                row.category = r.category;
+            }
+            RequestKind::Makeup => {
+                row.status = MakeupPending;
+                row.reason = Some(r.reason.trim().to_owned());
+            }
+            RequestKind::Study => row.study = Some(r.reason.trim().to_owned()),
+        },
+        _ => {}
+    }
+}
+
+/// The row with the records in `mine` (this phone's, about this row, oldest first) laid over it: a record
+/// waiting to be sent, or sent but not yet pulled back, shows as done; the latest refusal shows its reason.
+fn overlay<'a>(row: &AttendanceView, mine: impl Iterator<Item = (&'a Entry, Change)>) -> RosterRow {
+    let mut row = row.clone();
+    let mut mark = RowMark::None;
+    let server_seq = row.server_seq;
+    for (entry, change) in mine {
+        match &entry.state {
+            EntryState::Pending => {
+                apply_locally(&mut row, &change);
+                mark = RowMark::Waiting;
+            }
+            EntryState::Delivered { receipt } => {
+                if receipt.server_seq > server_seq {
+                    apply_locally(&mut row, &change);
+                }
+                mark = RowMark::None;
+            }
+            EntryState::Quarantined { receipt } => {
+                mark = RowMark::Refused(receipt.reason.clone().unwrap_or_default());
+            }
+        }
+    }
+    if row.status == AttendanceStatus::Confirmed && matches!(mark, RowMark::Refused(_)) {
+        mark = RowMark::None;
+    }
+    RosterRow { row, mark }
+}
+
+/// The entries about one activity, oldest first, with their changes.
+fn about<'a>(
+    entries: &'a [Entry],
+    activity_id: &'a str,
+) -> impl Iterator<Item = (&'a Entry, Change)> + Clone + 'a {
+    entries.iter().filter_map(move |e| {
+        let change = e.change()?;
+        (change.activity_id() == activity_id).then_some((e, change))
+    })
+}
+
+/// The roster of one activity, by member, with this phone's confirmations and decisions laid over the
+/// server's rows.
 pub fn lead_roster(activity_id: &str, cache: &Cache, entries: &[Entry]) -> Vec<RosterRow> {
+    let mine = about(entries, activity_id);
     cache
         .roster(activity_id)
         .into_iter()
         .map(|row| {
-            let mine = entries.iter().rev().find(|e| {
-                matches!(e.change(), Some(Change::Confirm(c)) if c.activity_id == activity_id && c.member_id == row.member_id)
-            });
-            let mut row = row.clone();
-            let mark = match mine.map(|e| &e.state) {
-                Some(EntryState::Pending) => RowMark::Waiting,
-                Some(EntryState::Delivered { receipt }) if receipt.server_seq > row.server_seq => {
-                    RowMark::None
-                }
-                Some(EntryState::Quarantined { receipt }) if row.status != AttendanceStatus::Confirmed => {
-                    return RosterRow {
-                        row,
-                        mark: RowMark::Refused(receipt.reason.clone().unwrap_or_default()),
-                    };
-                }
-                _ => return RosterRow { row, mark: RowMark::None },
-            };
-            row.status = AttendanceStatus::Confirmed;
-            RosterRow { row, mark }
+            let member = row.member_id;
+            overlay(
+                row,
+                mine.clone().filter(move |(_, c)| match c {
+                    Change::Confirm(c) => c.member_id == member,
+                    Change::Decide(d) => d.member_id == member,
+                    _ => false,
+                }),
+            )
         })
         .collect()
+}
+
+/// A member's own row on one activity with their sign-ins and requests laid over it (a row not pulled yet
+/// counts as 待签到).
+pub fn my_row(activity_id: &str, member_id: i64, cache: &Cache, entries: &[Entry]) -> RosterRow {
+    let row = cache
+        .attendance
+        .iter()
+        .find(|r| r.activity_id == activity_id && r.member_id == member_id)
+        .cloned()
+        .unwrap_or_else(|| AttendanceView {
+            activity_id: activity_id.to_owned(),
+            member_id,
+            ..AttendanceView::default()
+        });
+    overlay(
+        &row,
+        about(entries, activity_id)
+            .filter(|(e, c)| e.author == member_id && matches!(c, Change::Request(_))),
+    )
+}
+
+/// The status a member sees for themselves: their sign-in's progress once they signed in, otherwise their
+/// row with their requests laid over it (请假待审批 …).
+pub fn my_status_label(
+    activity_id: &str,
+    member_id: i64,
+    cache: &Cache,
+    entries: &[Entry],
+) -> String {
+    match sign_in_view(activity_id, member_id, cache, entries) {
+        SignInView::NotSignedIn(_) => my_row(activity_id, member_id, cache, entries)
+            .row
+            .status
+            .label()
+            .to_owned(),
+        shown => shown.label(),
+    }
 }
 
 /// What a member sees about their own sign-in to one activity.
@@ -375,7 +492,11 @@ pub fn sign_in_view(
         EntryState::Delivered { receipt } => Some(receipt.clone()),
         _ => None,
     });
-    if status.is_present() || delivered.is_some() {
+    // Delivered, unless the row has moved on since (the lead refused the sign-in, or decided otherwise).
+    let superseded = |r: &Receipt| {
+        row.is_some_and(|row| row.server_seq > r.server_seq && status != AttendanceStatus::SignedIn)
+    };
+    if status == AttendanceStatus::SignedIn || delivered.as_ref().is_some_and(|r| !superseded(r)) {
         return SignInView::Delivered { receipt: delivered };
     }
     match mine.iter().max_by_key(|e| e.mutation.seq).map(|e| &e.state) {
@@ -717,5 +838,98 @@ mod tests {
             [2, 3],
             "the export carries refused and pending records"
         );
+    }
+
+    #[test]
+    fn the_leads_decisions_and_a_members_requests_show_at_once_by_the_same_rules_as_the_server() {
+        use crate::api::{Decide, Request};
+        use crate::life::{Decision, LeaveCategory};
+        let entry = |seq: u64, author: i64, change: Change| {
+            Entry::new(
+                author,
+                Mutation::new(seq, format!("e-{seq}"), &change, 0, 0),
+            )
+        };
+        let mut cache = Cache::default();
+        cache.put_attendance(row("a", AttendanceStatus::Pending, 4));
+        // The member (id 2 in `row`) asks for leave offline: 请假待审批 at once, marked as waiting.
+        let ask = entry(
+            1,
+            2,
+            Change::Request(Request {
+                activity_id: "a".into(),
+                kind: RequestKind::Leave,
+                category: Some(LeaveCategory::Illness),
+                reason: "发烧".into(),
+            }),
+        );
+        let mine = my_row("a", 2, &cache, std::slice::from_ref(&ask));
+        assert_eq!(
+            (mine.row.status, mine.row.reason.as_deref(), mine.mark),
+            (
+                AttendanceStatus::LeavePending,
+                Some("发烧"),
+                RowMark::Waiting
+            )
+        );
+        assert_eq!(
+            my_row("b", 2, &cache, &[ask]).row.status,
+            AttendanceStatus::Pending
+        );
+
+        // The lead approves it offline: 已请假 on the lead's phone before anything is sent.
+        cache.put_attendance(AttendanceView {
+            status: AttendanceStatus::LeavePending,
+            ..row("a", AttendanceStatus::Pending, 5)
+        });
+        let decide = |seq, decision, reason: &str| {
+            entry(
+                seq,
+                1,
+                Change::Decide(Decide {
+                    activity_id: "a".into(),
+                    member_id: 2,
+                    decision,
+                    reason: reason.into(),
+                }),
+            )
+        };
+        let mut entries = vec![decide(2, Decision::ApproveLeave, "")];
+        let r = &lead_roster("a", &cache, &entries)[0];
+        assert_eq!(
+            (r.row.status, &r.mark),
+            (AttendanceStatus::Leave, &RowMark::Waiting)
+        );
+        // A decision the rules do not allow changes nothing locally; the server refuses it with a reason.
+        entries = vec![decide(3, Decision::ApproveMakeup, "")];
+        assert_eq!(
+            lead_roster("a", &cache, &entries)[0].row.status,
+            AttendanceStatus::LeavePending
+        );
+        apply_receipts(
+            &mut entries,
+            &[receipt("e-3", ReceiptStatus::Quarantined, 6)],
+        );
+        assert_eq!(
+            lead_roster("a", &cache, &entries)[0].mark,
+            RowMark::Refused("签到码不正确".into())
+        );
+    }
+
+    #[test]
+    fn a_refused_edit_makes_the_next_pull_start_over() {
+        let change = Change::CancelActivity(crate::api::Cancel {
+            activity_id: "a".into(),
+            reason: "改期".into(),
+        });
+        let mut entries = vec![Entry::new(1, Mutation::new(1, "x".into(), &change, 0, 0))];
+        let mut cache = Cache {
+            cursor: 40,
+            ..Cache::default()
+        };
+        assert!(!cache.forget_refused(&entries));
+        apply_receipts(&mut entries, &[receipt("x", ReceiptStatus::Quarantined, 1)]);
+        assert!(cache.forget_refused(&entries));
+        assert_eq!(cache.cursor, 0);
     }
 }

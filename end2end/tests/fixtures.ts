@@ -2,6 +2,7 @@
 // can stop and start, a page object for the app, and a guard that fails any test whose page threw.
 import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,8 @@ export const PASSWORD = 'hongyan-demo';
 export const LEAD = '13800000001';
 export const MEMBER = '13800000002';
 export const CADRE = '13800000003';
+/** Another member of the lead's branch. */
+export const MEMBER2 = '13800000004';
 
 /** The app's server, as a process we can stop (to be "offline") and start again on the same database. */
 export class Server {
@@ -151,21 +154,55 @@ export async function apiLogin(server: Server, phone: string): Promise<string> {
   return (await res.json()).token;
 }
 
-/** The lead publishes an activity that is on now; returns its id and 签到码. */
+/** Pushes one record as `phone`, straight to the server; returns its receipt. */
+export async function apiPush(server: Server, phone: string, kind: string, payload: object): Promise<any> {
+  const token = await apiLogin(server, phone);
+  const now = Date.now();
+  const mutation = { seq: 1, id: crypto.randomUUID(), kind, payload, device_time: now, server_offset_ms: 0 };
+  const res = await fetch(`${server.url}/api/v1/sync/push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ device_id: `e2e-${phone}`, protocol: 1, mutations: [mutation] }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()).receipts[0];
+}
+
+/** The lead publishes an activity that is on now (a fixed 签到码, as version 1 of the app made them);
+ * returns its id and code. */
 export async function apiPublish(server: Server, title: string): Promise<{ id: string; code: string }> {
-  const token = await apiLogin(server, LEAD);
   const now = Date.now();
   const id = crypto.randomUUID();
   const code = String(100000 + Math.floor(Math.random() * 900000));
   const payload = { activity_id: id, kind: 'theme_day', title, place: '项目部会议室', starts_at: now - 60_000, ends_at: now + 7_200_000, code };
-  const mutation = { seq: 1, id: crypto.randomUUID(), kind: 'create_activity', payload, device_time: now, server_offset_ms: 0 };
-  const res = await fetch(`${server.url}/api/v1/sync/push`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ device_id: 'e2e-setup', protocol: 1, mutations: [mutation] }),
-  });
-  expect((await res.json()).receipts[0].status).toBe('applied');
+  expect((await apiPush(server, LEAD, 'create_activity', payload)).status).toBe('applied');
   return { id, code };
+}
+
+/** The lead publishes an activity with a rotating code, starting `startsInMin` from now. */
+export async function apiPublishRotating(
+  server: Server,
+  title: string,
+  { startsInMin, hours = 2, kind = 'theme_day' }: { startsInMin: number; hours?: number; kind?: string },
+): Promise<{ id: string; secret: string }> {
+  const starts = Date.now() + startsInMin * 60_000;
+  const id = crypto.randomUUID();
+  const secret = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const payload = { activity_id: id, kind, title, place: '项目部会议室', starts_at: starts, ends_at: starts + hours * 3_600_000, secret, code_step_ms: 60_000 };
+  const receipt = await apiPush(server, LEAD, 'create_activity', payload);
+  expect(receipt.status, receipt.reason).toBe('applied');
+  return { id, secret };
+}
+
+/** The rotating 签到码 at `at` — the same HMAC-SHA-256 truncation as `life::code_for_step`, written again
+ * here so the test checks the app against an independent implementation. */
+export function rotatingCode(secret: string, at = Date.now(), stepMs = 60_000): string {
+  const step = Buffer.alloc(8);
+  step.writeBigInt64BE(BigInt(Math.floor(at / stepMs)));
+  const digest = createHmac('sha256', Buffer.from(secret, 'utf8')).update(step).digest();
+  const offset = digest[31] & 0x0f;
+  const word = digest.readUInt32BE(offset) & 0x7fffffff;
+  return String(word % 1_000_000).padStart(6, '0');
 }
 
 /** Everything the lead's branch has on the server: activities and roster rows. */

@@ -2,7 +2,7 @@
 // expired logins and a shared phone, full storage, an app update with records in the old format, wrong
 // clocks, the at-risk warning, and a broken phone's records exported and imported by the lead.
 import { readFileSync } from 'node:fs';
-import { test, expect, apiPublish, apiPull, App, LEAD, MEMBER, PASSWORD, shanghaiInput } from './fixtures';
+import { test, expect, apiPublish, apiPull, apiPush, App, LEAD, MEMBER, PASSWORD, shanghaiInput } from './fixtures';
 
 const OTHER_MEMBER = '13800000004'; // 张伟, same branch
 const DAY = 86_400_000;
@@ -244,13 +244,13 @@ test('fault 10: the lead marks a member present with no signal either; one confi
   await lead.page.getByRole('button', { name: '标记出席 李明' }).click();
   const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
   await expect(row).toContainText('已签到（已确认）');
-  await expect(row).toContainText('确认待上传');
+  await expect(row).toContainText('待上传');
   await expect(lead.page.getByTestId('tally')).toContainText('实到1人');
 
   // The lead's confirmation reaches the server first, the member's sign-in after it.
   await leadPhone.setOffline(false);
   await expect(lead.syncState()).toContainText('已全部上传', { timeout: 30_000 });
-  await expect(row).not.toContainText('确认待上传');
+  await expect(row).not.toContainText('待上传');
   await memberPhone.setOffline(false);
   await expect(member.myStatus()).toHaveText('已确认', { timeout: 30_000 });
   const mine = (await apiPull(server)).attendance.filter((r) => r.member_name === '李明' && r.status !== 'pending');
@@ -312,11 +312,22 @@ test('unsent records at risk are warned about, exported, imported by the lead on
 });
 
 test('the sync-health page shows where the records are', async ({ server, newApp }) => {
-  const { code } = await apiPublish(server, '同步状态');
-  const { app: member } = await newApp();
+  const { id, code } = await apiPublish(server, '同步状态');
+  const { app: member, context } = await newApp();
   await member.login(MEMBER);
-  await signIn(member, '同步状态', code === '000000' ? '111111' : '000000');
-  await expect(member.myStatus()).toContainText('未通过');
+  await member.page.getByRole('link', { name: /同步状态/ }).click();
+  // Signed in with no signal; meanwhile the lead cancelled the activity: the record comes back refused.
+  await server.stop();
+  await context.setOffline(true);
+  await member.page.getByLabel('签到码').fill(code);
+  await member.page.getByRole('button', { name: '签到' }).click();
+  await expect(member.myStatus()).toHaveText('待上传');
+  await server.start();
+  expect((await apiPush(server, LEAD, 'cancel_activity', { activity_id: id, reason: '台风预警，改期举行' })).status).toBe('applied');
+  await context.setOffline(false);
+  await member.syncNow();
+  await expect(member.myStatus()).toHaveText('未通过：活动已取消', { timeout: 30_000 });
+  await expect(member.page.getByText('活动已取消：台风预警，改期举行')).toBeVisible();
   await member.page.getByRole('link', { name: '我的' }).click();
   await expect(member.page.getByRole('link', { name: /同步状态/ })).toContainText('0 条待上传，1 条未通过');
   await member.page.getByRole('link', { name: /同步状态/ }).click();
@@ -325,7 +336,7 @@ test('the sync-health page shows where the records are', async ({ server, newApp
   await expect(facts).toContainText('应用版本');
   await expect(facts).toContainText(/红雁占用\s*[\d.]+ (B|KB)/);
   await expect(member.page.getByTestId('quarantined')).toContainText('签到「同步状态」');
-  await expect(member.page.getByTestId('quarantined')).toContainText('签到码不正确，请核对后重新签到');
+  await expect(member.page.getByTestId('quarantined')).toContainText('活动已取消');
 });
 
 test('fault 5: with the server away for hours, the phone retries at least every 5 minutes and delivers soon after', async ({ server, newApp }) => {

@@ -5,7 +5,7 @@ use leptos_router::components::A;
 
 use super::now_ms;
 use super::sync::{Ctx, SyncStatus};
-use crate::model::{LocalTime, age_label, is_skewed};
+use crate::model::{LocalTime, Role, age_label, is_skewed};
 use crate::outbox::Health;
 
 /// A queue longer than one batch shows a progress bar as well as the count.
@@ -99,10 +99,30 @@ pub fn TopBar() -> impl IntoView {
 
 #[component]
 pub fn BottomNav() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let is_lead = move || ctx.role() == Some(Role::Lead);
     view! {
         <nav class="bottom-nav" aria-label="主导航">
             <A href="/" exact=true>"首页"</A>
+            <Show when=is_lead>
+                <A href="/branch">"支部管理"</A>
+            </Show>
             <A href="/me">"我的"</A>
         </nav>
     }
+}
+
+/// Saves `bytes` as a file through the browser's download.
+pub fn save_file(name: &str, mime: &str, bytes: &[u8]) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let a: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)
 }

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::components::save_file;
 use super::sync::Ctx;
 use super::{build_id, http, now_ms, store};
 use crate::api::{Change, Mutation, PushResponse, ReceiptStatus, UnsentFile};
@@ -112,8 +113,7 @@ fn describe(ctx: Ctx, m: &Mutation) -> String {
     };
     let activity = match m.change() {
         Ok(Change::CreateActivity(a)) => Some(a.title),
-        Ok(Change::SignIn(s)) => title(&s.activity_id),
-        Ok(Change::Confirm(c)) => title(&c.activity_id),
+        Ok(change) => title(change.activity_id()),
         Err(_) => None,
     };
     let activity = activity.map(|t| format!("「{t}」")).unwrap_or_default();
@@ -148,7 +148,7 @@ fn Export() -> impl IntoView {
     let count = move || ctx.entries.with(|e| outbox::unsent(e).len());
     let export = move |_| {
         message.set(Some(match unsent_file(ctx) {
-            Ok((name, json, n)) => match download(&name, &json) {
+            Ok((name, json, n)) => match save_file(&name, "application/json", json.as_bytes()) {
                 Ok(()) => {
                     format!("已导出 {n} 条记录。请把文件发给党支部书记，由其在“同步状态”中导入。")
                 }
@@ -205,20 +205,6 @@ fn unsent_file(ctx: Ctx) -> Result<(String, String, usize), String> {
     let day = LocalTime::from_millis(file.exported_at).input_value();
     let name = format!("红雁未上传记录-{}-{}.json", session.user.name, &day[..10]);
     Ok((name, json, n))
-}
-
-/// Saves `text` as a file through the browser's download.
-fn download(name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::of1(&text.into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let a: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
-    a.set_href(&url);
-    a.set_download(name);
-    a.click();
-    web_sys::Url::revoke_object_url(&url)
 }
 
 /// Starts copying `text` to the clipboard where the browser offers it (HTTPS only); false if it does not.

@@ -104,6 +104,35 @@ pub async fn import(token: &str, file: &UnsentFile) -> Result<PushResponse, ApiE
     send(post(paths::IMPORT, Some(token), file)).await
 }
 
+/// A JSON answer to a GET (an online-only view, such as the lead's quiet list).
+pub async fn get<R: DeserializeOwned>(token: &str, path: &str) -> Result<R, ApiError> {
+    send(reqwest::Client::new().get(url(path)).bearer_auth(token)).await
+}
+
+/// A file the server makes (the register as CSV or Excel).
+pub async fn get_file(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
+    let res = reqwest::Client::new()
+        .get(url(path))
+        .bearer_auth(token)
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if res.status().is_success() {
+        return Ok(res.bytes().await.map_err(|_| ApiError::Offline)?.to_vec());
+    }
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<ErrorBody>(&body)
+        .map(|b| b.message)
+        .unwrap_or_else(|_| format!("服务器暂时无法处理（{status}），请稍后重试"));
+    Err(match status {
+        401 => ApiError::Unauthorized(message),
+        502..=504 => ApiError::Offline,
+        _ => ApiError::Rejected(message),
+    })
+}
+
 pub async fn pull(token: &str, cursor: i64) -> Result<PullResponse, ApiError> {
     send(
         reqwest::Client::new()

@@ -202,10 +202,21 @@ impl Ctx {
         changed.len()
     }
 
-    /// Shows an activity the lead just published before the server has it.
-    pub fn add_local_activity(&self, activity: ActivityView) {
-        self.cache.update(|c| c.activities.insert(0, activity));
+    /// Shows an activity as the lead just published, edited, cancelled or closed it, before the server
+    /// has the record (the next pull brings the server's version).
+    pub fn put_local_activity(&self, activity: ActivityView) {
+        self.cache.update(
+            |c| match c.activities.iter_mut().find(|a| a.id == activity.id) {
+                Some(a) => *a = activity,
+                None => c.activities.insert(0, activity),
+            },
+        );
         self.save_cache();
+    }
+
+    /// This phone's clock corrected by its last known offset to the server's: the time the rules use.
+    pub fn server_now(&self) -> i64 {
+        now_ms() + self.cache.with_untracked(|c| c.server_offset_ms)
     }
 
     pub fn save_cache(&self) {

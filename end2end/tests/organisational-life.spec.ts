@@ -1,0 +1,198 @@
+// Organisational life end to end, a lead and two members on three phones: the rotating code shown with no
+// signal and verified when the record arrives, leave approved, make-ups approved and refused, 补学, and
+// closing, printing and exporting the meeting record.
+import { readFileSync } from 'node:fs';
+import { test, expect, apiPublishRotating, apiPull, rotatingCode, LEAD, MEMBER, MEMBER2, shanghaiInput } from './fixtures';
+
+test('offline, the lead shows a rotating code and QR and a member signs in with it; verified after sync', async ({ server, newApp }) => {
+  const { app: lead, context: leadPhone } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByLabel('类型').selectOption({ label: '支部党员大会' });
+  await lead.page.getByLabel('主题').fill('第三季度支部党员大会');
+  await lead.page.getByLabel('形式').selectOption({ label: '线上+线下' });
+  await lead.page.getByLabel('开始时间').fill(shanghaiInput(-5));
+  await lead.page.getByRole('button', { name: '发布' }).click();
+  await expect(lead.syncState()).toContainText('已全部上传');
+  await expect(lead.page.getByTestId('quorum')).toContainText('有表决权的党员4人，到会0人，到会人数未过半数');
+  const { activities } = await apiPull(server);
+  const published = activities.find((a) => a.title === '第三季度支部党员大会');
+  expect(published.mode).toBe('hybrid');
+
+  const { app: member, context: memberPhone } = await newApp();
+  await member.login(MEMBER);
+  await member.page.getByRole('link', { name: /第三季度支部党员大会/ }).click();
+  await member.waitForOfflineReady();
+  await lead.waitForOfflineReady();
+
+  // No signal at the meeting: neither phone reaches the server.
+  await server.stop();
+  await leadPhone.setOffline(true);
+  await memberPhone.setOffline(true);
+  await lead.page.getByRole('link', { name: '全屏出示签到码和二维码' }).click();
+  const code = lead.page.getByTestId('sign-in-code');
+  // The code on the lead's phone is the one the server will expect at this minute (or the next, if the
+  // minute turned while we looked).
+  const now = Date.now();
+  await expect(code).toHaveText(new RegExp(`^(${rotatingCode(published.secret, now)}|${rotatingCode(published.secret, now + 60_000)})$`));
+  await expect(lead.page.getByRole('img', { name: '签到二维码' })).toBeVisible();
+  await expect(lead.page.getByText(/\d+秒后刷新/)).toBeVisible();
+
+  await member.page.reload();
+  await member.page.getByLabel('签到码').fill((await code.textContent())!.trim());
+  await member.page.getByRole('button', { name: '签到' }).click();
+  await expect(member.myStatus()).toHaveText('待上传');
+
+  // The QR carries a link into the app with the code; a second member scans it (offline too).
+  const link = `/s/${published.id}?c=${rotatingCode(published.secret)}`;
+  const { app: scanner, context: scannerPhone } = await newApp();
+  await server.start();
+  await scanner.login(MEMBER2);
+  await scanner.waitForOfflineReady();
+  await server.stop();
+  await scannerPhone.setOffline(true);
+  await scanner.page.goto(link);
+  await expect(scanner.myStatus()).toHaveText('待上传');
+
+  // Signal returns: both records arrive and verify against the time they were made.
+  await server.start();
+  for (const phone of [memberPhone, scannerPhone, leadPhone]) await phone.setOffline(false);
+  await member.syncNow();
+  await scanner.syncNow();
+  await expect(member.myStatus()).toHaveText('已送达', { timeout: 30_000 });
+  await expect(scanner.myStatus()).toHaveText('已送达', { timeout: 30_000 });
+  const rows = (await apiPull(server)).attendance.filter((r) => r.activity_id === published.id && r.status === 'signed_in');
+  expect(rows.map((r) => [r.member_name, r.code_unverified]).sort()).toEqual([['张伟', false], ['李明', false]]);
+
+  await lead.page.goto(`/activity/${published.id}`);
+  await lead.syncNow();
+  await lead.page.getByRole('button', { name: '一键确认全部（2人）' }).click();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '已签到（已确认）' })).toHaveCount(2);
+  await expect(lead.page.getByTestId('tally')).toContainText('应到6人，实到2人');
+  await expect(lead.syncState()).toContainText('已全部上传');
+});
+
+test('leave is asked offline before the start and approved; make-ups are approved or refused with a reason; 补学', async ({ server, newApp }) => {
+  const upcoming = await apiPublishRotating(server, '主题党日：安全生产', { startsInMin: 180 });
+  const past = await apiPublishRotating(server, '党课：党章学习', { startsInMin: -26 * 60, hours: 2, kind: 'party_lecture' });
+
+  const { app: member, context: memberPhone } = await newApp();
+  await member.login(MEMBER);
+  await member.waitForOfflineReady();
+  await member.page.getByRole('link', { name: /主题党日：安全生产/ }).click();
+  await server.stop();
+  await memberPhone.setOffline(true);
+  await member.page.getByLabel('类别').selectOption({ label: '因公' });
+  await member.page.getByLabel('请假事由').fill('在苏州工地值班');
+  await member.page.getByRole('button', { name: '提交请假' }).click();
+  await expect(member.myStatus()).toHaveText('请假待审批');
+  await expect(member.page.getByTestId('my-request').first()).toContainText('因公：在苏州工地值班');
+  await server.start();
+  await memberPhone.setOffline(false);
+  await member.syncNow();
+  await expect(member.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByRole('link', { name: /主题党日：安全生产/ }).click();
+  const leaveRow = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
+  await expect(leaveRow).toContainText('请假待审批');
+  await expect(leaveRow).toContainText('因公：在苏州工地值班');
+  await lead.page.getByRole('button', { name: '准假 李明', exact: true }).click();
+  await expect(leaveRow).toContainText('已请假');
+  await expect(lead.syncState()).toContainText('已全部上传');
+  await member.syncNow();
+  await expect(member.myStatus()).toHaveText('已请假');
+
+  // The lecture ended yesterday: both members missed it and ask for a make-up.
+  const { app: other } = await newApp();
+  await other.login(MEMBER2);
+  for (const [app, reason] of [[member, '工地没有信号，未能签到'], [other, '忘记签到']] as const) {
+    await app.page.goto(`/activity/${past.id}`);
+    await app.page.getByLabel('补签原因', { exact: false }).fill(reason);
+    await app.page.getByRole('button', { name: '提交补签申请' }).click();
+    await expect(app.myStatus()).toHaveText('补签待审核');
+    await expect(app.syncState()).toContainText('已全部上传');
+  }
+  await lead.page.goto(`/activity/${past.id}`);
+  await lead.syncNow();
+  await lead.page.getByRole('button', { name: '同意补签 李明' }).click();
+  await lead.page.getByRole('button', { name: '补签不通过 张伟' }).click();
+  await lead.page.getByLabel('补签不通过：请填写原因').fill('当天未见到本人');
+  await lead.page.getByRole('button', { name: '确定' }).click();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText('已补签');
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '张伟' })).toContainText('补签未通过');
+  await expect(lead.syncState()).toContainText('已全部上传');
+
+  await member.syncNow();
+  await expect(member.myStatus()).toHaveText('已补签');
+  await other.syncNow();
+  await expect(other.myStatus()).toHaveText('补签未通过');
+  await expect(other.page.getByText('书记意见：当天未见到本人')).toBeVisible();
+  await other.page.getByLabel('补学内容', { exact: false }).fill('自学党章并撰写学习体会');
+  await other.page.getByRole('button', { name: '登记补学' }).click();
+  await expect(other.page.getByText('已登记补学：自学党章并撰写学习体会')).toBeVisible();
+  await expect(other.syncState()).toContainText('已全部上传');
+  const row = (await apiPull(server)).attendance.find((r) => r.activity_id === past.id && r.member_name === '张伟');
+  expect([row.status, row.lead_note, row.study]).toEqual(['makeup_rejected', '当天未见到本人', '自学党章并撰写学习体会']);
+});
+
+test('the lead settles the roster, closes the record, prints it and exports it as CSV and Excel', async ({ server, newApp }) => {
+  const meeting = await apiPublishRotating(server, '支部党员大会：选举', { startsInMin: -90, hours: 1, kind: 'general_meeting' });
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByRole('link', { name: /支部党员大会：选举/ }).click();
+
+  // Closing too early names what is missing.
+  await lead.page.getByLabel('记录人').fill('李明');
+  await lead.page.getByRole('button', { name: '归档' }).click();
+  await expect(lead.page.getByText(/^请填写缺席原因：王建国、李明、张伟、刘洋、陈静、钱鹏$/)).toBeVisible();
+
+  for (const name of ['王建国', '李明', '张伟']) {
+    await lead.page.getByRole('button', { name: `标记出席 ${name}` }).click();
+  }
+  for (const name of ['刘洋', '陈静', '钱鹏']) {
+    await lead.page.getByRole('button', { name: `缺席原因 ${name}` }).click();
+    await lead.page.getByLabel('记为缺席：请填写原因').fill('在外地工地施工');
+    await lead.page.getByRole('button', { name: '确定' }).click();
+  }
+  await expect(lead.page.getByTestId('quorum')).toHaveText('有表决权的党员4人，到会3人，到会人数已过半数');
+  await lead.page.getByRole('button', { name: '归档' }).click();
+  await expect(lead.syncState()).toContainText('已全部上传');
+
+  await lead.page.getByRole('link', { name: '查看和打印会议记录' }).click();
+  const record = lead.page.getByTestId('meeting-record');
+  await expect(record).toContainText('支部党员大会会议记录');
+  await expect(lead.page.getByTestId('record-tally')).toHaveText('应到6人，实到3人，请假0人，缺席3人，到会率50.0%');
+  await expect(record).toContainText('正式党员3人，预备党员0人');
+  await expect(record).toContainText('刘洋（在外地工地施工）、陈静（在外地工地施工）、钱鹏（在外地工地施工）');
+  await expect(record).toContainText('王建国');
+  await expect(record).toContainText('已归档');
+  await lead.page.emulateMedia({ media: 'print' });
+  await expect(lead.page.getByRole('button', { name: '打印' })).toBeHidden();
+  await expect(lead.page.locator('.bottom-nav')).toBeHidden();
+  await lead.page.emulateMedia({ media: 'screen' });
+
+  const csvDownload = lead.page.waitForEvent('download');
+  await lead.page.getByRole('button', { name: '导出 CSV' }).click();
+  const csv = readFileSync((await (await csvDownload).path())!, 'utf8');
+  expect(csv.startsWith('\ufeff"主题","支部党员大会：选举"')).toBe(true);
+  expect(csv).toContain('"主持人","王建国"');
+  expect(csv).toContain('"记录人","李明"');
+  expect(csv).toContain('"出席情况","应到6人，实到3人，请假0人，缺席3人，到会率50.0%"');
+  expect(csv).toContain('"表决","有表决权的党员4人，到会3人，到会人数已过半数"');
+  expect(csv).toContain('"钱鹏","正式党员","是","缺席","","在外地工地施工","",""');
+  expect(csv).toMatch(/"李明","正式党员","","已签到（已确认）"/);
+
+  const xlsxDownload = lead.page.waitForEvent('download');
+  await lead.page.getByRole('button', { name: '导出 Excel' }).click();
+  const download = await xlsxDownload;
+  expect(download.suggestedFilename()).toBe('签到登记-支部党员大会：选举.xlsx');
+  const xlsx = readFileSync((await download.path())!);
+  expect(xlsx.subarray(0, 2).toString()).toBe('PK');
+  expect(xlsx.length).toBeGreaterThan(3000);
+
+  // The closed record takes nothing more: no actions are offered.
+  await lead.page.getByRole('link', { name: '返回活动' }).click();
+  await expect(lead.page.getByRole('button', { name: '归档' })).toHaveCount(0);
+  await expect(lead.page.getByRole('button', { name: /标记出席/ })).toHaveCount(0);
+});

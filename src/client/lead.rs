@@ -1,0 +1,406 @@
+//! The lead's side of one activity: the rotating code, the roster with every decision (all recorded through
+//! the outbox, so they work with no signal), cancelling, and closing the meeting record.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::code::CodePanel;
+use super::components::save_file;
+use super::http;
+use super::sync::Ctx;
+use crate::api::{
+    ActivityView, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
+};
+use crate::life::{ActivityState, Counted, Decision, Quorum, close_problems};
+use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally};
+use crate::outbox::{RosterRow, RowMark, lead_roster};
+
+/// `应到…` and, for a 支部党员大会, whether the members with a vote present are more than half.
+pub fn counts(kind: ActivityKind, rows: &[AttendanceView]) -> (String, Option<String>) {
+    let tally = Tally::of(rows.iter().map(|r| (r.status, r.membership)));
+    let quorum = (kind == ActivityKind::GeneralMeeting).then(|| {
+        Quorum::of(rows.iter().map(|r| Counted {
+            status: r.status,
+            membership: r.membership,
+            guest: r.guest,
+        }))
+        .summary()
+    });
+    (tally.summary(), quorum)
+}
+
+#[component]
+pub fn LeadView(activity: ActivityView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let id = activity.id.clone();
+    let roster = {
+        let id = id.clone();
+        move || {
+            ctx.cache
+                .with(|c| ctx.entries.with(|e| lead_roster(&id, c, e)))
+        }
+    };
+    let kind = activity.kind;
+    let rows = {
+        let roster = roster.clone();
+        move || roster().into_iter().map(|r| r.row).collect::<Vec<_>>()
+    };
+    let counts = {
+        let rows = rows.clone();
+        move || counts(kind, &rows())
+    };
+    let open = activity.state == ActivityState::Open;
+    // Verified sign-ins only: a flagged code is for the lead to judge one by one.
+    let confirmable = {
+        let rows = rows.clone();
+        move || {
+            rows()
+                .into_iter()
+                .filter(|r| r.status == AttendanceStatus::SignedIn && !r.code_unverified)
+                .map(|r| r.member_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (error, set_error) = signal(None::<String>);
+    let confirm_all = {
+        let (id, confirmable) = (id.clone(), confirmable.clone());
+        move |_| {
+            for member_id in confirmable() {
+                let change = Change::Confirm(Confirm {
+                    activity_id: id.clone(),
+                    member_id,
+                });
+                if let Err(e) = ctx.record(change) {
+                    set_error.set(Some(e));
+                    return;
+                }
+            }
+        }
+    };
+    view! {
+        {open.then(|| view! {
+            <section class="card code-card">
+                <p class="code-label">"签到码"</p>
+                <CodePanel activity=activity.clone()/>
+                <a class="primary button" href=format!("/activity/{id}/code")>"全屏出示签到码和二维码"</a>
+            </section>
+        })}
+        <section class="card">
+            <h2>"签到情况"</h2>
+            <p class="tally" data-testid="tally">{let c = counts.clone(); move || c().0}</p>
+            {move || counts().1.map(|q| view! { <p class="tally" data-testid="quorum">{q}</p> })}
+            {open.then(|| {
+                let confirmable = confirmable.clone();
+                view! {
+                    <Show when={let c = confirmable.clone(); move || !c().is_empty()}>
+                        <button type="button" class="primary" on:click=confirm_all.clone()>
+                            {let c = confirmable.clone(); move || format!("一键确认全部（{}人）", c().len())}
+                        </button>
+                    </Show>
+                }
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || {
+                let rows = roster();
+                if rows.is_empty() {
+                    Either::Left(view! { <p class="empty">"应到名单将在活动上传到服务器后显示。"</p> })
+                } else {
+                    Either::Right(view! {
+                        <ul class="roster">
+                            {rows.into_iter().map(|r| view! { <LeadRow row=r open=open/> }).collect_view()}
+                        </ul>
+                    })
+                }
+            }}
+        </section>
+        <section class="card">
+            <h2>"会议记录"</h2>
+            <p><a href=format!("/activity/{id}/record")>"查看和打印会议记录"</a></p>
+            <Export activity=activity.clone()/>
+        </section>
+        {open.then(|| view! {
+            <CloseForm activity=activity.clone()/>
+            <section class="card">
+                <h2>"修改或取消"</h2>
+                <a class="secondary button" href=format!("/activity/{id}/edit")>"修改活动"</a>
+                <CancelForm activity=activity.clone()/>
+            </section>
+        })}
+    }
+}
+
+/// One member's row with the decisions that apply to it now.
+#[component]
+fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let RosterRow { row, mark } = row;
+    let (asking, set_asking) = signal(None::<Decision>);
+    let (reason, set_reason) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let (activity_id, member_id) = (row.activity_id.clone(), row.member_id);
+    let name = row.member_name.clone();
+    let record = {
+        let activity_id = activity_id.clone();
+        move |change: Option<Decision>| {
+            let change = match change {
+                None => Change::Confirm(Confirm {
+                    activity_id: activity_id.clone(),
+                    member_id,
+                }),
+                Some(decision) => Change::Decide(Decide {
+                    activity_id: activity_id.clone(),
+                    member_id,
+                    decision,
+                    reason: reason.get_untracked().trim().to_owned(),
+                }),
+            };
+            match ctx.record(change) {
+                Ok(()) => {
+                    set_asking.set(None);
+                    set_reason.set(String::new());
+                    set_error.set(None);
+                }
+                Err(e) => set_error.set(Some(e)),
+            }
+        }
+    };
+    use AttendanceStatus::*;
+    let actions: &[(Option<Decision>, &str)] = match row.status {
+        _ if !open => &[],
+        SignedIn => &[(None, "确认"), (Some(Decision::RejectSignIn), "不予确认")],
+        Pending | Absent => &[
+            (None, "标记出席"),
+            (Some(Decision::Online), "线上参加"),
+            (Some(Decision::Absent), "缺席原因"),
+            (Some(Decision::Exempt), "免参加"),
+        ],
+        LeavePending => &[
+            (Some(Decision::ApproveLeave), "准假"),
+            (Some(Decision::RejectLeave), "不准假"),
+        ],
+        MakeupPending => &[
+            (Some(Decision::ApproveMakeup), "同意补签"),
+            (Some(Decision::RejectMakeup), "补签不通过"),
+        ],
+        _ => &[],
+    };
+    let buttons = actions
+        .iter()
+        .map(|&(decision, label)| {
+            let record = record.clone();
+            let click = move |_| match decision {
+                Some(d) if d.needs_reason() => set_asking.set(Some(d)),
+                other => record(other),
+            };
+            let class = if decision.is_none() { "primary small" } else { "secondary small" };
+            view! {
+                <button type="button" class=class on:click=click aria-label=format!("{label} {name}")>{label}</button>
+            }
+        })
+        .collect_view();
+    let signed_at = row
+        .signed_at
+        .map(|t| format!("签到于 {}", LocalTime::from_millis(t).table()));
+    let mark = match mark {
+        RowMark::None => None,
+        RowMark::Waiting => Some(("pending-mark", "待上传".to_owned())),
+        RowMark::Refused(reason) => Some(("flag", format!("未通过：{reason}"))),
+    };
+    let detail = [
+        row.category
+            .map(|c| format!("{}：", c.label()))
+            .unwrap_or_default()
+            + row.reason.as_deref().unwrap_or_default(),
+        row.study
+            .as_ref()
+            .map(|s| format!("补学：{s}"))
+            .unwrap_or_default(),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join("；");
+    view! {
+        <li class="roster-row" data-testid="roster-row">
+            <span class="name">{row.member_name.clone()}</span>
+            {row.guest.then(|| view! { <span class="tag">"外支部"</span> })}
+            <span class="status">{row.status.label()}</span>
+            {signed_at.map(|s| view! { <span class="time">{s}</span> })}
+            {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
+            {row.code_unverified.then(|| view! { <span class="flag">"签到码未通过校验，请核实"</span> })}
+            {mark.map(|(class, text)| view! { <span class=class>{text}</span> })}
+            {(!detail.is_empty()).then(|| view! { <span class="muted detail">{detail}</span> })}
+            <span class="actions">{buttons}</span>
+            {move || asking.get().map(|d| {
+                let record = record.clone();
+                view! {
+                    <form class="reason" on:submit=move |ev| { ev.prevent_default(); record(Some(d)); }>
+                        <label>{format!("{}：请填写原因", d.label())}
+                            <input type="text" maxlength="200" prop:value=reason
+                                on:input=move |ev| set_reason.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="submit" class="primary small">"确定"</button>
+                        <button type="button" class="link" on:click=move |_| set_asking.set(None)>"取消"</button>
+                    </form>
+                }
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </li>
+    }
+}
+
+/// 归档会议记录: the problems are shown at once from the phone's copy; the server checks again.
+#[component]
+fn CloseForm(activity: ActivityView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let lead_name = ctx
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| s.user.name.clone()));
+    let (host, set_host) = signal(lead_name.unwrap_or_default());
+    let (recorder, set_recorder) = signal(String::new());
+    let (online, set_online) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let id = activity.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if ctx.server_now() < activity.starts_at {
+            set_error.set(Some("活动开始后才能归档会议记录".to_owned()));
+            return;
+        }
+        let rows = ctx
+            .cache
+            .with_untracked(|c| ctx.entries.with_untracked(|e| lead_roster(&id, c, e)));
+        let problems = close_problems(
+            rows.iter().map(|r| {
+                (
+                    r.row.member_name.as_str(),
+                    r.row.status,
+                    r.row.reason.as_deref(),
+                )
+            }),
+            &host.get_untracked(),
+            &recorder.get_untracked(),
+        );
+        if !problems.is_empty() {
+            set_error.set(Some(problems.join("；")));
+            return;
+        }
+        let record = CloseRecord {
+            activity_id: id.clone(),
+            host: host.get_untracked().trim().to_owned(),
+            recorder: recorder.get_untracked().trim().to_owned(),
+            online_note: online.get_untracked().trim().to_owned(),
+        };
+        let mut local = activity.clone();
+        local.state = ActivityState::Closed;
+        local.record = Some(record.clone());
+        match ctx.record(Change::CloseRecord(record)) {
+            Ok(()) => {
+                ctx.put_local_activity(local);
+                set_error.set(None);
+            }
+            Err(e) => set_error.set(Some(e)),
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"归档会议记录"</h2>
+            <p class="hint">"归档前请确认签到、审批请假和补签，并为每位缺席人员填写缺席原因。归档后不能再修改。"</p>
+            <form on:submit=submit>
+                <label for="close-host">"主持人"</label>
+                <input id="close-host" type="text" maxlength="50" prop:value=host on:input=move |ev| set_host.set(event_target_value(&ev))/>
+                <label for="close-recorder">"记录人"</label>
+                <input id="close-recorder" type="text" maxlength="50" prop:value=recorder on:input=move |ev| set_recorder.set(event_target_value(&ev))/>
+                <label for="close-online">"其他线上参加人员（选填）"</label>
+                <input id="close-online" type="text" maxlength="200" prop:value=online on:input=move |ev| set_online.set(event_target_value(&ev))/>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="primary">"归档"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn CancelForm(activity: ActivityView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (open, set_open) = signal(false);
+    let (reason, set_reason) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let reason = reason.get_untracked().trim().to_owned();
+        if reason.is_empty() {
+            set_error.set(Some("请填写取消原因，党员将看到它".to_owned()));
+            return;
+        }
+        let mut local = activity.clone();
+        local.state = ActivityState::Cancelled;
+        local.cancel_reason = Some(reason.clone());
+        let change = Change::CancelActivity(Cancel {
+            activity_id: activity.id.clone(),
+            reason,
+        });
+        match ctx.record(change) {
+            Ok(()) => ctx.put_local_activity(local),
+            Err(e) => set_error.set(Some(e)),
+        }
+    };
+    view! {
+        <Show when=move || open.get() fallback=move || view! {
+            <button type="button" class="secondary" on:click=move |_| set_open.set(true)>"取消活动"</button>
+        }>
+            <form on:submit=submit.clone()>
+                <label for="cancel-reason">"取消原因"</label>
+                <input id="cancel-reason" type="text" maxlength="200" prop:value=reason on:input=move |ev| set_reason.set(event_target_value(&ev))/>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="primary">"确认取消活动"</button>
+            </form>
+        </Show>
+    }
+}
+
+/// Downloads the register from the server (online only), as CSV or Excel.
+#[component]
+pub fn Export(activity: ActivityView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (message, set_message) = signal(None::<String>);
+    let fetch = move |format: &'static str| {
+        let Some(token) = ctx
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
+        else {
+            return;
+        };
+        let (id, title) = (activity.id.clone(), activity.title.clone());
+        set_message.set(Some("正在导出…".to_owned()));
+        spawn_local(async move {
+            let outcome = match http::get_file(&token, &paths::register(&id, format)).await {
+                Ok(bytes) => {
+                    let mime = if format == "csv" {
+                        "text/csv"
+                    } else {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    };
+                    match save_file(&format!("签到登记-{title}.{format}"), mime, &bytes) {
+                        Ok(()) => None,
+                        Err(_) => Some("浏览器未能保存文件，请换用手机自带浏览器".to_owned()),
+                    }
+                }
+                Err(http::ApiError::Offline) => {
+                    Some("当前无网络，导出需要联网，请稍后再试".to_owned())
+                }
+                Err(e) => Some(e.message()),
+            };
+            set_message.set(outcome);
+        });
+    };
+    let csv = fetch.clone();
+    view! {
+        <div class="export">
+            <button type="button" class="secondary" on:click=move |_| csv("csv")>"导出 CSV"</button>
+            <button type="button" class="secondary" on:click=move |_| fetch("xlsx")>"导出 Excel"</button>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,154 @@
+//! 发布活动 and 修改活动: one form, offline too — the phone makes the id and the secret of the rotating
+//! 签到码 when it publishes; an edit keeps both.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::activity::use_activity;
+use super::sync::Ctx;
+use super::{new_id, now_ms, random_bytes};
+use crate::api::{ActivityView, Change, NewActivity};
+use crate::life::{ActivityMode, ActivityState, secret_hex};
+use crate::model::{ActivityKind, LocalTime, check_new_activity};
+
+/// `/activity/:id/edit`
+#[component]
+pub fn EditPage() -> impl IntoView {
+    let activity = use_activity();
+    move || match activity.get() {
+        Some(a) if a.state == ActivityState::Open && (a.secret.is_some() || a.code.is_some()) => {
+            view! { <ActivityForm existing=a/> }.into_any()
+        }
+        _ => {
+            view! { <p class="empty">"这个活动不能修改。"<a href="/">"返回首页"</a></p> }.into_any()
+        }
+    }
+}
+
+#[component]
+pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let navigate = use_navigate();
+    // A new activity: the next full hour, for two hours.
+    let start_default = (now_ms() / 3_600_000 + 1) * 3_600_000;
+    let old = existing.clone();
+    let (kind, set_kind) = signal(old.as_ref().map_or(ActivityKind::ThemeDay, |a| a.kind));
+    let (mode, set_mode) = signal(old.as_ref().map_or(ActivityMode::Offline, |a| a.mode));
+    let (title, set_title) = signal(old.as_ref().map(|a| a.title.clone()).unwrap_or_default());
+    let (place, set_place) = signal(old.as_ref().map(|a| a.place.clone()).unwrap_or_default());
+    let input = |ms: i64| LocalTime::from_millis(ms).input_value();
+    let (starts, set_starts) = signal(input(old.as_ref().map_or(start_default, |a| a.starts_at)));
+    let (ends, set_ends) = signal(input(
+        old.as_ref()
+            .map_or(start_default + 2 * 3_600_000, |a| a.ends_at),
+    ));
+    let (error, set_error) = signal(None::<String>);
+    let editing = existing.is_some();
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (Some(starts_at), Some(ends_at)) = (
+            LocalTime::parse_input(&starts.get_untracked()),
+            LocalTime::parse_input(&ends.get_untracked()),
+        ) else {
+            set_error.set(Some("请填写开始和结束时间".to_owned()));
+            return;
+        };
+        let settings = ctx.cache.with_untracked(|c| c.settings);
+        let activity = NewActivity {
+            activity_id: existing.as_ref().map_or_else(new_id, |a| a.id.clone()),
+            kind: kind.get_untracked(),
+            title: title.get_untracked().trim().to_owned(),
+            place: place.get_untracked().trim().to_owned(),
+            starts_at,
+            ends_at,
+            mode: mode.get_untracked(),
+            secret: if editing {
+                String::new()
+            } else {
+                secret_hex(random_bytes())
+            },
+            code_step_ms: settings.code_step_ms,
+            code: String::new(),
+        };
+        if let Err(problem) = check_new_activity(
+            &activity.title,
+            &activity.place,
+            starts_at,
+            ends_at,
+            ctx.server_now(),
+            settings.backdate_limit_ms,
+        ) {
+            set_error.set(Some(problem));
+            return;
+        }
+        let Some(user) = ctx.session.get_untracked().map(|s| s.user) else {
+            return;
+        };
+        let base = existing.clone().unwrap_or_else(|| ActivityView {
+            id: activity.activity_id.clone(),
+            org_id: user.org_id,
+            org_name: user.org_name,
+            secret: Some(activity.secret.clone()),
+            code_step_ms: activity.code_step_ms,
+            ..ActivityView::default()
+        });
+        let view = ActivityView {
+            kind: activity.kind,
+            title: activity.title.clone(),
+            place: activity.place.clone(),
+            starts_at,
+            ends_at,
+            mode: activity.mode,
+            ..base
+        };
+        let id = activity.activity_id.clone();
+        let change = if editing {
+            Change::EditActivity(activity)
+        } else {
+            Change::CreateActivity(activity)
+        };
+        match ctx.record(change) {
+            Ok(()) => {
+                ctx.put_local_activity(view);
+                set_title.set(String::new());
+                set_error.set(None);
+                navigate(&format!("/activity/{id}"), Default::default());
+            }
+            Err(e) => set_error.set(Some(e)),
+        }
+    };
+
+    view! {
+        <section class="card">
+            <h2>{if editing { "修改活动" } else { "发布活动" }}</h2>
+            <form on:submit=submit class="grid">
+                <label for="new-kind">"类型"</label>
+                <select id="new-kind" on:change=move |ev| set_kind.set(ActivityKind::parse(&event_target_value(&ev)).unwrap_or_default())>
+                    {ActivityKind::ALL.into_iter().map(|k| view! {
+                        <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
+                    }).collect_view()}
+                </select>
+                <label for="new-title">"主题"</label>
+                <input id="new-title" type="text" maxlength="100" required
+                    prop:value=title on:input=move |ev| set_title.set(event_target_value(&ev))/>
+                <label for="new-mode">"形式"</label>
+                <select id="new-mode" on:change=move |ev| set_mode.set(ActivityMode::parse(&event_target_value(&ev)).unwrap_or_default())>
+                    {ActivityMode::ALL.into_iter().map(|m| view! {
+                        <option value=m.as_str() selected=move || mode.get() == m>{m.label()}</option>
+                    }).collect_view()}
+                </select>
+                <label for="new-place">"地点"</label>
+                <input id="new-place" type="text" maxlength="100"
+                    prop:value=place on:input=move |ev| set_place.set(event_target_value(&ev))/>
+                <label for="new-starts">"开始时间"</label>
+                <input id="new-starts" type="datetime-local" prop:value=starts on:input=move |ev| set_starts.set(event_target_value(&ev))/>
+                <label for="new-ends">"结束时间"</label>
+                <input id="new-ends" type="datetime-local" prop:value=ends on:input=move |ev| set_ends.set(event_target_value(&ev))/>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="primary">{if editing { "保存修改" } else { "发布" }}</button>
+            </form>
+        </section>
+    }
+}
