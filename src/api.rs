@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::life::{ActivityMode, ActivityState, Decision, LeaveCategory, RequestKind};
+use crate::life::{
+    ActivityMode, ActivityState, Decision, Fence, LeaveCategory, LocationCheck, RequestKind,
+};
 use crate::model::{ActivityKind, AttendanceStatus, Membership, Millis, Role};
 
 /// Bumped when the push protocol changes incompatibly; the server answers older clients with 426.
@@ -268,6 +270,9 @@ pub struct NewActivity {
     /// A fixed six-digit code, as version 1 of the app made them (still accepted from old phones).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub code: String,
+    /// Members who agreed to it may sign in by location inside this circle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<Fence>,
 }
 
 fn default_code_step() -> Millis {
@@ -287,6 +292,7 @@ impl Default for NewActivity {
             secret: String::new(),
             code_step_ms: default_code_step(),
             code: String::new(),
+            fence: None,
         }
     }
 }
@@ -341,12 +347,16 @@ pub struct Decide {
 }
 
 /// A member signs in to an activity with the code the lead shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     pub activity_id: String,
+    /// Empty for a location sign-in.
     pub code: String,
+    /// A location sign-in: the outcome of the phone's one fix against the activity's fence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationCheck>,
 }
 
 /// The lead confirms a member's attendance: their sign-in (已签到（待确认） → 已确认), or a member seen at
@@ -496,6 +506,9 @@ pub struct ActivityView {
     /// … or the fixed code of an activity published by version 1 of the app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Where a location sign-in counts (the venue is no one's personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<Fence>,
     pub server_seq: i64,
 }
 
@@ -530,6 +543,9 @@ pub struct AttendanceView {
     /// What the member recorded as 补学.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study: Option<String>,
+    /// A location sign-in's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationCheck>,
     pub server_seq: i64,
 }
 
@@ -562,6 +578,7 @@ mod tests {
         let change = Change::SignIn(SignIn {
             activity_id: "a".into(),
             code: "123456".into(),
+            ..Default::default()
         });
         let m = Mutation::new(3, "id".into(), &change, 10, -2);
         let json = serde_json::to_string(&m).unwrap();

@@ -8,6 +8,7 @@ mod activity;
 mod branch;
 mod code;
 mod components;
+mod geo;
 mod health;
 mod home;
 mod http;

@@ -195,6 +195,141 @@ pub fn sign_in_link(origin: &str, activity_id: &str, code: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Location sign-in (opt-in, 单独同意)
+//
+// The lead's phone sets the fence from its own fix at the venue; a member's phone takes one fix at sign-in
+// and compares it with the fence itself. Only the outcome travels and is stored — inside or outside,
+// the distance and the fix's accuracy — never a coordinate of the member, never a track. Browsers give
+// WGS-84; Chinese maps give GCJ-02: a fence typed from such a map is converted to WGS-84 first, so fence
+// and fix are always compared in the same datum.
+
+/// A circle around the venue, in WGS-84. Degrees travel as integer millionths (about 0.1 m) and metres
+/// as integers: no floating-point text on the wire, which keeps float parsing and printing out of the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Fence {
+    pub lat_e6: i32,
+    pub lng_e6: i32,
+    pub radius_m: u32,
+}
+
+/// What a location sign-in carries: the outcome of comparing one fix with the fence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct LocationCheck {
+    pub inside: bool,
+    pub distance_m: u32,
+    pub accuracy_m: u32,
+}
+
+impl LocationCheck {
+    /// `位置签到：范围内，距离35米（精度20米）`
+    pub fn label(&self) -> String {
+        format!(
+            "位置签到：{}，距离{}米（精度{}米）",
+            if self.inside {
+                "范围内"
+            } else {
+                "范围外"
+            },
+            self.distance_m,
+            self.accuracy_m
+        )
+    }
+}
+
+/// A fix less precise than this cannot place anyone inside a fence.
+pub const MAX_ACCURACY_M: u32 = 500;
+
+/// Fence radii a lead may choose.
+pub const FENCE_RADII_M: std::ops::RangeInclusive<u32> = 50..=2_000;
+
+impl Fence {
+    /// The fence around a point in degrees (WGS-84).
+    pub fn around(lat: f64, lng: f64, radius_m: u32) -> Fence {
+        Fence {
+            lat_e6: (lat * 1e6).round() as i32,
+            lng_e6: (lng * 1e6).round() as i32,
+            radius_m,
+        }
+    }
+
+    pub fn lat(&self) -> f64 {
+        f64::from(self.lat_e6) / 1e6
+    }
+
+    pub fn lng(&self) -> f64 {
+        f64::from(self.lng_e6) / 1e6
+    }
+
+    /// Compares one fix (WGS-84) with the fence: inside when the uncertainty circle of a usable fix reaches
+    /// the fence (distance − accuracy ≤ radius).
+    pub fn check(&self, lat: f64, lng: f64, accuracy_m: f64) -> LocationCheck {
+        let distance = distance_m(self.lat(), self.lng(), lat, lng);
+        let accuracy_m = accuracy_m.max(0.0).round().min(f64::from(u32::MAX)) as u32;
+        let distance_m = distance.round().min(f64::from(u32::MAX)) as u32;
+        LocationCheck {
+            inside: accuracy_m <= MAX_ACCURACY_M
+                && distance_m.saturating_sub(accuracy_m) <= self.radius_m,
+            distance_m,
+            accuracy_m,
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        (-90_000_000..=90_000_000).contains(&self.lat_e6)
+            && (-180_000_000..=180_000_000).contains(&self.lng_e6)
+            && FENCE_RADII_M.contains(&self.radius_m)
+    }
+}
+
+/// Great-circle distance in metres (haversine, mean Earth radius).
+pub fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    const R: f64 = 6_371_008.8;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lng2 - lng1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * R * a.sqrt().asin()
+}
+
+/// WGS-84 → GCJ-02 (the published obfuscation every Chinese map applies inside mainland China).
+pub fn wgs84_to_gcj02(lat: f64, lng: f64) -> (f64, f64) {
+    const A: f64 = 6_378_245.0;
+    const EE: f64 = 0.006_693_421_622_965_943;
+    if !(0.8293..=55.8271).contains(&lat) || !(72.004..=137.8347).contains(&lng) {
+        return (lat, lng);
+    }
+    let (x, y) = (lng - 105.0, lat - 35.0);
+    let pi = std::f64::consts::PI;
+    let mut dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
+    dlat += (20.0 * (6.0 * x * pi).sin() + 20.0 * (2.0 * x * pi).sin()) * 2.0 / 3.0;
+    dlat += (20.0 * (y * pi).sin() + 40.0 * (y / 3.0 * pi).sin()) * 2.0 / 3.0;
+    dlat += (160.0 * (y / 12.0 * pi).sin() + 320.0 * (y * pi / 30.0).sin()) * 2.0 / 3.0;
+    let mut dlng = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
+    dlng += (20.0 * (6.0 * x * pi).sin() + 20.0 * (2.0 * x * pi).sin()) * 2.0 / 3.0;
+    dlng += (20.0 * (x * pi).sin() + 40.0 * (x / 3.0 * pi).sin()) * 2.0 / 3.0;
+    dlng += (150.0 * (x / 12.0 * pi).sin() + 300.0 * (x / 30.0 * pi).sin()) * 2.0 / 3.0;
+    let rad = lat.to_radians();
+    let magic = 1.0 - EE * rad.sin() * rad.sin();
+    let sqrt_magic = magic.sqrt();
+    dlat = (dlat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrt_magic) * pi);
+    dlng = (dlng * 180.0) / (A / sqrt_magic * rad.cos() * pi);
+    (lat + dlat, lng + dlng)
+}
+
+/// GCJ-02 → WGS-84, by iterating the forward transform (better than a metre after a few rounds).
+pub fn gcj02_to_wgs84(lat: f64, lng: f64) -> (f64, f64) {
+    let (mut wlat, mut wlng) = (lat, lng);
+    for _ in 0..8 {
+        let (glat, glng) = wgs84_to_gcj02(wlat, wlng);
+        wlat += lat - glat;
+        wlng += lng - glng;
+    }
+    (wlat, wlng)
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Members' requests and the lead's decisions
 
 /// What a member asks for on one activity.
@@ -693,5 +828,45 @@ mod tests {
         for c in LeaveCategory::ALL {
             assert_eq!(LeaveCategory::parse(c.as_str()), Some(c));
         }
+    }
+
+    #[test]
+    fn distances_and_datums_agree_with_known_values() {
+        // The Bund to Lujiazui (Oriental Pearl Tower): about 1.1 km.
+        let d = distance_m(31.2400, 121.4900, 31.2397, 121.4998);
+        assert!((900.0..1_100.0).contains(&d), "{d}");
+        // In Shanghai GCJ-02 is a few hundred metres off WGS-84; the inverse brings it back within a metre.
+        let (glat, glng) = wgs84_to_gcj02(31.2304, 121.4737);
+        let shift = distance_m(31.2304, 121.4737, glat, glng);
+        assert!((300.0..800.0).contains(&shift), "{shift}");
+        let (wlat, wlng) = gcj02_to_wgs84(glat, glng);
+        assert!(distance_m(31.2304, 121.4737, wlat, wlng) < 1.0);
+        // Outside China nothing is shifted.
+        assert_eq!(wgs84_to_gcj02(48.8566, 2.3522), (48.8566, 2.3522));
+    }
+
+    #[test]
+    fn a_fix_is_inside_when_its_uncertainty_reaches_the_fence_and_usable() {
+        let fence = Fence::around(31.2304, 121.4737, 200);
+        assert_eq!((fence.lat_e6, fence.lng_e6), (31_230_400, 121_473_700));
+        assert!(fence.is_valid());
+        let near = fence.check(31.2310, 121.4737, 20.0);
+        assert!(near.inside, "{near:?}");
+        assert!((60..70).contains(&near.distance_m));
+        assert_eq!(
+            near.label(),
+            format!("位置签到：范围内，距离{}米（精度20米）", near.distance_m)
+        );
+        // 1 km away with a 30 m fix: outside.
+        assert!(!fence.check(31.2394, 121.4737, 30.0).inside);
+        // A fix that only says "somewhere in the district" places no one inside.
+        assert!(!fence.check(31.2304, 121.4737, 1_500.0).inside);
+        assert!(
+            !Fence {
+                radius_m: 10,
+                ..fence
+            }
+            .is_valid()
+        );
     }
 }

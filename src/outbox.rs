@@ -517,6 +517,7 @@ mod tests {
         let change = Change::SignIn(SignIn {
             activity_id: activity.into(),
             code: "123456".into(),
+            ..Default::default()
         });
         Entry::new(
             2,
@@ -785,7 +786,8 @@ mod tests {
             e.change(),
             Some(Change::SignIn(SignIn {
                 activity_id: "a".into(),
-                code: "123456".into()
+                code: "123456".into(),
+                ..Default::default()
             }))
         );
         // Upgrading an upgraded record changes nothing.

@@ -408,7 +408,14 @@ impl Phone {
                 } else {
                     code_at(&secret, now_ms(), DEFAULT_CODE_STEP_MS)
                 };
-                (Change::SignIn(SignIn { activity_id, code }), true)
+                (
+                    Change::SignIn(SignIn {
+                        activity_id,
+                        code,
+                        location: None,
+                    }),
+                    true,
+                )
             }
         };
         self.seq += 1;

@@ -78,7 +78,7 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   await expect(member.myStatus()).toHaveText('已送达');
   await lead.syncNow();
   const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
-  await expect(row).toContainText('签到码未通过校验，请核实');
+  await expect(row).toContainText('签到未通过校验，请核实');
   await expect(lead.page.getByRole('button', { name: /一键确认全部/ })).toHaveCount(0);
 
   // The member is told, and types the code on the lead's screen again: the flag goes.
@@ -89,7 +89,7 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   await member.page.getByRole('button', { name: '签到' }).click();
   await expect(member.syncState()).toContainText('已全部上传');
   await lead.syncNow();
-  await expect(row).not.toContainText('签到码未通过校验');
+  await expect(row).not.toContainText('签到未通过校验');
   await lead.page.getByRole('button', { name: '一键确认全部（1人）' }).click();
   await expect(row).toContainText('已签到（已确认）');
 });

@@ -196,3 +196,53 @@ test('the lead settles the roster, closes the record, prints it and exports it a
   await expect(lead.page.getByRole('button', { name: '归档' })).toHaveCount(0);
   await expect(lead.page.getByRole('button', { name: /标记出席/ })).toHaveCount(0);
 });
+
+test('location sign-in: only with separate consent, one fix, and only the outcome leaves the phone', async ({ server, newApp }) => {
+  const venue = { latitude: 31.2304, longitude: 121.4737 };
+  const { app: lead } = await newApp({ geolocation: venue, permissions: ['geolocation'] });
+  await lead.login(LEAD);
+  await lead.page.getByLabel('主题').fill('工地现场党小组会');
+  await lead.page.getByLabel('开始时间').fill(shanghaiInput(-5));
+  await lead.page.getByRole('button', { name: '以我当前位置为中心' }).click();
+  await expect(lead.page.getByTestId('fence')).toHaveText('已设置位置签到：半径200米');
+  await lead.page.getByRole('button', { name: '发布' }).click();
+  await expect(lead.syncState()).toContainText('已全部上传');
+
+  const near = { latitude: 31.2310, longitude: 121.4737 };
+  const { app: member } = await newApp({ geolocation: near, permissions: ['geolocation'] });
+  await member.login(MEMBER);
+  await member.page.getByRole('link', { name: /工地现场党小组会/ }).click();
+  await expect(member.page.getByText('本活动可用位置签到，需要您在「我的」中单独同意后使用。')).toBeVisible();
+  await expect(member.page.getByRole('button', { name: '位置签到' })).toHaveCount(0);
+  await member.page.getByRole('link', { name: '我的' }).click();
+  await member.page.getByRole('button', { name: '同意位置签到' }).click();
+  await expect(member.page.getByTestId('location-consent')).toHaveText('已同意位置签到');
+  await member.page.getByRole('link', { name: '首页' }).click();
+  await member.page.getByRole('link', { name: /工地现场党小组会/ }).click();
+  await member.page.getByRole('button', { name: '位置签到' }).click();
+  await expect(member.myStatus()).toHaveText('已送达');
+
+  // Far from the site: kept, but flagged for the lead.
+  const far = { latitude: 31.2394, longitude: 121.4737 };
+  const { app: other } = await newApp({ geolocation: far, permissions: ['geolocation'] });
+  await other.login(MEMBER2);
+  await other.page.getByRole('link', { name: '我的' }).click();
+  await other.page.getByRole('button', { name: '同意位置签到' }).click();
+  await other.page.getByRole('link', { name: '首页' }).click();
+  await other.page.getByRole('link', { name: /工地现场党小组会/ }).click();
+  await other.page.getByRole('button', { name: '位置签到' }).click();
+  await expect(other.myStatus()).toHaveText('已送达');
+
+  await lead.syncNow();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText(/位置签到：范围内/);
+  const flagged = lead.page.getByTestId('roster-row').filter({ hasText: '张伟' });
+  await expect(flagged).toContainText(/位置签到：范围外，距离\d+米/);
+  await expect(flagged).toContainText('签到未通过校验，请核实');
+  const rows = (await apiPull(server)).attendance.filter((r) => r.location);
+  for (const r of rows) expect(Object.keys(r.location).sort()).toEqual(['accuracy_m', 'distance_m', 'inside']);
+
+  // Withdrawing consent stops location sign-in at once.
+  await other.page.getByRole('link', { name: '我的' }).click();
+  await other.page.getByRole('button', { name: '撤回同意' }).click();
+  await expect(other.page.getByTestId('location-consent')).toHaveText('未同意位置签到');
+});

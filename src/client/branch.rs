@@ -2,6 +2,7 @@
 //! host branch) for the configured time. Only their own lead sees names; it is a reminder to get in touch.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use super::http::{self, ApiError};
 use super::sync::Ctx;
@@ -11,24 +12,26 @@ use crate::model::LocalTime;
 #[component]
 pub fn BranchPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let token = ctx
+    // Fetched once when the page opens (online only): spawn_local and a signal, which the app already
+    // carries, rather than an async resource.
+    let (list, set_list) = signal(None::<Result<Participation, ApiError>>);
+    if let Some(token) = ctx
         .session
-        .with_untracked(|s| s.as_ref().map(|s| s.token.clone()));
-    let list = LocalResource::new(move || {
-        let token = token.clone();
-        async move {
-            match token {
-                Some(t) => http::get::<Participation>(&t, paths::PARTICIPATION).await,
-                None => Err(ApiError::Unauthorized("请先登录".to_owned())),
-            }
-        }
-    });
+        .with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
+    {
+        spawn_local(async move {
+            set_list.set(Some(
+                http::get::<Participation>(&token, paths::PARTICIPATION).await,
+            ));
+        });
+    }
     view! {
         <section class="card">
             <h1>"支部管理"</h1>
             <h2>"近期未参加组织生活的党员"</h2>
-            <Suspense fallback=|| view! { <p class="hint">"正在获取…"</p> }>
-                {move || list.get().map(|r| match r {
+            {move || match list.get() {
+                None => view! { <p class="hint">"正在获取…"</p> }.into_any(),
+                Some(r) => match r {
                     Err(ApiError::Offline) => view! { <p class="hint">"当前无网络，联网后可查看。"</p> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                     Ok(p) if p.members.is_empty() => view! {
@@ -48,8 +51,8 @@ pub fn BranchPage() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                })}
-            </Suspense>
+                },
+            }}
         </section>
     }
 }

@@ -114,6 +114,7 @@ pub fn SignLink() -> impl IntoView {
     let result = ctx.record(Change::SignIn(SignIn {
         activity_id: id.clone(),
         code,
+        ..Default::default()
     }));
     match result {
         Ok(()) => {

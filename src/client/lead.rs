@@ -228,7 +228,8 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
             <span class="status">{row.status.label()}</span>
             {signed_at.map(|s| view! { <span class="time">{s}</span> })}
             {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
-            {row.code_unverified.then(|| view! { <span class="flag">"签到码未通过校验，请核实"</span> })}
+            {row.code_unverified.then(|| view! { <span class="flag">"签到未通过校验，请核实"</span> })}
+            {row.location.map(|l| view! { <span class="muted detail">{l.label()}</span> })}
             {mark.map(|(class, text)| view! { <span class=class>{text}</span> })}
             {(!detail.is_empty()).then(|| view! { <span class="muted detail">{detail}</span> })}
             <span class="actions">{buttons}</span>

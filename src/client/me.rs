@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+use super::store;
 use super::sync::Ctx;
 use crate::model::mask_phone;
 use crate::outbox::EntryState;
@@ -46,11 +47,37 @@ pub fn MePage() -> impl IntoView {
                 }}" ›"</span>
             </A>
         </section>
+        <LocationConsent/>
         <section class="card">
             <Show when=move || { ctx.pending_count() > 0 }>
                 <p class="hint">{move || format!("还有 {} 条记录未上传。退出后它们仍保存在本机，下次登录会继续上传。", ctx.pending_count())}</p>
             </Show>
             <button type="button" class="secondary" on:click=log_out>"退出登录"</button>
+        </section>
+    }
+}
+
+/// 位置签到's separate consent (单独同意), given and withdrawn here; withdrawing stops it at once.
+#[component]
+fn LocationConsent() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let user_id = ctx.user_id().unwrap_or_default();
+    let (consent, set_consent) = signal(store::location_consent(user_id));
+    let toggle = move |_| {
+        let next = !consent.get_untracked();
+        match store::set_location_consent(user_id, next) {
+            Ok(()) => set_consent.set(next),
+            Err(_) => ctx.notice.set(Some(store::StoreFull::MESSAGE.to_owned())),
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"位置签到"</h2>
+            <p class="hint">"同意后，您可以在设置了签到范围的活动中用位置签到：签到时手机取一次位置，只上传是否在范围内、距离和精度，不上传您的坐标，不记录行动轨迹。不同意也可以用签到码或扫码签到。"</p>
+            <p data-testid="location-consent">{move || if consent.get() { "已同意位置签到" } else { "未同意位置签到" }}</p>
+            <button type="button" class="secondary" on:click=toggle>
+                {move || if consent.get() { "撤回同意" } else { "同意位置签到" }}
+            </button>
         </section>
     }
 }

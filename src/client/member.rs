@@ -5,9 +5,13 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use leptos::task::spawn_local;
+
+use super::geo::one_fix;
+use super::store;
 use super::sync::Ctx;
 use crate::api::{ActivityView, Change, Request, SignIn};
-use crate::life::{ActivityState, LeaveCategory, RequestKind};
+use crate::life::{ActivityState, Fence, LeaveCategory, RequestKind};
 use crate::model::{AttendanceStatus, LocalTime, in_sign_in_window, is_valid_code, normalize_code};
 use crate::outbox::{RowMark, SignInView, my_row, my_status_label, sign_in_view};
 
@@ -131,6 +135,7 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
         }
     };
     let (sign_id, leave_id, makeup_id, study_id) = (id.clone(), id.clone(), id.clone(), id);
+    let fence = activity.fence;
     view! {
         {activity.cancel_reason.clone().filter(|_| activity.state == ActivityState::Cancelled).map(|r| view! {
             <p class="banner warn" role="status">{format!("活动已取消：{r}")}</p>
@@ -150,6 +155,7 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
             </Show>
             <Show when=can_sign_in.clone()>
                 <SignInForm activity_id=sign_id.clone()/>
+                {fence.map(|f| view! { <LocationSignIn activity_id=sign_id.clone() fence=f/> })}
             </Show>
         </section>
         <Show when={let can = can.clone(); move || can(RequestKind::Leave)}>
@@ -179,6 +185,7 @@ fn SignInForm(activity_id: String) -> impl IntoView {
         let change = Change::SignIn(SignIn {
             activity_id: activity_id.clone(),
             code: typed,
+            ..Default::default()
         });
         match ctx.record(change) {
             Ok(()) => {
@@ -197,6 +204,42 @@ fn SignInForm(activity_id: String) -> impl IntoView {
             <button type="submit" class="primary">"签到"</button>
             <p class="hint">"也可以用手机相机或微信扫一扫书记出示的二维码。"</p>
         </form>
+    }
+}
+
+/// 位置签到: one fix, compared with the fence on the phone; only the outcome is sent. Offered only with the
+/// member's separate consent (我的 → 位置签到).
+#[component]
+fn LocationSignIn(activity_id: String, fence: Fence) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let consent = ctx.user_id().is_some_and(store::location_consent);
+    let (message, set_message) = signal(None::<String>);
+    let sign = move |_| {
+        let activity_id = activity_id.clone();
+        set_message.set(Some("正在获取位置…".to_owned()));
+        spawn_local(async move {
+            let outcome = match one_fix().await {
+                Ok((lat, lng, accuracy)) => {
+                    let check = fence.check(lat, lng, accuracy);
+                    let change = Change::SignIn(SignIn {
+                        activity_id,
+                        code: String::new(),
+                        location: Some(check),
+                    });
+                    ctx.record(change).map(|()| check.label())
+                }
+                Err(e) => Err(e),
+            };
+            set_message.set(Some(outcome.unwrap_or_else(|e| e)));
+        });
+    };
+    view! {
+        {if consent {
+            view! { <button type="button" class="secondary" on:click=sign>"位置签到"</button> }.into_any()
+        } else {
+            view! { <p class="hint">"本活动可用位置签到，需要您在「我的」中单独同意后使用。"</p> }.into_any()
+        }}
+        {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
     }
 }
 

@@ -6,10 +6,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::activity::use_activity;
+use super::geo::one_fix;
 use super::sync::Ctx;
 use super::{new_id, now_ms, random_bytes};
 use crate::api::{ActivityView, Change, NewActivity};
-use crate::life::{ActivityMode, ActivityState, secret_hex};
+use crate::life::{ActivityMode, ActivityState, Fence, gcj02_to_wgs84, secret_hex};
 use crate::model::{ActivityKind, LocalTime, check_new_activity};
 
 /// `/activity/:id/edit`
@@ -45,6 +46,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
     ));
     let (error, set_error) = signal(None::<String>);
     let editing = existing.is_some();
+    let (fence, set_fence) = signal(None::<Fence>);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -71,6 +73,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             },
             code_step_ms: settings.code_step_ms,
             code: String::new(),
+            fence: fence.get_untracked(),
         };
         if let Err(problem) = check_new_activity(
             &activity.title,
@@ -92,6 +95,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             org_name: user.org_name,
             secret: Some(activity.secret.clone()),
             code_step_ms: activity.code_step_ms,
+            fence: activity.fence,
             ..ActivityView::default()
         });
         let view = ActivityView {
@@ -142,6 +146,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                 <label for="new-place">"地点"</label>
                 <input id="new-place" type="text" maxlength="100"
                     prop:value=place on:input=move |ev| set_place.set(event_target_value(&ev))/>
+                {(!editing).then(|| view! { <FenceInput fence=fence set_fence=set_fence/> })}
                 <label for="new-starts">"开始时间"</label>
                 <input id="new-starts" type="datetime-local" prop:value=starts on:input=move |ev| set_starts.set(event_target_value(&ev))/>
                 <label for="new-ends">"结束时间"</label>
@@ -150,5 +155,72 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                 <button type="submit" class="primary">{if editing { "保存修改" } else { "发布" }}</button>
             </form>
         </section>
+    }
+}
+
+/// The optional location fence: from the lead's own fix at the venue (WGS-84, as members' phones will
+/// measure), or from coordinates copied from a Chinese map (GCJ-02, converted to WGS-84 here).
+#[component]
+fn FenceInput(
+    fence: ReadSignal<Option<Fence>>,
+    set_fence: WriteSignal<Option<Fence>>,
+) -> impl IntoView {
+    let (radius, set_radius) = signal(200u32);
+    let (message, set_message) = signal(None::<String>);
+    let here = move |_| {
+        set_message.set(Some("正在获取位置…".to_owned()));
+        leptos::task::spawn_local(async move {
+            match one_fix().await {
+                Ok((lat, lng, _)) => {
+                    set_fence.set(Some(Fence::around(lat, lng, radius.get_untracked())));
+                    set_message.set(None);
+                }
+                Err(e) => set_message.set(Some(e)),
+            }
+        });
+    };
+    let typed = move |ev| {
+        let text = event_target_value(&ev);
+        // The browser's number parser (Rust's would add its float tables to the app).
+        let parsed: Vec<f64> = text
+            .split([',', '，', ' '])
+            .filter(|s| !s.is_empty())
+            .map(js_sys::Number::parse_float)
+            .collect();
+        match parsed.as_slice() {
+            [lat, lng] if lat.is_finite() && lng.is_finite() => {
+                let (lat, lng) = gcj02_to_wgs84(*lat, *lng);
+                set_fence.set(Some(Fence::around(lat, lng, radius.get_untracked())));
+                set_message.set(None);
+            }
+            _ => set_message.set(Some(
+                "请按「纬度,经度」填写，如 31.2304,121.4737".to_owned(),
+            )),
+        }
+    };
+    let set_r = move |ev| {
+        let r = event_target_value(&ev).parse().unwrap_or(200);
+        set_radius.set(r);
+        set_fence.update(|f| {
+            if let Some(f) = f {
+                f.radius_m = r;
+            }
+        });
+    };
+    view! {
+        <label for="fence-radius">"位置签到范围（选填）"</label>
+        <select id="fence-radius" on:change=set_r>
+            <option value="200">"半径200米"</option>
+            <option value="500">"半径500米"</option>
+            <option value="1000">"半径1000米"</option>
+        </select>
+        <button type="button" class="secondary" on:click=here>"以我当前位置为中心"</button>
+        <label for="fence-map">"或填写地图坐标（高德、腾讯地图，纬度,经度）"</label>
+        <input id="fence-map" type="text" inputmode="decimal" on:change=typed/>
+        <p class="hint" data-testid="fence">{move || match fence.get() {
+            Some(f) => format!("已设置位置签到：半径{}米", f.radius_m),
+            None => "未设置位置签到（党员用签到码或扫码签到）".to_owned(),
+        }}</p>
+        {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
     }
 }

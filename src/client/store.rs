@@ -56,6 +56,22 @@ pub fn clear_session() {
     LocalStorage::delete(SESSION);
 }
 
+/// Whether this user gave their separate consent (单独同意) to location sign-in on this phone. Withdrawing it
+/// takes effect at once: the app asks for no fix without it.
+pub fn location_consent(user_id: i64) -> bool {
+    LocalStorage::get::<bool>(format!("hongyan.v1.{user_id}.location-consent")).unwrap_or(false)
+}
+
+pub fn set_location_consent(user_id: i64, consent: bool) -> Result<(), StoreFull> {
+    let key = format!("hongyan.v1.{user_id}.location-consent");
+    if consent {
+        set(&key, &true)
+    } else {
+        LocalStorage::delete(key);
+        Ok(())
+    }
+}
+
 /// This browser's device id, made once.
 pub fn device_id() -> String {
     if let Ok(id) = LocalStorage::get::<String>(DEVICE) {

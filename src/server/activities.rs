@@ -8,7 +8,9 @@ use super::auth::{CurrentUser, Person};
 use super::db::audit;
 use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
-use crate::life::{ActivityMode, ActivityState, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems};
+use crate::life::{
+    ActivityMode, ActivityState, Fence, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems,
+};
 use crate::model::{
     ActivityKind, AttendanceStatus, Role, check_new_activity, is_uuid, is_valid_code,
 };
@@ -22,6 +24,7 @@ pub struct ActivityRow {
     pub secret: String,
     pub code_step_ms: i64,
     pub state: ActivityState,
+    pub fence: Option<Fence>,
 }
 
 impl ActivityRow {
@@ -29,22 +32,37 @@ impl ActivityRow {
         conn: &mut SqliteConnection,
         id: &str,
     ) -> Result<Option<ActivityRow>, sqlx::Error> {
-        type Row = (i64, i64, i64, String, String, i64, String);
+        type Row = (
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            i64,
+            String,
+            Option<i32>,
+            Option<i32>,
+            Option<u32>,
+        );
         let row: Option<Row> = sqlx::query_as(
-            "SELECT org_id, starts_at, ends_at, code, secret, code_step_ms, state FROM activities WHERE id = ?",
+            "SELECT org_id, starts_at, ends_at, code, secret, code_step_ms, state, fence_lat_e6, fence_lng_e6, fence_radius_m
+             FROM activities WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(conn)
         .await?;
         Ok(row.map(
-            |(org_id, starts_at, ends_at, code, secret, code_step_ms, state)| ActivityRow {
-                org_id,
-                starts_at,
-                ends_at,
-                code,
-                secret,
-                code_step_ms,
-                state: ActivityState::parse(&state).unwrap_or(ActivityState::Closed),
+            |(org_id, starts_at, ends_at, code, secret, code_step_ms, state, lat, lng, radius)| {
+                ActivityRow {
+                    org_id,
+                    starts_at,
+                    ends_at,
+                    code,
+                    secret,
+                    code_step_ms,
+                    state: ActivityState::parse(&state).unwrap_or(ActivityState::Closed),
+                    fence: fence(lat, lng, radius),
+                }
             },
         ))
     }
@@ -69,6 +87,14 @@ impl ActivityRow {
         }
         Ok(Ok(activity))
     }
+}
+
+fn fence(lat_e6: Option<i32>, lng_e6: Option<i32>, radius_m: Option<u32>) -> Option<Fence> {
+    Some(Fence {
+        lat_e6: lat_e6?,
+        lng_e6: lng_e6?,
+        radius_m: radius_m?,
+    })
 }
 
 /// Shortest and longest time a rotating code may be shown.
@@ -105,10 +131,13 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     if !CODE_STEPS_MS.contains(&a.code_step_ms) {
         return Ok(Err("签到码刷新间隔应在10秒至10分钟之间".to_owned()));
     }
+    if a.fence.is_some_and(|f| !f.is_valid()) {
+        return Ok(Err("签到范围无效：半径应在50米至2000米之间".to_owned()));
+    }
     let inserted = sqlx::query(
         "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, mode, code, secret,
-                                 code_step_ms, created_by, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                                 code_step_ms, fence_lat_e6, fence_lng_e6, fence_radius_m, created_by, created_at, server_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&a.activity_id)
     .bind(by.org_id)
@@ -121,6 +150,9 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(if rotating { "" } else { a.code.as_str() })
     .bind(if rotating { a.secret.as_str() } else { "" })
     .bind(a.code_step_ms)
+    .bind(a.fence.map(|f| f.lat_e6))
+    .bind(a.fence.map(|f| f.lng_e6))
+    .bind(a.fence.map(|f| f.radius_m))
     .bind(by.id)
     .bind(ap.now)
     .bind(ap.seq)
@@ -273,6 +305,9 @@ struct ActivityRecord {
     code: String,
     secret: String,
     code_step_ms: i64,
+    fence_lat_e6: Option<i32>,
+    fence_lng_e6: Option<i32>,
+    fence_radius_m: Option<u32>,
     server_seq: i64,
 }
 
@@ -290,7 +325,7 @@ pub async fn visible_since(
     let rows: Vec<ActivityRecord> = sqlx::query_as(
         "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.mode,
                 a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret, a.code_step_ms,
-                a.server_seq
+                a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.server_seq
          FROM activities a JOIN orgs o ON o.id = a.org_id
          WHERE (?1 OR a.org_id = ?2
                 OR EXISTS (SELECT 1 FROM attendance t WHERE t.activity_id = a.id AND t.member_id = ?3))
@@ -334,6 +369,7 @@ pub async fn visible_since(
                 secret: (leads_it && !r.secret.is_empty()).then_some(r.secret),
                 code_step_ms: r.code_step_ms,
                 code: (leads_it && !r.code.is_empty()).then_some(r.code),
+                fence: fence(r.fence_lat_e6, r.fence_lng_e6, r.fence_radius_m),
                 server_seq: r.server_seq,
             })
         })

@@ -9,7 +9,9 @@ use super::auth::CurrentUser;
 use super::db::audit;
 use super::sync::{Applying, Outcome};
 use crate::api::{AttendanceView, Confirm, Decide, Request, SignIn};
-use crate::life::{self, Decision, LeaveCategory, RequestKind, When, code_matches};
+use crate::life::{
+    self, Decision, LeaveCategory, LocationCheck, MAX_ACCURACY_M, RequestKind, When, code_matches,
+};
 use crate::model::{
     AttendanceStatus, Membership, Role, in_sign_in_window, is_skewed, normalize_code,
 };
@@ -49,12 +51,19 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
             "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
         ));
     }
-    let typed = normalize_code(&s.code);
-    let verified = if activity.secret.is_empty() {
-        typed == activity.code
-    } else {
-        code_matches(&activity.secret, &typed, at, activity.code_step_ms)
+    // A location sign-in stands on its fix (inside the fence with a usable accuracy); any other on its code.
+    let verified = match (&s.location, activity.fence) {
+        (Some(_), None) => return Ok(Err("该活动未设置位置签到，请输入签到码".to_owned())),
+        (Some(l), Some(_)) => l.inside && l.accuracy_m <= MAX_ACCURACY_M,
+        (None, _) if activity.secret.is_empty() => normalize_code(&s.code) == activity.code,
+        (None, _) => code_matches(
+            &activity.secret,
+            &normalize_code(&s.code),
+            at,
+            activity.code_step_ms,
+        ),
     };
+    let location = s.location.as_ref();
     // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
     // already confirmed the member, the record merges into that row (which keeps its status) instead of
     // adding one. A member who asked for leave and came after all is present. The first record to arrive
@@ -69,7 +78,8 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     };
     sqlx::query(&format!(
         "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
-                clock_skewed = ?5, code_unverified = NOT ?6, server_seq = ?7
+                clock_skewed = ?5, code_unverified = NOT ?6, server_seq = ?7, location_inside = ?10,
+                location_distance_m = ?11, location_accuracy_m = ?12
          WHERE activity_id = ?8 AND member_id = ?9 AND (record_id IS NULL OR (code_unverified AND ?6))"
     ))
     .bind(ap.record_id)
@@ -81,6 +91,9 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     .bind(ap.seq)
     .bind(&s.activity_id)
     .bind(author.id)
+    .bind(location.map(|l| l.inside))
+    .bind(location.map(|l| l.distance_m))
+    .bind(location.map(|l| l.accuracy_m))
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
@@ -234,12 +247,16 @@ pub struct AttendanceRecord {
     pub category: Option<String>,
     pub lead_note: Option<String>,
     pub study: Option<String>,
+    pub location_inside: Option<bool>,
+    pub location_distance_m: Option<u32>,
+    pub location_accuracy_m: Option<u32>,
     pub server_seq: i64,
 }
 
 /// The columns of [`AttendanceRecord`], for queries over `attendance t JOIN users u`.
 pub const ATTENDANCE_COLUMNS: &str = "t.activity_id, t.member_id, u.name AS member_name, u.membership, t.status,
-    t.signed_at, t.clock_skewed, t.code_unverified, t.guest, t.reason, t.category, t.lead_note, t.study, t.server_seq";
+    t.signed_at, t.clock_skewed, t.code_unverified, t.guest, t.reason, t.category, t.lead_note, t.study, t.location_inside,
+    t.location_distance_m, t.location_accuracy_m, t.server_seq";
 
 impl AttendanceRecord {
     pub fn view(self) -> Result<AttendanceView, AppError> {
@@ -266,6 +283,11 @@ impl AttendanceRecord {
             category: self.category.as_deref().and_then(LeaveCategory::parse),
             lead_note: self.lead_note,
             study: self.study,
+            location: self.location_inside.map(|inside| LocationCheck {
+                inside,
+                distance_m: self.location_distance_m.unwrap_or_default(),
+                accuracy_m: self.location_accuracy_m.unwrap_or_default(),
+            }),
             server_seq: self.server_seq,
         })
     }

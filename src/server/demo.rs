@@ -113,6 +113,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         secret: secret_hex(rand::random()),
         code_step_ms: settings.code_step_ms,
         code: String::new(),
+        fence: None,
     };
     let applying = Applying {
         author: Person {

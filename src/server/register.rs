@@ -89,8 +89,13 @@ impl Register {
             .map(|r| {
                 let flag = match (r.code_unverified, r.status) {
                     (false, _) => "",
-                    (true, AttendanceStatus::Confirmed) => "签到码未通过校验，书记已确认到会",
-                    (true, _) => "签到码未通过校验",
+                    (true, AttendanceStatus::Confirmed) => "签到未通过校验，书记已确认到会",
+                    (true, _) => "签到未通过校验",
+                };
+                let flag = match &r.location {
+                    Some(l) if flag.is_empty() => l.label(),
+                    Some(l) => format!("{}；{flag}", l.label()),
+                    None => flag.to_owned(),
                 };
                 [
                     r.member_name.clone(),
@@ -106,7 +111,7 @@ impl Register {
                         .unwrap_or_default(),
                     r.reason.clone().unwrap_or_default(),
                     r.study.clone().unwrap_or_default(),
-                    flag.to_owned(),
+                    flag,
                 ]
             })
             .collect();

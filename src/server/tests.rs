@@ -162,6 +162,7 @@ fn sign_in(seq: u64, activity_id: &str, code: &str) -> Mutation {
     let change = Change::SignIn(SignIn {
         activity_id: activity_id.into(),
         code: code.into(),
+        ..Default::default()
     });
     Mutation::new(seq, new_id(), &change, now_ms(), 0)
 }
@@ -374,6 +375,7 @@ async fn a_sign_in_outside_the_window_is_quarantined_and_clock_skew_is_flagged()
     let change = Change::SignIn(SignIn {
         activity_id: activity.clone(),
         code: code.clone(),
+        ..Default::default()
     });
     let week = 7 * 24 * 3_600_000;
     // A phone a week behind that never synced: its claimed time is before the window.

@@ -14,9 +14,17 @@ ALTER TABLE activities ADD COLUMN host TEXT;
 ALTER TABLE activities ADD COLUMN recorder TEXT;
 ALTER TABLE activities ADD COLUMN online_note TEXT;
 ALTER TABLE activities ADD COLUMN closed_at INTEGER;
+-- The opt-in location fence (WGS-84, degrees × 10⁶), if the lead set one.
+ALTER TABLE activities ADD COLUMN fence_lat_e6 INTEGER;
+ALTER TABLE activities ADD COLUMN fence_lng_e6 INTEGER;
+ALTER TABLE activities ADD COLUMN fence_radius_m INTEGER;
 
 -- A sign-in whose code did not match the claimed time: kept 待确认, flagged for the lead.
 ALTER TABLE attendance ADD COLUMN code_unverified INTEGER NOT NULL DEFAULT 0;
+-- A location sign-in: only inside/outside, distance and accuracy (never a coordinate of the member).
+ALTER TABLE attendance ADD COLUMN location_inside INTEGER;
+ALTER TABLE attendance ADD COLUMN location_distance_m INTEGER;
+ALTER TABLE attendance ADD COLUMN location_accuracy_m INTEGER;
 -- Attending a host branch (一方隶属、多重组织生活): no vote there.
 ALTER TABLE attendance ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
 -- The member's reason for leave or make-up, or the lead's 缺席原因 / reason for a refusal.

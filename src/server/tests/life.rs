@@ -68,6 +68,7 @@ fn sign(activity: &NewActivity, at: i64) -> Change {
     Change::SignIn(SignIn {
         activity_id: activity.activity_id.clone(),
         code: code_at(&activity.secret, at, activity.code_step_ms),
+        ..Default::default()
     })
 }
 
@@ -691,4 +692,122 @@ async fn the_quiet_list_counts_host_branch_attendance_and_only_the_home_lead_see
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
+}
+
+#[tokio::test]
+async fn a_location_sign_in_stores_only_the_outcome_and_outside_the_fence_is_flagged() {
+    use crate::life::{Fence, LocationCheck};
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let fence = Fence::around(31.2304, 121.4737, 200);
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日".into(),
+        starts_at: now - HOUR,
+        ends_at: now + HOUR,
+        secret: secret_hex(rand::random()),
+        fence: Some(fence),
+        ..Default::default()
+    };
+    assert_eq!(
+        now_send(&h, &lead, Change::CreateActivity(a.clone()))
+            .await
+            .0,
+        "applied"
+    );
+    let bad_fence = NewActivity {
+        activity_id: new_id(),
+        fence: Some(Fence {
+            radius_m: 5,
+            ..fence
+        }),
+        ..a.clone()
+    };
+    assert!(
+        now_send(&h, &lead, Change::CreateActivity(bad_fence))
+            .await
+            .1
+            .starts_with("签到范围无效")
+    );
+
+    let by_location = |check: LocationCheck| {
+        Change::SignIn(SignIn {
+            activity_id: a.activity_id.clone(),
+            code: String::new(),
+            location: Some(check),
+        })
+    };
+    let member = h.login(MEMBER).await;
+    let inside = fence.check(31.2310, 121.4737, 20.0);
+    assert_eq!(
+        now_send(&h, &member, by_location(inside)).await.0,
+        "applied"
+    );
+    assert_eq!(
+        row(&h, &a.activity_id, MEMBER).await,
+        ("signed_in".into(), false, None)
+    );
+    let other = h.login("13800000004").await;
+    let outside = fence.check(31.2394, 121.4737, 30.0);
+    assert_eq!(
+        now_send(&h, &other, by_location(outside)).await.0,
+        "applied"
+    );
+    assert!(
+        row(&h, &a.activity_id, "13800000004").await.1,
+        "outside: kept, flagged"
+    );
+
+    // Stored: the outcome only. The lead sees it; the register says it.
+    let pulled = h.pull(&lead, 0).await;
+    let mine = pulled["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["member_name"] == "李明" && r["activity_id"] == a.activity_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mine["location"],
+        json!({"inside": true, "distance_m": inside.distance_m, "accuracy_m": 20})
+    );
+    assert_eq!(
+        pulled["activities"][1]["fence"],
+        json!({"lat_e6": 31_230_400, "lng_e6": 121_473_700, "radius_m": 200})
+    );
+    let csv = h
+        .call(
+            "GET",
+            &paths::register(&a.activity_id, "csv"),
+            Some(&lead),
+            None,
+        )
+        .await
+        .text;
+    assert!(
+        csv.contains("位置签到：范围外，距离1001米（精度30米）；签到未通过校验"),
+        "{csv}"
+    );
+
+    // No fence: a location sign-in is refused (the member types the code instead).
+    let plain = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    let r = now_send(
+        &h,
+        &member,
+        Change::SignIn(SignIn {
+            activity_id: plain.activity_id,
+            code: String::new(),
+            location: Some(inside),
+        }),
+    )
+    .await;
+    assert_eq!(
+        r,
+        (
+            "quarantined".into(),
+            "该活动未设置位置签到，请输入签到码".into()
+        )
+    );
 }

@@ -110,6 +110,7 @@ async fn run_case(seed: u64) {
                 Change::SignIn(SignIn {
                     activity_id: id,
                     code,
+                    ..Default::default()
                 })
             };
             let m = Mutation::new(device.next_seq, new_id(), &change, now_ms(), 0);
