@@ -166,11 +166,12 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
         "INSERT INTO attendance (activity_id, member_id, status, reason, guest, server_seq)
          SELECT ?1, u.id, CASE WHEN e.reason IS NULL THEN 'pending' ELSE 'exempt' END, e.reason,
                 u.org_id != ?3, ?2
-         FROM users u
+         FROM (SELECT id, org_id FROM users WHERE org_id = ?3 AND role IN ('member', 'lead')
+               UNION
+               SELECT u.id, u.org_id FROM host_orgs h JOIN users u ON u.id = h.user_id
+               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead')) u
          LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > ?4 GROUP BY user_id) e
-                ON e.user_id = u.id
-         WHERE u.role IN ('member', 'lead')
-           AND (u.org_id = ?3 OR u.id IN (SELECT user_id FROM host_orgs WHERE org_id = ?3))",
+                ON e.user_id = u.id",
     )
     .bind(&a.activity_id)
     .bind(ap.seq)

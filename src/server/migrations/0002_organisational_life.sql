@@ -53,4 +53,3 @@ CREATE TABLE exemptions (
 );
 CREATE INDEX exemptions_user ON exemptions(user_id);
 
-CREATE INDEX attendance_member_status ON attendance(member_id, status);
