@@ -118,7 +118,12 @@ pub fn SignLink() -> impl IntoView {
     }));
     match result {
         Ok(()) => {
-            navigate(&format!("/activity/{id}"), Default::default());
+            // Replace the link in history: going back must not sign in again.
+            let replace = leptos_router::NavigateOptions {
+                replace: true,
+                ..Default::default()
+            };
+            navigate(&format!("/activity/{id}"), replace);
             None
         }
         Err(e) => Some(view! { <p class="error" role="alert">{e}</p> }),

@@ -287,30 +287,36 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     Ok(Ok(()))
 }
 
+/// An activity as stored, for pulls and the register.
 #[derive(sqlx::FromRow)]
-struct ActivityRecord {
-    id: String,
-    org_id: i64,
-    org_name: String,
-    kind: String,
-    title: String,
-    place: String,
-    starts_at: i64,
-    ends_at: i64,
-    mode: String,
-    state: String,
-    cancel_reason: Option<String>,
-    host: Option<String>,
-    recorder: Option<String>,
-    online_note: Option<String>,
-    code: String,
-    secret: String,
-    code_step_ms: i64,
-    fence_lat_e6: Option<i32>,
-    fence_lng_e6: Option<i32>,
-    fence_radius_m: Option<u32>,
-    server_seq: i64,
+pub struct ActivityRecord {
+    pub id: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub kind: String,
+    pub title: String,
+    pub place: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub mode: String,
+    pub state: String,
+    pub cancel_reason: Option<String>,
+    pub host: Option<String>,
+    pub recorder: Option<String>,
+    pub online_note: Option<String>,
+    pub code: String,
+    pub secret: String,
+    pub code_step_ms: i64,
+    pub fence_lat_e6: Option<i32>,
+    pub fence_lng_e6: Option<i32>,
+    pub fence_radius_m: Option<u32>,
+    pub server_seq: i64,
 }
+
+/// The columns of [`ActivityRecord`], for queries over `activities a JOIN orgs o`.
+pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at,
+    a.ends_at, a.mode, a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret,
+    a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.server_seq";
 
 /// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all):
 /// a member those of every organisation whose roster they are on (home and host branches) and their own
@@ -323,16 +329,14 @@ pub async fn visible_since(
     limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
     let all_orgs = user.role == Role::Admin;
-    let rows: Vec<ActivityRecord> = sqlx::query_as(
-        "SELECT a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.mode,
-                a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret, a.code_step_ms,
-                a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.server_seq
+    let rows: Vec<ActivityRecord> = sqlx::query_as(&format!(
+        "SELECT {ACTIVITY_COLUMNS}
          FROM activities a JOIN orgs o ON o.id = a.org_id
          WHERE (?1 OR a.org_id = ?2
                 OR EXISTS (SELECT 1 FROM attendance t WHERE t.activity_id = a.id AND t.member_id = ?3))
            AND a.server_seq > ?4 AND a.server_seq <= ?5
-         ORDER BY a.server_seq LIMIT ?6",
-    )
+         ORDER BY a.server_seq LIMIT ?6"
+    ))
     .bind(all_orgs)
     .bind(user.org_id)
     .bind(user.id)

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 
+use super::activities::{ACTIVITY_COLUMNS, ActivityRecord};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::now_ms;
@@ -37,7 +38,7 @@ pub struct Register {
 }
 
 impl Register {
-    fn new(a: &RegisterActivity, roster: &[AttendanceView]) -> Register {
+    fn new(a: &ActivityRecord, roster: &[AttendanceView]) -> Register {
         let tally = Tally::of(roster.iter().map(|r| (r.status, r.membership)));
         let kind = ActivityKind::parse(&a.kind).unwrap_or(ActivityKind::Other);
         let mut header = vec![
@@ -183,21 +184,6 @@ impl Register {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct RegisterActivity {
-    org_id: i64,
-    org_name: String,
-    kind: String,
-    title: String,
-    place: String,
-    starts_at: i64,
-    ends_at: i64,
-    state: String,
-    host: Option<String>,
-    recorder: Option<String>,
-    online_note: Option<String>,
-}
-
 /// The attendance register of one activity: its lead (or an admin) downloads it as CSV or Excel.
 #[utoipa::path(get, path = paths::REGISTER, tag = "activities", security(("bearer" = [])),
     params(("id" = String, Path, description = "Activity id"), RegisterQuery),
@@ -218,11 +204,9 @@ pub async fn register(
         return Err(AppError::BadRequest("format 只能是 csv 或 xlsx".to_owned()));
     }
     let mut conn = state.db.reader.acquire().await?;
-    let activity: RegisterActivity = sqlx::query_as(
-        "SELECT a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at, a.ends_at, a.state, a.host,
-                a.recorder, a.online_note
-         FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = ?",
-    )
+    let activity: ActivityRecord = sqlx::query_as(&format!(
+        "SELECT {ACTIVITY_COLUMNS} FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = ?"
+    ))
     .bind(&id)
     .fetch_optional(&mut *conn)
     .await?
