@@ -86,6 +86,7 @@ pub enum MutationKind {
     Request,
     Confirm,
     Decide,
+    AddToRoster,
     #[serde(other)]
     Unknown,
 }
@@ -102,6 +103,7 @@ impl MutationKind {
             MutationKind::Request => "request",
             MutationKind::Confirm => "confirm",
             MutationKind::Decide => "decide",
+            MutationKind::AddToRoster => "add_to_roster",
             MutationKind::Unknown => "unknown",
         }
     }
@@ -117,6 +119,7 @@ impl MutationKind {
             MutationKind::Request => "申请",
             MutationKind::Confirm => "确认出席",
             MutationKind::Decide => "审批",
+            MutationKind::AddToRoster => "加入应到名单",
             MutationKind::Unknown => "其他记录",
         }
     }
@@ -178,6 +181,7 @@ pub enum Change {
     Request(Request),
     Confirm(Confirm),
     Decide(Decide),
+    AddToRoster(AddToRoster),
 }
 
 impl Change {
@@ -191,6 +195,7 @@ impl Change {
             Change::Request(r) => &r.activity_id,
             Change::Confirm(c) => &c.activity_id,
             Change::Decide(d) => &d.activity_id,
+            Change::AddToRoster(a) => &a.activity_id,
         }
     }
 }
@@ -212,6 +217,7 @@ impl Mutation {
             Change::Request(r) => (MutationKind::Request, Payload::of(r)),
             Change::Confirm(c) => (MutationKind::Confirm, Payload::of(c)),
             Change::Decide(d) => (MutationKind::Decide, Payload::of(d)),
+            Change::AddToRoster(a) => (MutationKind::AddToRoster, Payload::of(a)),
         };
         Mutation {
             seq,
@@ -243,6 +249,7 @@ impl Mutation {
             MutationKind::Request => read(json, Change::Request),
             MutationKind::Confirm => read(json, Change::Confirm),
             MutationKind::Decide => read(json, Change::Decide),
+            MutationKind::AddToRoster => read(json, Change::AddToRoster),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
     }
@@ -367,6 +374,17 @@ pub struct SignIn {
 pub struct Confirm {
     pub activity_id: String,
     pub member_id: i64,
+}
+
+/// The lead adds someone to a frozen roster before the record is closed (audited): a member of the branch
+/// who joined after publication, or a mobile member from elsewhere invited as a guest. By phone number, so
+/// the lead's phone needs no member list and works offline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddToRoster {
+    pub activity_id: String,
+    pub phone: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,10 +10,10 @@ use super::components::save_file;
 use super::http;
 use super::sync::Ctx;
 use crate::api::{
-    ActivityView, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
+    ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
 };
 use crate::life::{ActivityState, Counted, Decision, Quorum, close_problems};
-use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally};
+use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally, is_valid_phone};
 use crate::outbox::{RosterRow, RowMark, lead_roster};
 
 /// `应到…` and, for a 支部党员大会, whether the members with a vote present are more than half.
@@ -113,6 +113,7 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
                     })
                 }
             }}
+            {open.then(|| view! { <AddToRosterForm activity_id=id.clone()/> })}
         </section>
         <section class="card">
             <h2>"会议记录"</h2>
@@ -248,6 +249,43 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
+    }
+}
+
+/// 加入应到名单: a member who joined after publication, or a mobile member invited as a guest — by phone
+/// number, offline too; the row appears once the server has it.
+#[component]
+fn AddToRosterForm(activity_id: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (phone, set_phone) = signal(String::new());
+    let (message, set_message) = signal(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = phone.get_untracked().trim().to_owned();
+        if !is_valid_phone(&typed) {
+            set_message.set(Some("请输入11位手机号".to_owned()));
+            return;
+        }
+        let change = Change::AddToRoster(AddToRoster {
+            activity_id: activity_id.clone(),
+            phone: typed,
+        });
+        set_message.set(Some(match ctx.record(change) {
+            Ok(()) => {
+                set_phone.set(String::new());
+                "已添加，上传后显示在名单中".to_owned()
+            }
+            Err(e) => e,
+        }));
+    };
+    view! {
+        <form class="reason" on:submit=submit>
+            <label for="roster-add">"加入应到名单（本支部新党员，或邀请的外支部流动党员）"</label>
+            <input id="roster-add" type="tel" inputmode="numeric" maxlength="11" placeholder="手机号"
+                prop:value=phone on:input=move |ev| set_phone.set(event_target_value(&ev))/>
+            <button type="submit" class="secondary">"加入"</button>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+        </form>
     }
 }
 

@@ -8,7 +8,7 @@ use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
 use super::db::audit;
 use super::sync::{Applying, Outcome};
-use crate::api::{AttendanceView, Confirm, Decide, Request, SignIn};
+use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
     self, Decision, LeaveCategory, LocationCheck, MAX_ACCURACY_M, RequestKind, When, code_matches,
 };
@@ -229,6 +229,58 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
         }
     );
     audit(conn, ap.now, ap.author.id, "decide", &subject).await?;
+    Ok(Ok(()))
+}
+
+/// Adds someone to an open activity's roster (see [`AddToRoster`]); already on it is harmless.
+pub async fn add_to_roster(
+    conn: &mut SqliteConnection,
+    a: &AddToRoster,
+    ap: &Applying<'_>,
+) -> Outcome {
+    let activity = match ActivityRow::for_lead(conn, ap.author, &a.activity_id).await? {
+        Ok(activity) => activity,
+        Err(why) => return Ok(Err(why)),
+    };
+    let person: Option<(i64, i64, bool, String)> =
+        sqlx::query_as("SELECT id, org_id, mobile, role FROM users WHERE phone = ?")
+            .bind(a.phone.trim())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((member_id, org_id, mobile, role)) = person else {
+        return Ok(Err("没有这个手机号的党员，请核对".to_owned()));
+    };
+    let guest = org_id != activity.org_id;
+    if role == "admin" || (guest && !mobile) {
+        return Ok(Err(
+            "只能加入本支部党员，或邀请其他支部的流动党员作为外支部人员参加".to_owned(),
+        ));
+    }
+    let added = sqlx::query(
+        "INSERT INTO attendance (activity_id, member_id, status, guest, server_seq) VALUES (?, ?, 'pending', ?, ?)
+         ON CONFLICT (activity_id, member_id) DO NOTHING",
+    )
+    .bind(&a.activity_id)
+    .bind(member_id)
+    .bind(guest)
+    .bind(ap.seq)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 1 {
+        // The activity moves forward too, so a phone that pulled before it was on the roster receives it.
+        sqlx::query("UPDATE activities SET server_seq = ? WHERE id = ?")
+            .bind(ap.seq)
+            .bind(&a.activity_id)
+            .execute(&mut *conn)
+            .await?;
+        let subject = format!(
+            "{}/{member_id}{}",
+            a.activity_id,
+            if guest { "（外支部）" } else { "" }
+        );
+        audit(conn, ap.now, ap.author.id, "add_to_roster", &subject).await?;
+    }
     Ok(Ok(()))
 }
 

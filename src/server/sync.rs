@@ -321,6 +321,7 @@ async fn apply_change(conn: &mut SqliteConnection, change: Change, ap: &Applying
         Change::Request(r) => attendance::request(conn, &r, ap).await,
         Change::Confirm(c) => attendance::confirm(conn, &c, ap).await,
         Change::Decide(d) => attendance::decide(conn, &d, ap).await,
+        Change::AddToRoster(a) => attendance::add_to_roster(conn, &a, ap).await,
     }
 }
 

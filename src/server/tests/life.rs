@@ -811,3 +811,65 @@ async fn a_location_sign_in_stores_only_the_outcome_and_outside_the_fence_is_fla
         )
     );
 }
+
+#[tokio::test]
+async fn the_lead_adds_a_late_joiner_or_invites_a_mobile_member_and_they_receive_the_activity() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let a = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    let id = a.activity_id.as_str();
+    // The cadre pulled before being on the roster: the activity is not theirs yet.
+    let cadre = h.login(CADRE).await;
+    let cursor = h.pull(&cadre, 0).await["cursor"].as_i64().unwrap();
+    let add = |phone: &str| {
+        Change::AddToRoster(crate::api::AddToRoster {
+            activity_id: id.into(),
+            phone: phone.into(),
+        })
+    };
+    // 赵磊 is not a mobile member: another branch's cadre is not invited as a guest.
+    assert!(
+        now_send(&h, &lead, add(CADRE))
+            .await
+            .1
+            .starts_with("只能加入本支部党员")
+    );
+    assert_eq!(
+        now_send(&h, &lead, add("13900000000")).await.1,
+        "没有这个手机号的党员，请核对"
+    );
+    assert_eq!(
+        now_send(&h, &h.login(OTHER_LEAD).await, add(CADRE)).await.1,
+        "只能管理本支部的活动"
+    );
+    sqlx::query("UPDATE users SET mobile = 1 WHERE phone = ?")
+        .bind(CADRE)
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    assert_eq!(now_send(&h, &lead, add(CADRE)).await.0, "applied");
+    assert_eq!(
+        now_send(&h, &lead, add(CADRE)).await.0,
+        "applied",
+        "twice is harmless"
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'add_to_roster'")
+            .await,
+        1
+    );
+    let pulled = h.pull(&cadre, cursor).await;
+    assert!(
+        pulled["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id),
+        "{pulled}"
+    );
+    let mine = &pulled["attendance"][0];
+    assert_eq!(
+        (mine["status"].as_str(), mine["guest"].as_bool()),
+        (Some("pending"), Some(true))
+    );
+}
