@@ -4,7 +4,7 @@
 // TARGET_KIB is where the product wants to be. LIMIT_KIB is the ratchet: today's size plus a little, so
 // growth is caught; lower it whenever the bundle shrinks. (Measured 2026-11-28: 250 KiB, of which the wasm
 // is 241 KiB — Leptos' reactive and view code about half, serde_json about a sixth, reqwest/http/url a tenth.
-// Organisational life (issue 4) took it from 264 to 336 KiB: the lead's roster decisions, closing form,
+// Organisational life (issue 4) took it from 264 to 337 KiB: the lead's roster decisions, closing form,
 // printable record, export, code screen, request forms, location sign-in and their views ~60 KiB, the QR
 // encoder and HMAC-SHA-256 ~7 KiB. The lead-only pages are the obvious candidates for a split bundle.)
 //
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 337;
+const LIMIT_KIB = 338;
 const site = process.argv[2] ?? 'target/site';
 const files = ['shell.html', 'boot.js', 'pkg/hongyan.js', 'pkg/hongyan.wasm', 'pkg/hongyan.css'];
 
