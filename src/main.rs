@@ -8,6 +8,20 @@
 //! --demo        HONGYAN_DEMO=1 seed demo accounts into an empty database
 //! --at-risk-days N  HONGYAN_AT_RISK_DAYS (2) warn a member whose unsent records are this old and whose
 //!                   browser may evict them
+//! --code-step-secs N  HONGYAN_CODE_STEP_SECS (60) how long each rotating 签到码 is shown
+//! --makeup-days N     HONGYAN_MAKEUP_DAYS (3) how long after an activity a 补签 may be asked
+//! --backdate-days N   HONGYAN_BACKDATE_DAYS (30) how far back an activity may be recorded
+//! --inactive-days N   HONGYAN_INACTIVE_DAYS (90) the lead's list of members without participation
+//! ```
+//!
+//! Operators' commands (each takes `--db PATH` too):
+//!
+//! ```text
+//! hongyan migrate                               apply migrations and exit
+//! hongyan create-admin --phone P --name N       the first district admin; password from
+//!                                               HONGYAN_ADMIN_PASSWORD or the first line of stdin
+//! hongyan backup FILE                           online, consistent copy of the live database
+//! hongyan restore FILE                          replace the database with a backup (server stopped)
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -22,11 +36,15 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "hongyan=info".into()),
         )
         .init();
-    let config = match parse_args(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(command) = args.first().filter(|a| !a.starts_with('-')) {
+        return operate(command, &args[1..]);
+    }
+    let config = match parse_args(args.into_iter()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N]"
+                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N] [--code-step-secs N] [--makeup-days N] [--backdate-days N] [--inactive-days N]\n       hongyan migrate | create-admin --phone P --name N | backup FILE | restore FILE  [--db PATH]"
             );
             return std::process::ExitCode::from(2);
         }
@@ -45,6 +63,79 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs one operator's command (see the top of this file).
+fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
+    use hongyan::server::ops;
+    let mut db = std::env::var("HONGYAN_DB").unwrap_or_else(|_| "hongyan.db".into());
+    let (mut phone, mut name, mut file) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let slot = match arg.as_str() {
+            "--db" => &mut db,
+            "--phone" => phone.insert(String::new()),
+            "--name" => name.insert(String::new()),
+            other if !other.starts_with('-') && file.is_none() => {
+                file = Some(other.to_owned());
+                continue;
+            }
+            other => return fail(format!("unknown argument {other}")),
+        };
+        match it.next() {
+            Some(v) => *slot = v.clone(),
+            None => return fail(format!("{arg} needs a value")),
+        }
+    }
+    let db = std::path::PathBuf::from(db);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let outcome: Result<String, Box<dyn std::error::Error>> = runtime.block_on(async {
+        match (command, file.as_deref(), phone.as_deref(), name.as_deref()) {
+            ("migrate", None, None, None) => {
+                let n = ops::migrate(&db).await?;
+                Ok(format!("{}: {n} migrations applied", db.display()))
+            }
+            ("create-admin", None, Some(phone), Some(name)) => {
+                let password = match std::env::var("HONGYAN_ADMIN_PASSWORD") {
+                    Ok(p) => p,
+                    Err(_) => {
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        line.trim_end_matches(['\r', '\n']).to_owned()
+                    }
+                };
+                let id = ops::create_admin(&db, phone, name, &password).await?;
+                Ok(format!("created district admin {name} ({phone}), user {id}"))
+            }
+            ("backup", Some(to), None, None) => {
+                ops::backup(&db, std::path::Path::new(to)).await?;
+                Ok(format!("backed up {} to {to} (integrity ok)", db.display()))
+            }
+            ("restore", Some(from), None, None) => {
+                let kept = ops::restore(&db, std::path::Path::new(from)).await?;
+                Ok(match kept {
+                    Some(k) => format!("restored {} from {from}; the previous database is {}", db.display(), k.display()),
+                    None => format!("restored {} from {from}", db.display()),
+                })
+            }
+            _ => Err("usage: hongyan migrate | create-admin --phone P --name N | backup FILE | restore FILE  [--db PATH]".into()),
+        }
+    });
+    match outcome {
+        Ok(done) => {
+            println!("{done}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+fn fail(message: String) -> std::process::ExitCode {
+    eprintln!("hongyan: {message}");
+    std::process::ExitCode::from(2)
 }
 
 /// The district's settings on the command line: (flag, environment variable, default, most allowed, what one

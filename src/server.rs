@@ -9,6 +9,7 @@ mod auth;
 mod db;
 mod demo;
 mod error;
+pub mod ops;
 mod register;
 mod site;
 mod sync;
@@ -128,6 +129,8 @@ pub struct Config {
 
 /// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    // Held while serving: `hongyan restore` and a second server on the same database are refused.
+    let _lock = ops::lock(&config.db_path)?;
     let db = Db::open(&config.db_path).await?;
     if config.demo && demo::seed(&db, &config.settings).await? {
         tracing::info!("seeded demo data (password {})", demo::PASSWORD);

@@ -1,0 +1,275 @@
+//! Operators' commands on the server binary: run migrations, create the first district admin, and back up
+//! and restore the database — with no developer at hand.
+//!
+//! A backup is taken online (`VACUUM INTO`: one consistent snapshot while the server keeps serving) and
+//! checked before it is reported. A restore needs the server stopped; it keeps the database it replaces.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::{Connection, SqliteConnection};
+
+use super::auth::hash_password;
+use super::db::{Db, now_ms};
+use crate::model::is_valid_phone;
+
+type Failure = Box<dyn std::error::Error>;
+
+/// Opens the database, applying any migrations it lacks; answers how many migrations it has.
+pub async fn migrate(db_path: &Path) -> Result<i64, Failure> {
+    let db = Db::open(db_path).await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&db.reader)
+        .await?;
+    Ok(applied)
+}
+
+/// Creates a district admin (区委组织部管理员) and, in an empty database, the district's root organisation.
+pub async fn create_admin(
+    db_path: &Path,
+    phone: &str,
+    name: &str,
+    password: &str,
+) -> Result<i64, Failure> {
+    if !is_valid_phone(phone) {
+        return Err("手机号应为11位数字".into());
+    }
+    if name.trim().is_empty() || name.chars().count() > 50 {
+        return Err("请填写姓名（50字以内）".into());
+    }
+    if password.chars().count() < 8 {
+        return Err("密码至少8位".into());
+    }
+    let db = Db::open(db_path).await?;
+    let mut tx = db.writer.begin().await?;
+    let root: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let root = match root {
+        Some(id) => id,
+        None => sqlx::query(
+            "INSERT INTO orgs (parent_id, name, kind) VALUES (NULL, '区委组织部', 'department')",
+        )
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid(),
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES (?, ?, ?, 'admin', ?, ?)
+         ON CONFLICT (phone) DO NOTHING",
+    )
+    .bind(phone)
+    .bind(name.trim())
+    .bind(hash_password(password))
+    .bind(root)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(format!("手机号 {phone} 已有账号").into());
+    }
+    let id = inserted.last_insert_rowid();
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Writes a consistent copy of the live database to `dest` (which must not exist yet) and checks it.
+pub async fn backup(db_path: &Path, dest: &Path) -> Result<(), Failure> {
+    if dest.exists() {
+        return Err(format!("{} already exists; choose a new file name", dest.display()).into());
+    }
+    let db = Db::open(db_path).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(dest.to_string_lossy().as_ref())
+        .execute(&db.writer)
+        .await?;
+    check(dest).await
+}
+
+/// Holds `<db>.lock` for as long as the answer lives: the server holds it while it serves, so a restore
+/// (or a second server) on the same database is refused instead of swapping the file under it.
+pub fn lock(db_path: &Path) -> Result<std::fs::File, Failure> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(with_suffix(db_path, ".lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "{} is in use by a running hongyan server: stop it first",
+            db_path.display()
+        )
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+/// Replaces the database at `db_path` with the backup `from`, after checking the backup. The server must
+/// be stopped (its lock is checked). The replaced database — with anything a crashed server left in its
+/// write-ahead log folded in — is kept beside it as `<name>.before-restore-<time>`; the answer is that path.
+pub async fn restore(db_path: &Path, from: &Path) -> Result<Option<PathBuf>, Failure> {
+    check(from).await?;
+    let _lock = lock(db_path)?;
+    if db_path.exists() {
+        let mut conn =
+            SqliteConnection::connect(&format!("sqlite://{}", db_path.display())).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+    }
+    // The copy is written next to the database and renamed over it, so the database is whole at every
+    // moment: the old one, or the restored one.
+    let staged = with_suffix(db_path, ".restoring");
+    let _ = std::fs::remove_file(&staged);
+    std::fs::copy(from, &staged)?;
+    let kept = if db_path.exists() {
+        let kept = with_suffix(db_path, &format!(".before-restore-{}", now_ms()));
+        std::fs::rename(db_path, &kept)?;
+        Some(kept)
+    } else {
+        None
+    };
+    for stale in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(db_path, stale));
+    }
+    std::fs::rename(&staged, db_path)?;
+    // Bring the restored copy up to this version's schema.
+    migrate(db_path).await?;
+    Ok(kept)
+}
+
+/// `PRAGMA integrity_check` on a database file, and that it is one of ours.
+async fn check(path: &Path) -> Result<(), Failure> {
+    if !path.exists() {
+        return Err(format!("{} does not exist", path.display()).into());
+    }
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let mut conn = SqliteConnection::connect(&url).await?;
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await?;
+    if verdict != "ok" {
+        return Err(format!("{} is damaged: {verdict}", path.display()).into());
+    }
+    let ours: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'mutations', '_sqlx_migrations')",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    if ours != 3 {
+        return Err(format!("{} is not a 红雁 database", path.display()).into());
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Settings;
+    use crate::server::demo;
+
+    async fn count(path: &Path, sql: &str) -> i64 {
+        let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_first_admin_is_created_once_with_a_hashed_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("new.db");
+        assert_eq!(migrate(&db).await.unwrap(), 2);
+        let id = create_admin(&db, "13900000001", "周敏", "correct horse")
+            .await
+            .unwrap();
+        assert!(id > 0);
+        let err = create_admin(&db, "13900000001", "周敏", "correct horse")
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "手机号 13900000001 已有账号");
+        assert!(
+            create_admin(&db, "139", "x", "correct horse")
+                .await
+                .is_err()
+        );
+        assert!(
+            create_admin(&db, "13900000002", "x", "short")
+                .await
+                .is_err()
+        );
+        let stored = count(
+            &db,
+            "SELECT count(*) FROM users WHERE role = 'admin' AND password_hash LIKE '$argon2id$%'",
+        )
+        .await;
+        assert_eq!(stored, 1);
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM orgs WHERE parent_id IS NULL").await,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_backup_taken_while_serving_restores_to_the_same_rows_and_the_old_database_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.db");
+        let db = Db::open(&live).await.unwrap();
+        demo::seed(&db, &Settings::default()).await.unwrap();
+        // A reader holds the database open, as the running server does.
+        let _open = db.reader.acquire().await.unwrap();
+        let copy = dir.path().join("backup.db");
+        backup(&live, &copy).await.unwrap();
+        assert!(
+            backup(&live, &copy).await.is_err(),
+            "never overwrites a backup"
+        );
+        let users = count(&copy, "SELECT count(*) FROM users").await;
+        assert_eq!(users, count(&live, "SELECT count(*) FROM users").await);
+
+        // Restoring over a database a server holds is refused; after the server stops it works, and what
+        // the server wrote last is kept in the replaced copy.
+        let serving = lock(&live).unwrap();
+        assert!(lock(&live).is_err(), "a second server is refused too");
+        sqlx::query("UPDATE users SET name = '改过' WHERE id = 1")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let refused = restore(&live, &copy).await.unwrap_err().to_string();
+        assert!(refused.contains("stop it first"), "{refused}");
+        drop(_open);
+        db.writer.close().await;
+        db.reader.close().await;
+        drop(serving);
+        let kept = restore(&live, &copy)
+            .await
+            .unwrap()
+            .expect("the old database is kept");
+        assert_eq!(
+            count(&live, "SELECT count(*) FROM users WHERE name = '改过'").await,
+            0
+        );
+        assert_eq!(
+            count(&kept, "SELECT count(*) FROM users WHERE name = '改过'").await,
+            1
+        );
+
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"not a database").unwrap();
+        assert!(restore(&live, &junk).await.is_err());
+        assert!(
+            restore(&live, &dir.path().join("missing.db"))
+                .await
+                .is_err()
+        );
+    }
+}
