@@ -9,6 +9,7 @@ use crate::life::{
     ActivityMode, ActivityState, Decision, Fence, LeaveCategory, LocationCheck, RequestKind,
 };
 use crate::model::{ActivityKind, AttendanceStatus, Membership, Millis, Role};
+use crate::study::{Audience, Hours, Programme, Progress, StudyKind, StudyRules, StudyStatus};
 
 /// Bumped when the push protocol changes incompatibly; the server answers older clients with 426.
 pub const PROTOCOL: u32 = 1;
@@ -31,6 +32,21 @@ pub mod paths {
     pub const REGISTER: &str = "/api/v1/activities/{id}/register";
     /// The lead's list of members without any participation for a while (see [`super::Participation`]).
     pub const PARTICIPATION: &str = "/api/v1/branch/participation";
+    /// The district's study rules: anyone signed in reads them (they also come with every pull); the
+    /// district admin changes them.
+    pub const STUDY_RULES: &str = "/api/v1/study/rules";
+    /// `?year=2026[&org=ID][&format=xlsx]`: who has met their study requirement, for a reviewer's scope.
+    pub const STUDY_OVERVIEW: &str = "/api/v1/study/overview";
+    /// The evidence photo of one study record (the author uploads; the author and reviewers read).
+    pub const EVIDENCE: &str = "/api/v1/study/{id}/evidence";
+
+    pub fn evidence(study_id: &str) -> String {
+        format!("/api/v1/study/{study_id}/evidence")
+    }
+
+    pub fn study_overview(year: i64, format: &str) -> String {
+        format!("/api/v1/study/overview?year={year}&format={format}")
+    }
 
     pub fn register(activity_id: &str, format: &str) -> String {
         format!("/api/v1/activities/{activity_id}/register?format={format}")
@@ -71,6 +87,9 @@ pub struct Me {
     pub role: Role,
     pub org_id: i64,
     pub org_name: String,
+    /// Whose 学时 requirement applies (set by the organisation).
+    #[serde(default)]
+    pub audience: Audience,
 }
 
 /// What a mutation does. Unknown kinds (from a newer app) are quarantined one by one, never the batch.
@@ -87,6 +106,9 @@ pub enum MutationKind {
     Confirm,
     Decide,
     AddToRoster,
+    SaveStudy,
+    WithdrawStudy,
+    ReviewStudy,
     #[serde(other)]
     Unknown,
 }
@@ -104,6 +126,9 @@ impl MutationKind {
             MutationKind::Confirm => "confirm",
             MutationKind::Decide => "decide",
             MutationKind::AddToRoster => "add_to_roster",
+            MutationKind::SaveStudy => "save_study",
+            MutationKind::WithdrawStudy => "withdraw_study",
+            MutationKind::ReviewStudy => "review_study",
             MutationKind::Unknown => "unknown",
         }
     }
@@ -120,6 +145,9 @@ impl MutationKind {
             MutationKind::Confirm => "确认出席",
             MutationKind::Decide => "审批",
             MutationKind::AddToRoster => "加入应到名单",
+            MutationKind::SaveStudy => "学习记录",
+            MutationKind::WithdrawStudy => "撤回学习记录",
+            MutationKind::ReviewStudy => "认定学时",
             MutationKind::Unknown => "其他记录",
         }
     }
@@ -182,20 +210,34 @@ pub enum Change {
     Confirm(Confirm),
     Decide(Decide),
     AddToRoster(AddToRoster),
+    SaveStudy(StudyEntry),
+    WithdrawStudy(WithdrawStudy),
+    ReviewStudy(ReviewStudy),
 }
 
 impl Change {
-    /// The activity the change is about.
-    pub fn activity_id(&self) -> &str {
+    /// The activity the change is about (study records are about none).
+    pub fn activity_id(&self) -> Option<&str> {
         match self {
-            Change::CreateActivity(a) | Change::EditActivity(a) => &a.activity_id,
-            Change::CancelActivity(c) => &c.activity_id,
-            Change::CloseRecord(c) => &c.activity_id,
-            Change::SignIn(s) => &s.activity_id,
-            Change::Request(r) => &r.activity_id,
-            Change::Confirm(c) => &c.activity_id,
-            Change::Decide(d) => &d.activity_id,
-            Change::AddToRoster(a) => &a.activity_id,
+            Change::CreateActivity(a) | Change::EditActivity(a) => Some(&a.activity_id),
+            Change::CancelActivity(c) => Some(&c.activity_id),
+            Change::CloseRecord(c) => Some(&c.activity_id),
+            Change::SignIn(s) => Some(&s.activity_id),
+            Change::Request(r) => Some(&r.activity_id),
+            Change::Confirm(c) => Some(&c.activity_id),
+            Change::Decide(d) => Some(&d.activity_id),
+            Change::AddToRoster(a) => Some(&a.activity_id),
+            Change::SaveStudy(_) | Change::WithdrawStudy(_) | Change::ReviewStudy(_) => None,
+        }
+    }
+
+    /// The study record the change is about.
+    pub fn study_id(&self) -> Option<&str> {
+        match self {
+            Change::SaveStudy(s) => Some(&s.study_id),
+            Change::WithdrawStudy(w) => Some(&w.study_id),
+            Change::ReviewStudy(r) => Some(&r.study_id),
+            _ => None,
         }
     }
 }
@@ -218,6 +260,9 @@ impl Mutation {
             Change::Confirm(c) => (MutationKind::Confirm, Payload::of(c)),
             Change::Decide(d) => (MutationKind::Decide, Payload::of(d)),
             Change::AddToRoster(a) => (MutationKind::AddToRoster, Payload::of(a)),
+            Change::SaveStudy(e) => (MutationKind::SaveStudy, Payload::of(e)),
+            Change::WithdrawStudy(w) => (MutationKind::WithdrawStudy, Payload::of(w)),
+            Change::ReviewStudy(r) => (MutationKind::ReviewStudy, Payload::of(r)),
         };
         Mutation {
             seq,
@@ -250,6 +295,9 @@ impl Mutation {
             MutationKind::Confirm => read(json, Change::Confirm),
             MutationKind::Decide => read(json, Change::Decide),
             MutationKind::AddToRoster => read(json, Change::AddToRoster),
+            MutationKind::SaveStudy => read(json, Change::SaveStudy),
+            MutationKind::WithdrawStudy => read(json, Change::WithdrawStudy),
+            MutationKind::ReviewStudy => read(json, Change::ReviewStudy),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
     }
@@ -280,6 +328,13 @@ pub struct NewActivity {
     /// Members who agreed to it may sign in by location inside this circle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<Fence>,
+    /// 学时 a confirmed attendance earns (党课, 书记讲坛 …); none when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub study_hours: Hours,
+}
+
+fn is_zero(h: &Hours) -> bool {
+    *h == Hours::ZERO
 }
 
 fn default_code_step() -> Millis {
@@ -300,6 +355,7 @@ impl Default for NewActivity {
             code_step_ms: default_code_step(),
             code: String::new(),
             fence: None,
+            study_hours: Hours::ZERO,
         }
     }
 }
@@ -440,7 +496,12 @@ pub struct PullResponse {
     pub server_time: Millis,
     pub activities: Vec<ActivityView>,
     pub attendance: Vec<AttendanceView>,
+    /// The user's own study records and, for a reviewer, those in their scope (drafts stay private).
+    #[serde(default)]
+    pub study: Vec<StudyView>,
     pub settings: Settings,
+    #[serde(default)]
+    pub study_rules: StudyRules,
 }
 
 /// Settings the district chose that the phone needs to know.
@@ -527,6 +588,9 @@ pub struct ActivityView {
     /// Where a location sign-in counts (the venue is no one's personal data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<Fence>,
+    /// 学时 a confirmed attendance earns.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub study_hours: Hours,
     pub server_seq: i64,
 }
 
@@ -614,5 +678,146 @@ mod tests {
         let json = r#"{"seq":1,"id":"x","kind":"sign_in","payload":{"activity_id":5},"device_time":0,"server_offset_ms":0}"#;
         let m: Mutation = serde_json::from_str(json).unwrap();
         assert!(m.change().unwrap_err().starts_with("记录内容无效"));
+    }
+}
+
+/// A study record as its author writes it: new, or an edit of one not yet recognised (also offline).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StudyEntry {
+    /// UUIDv7 made on the phone when the record was first written; edits carry the same id.
+    pub study_id: String,
+    pub kind: StudyKind,
+    pub title: String,
+    /// 主办单位 (e.g. a Shanghai party school).
+    #[serde(default)]
+    pub organiser: String,
+    /// `2026-03-08`
+    pub starts_on: String,
+    pub ends_on: String,
+    /// Declared 学时 (in halves, see [`Hours`]). When `days` is given the server converts them instead.
+    pub hours: Hours,
+    /// Declared days (in halves), converted by the district's day→学时 factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Hours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<Programme>,
+    #[serde(default)]
+    pub notes: String,
+    /// 提交认定 (待认定) or 保存草稿.
+    pub submit: bool,
+}
+
+/// The author takes back a record not yet recognised (已撤回); an edit may submit it again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawStudy {
+    pub study_id: String,
+}
+
+/// A reviewer recognises a record (with the 学时 credited, at most those declared) or returns it with a
+/// comment. `version` is the one the reviewer saw: an edit made since then wins, and the review is refused.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReviewStudy {
+    pub study_id: String,
+    pub version: u32,
+    /// `Some`: 认定 with these 学时; `None`: 退回.
+    #[serde(default)]
+    pub credited: Option<Hours>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// One study record as the author and their reviewers see it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct StudyView {
+    pub id: String,
+    pub user_id: i64,
+    pub user_name: String,
+    pub org_name: String,
+    pub audience: Audience,
+    pub kind: StudyKind,
+    pub title: String,
+    pub organiser: String,
+    pub starts_on: String,
+    pub ends_on: String,
+    /// Declared.
+    pub hours: Hours,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Hours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<Programme>,
+    pub notes: String,
+    pub status: StudyStatus,
+    /// Recognised 学时 (0 until 已认定).
+    pub credited: Hours,
+    /// The reviewer's comment (why it was returned, or a note on the credit).
+    pub comment: String,
+    pub reviewer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<Millis>,
+    /// Set when the record came from a confirmed attendance at this activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<String>,
+    pub has_evidence: bool,
+    /// Bumped by every change; a review names the version it saw.
+    pub version: u32,
+    pub server_seq: i64,
+}
+
+impl StudyView {
+    /// What progress counts of it, if it is recognised.
+    pub fn credit(&self) -> Option<crate::study::Credit> {
+        if self.status != StudyStatus::Recognised {
+            return None;
+        }
+        Some(crate::study::Credit {
+            kind: self.kind,
+            starts_on: crate::study::Day::parse(&self.starts_on)?,
+            ends_on: crate::study::Day::parse(&self.ends_on)?,
+            hours: self.credited,
+        })
+    }
+}
+
+/// The evidence photo of a study record, as a `data:image/jpeg;base64,…` URL (made small on the phone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub data_url: String,
+}
+
+/// Study progress of everyone in a reviewer's scope for one year: a table, never a ranking (rows are in
+/// organisation and name order).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct StudyOverview {
+    pub year: i64,
+    pub rows: Vec<OverviewRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OverviewRow {
+    pub user_id: i64,
+    pub name: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub audience: Audience,
+    pub progress: Vec<Progress>,
+    /// Records waiting for 认定 (they do not count yet).
+    pub pending: u32,
+}
+
+impl OverviewRow {
+    /// Every requirement of the person's audience met.
+    pub fn met(&self) -> bool {
+        self.progress.iter().all(Progress::met)
     }
 }

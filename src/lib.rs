@@ -16,6 +16,7 @@ pub mod api;
 pub mod life;
 pub mod model;
 pub mod outbox;
+pub mod study;
 
 #[cfg(feature = "csr")]
 pub mod client;

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{
     ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus, Settings,
+    StudyView,
 };
 use crate::life::RequestKind;
 use crate::model::{AttendanceStatus, Millis};
+use crate::study::{Audience, Hours, Progress, StudyRules, StudyStatus, check_editable};
 
 /// Version of the stored outbox format. A new version comes with a migration of the old one ([`migrate`]),
 /// so records written by an older app are delivered by the newer one.
@@ -83,7 +85,7 @@ impl Entry {
     }
 
     fn activity_id(&self) -> Option<String> {
-        self.change().map(|c| c.activity_id().to_owned())
+        self.change()?.activity_id().map(str::to_owned)
     }
 }
 
@@ -201,6 +203,11 @@ pub struct Cache {
     pub last_pull: Option<Millis>,
     #[serde(default)]
     pub settings: Settings,
+    /// The user's own study records and those they review.
+    #[serde(default)]
+    pub study: Vec<StudyView>,
+    #[serde(default)]
+    pub study_rules: StudyRules,
 }
 
 impl Cache {
@@ -215,6 +222,14 @@ impl Cache {
         for r in pull.attendance {
             self.put_attendance(r);
         }
+        for r in pull.study {
+            match self.study.iter_mut().find(|x| x.id == r.id) {
+                Some(x) if x.server_seq <= r.server_seq => *x = r,
+                Some(_) => {}
+                None => self.study.push(r),
+            }
+        }
+        self.study_rules = pull.study_rules;
         self.activities
             .sort_by_key(|a| std::cmp::Reverse(a.starts_at));
         self.cursor = self.cursor.max(pull.cursor);
@@ -332,17 +347,33 @@ fn apply_locally(row: &mut AttendanceView, change: &Change) {
 /// waiting to be sent, or sent but not yet pulled back, shows as done; the latest refusal shows its reason.
 fn overlay<'a>(row: &AttendanceView, mine: impl Iterator<Item = (&'a Entry, Change)>) -> RosterRow {
     let mut row = row.clone();
+    let mut mark = lay_over(&mut row, |r| r.server_seq, mine, apply_locally);
+    if row.status == AttendanceStatus::Confirmed && matches!(mark, RowMark::Refused(_)) {
+        mark = RowMark::None;
+    }
+    RosterRow { row, mark }
+}
+
+/// Lays this phone's records (oldest first) over what the server sent: a record waiting to be sent, or sent
+/// but not yet pulled back (its receipt is newer than the item), shows as done; the latest refusal shows its
+/// reason. Answers the item's mark.
+fn lay_over<'a, T>(
+    item: &mut T,
+    server_seq: impl Fn(&T) -> i64,
+    mine: impl Iterator<Item = (&'a Entry, Change)>,
+    apply: impl Fn(&mut T, &Change),
+) -> RowMark {
     let mut mark = RowMark::None;
-    let server_seq = row.server_seq;
+    let seen = server_seq(item);
     for (entry, change) in mine {
         match &entry.state {
             EntryState::Pending => {
-                apply_locally(&mut row, &change);
+                apply(item, &change);
                 mark = RowMark::Waiting;
             }
             EntryState::Delivered { receipt } => {
-                if receipt.server_seq > server_seq {
-                    apply_locally(&mut row, &change);
+                if receipt.server_seq > seen {
+                    apply(item, &change);
                 }
                 mark = RowMark::None;
             }
@@ -351,10 +382,7 @@ fn overlay<'a>(row: &AttendanceView, mine: impl Iterator<Item = (&'a Entry, Chan
             }
         }
     }
-    if row.status == AttendanceStatus::Confirmed && matches!(mark, RowMark::Refused(_)) {
-        mark = RowMark::None;
-    }
-    RosterRow { row, mark }
+    mark
 }
 
 /// The entries about one activity, oldest first, with their changes.
@@ -364,7 +392,7 @@ fn about<'a>(
 ) -> impl Iterator<Item = (&'a Entry, Change)> + Clone + 'a {
     entries.iter().filter_map(move |e| {
         let change = e.change()?;
-        (change.activity_id() == activity_id).then_some((e, change))
+        (change.activity_id() == Some(activity_id)).then_some((e, change))
     })
 }
 
@@ -507,6 +535,161 @@ pub fn sign_in_view(
     }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The study ledger
+
+/// A study record as this phone shows it: the server's copy (or the phone's own, before it arrives) with
+/// this phone's edits, withdrawals and reviews laid over it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyItem {
+    pub view: StudyView,
+    pub mark: RowMark,
+}
+
+/// What a study record made or reviewed on this phone does to it (the server judges it again by the same
+/// rules in `study`).
+fn apply_study(view: &mut StudyView, change: &Change, rules: &StudyRules) {
+    match change {
+        Change::SaveStudy(e) if check_editable(view.status).is_ok() => {
+            view.kind = e.kind;
+            view.title = e.title.trim().to_owned();
+            view.organiser = e.organiser.trim().to_owned();
+            view.starts_on = e.starts_on.clone();
+            view.ends_on = e.ends_on.clone();
+            view.hours = match e.days {
+                Some(days) => Hours::from_days(days, rules.day_hours),
+                None => e.hours,
+            };
+            view.days = e.days;
+            view.programme = e.programme;
+            view.notes = e.notes.trim().to_owned();
+            view.status = if e.submit {
+                StudyStatus::Pending
+            } else {
+                StudyStatus::Draft
+            };
+            view.credited = Hours::ZERO;
+            view.version += 1;
+        }
+        Change::WithdrawStudy(_) if check_editable(view.status).is_ok() => {
+            view.status = StudyStatus::Withdrawn;
+            view.version += 1;
+        }
+        Change::ReviewStudy(r) if view.status == StudyStatus::Pending => {
+            view.status = match r.credited {
+                Some(_) => StudyStatus::Recognised,
+                None => StudyStatus::Returned,
+            };
+            view.credited = r.credited.unwrap_or(Hours::ZERO);
+            view.comment = r.comment.trim().to_owned();
+        }
+        _ => {}
+    }
+}
+
+/// Study records with this phone's records about them laid over; `keep` chooses the records from the cache
+/// and `own` whether this phone's new records (not yet on the server) belong to the list.
+fn study_items(
+    cache: &Cache,
+    entries: &[Entry],
+    keep: impl Fn(&StudyView) -> bool,
+    new_ones: Option<(i64, &str, Audience)>,
+) -> Vec<StudyItem> {
+    let mut items: Vec<StudyItem> = cache
+        .study
+        .iter()
+        .filter(|v| keep(v))
+        .map(|v| StudyItem {
+            view: v.clone(),
+            mark: RowMark::None,
+        })
+        .collect();
+    let mine: Vec<(&Entry, Change)> = entries
+        .iter()
+        .filter_map(|e| {
+            e.change()
+                .filter(|c| c.study_id().is_some())
+                .map(|c| (e, c))
+        })
+        .collect();
+    if let Some((user_id, name, audience)) = new_ones {
+        for (entry, change) in &mine {
+            if let Change::SaveStudy(s) = change {
+                let known = items.iter().any(|i| i.view.id == s.study_id)
+                    || cache.study.iter().any(|v| v.id == s.study_id);
+                if entry.author == user_id && !known {
+                    items.push(StudyItem {
+                        view: StudyView {
+                            id: s.study_id.clone(),
+                            user_id,
+                            user_name: name.to_owned(),
+                            audience,
+                            version: 0,
+                            ..StudyView::default()
+                        },
+                        mark: RowMark::None,
+                    });
+                }
+            }
+        }
+    }
+    for item in &mut items {
+        let id = item.view.id.clone();
+        let about = mine
+            .iter()
+            .filter(|(_, c)| c.study_id() == Some(id.as_str()))
+            .map(|(e, c)| (*e, c.clone()));
+        item.mark = lay_over(
+            &mut item.view,
+            |v| v.server_seq,
+            about,
+            |v, c| apply_study(v, c, &cache.study_rules),
+        );
+    }
+    items.sort_by(|a, b| b.view.starts_on.cmp(&a.view.starts_on));
+    items
+}
+
+/// A person's own study records, newest study first, including those made on this phone and not yet sent.
+pub fn my_study(
+    user_id: i64,
+    name: &str,
+    audience: Audience,
+    cache: &Cache,
+    entries: &[Entry],
+) -> Vec<StudyItem> {
+    study_items(
+        cache,
+        entries,
+        |v| v.user_id == user_id,
+        Some((user_id, name, audience)),
+    )
+}
+
+/// A reviewer's queue: records of others 待认定, and those this phone has just recognised or returned
+/// (shown with their outcome until the server answers).
+pub fn review_queue(user_id: i64, cache: &Cache, entries: &[Entry]) -> Vec<StudyItem> {
+    let mut items = study_items(
+        cache,
+        entries,
+        |v| v.user_id != user_id && v.status == StudyStatus::Pending,
+        None,
+    );
+    items.retain(|i| i.view.status == StudyStatus::Pending || i.mark != RowMark::None);
+    items
+}
+
+/// Progress on the audience's requirements in `year`, counting recognised records only.
+pub fn progress(
+    rules: &StudyRules,
+    audience: Audience,
+    year: i64,
+    items: &[StudyItem],
+) -> Vec<Progress> {
+    let credits: Vec<_> = items.iter().filter_map(|i| i.view.credit()).collect();
+    rules.progress(audience, year, &credits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,6 +828,8 @@ mod tests {
                 row("b", AttendanceStatus::Pending, 3),
             ],
             settings: Settings::default(),
+            study: vec![],
+            study_rules: StudyRules::default(),
         });
         assert_eq!(cache.attendance.len(), 2);
         assert_eq!(cache.attendance[0].status, AttendanceStatus::Confirmed);
@@ -656,6 +841,8 @@ mod tests {
             activities: vec![],
             attendance: vec![],
             settings: Settings::default(),
+            study: vec![],
+            study_rules: StudyRules::default(),
         });
         assert_eq!(cache.cursor, 10, "the cursor never goes back");
     }

@@ -12,6 +12,7 @@ mod error;
 pub mod ops;
 mod register;
 mod site;
+mod study;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -65,7 +66,8 @@ impl AppState {
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
-        register::participation, openapi_json),
+        register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
+        study::put_evidence, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -95,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(sync::router())
         .merge(register::router())
+        .merge(study::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

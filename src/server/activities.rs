@@ -14,6 +14,7 @@ use crate::life::{
 use crate::model::{
     ActivityKind, AttendanceStatus, Role, check_new_activity, is_uuid, is_valid_code,
 };
+use crate::study::Hours;
 
 /// The columns of an activity that rules need.
 pub struct ActivityRow {
@@ -108,8 +109,15 @@ fn check_fields(a: &NewActivity, ap: &Applying) -> Result<(), String> {
         a.ends_at,
         ap.at(),
         ap.settings.backdate_limit_ms,
-    )
+    )?;
+    if a.study_hours > MAX_ACTIVITY_HOURS {
+        return Err(format!("一次活动最多计{MAX_ACTIVITY_HOURS}学时"));
+    }
+    Ok(())
 }
+
+/// The most 学时 one activity may carry.
+const MAX_ACTIVITY_HOURS: Hours = Hours::whole(24);
 
 /// Publishes an activity for the lead's branch and freezes its roster (应到): the branch's members, the
 /// members of other branches who attend this one as guests, and 免参加 for approved exemptions.
@@ -136,8 +144,9 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     }
     let inserted = sqlx::query(
         "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, mode, code, secret,
-                                 code_step_ms, fence_lat_e6, fence_lng_e6, fence_radius_m, created_by, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                                 code_step_ms, fence_lat_e6, fence_lng_e6, fence_radius_m, study_halves, created_by,
+                                 created_at, server_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&a.activity_id)
     .bind(by.org_id)
@@ -153,6 +162,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(a.fence.map(|f| f.lat_e6))
     .bind(a.fence.map(|f| f.lng_e6))
     .bind(a.fence.map(|f| f.radius_m))
+    .bind(a.study_hours.0)
     .bind(by.id)
     .bind(ap.now)
     .bind(ap.seq)
@@ -192,7 +202,8 @@ pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_
         return Ok(Err(reason));
     }
     sqlx::query(
-        "UPDATE activities SET kind = ?, title = ?, place = ?, starts_at = ?, ends_at = ?, mode = ?, server_seq = ?
+        "UPDATE activities SET kind = ?, title = ?, place = ?, starts_at = ?, ends_at = ?, mode = ?, study_halves = ?,
+                               server_seq = ?
          WHERE id = ?",
     )
     .bind(a.kind.as_str())
@@ -201,6 +212,7 @@ pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_
     .bind(a.starts_at)
     .bind(a.ends_at)
     .bind(a.mode.as_str())
+    .bind(a.study_hours.0)
     .bind(ap.seq)
     .bind(&a.activity_id)
     .execute(&mut *conn)
@@ -310,13 +322,14 @@ pub struct ActivityRecord {
     pub fence_lat_e6: Option<i32>,
     pub fence_lng_e6: Option<i32>,
     pub fence_radius_m: Option<u32>,
+    pub study_halves: u32,
     pub server_seq: i64,
 }
 
 /// The columns of [`ActivityRecord`], for queries over `activities a JOIN orgs o`.
 pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at,
     a.ends_at, a.mode, a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret,
-    a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.server_seq";
+    a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.study_halves, a.server_seq";
 
 /// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all):
 /// a member those of every organisation whose roster they are on (home and host branches) and their own
@@ -375,6 +388,7 @@ pub async fn visible_since(
                 code_step_ms: r.code_step_ms,
                 code: (leads_it && !r.code.is_empty()).then_some(r.code),
                 fence: fence(r.fence_lat_e6, r.fence_lng_e6, r.fence_radius_m),
+                study_hours: Hours(r.study_halves),
                 server_seq: r.server_seq,
             })
         })

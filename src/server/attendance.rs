@@ -7,6 +7,7 @@ use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
 use super::db::audit;
+use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
@@ -179,6 +180,14 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
     .await?;
     let subject = format!("{}/{}", c.activity_id, c.member_id);
     audit(conn, ap.now, ap.author.id, action, &subject).await?;
+    study::credit_attendance(
+        conn,
+        &c.activity_id,
+        c.member_id,
+        AttendanceStatus::Confirmed,
+        ap,
+    )
+    .await?;
     Ok(Ok(()))
 }
 
@@ -229,6 +238,7 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
         }
     );
     audit(conn, ap.now, ap.author.id, "decide", &subject).await?;
+    study::credit_attendance(conn, &d.activity_id, d.member_id, next, ap).await?;
     Ok(Ok(()))
 }
 

@@ -22,6 +22,7 @@ use super::db::now_ms;
 use super::{AppError, AppState};
 use crate::api::{ErrorBody, LoginRequest, LoginResponse, Me, paths};
 use crate::model::Role;
+use crate::study::Audience;
 
 /// A session lasts this long; the outbox survives its end (the member just logs in again).
 pub const SESSION_MS: i64 = 30 * 24 * 3_600_000;
@@ -236,8 +237,10 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
 }
 
 async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
-    let (id, name, phone, role, org_id, org_name): (i64, String, String, String, i64, String) = sqlx::query_as(
-        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+    type Row = (i64, String, String, String, i64, String, String);
+    let (id, name, phone, role, org_id, org_name, audience): Row = sqlx::query_as(
+        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name, u.audience
+         FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
     )
     .bind(user_id)
     .fetch_one(&state.db.reader)
@@ -250,6 +253,7 @@ async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         role,
         org_id,
         org_name,
+        audience: Audience::parse(&audience).unwrap_or_default(),
     })
 }
 

@@ -11,6 +11,7 @@ use super::sync::Applying;
 use crate::api::{NewActivity, Settings};
 use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};
+use crate::study::{Day, Hours};
 
 pub const PASSWORD: &str = "hongyan-demo";
 
@@ -97,6 +98,13 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     sqlx::query("INSERT INTO host_orgs (user_id, org_id) SELECT id, 3 FROM users WHERE phone = '13800000010'")
         .execute(&mut *tx)
         .await?;
+    // Leads are measured as branch secretaries; 赵磊 (沪挂) as a 乡科级 cadre.
+    sqlx::query("UPDATE users SET audience = 'secretary' WHERE role = 'lead'")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE users SET audience = 'township' WHERE phone = '13800000003'")
+        .execute(&mut *tx)
+        .await?;
     // One upcoming 主题党日 so a member sees something on first login.
     let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'")
         .fetch_one(&mut *tx)
@@ -114,6 +122,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         code_step_ms: settings.code_step_ms,
         code: String::new(),
         fence: None,
+        study_hours: Hours::ZERO,
     };
     let applying = Applying {
         author: Person {
@@ -131,6 +140,55 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     if let Err(reason) = activities::create(&mut tx, &activity, &applying).await? {
         tracing::warn!(%reason, "demo activity not created");
     }
+    seed_study(&mut tx, now, applying.seq).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// 赵磊's year so far: a recognised week of 集中培训 at a Shanghai party school and some 网络培训.
+async fn seed_study(tx: &mut sqlx::SqliteConnection, now: i64, seq: i64) -> Result<(), sqlx::Error> {
+    let year = Day::of_millis(now).year();
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000009'")
+        .fetch_one(&mut *tx)
+        .await?;
+    let records = [
+        (
+            "training",
+            "年轻干部能力提升专题培训班",
+            "中共上海市委党校",
+            "01-05",
+            "01-09",
+            75,
+        ),
+        (
+            "online",
+            "干部网络学院：数字经济专题",
+            "江苏省干部网络学院",
+            "01-12",
+            "01-31",
+            40,
+        ),
+    ];
+    for (kind, title, organiser, from, to, halves) in records {
+        sqlx::query(
+            "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, programme,
+                                       status, credited, reviewed_by, reviewed_at, created_at, server_seq)
+             SELECT ?, id, ?, ?, ?, ?, ?, ?, 'hu_gua', 'recognised', ?, ?, ?, ?, ? FROM users WHERE phone = '13800000003'",
+        )
+        .bind(uuid_v7(now, rand::random()))
+        .bind(kind)
+        .bind(title)
+        .bind(organiser)
+        .bind(format!("{year}-{from}"))
+        .bind(format!("{year}-{to}"))
+        .bind(halves)
+        .bind(halves)
+        .bind(admin)
+        .bind(now)
+        .bind(now)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -233,29 +233,35 @@ pub async fn register(
         "签到登记-{:04}{:02}{:02}-{}",
         date.year, date.month, date.day, register.title
     );
-    let (mime, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", register.csv().into_bytes())
+    let body = if format == "csv" {
+        register.csv().into_bytes()
     } else {
-        let body = register
+        register
             .xlsx()
-            .map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
-        (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            body,
-        )
+            .map_err(|e| AppError::Internal(format!("xlsx: {e}")))?
+    };
+    Ok(attachment(&format, &stem, body))
+}
+
+/// A download: `format` is `csv` or `xlsx`, `stem` the file name without extension (Chinese is fine).
+pub fn attachment(format: &str, stem: &str, body: Vec<u8>) -> Response {
+    let mime = if format == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     };
     let disposition = format!(
-        "attachment; filename=\"register.{format}\"; filename*=UTF-8''{}.{format}",
-        percent_encode(&stem)
+        "attachment; filename=\"hongyan.{format}\"; filename*=UTF-8''{}.{format}",
+        percent_encode(stem)
     );
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, mime.to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// RFC 5987 encoding of a file name: unreserved ASCII stays, every other byte becomes `%XX`.

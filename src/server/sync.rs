@@ -22,7 +22,7 @@ use sqlx::SqliteConnection;
 use super::auth::{CurrentUser, Person, find_person};
 use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
-use super::{activities, attendance};
+use super::{activities, attendance, study};
 use crate::api::{
     Change, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, PullResponse, PushRequest,
     PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
@@ -322,6 +322,9 @@ async fn apply_change(conn: &mut SqliteConnection, change: Change, ap: &Applying
         Change::Confirm(c) => attendance::confirm(conn, &c, ap).await,
         Change::Decide(d) => attendance::decide(conn, &d, ap).await,
         Change::AddToRoster(a) => attendance::add_to_roster(conn, &a, ap).await,
+        Change::SaveStudy(e) => study::save(conn, &e, ap).await,
+        Change::WithdrawStudy(w) => study::withdraw(conn, &w, ap).await,
+        Change::ReviewStudy(r) => study::review(conn, &r, ap).await,
     }
 }
 
@@ -395,16 +398,29 @@ pub async fn pull(
             attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, None).await?;
         }
     }
+    let mut study = study::study_since(&mut tx, &user, cursor, upto, page).await?;
+    match page_end(study.iter().map(|r| r.server_seq), upto) {
+        PageEnd::All => {}
+        PageEnd::Before(end) => upto = end,
+        PageEnd::Group(end) => {
+            upto = end;
+            study = study::study_since(&mut tx, &user, cursor, upto, None).await?;
+        }
+    }
+    let study_rules = study::load_rules(&mut tx).await?;
     tx.commit().await?;
     activities.retain(|a| a.server_seq <= upto);
     attendance.retain(|r| r.server_seq <= upto);
+    study.retain(|r| r.server_seq <= upto);
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
         more: upto < last,
         server_time: now_ms(),
         activities,
         attendance,
+        study,
         settings: state.settings,
+        study_rules,
     }))
 }
 
