@@ -146,7 +146,11 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
 }
 
 /// 赵磊's year so far: a recognised week of 集中培训 at a Shanghai party school and some 网络培训.
-async fn seed_study(tx: &mut sqlx::SqliteConnection, now: i64, seq: i64) -> Result<(), sqlx::Error> {
+async fn seed_study(
+    tx: &mut sqlx::SqliteConnection,
+    now: i64,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
     let year = Day::of_millis(now).year();
     let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000009'")
         .fetch_one(&mut *tx)

@@ -19,6 +19,7 @@ use crate::model::{ActivityKind, uuid_v7};
 
 mod life;
 mod properties;
+mod study;
 
 const LEAD: &str = "13800000001";
 const MEMBER: &str = "13800000002";
@@ -1051,6 +1052,11 @@ async fn the_openapi_document_lists_every_endpoint() {
         paths::PULL,
         paths::IMPORT,
         paths::OPENAPI,
+        paths::REGISTER,
+        paths::PARTICIPATION,
+        paths::STUDY_RULES,
+        paths::STUDY_OVERVIEW,
+        paths::EVIDENCE,
     ] {
         assert!(
             listed.iter().any(|p| p == path),
