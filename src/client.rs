@@ -18,7 +18,10 @@ mod me;
 mod member;
 mod publish;
 mod record;
+mod review;
+mod rules;
 mod store;
+mod study;
 mod sync;
 
 use leptos::prelude::*;
@@ -74,6 +77,12 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/activity/:id/edit") view=publish::EditPage/>
             <Route path=path!("/s/:id") view=code::SignLink/>
             <Route path=path!("/branch") view=branch::BranchPage/>
+            <Route path=path!("/study") view=study::StudyPage/>
+            <Route path=path!("/study/new") view=study::StudyEditPage/>
+            <Route path=path!("/study/overview") view=review::OverviewPage/>
+            <Route path=path!("/study/rules") view=rules::RulesPage/>
+            <Route path=path!("/study/:id") view=study::StudyEditPage/>
+            <Route path=path!("/review") view=review::ReviewPage/>
             <Route path=path!("/me") view=me::MePage/>
             <Route path=path!("/me/sync") view=health::SyncHealthPage/>
             <Route path=path!("/login") view=login::LoginPage/>

@@ -76,7 +76,7 @@ impl std::iter::Sum for Hours {
 impl std::fmt::Display for Hours {
     /// `62.5`, `90`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 % 2 == 0 {
+        if self.0.is_multiple_of(2) {
             write!(f, "{}", self.0 / 2)
         } else {
             write!(f, "{}.5", self.0 / 2)
@@ -232,7 +232,7 @@ impl Programme {
 }
 
 /// Where a record stands. 草稿 → 待认定 → 已认定 / 已退回; withdrawn (已撤回) until edited again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StudyStatus {

@@ -101,11 +101,16 @@ pub fn TopBar() -> impl IntoView {
 pub fn BottomNav() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let is_lead = move || ctx.role() == Some(Role::Lead);
+    let is_admin = move || ctx.role() == Some(Role::Admin);
     view! {
         <nav class="bottom-nav" aria-label="主导航">
             <A href="/" exact=true>"首页"</A>
+            <A href="/study">"学习记录"</A>
             <Show when=is_lead>
                 <A href="/branch">"支部管理"</A>
+            </Show>
+            <Show when=is_admin>
+                <A href="/study/overview">"统计"</A>
             </Show>
             <A href="/me">"我的"</A>
         </nav>

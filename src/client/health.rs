@@ -113,7 +113,14 @@ fn describe(ctx: Ctx, m: &Mutation) -> String {
     };
     let activity = match m.change() {
         Ok(Change::CreateActivity(a)) => Some(a.title),
-        Ok(change) => title(change.activity_id()),
+        Ok(Change::SaveStudy(s)) => Some(s.title),
+        Ok(change) => match (change.activity_id(), change.study_id()) {
+            (Some(id), _) => title(id),
+            (None, Some(id)) => ctx
+                .cache
+                .with_untracked(|c| c.study.iter().find(|s| s.id == id).map(|s| s.title.clone())),
+            (None, None) => None,
+        },
         Err(_) => None,
     };
     let activity = activity.map(|t| format!("「{t}」")).unwrap_or_default();

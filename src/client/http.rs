@@ -109,6 +109,21 @@ pub async fn get<R: DeserializeOwned>(token: &str, path: &str) -> Result<R, ApiE
     send(reqwest::Client::new().get(url(path)).bearer_auth(token)).await
 }
 
+/// A JSON body replaced with PUT (the study rules), answered with the stored value.
+pub async fn put<B: Serialize, R: DeserializeOwned>(
+    token: &str,
+    path: &str,
+    body: &B,
+) -> Result<R, ApiError> {
+    send(
+        reqwest::Client::new()
+            .put(url(path))
+            .json(body)
+            .bearer_auth(token),
+    )
+    .await
+}
+
 /// A file the server makes (the register as CSV or Excel).
 pub async fn get_file(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
     let res = reqwest::Client::new()

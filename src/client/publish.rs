@@ -12,6 +12,7 @@ use super::{new_id, now_ms, random_bytes};
 use crate::api::{ActivityView, Change, NewActivity};
 use crate::life::{ActivityMode, ActivityState, Fence, gcj02_to_wgs84, secret_hex};
 use crate::model::{ActivityKind, LocalTime, check_new_activity};
+use crate::study::Hours;
 
 /// `/activity/:id/edit`
 #[component]
@@ -47,6 +48,12 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
     let (error, set_error) = signal(None::<String>);
     let editing = existing.is_some();
     let (fence, set_fence) = signal(None::<Fence>);
+    let (study, set_study) = signal(
+        old.as_ref()
+            .filter(|a| a.study_hours > Hours::ZERO)
+            .map(|a| a.study_hours.to_string())
+            .unwrap_or_default(),
+    );
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -58,6 +65,17 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             return;
         };
         let settings = ctx.cache.with_untracked(|c| c.settings);
+        let study_text = study.get_untracked();
+        let Some(study_hours) = (if study_text.trim().is_empty() {
+            Some(Hours::ZERO)
+        } else {
+            Hours::parse(&study_text)
+        }) else {
+            set_error.set(Some(
+                "学时请填写数字，最小单位0.5；不计学时请留空".to_owned(),
+            ));
+            return;
+        };
         let activity = NewActivity {
             activity_id: existing.as_ref().map_or_else(new_id, |a| a.id.clone()),
             kind: kind.get_untracked(),
@@ -74,6 +92,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             code_step_ms: settings.code_step_ms,
             code: String::new(),
             fence: fence.get_untracked(),
+            study_hours,
         };
         if let Err(problem) = check_new_activity(
             &activity.title,
@@ -105,6 +124,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             starts_at,
             ends_at,
             mode: activity.mode,
+            study_hours,
             ..base
         };
         let id = activity.activity_id.clone();
@@ -151,6 +171,9 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                 <input id="new-starts" type="datetime-local" prop:value=starts on:input=move |ev| set_starts.set(event_target_value(&ev))/>
                 <label for="new-ends">"结束时间"</label>
                 <input id="new-ends" type="datetime-local" prop:value=ends on:input=move |ev| set_ends.set(event_target_value(&ev))/>
+                <label for="new-study">"计入学时（选填，如党课、书记讲坛）"</label>
+                <input id="new-study" type="text" inputmode="decimal" placeholder="确认出席后自动计入"
+                    prop:value=study on:input=move |ev| set_study.set(event_target_value(&ev))/>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit" class="primary">{if editing { "保存修改" } else { "发布" }}</button>
             </form>

@@ -116,6 +116,12 @@ impl Ctx {
         self.session.with(|s| s.as_ref().map(|s| s.user.id))
     }
 
+    /// The session's bearer token, for online-only requests.
+    pub fn token(&self) -> Option<String> {
+        self.session
+            .with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
+    }
+
     pub fn role(&self) -> Option<Role> {
         self.session.with(|s| s.as_ref().map(|s| s.user.role))
     }
