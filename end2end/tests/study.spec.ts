@@ -1,0 +1,83 @@
+// The study ledger end to end (issue 5): a seconded cadre logs two records with no signal, they sync, the
+// district admin recognises one and returns the other with a comment, and the cadre's progress changes.
+import { test, expect, CADRE } from './fixtures';
+
+const ADMIN = '13800000009';
+
+test('a cadre logs two records offline, the admin recognises one and returns one, the progress changes', async ({ server, newApp }) => {
+  const { app: cadre, context } = await newApp();
+  await cadre.login(CADRE);
+  await cadre.page.getByRole('link', { name: '学习记录' }).click();
+  const progress = cadre.page.getByTestId('study-progress');
+  // The demo's recognised week at a Shanghai party school (37.5) and 20 学时 of 网络培训.
+  await expect(progress.getByTestId('study-sentence').first()).toHaveText('应完成90学时，已完成37.5学时，尚需52.5学时');
+  await expect(progress.getByTestId('study-sentence').nth(1)).toHaveText('应完成50学时，已完成20学时，尚需30学时');
+  await cadre.waitForOfflineReady();
+
+  // In a training centre with no signal.
+  await server.stop();
+  await context.setOffline(true);
+  await cadre.page.reload();
+  await cadre.page.getByRole('link', { name: '登记学习' }).click();
+  await cadre.page.getByLabel('类别').selectOption({ label: '集中培训（脱产）' });
+  await cadre.page.getByLabel('学习内容（名称）').fill('长三角党建专题培训班');
+  await cadre.page.getByLabel('主办单位').fill('中共上海市委党校');
+  await cadre.page.getByLabel('按天数').check();
+  await cadre.page.getByLabel('天数', { exact: true }).fill('1');
+  await expect(cadre.page.getByText('按每天7.5学时折算为7.5学时')).toBeVisible();
+  await cadre.page.getByLabel('项目').selectOption({ label: '沪挂' });
+  await cadre.page.getByRole('button', { name: '提交认定' }).click();
+  await expect(cadre.page.getByTestId('study-list')).toContainText('待认定（待上传）');
+
+  await cadre.page.getByRole('link', { name: '登记学习' }).click();
+  await cadre.page.getByLabel('类别').selectOption({ label: '网络培训' });
+  await cadre.page.getByLabel('学习内容（名称）').fill('干部网络学院：数字经济');
+  await cadre.page.getByLabel('学时', { exact: true }).fill('10');
+  await cadre.page.getByRole('button', { name: '提交认定' }).click();
+  await expect(cadre.syncState()).toContainText('待上传 2 条');
+  // Nothing counts before it is recognised.
+  await expect(progress.getByTestId('study-sentence').first()).toHaveText('应完成90学时，已完成37.5学时，尚需52.5学时');
+
+  // The records survive a reload and go out when the signal returns.
+  await cadre.page.reload();
+  await expect(cadre.page.getByTestId('study-list')).toContainText('长三角党建专题培训班');
+  await server.start();
+  await context.setOffline(false);
+  await expect(cadre.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+
+  // The organisation department reviews: one recognised, one returned with what is missing.
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+  await admin.page.goto('/review');
+  const rows = admin.page.getByTestId('review-row');
+  await expect(rows).toHaveCount(2);
+  const training = rows.filter({ hasText: '长三角党建专题培训班' });
+  await expect(training).toContainText('赵磊');
+  await expect(training).toContainText('申报7.5学时（1天）');
+  await training.getByRole('button', { name: '认定' }).click();
+  const online = rows.filter({ hasText: '干部网络学院' });
+  await online.getByRole('button', { name: '退回' }).click();
+  await expect(online.getByRole('alert')).toContainText('请填写意见');
+  await online.getByLabel('意见').fill('请补充网络学院的学时证明截图');
+  await online.getByRole('button', { name: '退回' }).click();
+  await expect(admin.syncState()).toContainText('已全部上传');
+  await admin.syncNow();
+  await expect(admin.page.getByText('没有待认定的学习记录。')).toBeVisible();
+
+  // The cadre's progress changes; the returned record says why and can be corrected.
+  await cadre.syncNow();
+  await expect(progress.getByTestId('study-sentence').first()).toHaveText('应完成90学时，已完成45学时，尚需45学时');
+  await expect(progress.getByTestId('study-sentence').nth(1)).toHaveText('应完成50学时，已完成20学时，尚需30学时');
+  const list = cadre.page.getByTestId('study-list');
+  await expect(list).toContainText('已认定，认定7.5学时');
+  await expect(list).toContainText('退回意见：请补充网络学院的学时证明截图');
+
+  // The admin's overview shows the cadre behind by 45, as a table — and exports it.
+  await admin.page.getByRole('link', { name: '统计' }).click();
+  const table = admin.page.getByTestId('overview-table');
+  await expect(table.getByRole('row').filter({ hasText: '赵磊' })).toContainText('45/90，尚需45');
+  await expect(admin.page.getByTestId('overview-summary')).toContainText('乡科级及以下干部：1人，已达到0人，未达到1人');
+  const download = admin.page.waitForEvent('download');
+  await admin.page.getByRole('button', { name: '导出 Excel' }).click();
+  expect((await download).suggestedFilename()).toMatch(/^学时完成情况-\d{4}年\.xlsx$/);
+});
