@@ -16,6 +16,7 @@ mod lead;
 mod login;
 mod me;
 mod member;
+mod photo;
 mod publish;
 mod record;
 mod review;

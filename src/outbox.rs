@@ -650,6 +650,14 @@ fn study_items(
     items
 }
 
+/// Whether the server has stored a record of this study record (so its photo may follow).
+pub fn delivered_study(entries: &[Entry], study_id: &str) -> bool {
+    entries.iter().any(|e| {
+        matches!(e.state, EntryState::Delivered { .. })
+            && e.change().is_some_and(|c| c.study_id() == Some(study_id))
+    })
+}
+
 /// A person's own study records, newest study first, including those made on this phone and not yet sent.
 pub fn my_study(
     user_id: i64,

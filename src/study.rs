@@ -565,6 +565,9 @@ pub fn split_by_year(starts_on: Day, ends_on: Day, hours: Hours) -> Vec<(i64, Ho
     parts
 }
 
+/// The longest evidence photo accepted, as a `data:` URL (the phone shrinks photos to fit).
+pub const MAX_EVIDENCE_CHARS: usize = 400_000;
+
 /// Longest title, organiser and notes (characters).
 pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_NOTES_CHARS: usize = 500;

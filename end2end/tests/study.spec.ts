@@ -3,6 +3,11 @@
 import { test, expect, CADRE } from './fixtures';
 
 const ADMIN = '13800000009';
+// A 1×1 PNG, standing in for a photo of a certificate.
+const PHOTO = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 test('a cadre logs two records offline, the admin recognises one and returns one, the progress changes', async ({ server, newApp }) => {
   const { app: cadre, context } = await newApp();
@@ -26,6 +31,9 @@ test('a cadre logs two records offline, the admin recognises one and returns one
   await cadre.page.getByLabel('天数', { exact: true }).fill('1');
   await expect(cadre.page.getByText('按每天7.5学时折算为7.5学时')).toBeVisible();
   await cadre.page.getByLabel('项目').selectOption({ label: '沪挂' });
+  await cadre.page.getByLabel('证明材料照片（选填，如结业证书）').setInputFiles({ name: 'certificate.png', mimeType: 'image/png', buffer: PHOTO });
+  await expect(cadre.page.getByRole('img', { name: '证明材料预览' })).toBeVisible();
+  await expect(cadre.page.getByText(/已选照片（约\d+KB），联网后随记录上传/)).toBeVisible();
   await cadre.page.getByRole('button', { name: '提交认定' }).click();
   await expect(cadre.page.getByTestId('study-list')).toContainText('待认定（待上传）');
 
@@ -54,6 +62,9 @@ test('a cadre logs two records offline, the admin recognises one and returns one
   const training = rows.filter({ hasText: '长三角党建专题培训班' });
   await expect(training).toContainText('赵磊');
   await expect(training).toContainText('申报7.5学时（1天）');
+  // The photo went up after its record; the reviewer opens it.
+  await training.getByRole('button', { name: '查看证明材料' }).click();
+  await expect(training.getByRole('img', { name: '证明材料' })).toBeVisible();
   await training.getByRole('button', { name: '认定' }).click();
   const online = rows.filter({ hasText: '干部网络学院' });
   await online.getByRole('button', { name: '退回' }).click();

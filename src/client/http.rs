@@ -54,7 +54,11 @@ async fn send<R: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<R, Ap
     let status = res.status();
     // Read as text and parse with `from_str`, the same reader localStorage uses, so each type's
     // deserializer is compiled into the wasm once rather than once per reader.
-    let body = res.text().await.map_err(|_| ApiError::Offline)?;
+    let mut body = res.text().await.map_err(|_| ApiError::Offline)?;
+    if status.as_u16() == 204 {
+        // No content: read as `()`.
+        body = "null".to_owned();
+    }
     if status.is_success() {
         return serde_json::from_str::<R>(&body)
             .map_err(|_| ApiError::Rejected("服务器的回答无法识别，请稍后重试".to_owned()));

@@ -217,3 +217,43 @@ pub fn bytes_used() -> usize {
         })
         .sum()
 }
+
+/// Evidence photos waiting to be uploaded, by study record id (kept apart from the outbox: a photo is large
+/// and optional, and goes up once its record has arrived).
+fn evidence_index(user_id: i64) -> Vec<String> {
+    LocalStorage::get(key(user_id, "evidence")).unwrap_or_default()
+}
+
+pub fn put_evidence(user_id: i64, study_id: &str, data_url: &str) -> Result<(), StoreFull> {
+    set(&key(user_id, &format!("evidence.{study_id}")), &data_url)?;
+    let mut ids = evidence_index(user_id);
+    if !ids.iter().any(|i| i == study_id) {
+        ids.push(study_id.to_owned());
+        if let Err(full) = set(&key(user_id, "evidence"), &ids) {
+            LocalStorage::delete(key(user_id, &format!("evidence.{study_id}")));
+            return Err(full);
+        }
+    }
+    Ok(())
+}
+
+/// The photos still on this phone: (study record id, data URL).
+pub fn pending_evidence(user_id: i64) -> Vec<(String, String)> {
+    evidence_index(user_id)
+        .into_iter()
+        .filter_map(|id| {
+            let url = LocalStorage::get::<String>(key(user_id, &format!("evidence.{id}"))).ok()?;
+            Some((id, url))
+        })
+        .collect()
+}
+
+pub fn remove_evidence(user_id: i64, study_id: &str) {
+    let kept: Vec<String> = evidence_index(user_id)
+        .into_iter()
+        .filter(|id| id != study_id)
+        .collect();
+    if set(&key(user_id, "evidence"), &kept).is_ok() {
+        LocalStorage::delete(key(user_id, &format!("evidence.{study_id}")));
+    }
+}

@@ -141,6 +141,7 @@ pub fn StudyPage() -> impl IntoView {
                                     <span class="muted">{format!("{} · {}", v.kind.label(), when_and_hours(&v))}</span>
                                     <span class="status">{status_label(&item)}
                                         {(v.status == StudyStatus::Recognised).then(|| format!("，认定{}学时", v.credited))}
+                                        {v.has_evidence.then_some("，已附证明材料")}
                                     </span>
                                     {(v.status == StudyStatus::Returned && !v.comment.is_empty()).then(|| view! {
                                         <span class="hint">{format!("退回意见：{}", v.comment)}</span>
@@ -230,6 +231,29 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
     let programme = RwSignal::new(v.programme);
     let notes = RwSignal::new(v.notes.clone());
     let (error, set_error) = signal(None::<String>);
+    // The photo chosen now (kept on the phone until its record has arrived, then uploaded).
+    let photo = RwSignal::new(None::<String>);
+    let (photo_note, set_photo_note) = signal(None::<String>);
+    let pick = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        set_photo_note.set(Some("正在处理照片…".to_owned()));
+        leptos::task::spawn_local(async move {
+            match super::photo::shrink(file).await {
+                Ok(url) => {
+                    set_photo_note.set(Some(format!(
+                        "已选照片（约{}KB），联网后随记录上传",
+                        url.len() * 3 / 4 / 1024
+                    )));
+                    photo.set(Some(url));
+                }
+                Err(e) => set_photo_note.set(Some(e)),
+            }
+        });
+    };
+    let had_evidence = v.has_evidence;
     let day_hours = move || ctx.cache.with(|c| c.study_rules.day_hours);
     let converted = move || {
         let days = Hours::parse(&amount.get())?;
@@ -277,6 +301,14 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
         );
         if let Err(e) = checked {
             set_error.set(Some(e));
+            return;
+        }
+        if let (Some(url), Some(user_id)) = (photo.get_untracked(), ctx.user_id())
+            && super::store::put_evidence(user_id, &entry.study_id, &url).is_err()
+        {
+            set_error.set(Some(
+                "手机存储空间不足，照片未能保存；可以先提交记录，稍后再补照片".to_owned(),
+            ));
             return;
         }
         match ctx.record(Change::SaveStudy(entry)) {
@@ -360,6 +392,11 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
                 <label for="study-notes">"备注"</label>
                 <textarea id="study-notes" maxlength="500" prop:value=notes
                     on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                <label for="study-photo">"证明材料照片（选填，如结业证书）"</label>
+                <input id="study-photo" type="file" accept="image/*" on:change=pick/>
+                {move || photo.get().map(|url| view! { <img class="evidence" src=url alt="证明材料预览"/> })}
+                {move || photo_note.get().or_else(|| had_evidence.then(|| "已上传证明材料；重新选择将替换".to_owned()))
+                    .map(|n| view! { <p class="hint" role="status">{n}</p> })}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit" class="primary">"提交认定"</button>
                 <button type="button" class="secondary" on:click=move |_| draft(false)>"保存草稿"</button>

@@ -13,7 +13,9 @@ use leptos::task::spawn_local;
 use super::http::{self, ApiError};
 use super::store::{self, Session, StoreFull};
 use super::{new_id, now_ms};
-use crate::api::{ActivityView, Change, LoginResponse, Mutation, PROTOCOL, PushRequest, Receipt};
+use crate::api::{
+    ActivityView, Change, Evidence, LoginResponse, Mutation, PROTOCOL, PushRequest, Receipt, paths,
+};
 use crate::model::{Role, backoff_ms};
 use crate::outbox::{self, Cache, Entry};
 
@@ -309,6 +311,7 @@ impl Ctx {
                 break;
             }
         }
+        self.upload_evidence(&session.token, user_id).await?;
         let expired = self
             .entries
             .with_untracked(|e| outbox::expired_deliveries(e, now_ms()));
@@ -337,6 +340,32 @@ impl Ctx {
                 return Ok(());
             }
         }
+    }
+
+    /// Uploads the evidence photos whose study records the server has (a photo of a record still waiting
+    /// stays until the record is delivered; one the server refuses is dropped with its reason shown).
+    async fn upload_evidence(&self, token: &str, user_id: i64) -> Result<(), ApiError> {
+        for (study_id, data_url) in store::pending_evidence(user_id) {
+            let arrived = self
+                .cache
+                .with_untracked(|c| c.study.iter().any(|s| s.id == study_id))
+                || self
+                    .entries
+                    .with_untracked(|e| outbox::delivered_study(e, &study_id));
+            if !arrived {
+                continue;
+            }
+            let path = paths::evidence(&study_id);
+            match http::put::<_, ()>(token, &path, &Evidence { data_url }).await {
+                Ok(()) => store::remove_evidence(user_id, &study_id),
+                Err(ApiError::Rejected(m)) => {
+                    store::remove_evidence(user_id, &study_id);
+                    self.notice.set(Some(format!("证明材料未能上传：{m}")));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Remembers the device's offset to the server clock, measured at the middle of the round trip.

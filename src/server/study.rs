@@ -25,8 +25,8 @@ use crate::api::{
 };
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Role, is_uuid};
 use crate::study::{
-    self, Audience, Credit, Day, Hours, Programme, StudyKind, StudyRules, StudyStatus,
-    check_editable, check_entry,
+    self, Audience, Credit, Day, Hours, MAX_EVIDENCE_CHARS, Programme, StudyKind, StudyRules,
+    StudyStatus, check_editable, check_entry,
 };
 
 pub fn router() -> Router<AppState> {
@@ -41,8 +41,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The longest evidence data URL accepted (the phone shrinks photos to well under this).
-pub const MAX_EVIDENCE_CHARS: usize = 400_000;
 const EVIDENCE_BODY_LIMIT: usize = MAX_EVIDENCE_CHARS + 1_024;
 
 // ---------------------------------------------------------------------------------------------------

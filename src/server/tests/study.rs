@@ -459,7 +459,7 @@ async fn evidence_is_uploaded_by_the_author_and_seen_by_reviewers_only() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let huge = format!(
         "data:image/jpeg;base64,{}",
-        "A".repeat(super::super::study::MAX_EVIDENCE_CHARS)
+        "A".repeat(crate::study::MAX_EVIDENCE_CHARS)
     );
     let r = h
         .call(
