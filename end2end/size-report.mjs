@@ -6,7 +6,11 @@
 // is 241 KiB — Leptos' reactive and view code about half, serde_json about a sixth, reqwest/http/url a tenth.
 // Organisational life (issue 4) took it from 264 to 337 KiB: the lead's roster decisions, closing form,
 // printable record, export, code screen, request forms, location sign-in and their views ~60 KiB, the QR
-// encoder and HMAC-SHA-256 ~7 KiB. The lead-only pages are the obvious candidates for a split bundle.)
+// encoder and HMAC-SHA-256 ~7 KiB. The lead-only pages are the obvious candidates for a split bundle.
+// The study ledger (issue 5) took it to 408 KiB: progress, records form, reviewers' queue, overview table,
+// rules form ~65 KiB, the photo shrinking (canvas) ~4 KiB. A spike with cargo-leptos `--split` and one
+// lazy route moved 9.5 KiB out but added ~11 KiB of loader to the first load: splitting pays only for
+// many routes at once, and the service worker must then precache every chunk.)
 //
 // usage: node end2end/size-report.mjs target/site
 import { readFileSync } from 'node:fs';
@@ -14,7 +18,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 404;
+const LIMIT_KIB = 409;
 const site = process.argv[2] ?? 'target/site';
 const files = ['shell.html', 'boot.js', 'pkg/hongyan.js', 'pkg/hongyan.wasm', 'pkg/hongyan.css'];
 

@@ -485,7 +485,7 @@ pub struct PushResponse {
     pub server_time: Millis,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     /// Pass this as `cursor` next time.

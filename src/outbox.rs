@@ -1129,4 +1129,145 @@ mod tests {
         assert!(cache.forget_refused(&entries));
         assert_eq!(cache.cursor, 0);
     }
+
+    // --- The study ledger
+
+    fn study_change(seq: u64, author: i64, change: Change) -> Entry {
+        Entry::new(
+            author,
+            Mutation::new(seq, format!("s-{seq}"), &change, 1_000, 0),
+        )
+    }
+
+    fn entry(hours: u32) -> crate::api::StudyEntry {
+        crate::api::StudyEntry {
+            study_id: "rec".into(),
+            kind: crate::study::StudyKind::Training,
+            title: "专题培训".into(),
+            starts_on: "2026-11-02".into(),
+            ends_on: "2026-11-02".into(),
+            hours: Hours::whole(hours),
+            submit: true,
+            ..Default::default()
+        }
+    }
+
+    fn server_copy(status: StudyStatus, credited: u32, version: u32, server_seq: i64) -> StudyView {
+        StudyView {
+            id: "rec".into(),
+            user_id: 3,
+            user_name: "赵磊".into(),
+            audience: Audience::Township,
+            kind: crate::study::StudyKind::Training,
+            title: "专题培训".into(),
+            starts_on: "2026-11-02".into(),
+            ends_on: "2026-11-02".into(),
+            hours: Hours::whole(8),
+            status,
+            credited: Hours::whole(credited),
+            version,
+            server_seq,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_study_record_made_offline_shows_at_once_and_counts_only_once_recognised() {
+        let mut cache = Cache::default();
+        let mut entries = vec![study_change(1, 3, Change::SaveStudy(entry(8)))];
+        let mine = my_study(3, "赵磊", Audience::Township, &cache, &entries);
+        assert_eq!(mine.len(), 1);
+        assert_eq!(
+            (mine[0].view.status, &mine[0].mark),
+            (StudyStatus::Pending, &RowMark::Waiting)
+        );
+        assert_eq!(
+            (mine[0].view.hours, mine[0].view.version),
+            (Hours::whole(8), 1)
+        );
+        assert_eq!(
+            progress(&cache.study_rules, Audience::Township, 2026, &mine)[0].done,
+            Hours::ZERO
+        );
+        // Someone else's records on a shared phone are not this person's.
+        assert!(my_study(4, "李明", Audience::Member, &cache, &entries).is_empty());
+
+        apply_receipts(
+            &mut entries,
+            &[Receipt {
+                id: "s-1".into(),
+                ..receipt("s-1", ReceiptStatus::Applied, 5)
+            }],
+        );
+        assert!(delivered_study(&entries, "rec"));
+        assert_eq!(
+            my_study(3, "赵磊", Audience::Township, &cache, &entries)[0].mark,
+            RowMark::None
+        );
+
+        cache.merge(PullResponse {
+            study: vec![server_copy(StudyStatus::Recognised, 6, 2, 9)],
+            ..PullResponse::default()
+        });
+        let mine = my_study(3, "赵磊", Audience::Township, &cache, &entries);
+        assert_eq!(mine.len(), 1, "the server's copy replaces the phone's");
+        assert_eq!(mine[0].view.status, StudyStatus::Recognised);
+        let p = progress(&cache.study_rules, Audience::Township, 2026, &mine);
+        assert_eq!(p[0].sentence(), "应完成90学时，已完成6学时，尚需84学时");
+    }
+
+    #[test]
+    fn an_edit_of_a_recognised_record_is_not_shown_as_applied_and_its_refusal_says_why() {
+        let mut cache = Cache::default();
+        cache.merge(PullResponse {
+            study: vec![server_copy(StudyStatus::Recognised, 8, 2, 9)],
+            ..PullResponse::default()
+        });
+        let mut entries = vec![study_change(1, 3, Change::SaveStudy(entry(20)))];
+        let shown = &my_study(3, "赵磊", Audience::Township, &cache, &entries)[0];
+        assert_eq!(
+            (shown.view.status, shown.view.hours),
+            (StudyStatus::Recognised, Hours::whole(8))
+        );
+        let refused = Receipt {
+            reason: Some("该学习记录已认定，不能再修改或撤回".into()),
+            ..receipt("s-1", ReceiptStatus::Quarantined, 5)
+        };
+        apply_receipts(&mut entries, &[refused]);
+        let shown = &my_study(3, "赵磊", Audience::Township, &cache, &entries)[0];
+        assert_eq!(shown.view.hours, Hours::whole(8));
+        assert!(matches!(&shown.mark, RowMark::Refused(r) if r.contains("已认定")));
+    }
+
+    #[test]
+    fn a_reviewers_decision_shows_in_the_queue_until_the_server_has_it() {
+        let mut cache = Cache::default();
+        cache.merge(PullResponse {
+            study: vec![server_copy(StudyStatus::Pending, 0, 1, 9)],
+            ..PullResponse::default()
+        });
+        assert_eq!(review_queue(8, &cache, &[]).len(), 1);
+        assert!(
+            review_queue(3, &cache, &[]).is_empty(),
+            "nobody reviews their own"
+        );
+        let decision = Change::ReviewStudy(crate::api::ReviewStudy {
+            study_id: "rec".into(),
+            version: 1,
+            credited: Some(Hours::whole(6)),
+            comment: String::new(),
+        });
+        let mut entries = vec![study_change(1, 8, decision)];
+        let queue = review_queue(8, &cache, &entries);
+        assert_eq!(
+            (queue[0].view.status, &queue[0].mark),
+            (StudyStatus::Recognised, &RowMark::Waiting)
+        );
+        apply_receipts(&mut entries, &[receipt("s-1", ReceiptStatus::Applied, 5)]);
+        cache.merge(PullResponse {
+            study: vec![server_copy(StudyStatus::Recognised, 6, 2, 12)],
+            ..PullResponse::default()
+        });
+        assert!(review_queue(8, &cache, &entries).is_empty());
+    }
 }

@@ -1,6 +1,6 @@
 // The study ledger end to end (issue 5): a seconded cadre logs two records with no signal, they sync, the
 // district admin recognises one and returns the other with a comment, and the cadre's progress changes.
-import { test, expect, CADRE } from './fixtures';
+import { test, expect, CADRE, LEAD, MEMBER, MEMBER2, apiLogin, apiPush } from './fixtures';
 
 const ADMIN = '13800000009';
 // A 1×1 PNG, standing in for a photo of a certificate.
@@ -91,4 +91,50 @@ test('a cadre logs two records offline, the admin recognises one and returns one
   const download = admin.page.waitForEvent('download');
   await admin.page.getByRole('button', { name: '导出 Excel' }).click();
   expect((await download).suggestedFilename()).toMatch(/^学时完成情况-\d{4}年\.xlsx$/);
+});
+
+/** Today in Shanghai, as `<input type="date">` writes it. */
+function today(): string {
+  return new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+}
+
+test('the lead recognises a training two members attended at once, and a confirmed 书记讲坛 counts by itself', async ({ server, newApp }) => {
+  for (const phone of [MEMBER, MEMBER2]) {
+    const receipt = await apiPush(server, phone, 'save_study', {
+      study_id: crypto.randomUUID(), kind: 'lecture', title: '党纪学习教育专题讲座', organiser: '区委党校',
+      starts_on: today(), ends_on: today(), hours: 8, submit: true,
+    });
+    expect(receipt.status).toBe('applied');
+  }
+  // A 书记讲坛 carrying 1.5 学时, and the lead's confirmation of 李明's attendance.
+  const forum = crypto.randomUUID();
+  const now = Date.now();
+  const published = await apiPush(server, LEAD, 'create_activity', {
+    activity_id: forum, kind: 'secretary_forum', title: '书记讲坛：新质生产力', place: '项目部会议室',
+    starts_at: now - 60_000, ends_at: now + 3_600_000, code: '135790', study_hours: 3,
+  });
+  expect(published.status).toBe('applied');
+  const token = await apiLogin(server, MEMBER);
+  const me = await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+  expect((await apiPush(server, LEAD, 'confirm', { activity_id: forum, member_id: me.id })).status).toBe('applied');
+
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByRole('link', { name: '学习记录' }).click();
+  await expect(lead.page.getByText('有2条学习记录待认定')).toBeVisible();
+  await lead.page.getByRole('link', { name: '待认定记录' }).click();
+  await expect(lead.page.getByTestId('review-row')).toHaveCount(2);
+  await lead.page.getByLabel('选择 李明：党纪学习教育专题讲座').check();
+  await lead.page.getByLabel('选择 张伟：党纪学习教育专题讲座').check();
+  await lead.page.getByRole('button', { name: '认定所选（2条，按申报学时）' }).click();
+  await expect(lead.page.getByText('已认定2条（按申报学时）')).toBeVisible();
+  await expect(lead.syncState()).toContainText('已全部上传');
+
+  const { app: member } = await newApp();
+  await member.login(MEMBER);
+  await member.page.getByRole('link', { name: '学习记录' }).click();
+  await expect(member.page.getByTestId('study-sentence')).toHaveText('应完成32学时，已完成5.5学时，尚需26.5学时');
+  const list = member.page.getByTestId('study-list');
+  await expect(list.getByRole('listitem').filter({ hasText: '书记讲坛：新质生产力' })).toContainText('已认定，认定1.5学时');
+  await expect(list.getByRole('listitem').filter({ hasText: '党纪学习教育专题讲座' })).toContainText('已认定，认定4学时');
 });
