@@ -631,6 +631,17 @@ pub struct AttendanceView {
     pub server_seq: i64,
 }
 
+impl AttendanceView {
+    /// The row as the meeting record counts it (quorum).
+    pub fn counted(&self) -> crate::life::Counted {
+        crate::life::Counted {
+            status: self.status,
+            membership: self.membership,
+            guest: self.guest,
+        }
+    }
+}
+
 /// The lead's quiet list: their members without any participation (home or host branch) since `since`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

@@ -505,6 +505,48 @@ pub fn decide(
 // ---------------------------------------------------------------------------------------------------
 // The meeting record
 
+/// What a member's sign-in does to their row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInEffect {
+    /// The row becomes 已签到 (待签到, 缺席, or leave asked or granted — they came after all).
+    SignsIn,
+    /// The row keeps its status and the record attaches to it (already signed in, or confirmed by the lead
+    /// before the member's record arrived).
+    Attaches,
+    /// The row is settled otherwise (a make-up, an exemption, 线上参加): the sign-in changes nothing.
+    Ignored,
+}
+
+pub fn sign_in_effect(status: AttendanceStatus) -> SignInEffect {
+    use AttendanceStatus::*;
+    match status {
+        Pending | Absent | LeavePending | Leave => SignInEffect::SignsIn,
+        SignedIn | Confirmed => SignInEffect::Attaches,
+        _ => SignInEffect::Ignored,
+    }
+}
+
+/// What the lead's 确认 does to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Confirms the member's sign-in.
+    Confirms,
+    /// Marks present a member seen at the meeting whose record has not arrived (audited as such).
+    MarksPresent,
+    /// Already confirmed: nothing to do.
+    Already,
+}
+
+pub fn confirmation(status: AttendanceStatus) -> Result<Confirmation, &'static str> {
+    use AttendanceStatus::*;
+    match status {
+        SignedIn => Ok(Confirmation::Confirms),
+        Pending | Absent | LeavePending => Ok(Confirmation::MarksPresent),
+        Confirmed => Ok(Confirmation::Already),
+        _ => Err("该成员已请假、补签或免参加，无法确认出席"),
+    }
+}
+
 /// One row of a roster as the record counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counted {
@@ -868,5 +910,29 @@ mod tests {
             }
             .is_valid()
         );
+    }
+
+    #[test]
+    fn a_sign_in_and_a_confirmation_move_exactly_the_rows_they_should() {
+        use AttendanceStatus::*;
+        for status in AttendanceStatus::ALL {
+            let effect = match status {
+                Pending | Absent | LeavePending | Leave => SignInEffect::SignsIn,
+                SignedIn | Confirmed => SignInEffect::Attaches,
+                Online | MakeupPending | MadeUp | MakeupRejected | Exempt => SignInEffect::Ignored,
+            };
+            assert_eq!(sign_in_effect(status), effect, "{status:?}");
+            let confirmed = match status {
+                SignedIn => Ok(Confirmation::Confirms),
+                Pending | Absent | LeavePending => Ok(Confirmation::MarksPresent),
+                Confirmed => Ok(Confirmation::Already),
+                _ => Err(()),
+            };
+            assert_eq!(
+                confirmation(status).map_err(|_| ()),
+                confirmed,
+                "{status:?}"
+            );
+        }
     }
 }

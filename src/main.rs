@@ -138,44 +138,54 @@ fn fail(message: String) -> std::process::ExitCode {
     std::process::ExitCode::from(2)
 }
 
-/// The district's settings on the command line: (flag, environment variable, default, most allowed, what one
-/// unit is in milliseconds).
-const SETTINGS: [(&str, &str, f64, f64, f64); 5] = [
-    (
-        "--at-risk-days",
-        "HONGYAN_AT_RISK_DAYS",
-        2.0,
-        365.0,
-        86_400_000.0,
-    ),
-    (
-        "--code-step-secs",
-        "HONGYAN_CODE_STEP_SECS",
-        60.0,
-        600.0,
-        1_000.0,
-    ),
-    (
-        "--makeup-days",
-        "HONGYAN_MAKEUP_DAYS",
-        3.0,
-        60.0,
-        86_400_000.0,
-    ),
-    (
-        "--backdate-days",
-        "HONGYAN_BACKDATE_DAYS",
-        30.0,
-        366.0,
-        86_400_000.0,
-    ),
-    (
-        "--inactive-days",
-        "HONGYAN_INACTIVE_DAYS",
-        90.0,
-        3_660.0,
-        86_400_000.0,
-    ),
+/// One of the district's settings on the command line: its flag, environment variable, default, the
+/// values allowed, and what one unit is in milliseconds.
+struct Setting {
+    flag: &'static str,
+    var: &'static str,
+    default: f64,
+    allowed: std::ops::RangeInclusive<f64>,
+    unit_ms: f64,
+}
+
+const DAY_MS: f64 = 86_400_000.0;
+
+const SETTINGS: [Setting; 5] = [
+    Setting {
+        flag: "--at-risk-days",
+        var: "HONGYAN_AT_RISK_DAYS",
+        default: 2.0,
+        allowed: 0.0..=365.0,
+        unit_ms: DAY_MS,
+    },
+    Setting {
+        flag: "--code-step-secs",
+        var: "HONGYAN_CODE_STEP_SECS",
+        default: 60.0,
+        allowed: 10.0..=600.0,
+        unit_ms: 1_000.0,
+    },
+    Setting {
+        flag: "--makeup-days",
+        var: "HONGYAN_MAKEUP_DAYS",
+        default: 3.0,
+        allowed: 0.0..=60.0,
+        unit_ms: DAY_MS,
+    },
+    Setting {
+        flag: "--backdate-days",
+        var: "HONGYAN_BACKDATE_DAYS",
+        default: 30.0,
+        allowed: 0.0..=366.0,
+        unit_ms: DAY_MS,
+    },
+    Setting {
+        flag: "--inactive-days",
+        var: "HONGYAN_INACTIVE_DAYS",
+        default: 90.0,
+        allowed: 0.0..=3_660.0,
+        unit_ms: DAY_MS,
+    },
 ];
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> {
@@ -185,7 +195,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut db = env("HONGYAN_DB").unwrap_or_else(|| "hongyan.db".into());
     let mut site = env("HONGYAN_SITE").unwrap_or_else(|| "target/site".into());
     let mut demo = env("HONGYAN_DEMO").is_some_and(|v| v == "1");
-    let mut settings: Vec<Option<String>> = SETTINGS.iter().map(|(_, var, ..)| env(var)).collect();
+    let mut settings: Vec<Option<String>> = SETTINGS.iter().map(|s| env(s.var)).collect();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -194,7 +204,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--db" => db = value()?,
             "--site" => site = value()?,
             "--demo" => demo = true,
-            other => match SETTINGS.iter().position(|(flag, ..)| *flag == other) {
+            other => match SETTINGS.iter().position(|s| s.flag == other) {
                 Some(i) => settings[i] = Some(value()?),
                 None => return Err(format!("unknown option {other}")),
             },
@@ -203,16 +213,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
     let host: IpAddr = host.parse().map_err(|_| format!("bad host {host}"))?;
     let mut ms = [0i64; 5];
-    for (i, (flag, _, default, max, unit)) in SETTINGS.iter().enumerate() {
+    for (i, setting) in SETTINGS.iter().enumerate() {
         let value = match &settings[i] {
-            None => *default,
+            None => setting.default,
             Some(v) => v
                 .parse()
                 .ok()
-                .filter(|d: &f64| (0.0..=*max).contains(d))
-                .ok_or_else(|| format!("bad {flag} {v} (0 to {max})"))?,
+                .filter(|d: &f64| setting.allowed.contains(d))
+                .ok_or_else(|| {
+                    let (flag, min, max) =
+                        (setting.flag, setting.allowed.start(), setting.allowed.end());
+                    format!("bad {flag} {v} ({min} to {max})")
+                })?,
         };
-        ms[i] = (value * unit) as i64;
+        ms[i] = (value * setting.unit_ms) as i64;
     }
     let [
         at_risk_after_ms,
@@ -221,9 +235,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
         backdate_limit_ms,
         inactive_after_ms,
     ] = ms;
-    if code_step_ms < 10_000 {
-        return Err("--code-step-secs must be at least 10".to_owned());
-    }
     Ok(Config {
         addr: SocketAddr::new(host, port),
         db_path: db.into(),

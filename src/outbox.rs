@@ -11,7 +11,7 @@ use crate::api::{
     ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus, Settings,
     StudyView,
 };
-use crate::life::RequestKind;
+use crate::life::{self, Confirmation, RequestKind, SignInEffect};
 use crate::model::{AttendanceStatus, Millis};
 use crate::study::{Audience, Hours, Progress, StudyRules, StudyStatus, check_editable};
 
@@ -309,10 +309,13 @@ pub enum RowMark {
 fn apply_locally(row: &mut AttendanceView, change: &Change) {
     use AttendanceStatus::*;
     match change {
-        Change::Confirm(_) => {
-            if matches!(row.status, SignedIn | Pending | Absent | LeavePending) {
-                row.status = Confirmed;
-            }
+        Change::Confirm(_)
+            if matches!(
+                life::confirmation(row.status),
+                Ok(Confirmation::Confirms | Confirmation::MarksPresent)
+            ) =>
+        {
+            row.status = Confirmed;
         }
         Change::Decide(d) => {
             if let Ok(next) = crate::life::decide(row.status, d.decision, &d.reason) {
@@ -322,10 +325,8 @@ fn apply_locally(row: &mut AttendanceView, change: &Change) {
                 }
             }
         }
-        Change::SignIn(_) => {
-            if matches!(row.status, Pending | Absent | LeavePending | Leave) {
-                row.status = SignedIn;
-            }
+        Change::SignIn(_) if life::sign_in_effect(row.status) == SignInEffect::SignsIn => {
+            row.status = SignedIn;
         }
         Change::Request(r) => match r.kind {
             RequestKind::Leave => {
@@ -389,7 +390,7 @@ fn lay_over<'a, T>(
 fn about<'a>(
     entries: &'a [Entry],
     activity_id: &'a str,
-) -> impl Iterator<Item = (&'a Entry, Change)> + Clone + 'a {
+) -> impl Iterator<Item = (&'a Entry, Change)> + 'a {
     entries.iter().filter_map(move |e| {
         let change = e.change()?;
         (change.activity_id() == Some(activity_id)).then_some((e, change))
@@ -399,20 +400,19 @@ fn about<'a>(
 /// The roster of one activity, by member, with this phone's confirmations and decisions laid over the
 /// server's rows.
 pub fn lead_roster(activity_id: &str, cache: &Cache, entries: &[Entry]) -> Vec<RosterRow> {
-    let mine = about(entries, activity_id);
+    // Each record's JSON is read once, not once per member.
+    let mine: Vec<(&Entry, Change)> = about(entries, activity_id).collect();
     cache
         .roster(activity_id)
         .into_iter()
         .map(|row| {
             let member = row.member_id;
-            overlay(
-                row,
-                mine.clone().filter(move |(_, c)| match c {
-                    Change::Confirm(c) => c.member_id == member,
-                    Change::Decide(d) => d.member_id == member,
-                    _ => false,
-                }),
-            )
+            let about_member = mine.iter().filter(move |(_, c)| match c {
+                Change::Confirm(c) => c.member_id == member,
+                Change::Decide(d) => d.member_id == member,
+                _ => false,
+            });
+            overlay(row, about_member.map(|(e, c)| (*e, c.clone())))
         })
         .collect()
 }

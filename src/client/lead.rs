@@ -12,21 +12,15 @@ use super::sync::Ctx;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
 };
-use crate::life::{ActivityState, Counted, Decision, Quorum, close_problems};
+use crate::life::{ActivityState, Decision, Quorum, close_problems};
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally, is_valid_phone};
 use crate::outbox::{RosterRow, RowMark, lead_roster};
 
 /// `应到…` and, for a 支部党员大会, whether the members with a vote present are more than half.
 pub fn counts(kind: ActivityKind, rows: &[AttendanceView]) -> (String, Option<String>) {
     let tally = Tally::of(rows.iter().map(|r| (r.status, r.membership)));
-    let quorum = (kind == ActivityKind::GeneralMeeting).then(|| {
-        Quorum::of(rows.iter().map(|r| Counted {
-            status: r.status,
-            membership: r.membership,
-            guest: r.guest,
-        }))
-        .summary()
-    });
+    let quorum = (kind == ActivityKind::GeneralMeeting)
+        .then(|| Quorum::of(rows.iter().map(AttendanceView::counted)).summary());
     (tally.summary(), quorum)
 }
 

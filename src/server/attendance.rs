@@ -11,7 +11,8 @@ use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
-    self, Decision, LeaveCategory, LocationCheck, MAX_ACCURACY_M, RequestKind, When, code_matches,
+    self, Confirmation, Decision, LeaveCategory, LocationCheck, MAX_ACCURACY_M, RequestKind,
+    SignInEffect, When, code_matches,
 };
 use crate::model::{
     AttendanceStatus, Membership, Role, in_sign_in_window, is_skewed, normalize_code,
@@ -69,13 +70,10 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     // already confirmed the member, the record merges into that row (which keeps its status) instead of
     // adding one. A member who asked for leave and came after all is present. The first record to arrive
     // stands, unless its code was flagged and this one's verifies.
-    let merge = match status {
-        AttendanceStatus::Pending
-        | AttendanceStatus::Absent
-        | AttendanceStatus::LeavePending
-        | AttendanceStatus::Leave => "status = 'signed_in',",
-        AttendanceStatus::SignedIn | AttendanceStatus::Confirmed => "",
-        _ => return Ok(Ok(())),
+    let merge = match life::sign_in_effect(status) {
+        SignInEffect::SignsIn => "status = 'signed_in',",
+        SignInEffect::Attaches => "",
+        SignInEffect::Ignored => return Ok(Ok(())),
     };
     sqlx::query(&format!(
         "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
@@ -158,14 +156,14 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
     if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
         return Ok(Err(why));
     }
-    let action = match status_of(conn, &c.activity_id, c.member_id).await? {
-        None => return Ok(Err("该成员不在应到名单中".to_owned())),
-        Some(AttendanceStatus::Confirmed) => return Ok(Ok(())),
-        Some(AttendanceStatus::SignedIn) => "confirm_attendance",
-        Some(
-            AttendanceStatus::Pending | AttendanceStatus::Absent | AttendanceStatus::LeavePending,
-        ) => "mark_present",
-        Some(_) => return Ok(Err("该成员已请假、补签或免参加，无法确认出席".to_owned())),
+    let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
+        return Ok(Err("该成员不在应到名单中".to_owned()));
+    };
+    let action = match life::confirmation(status) {
+        Ok(Confirmation::Already) => return Ok(Ok(())),
+        Ok(Confirmation::Confirms) => "confirm_attendance",
+        Ok(Confirmation::MarksPresent) => "mark_present",
+        Err(why) => return Ok(Err(why.to_owned())),
     };
     sqlx::query(
         "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?

@@ -14,7 +14,7 @@ use super::auth::CurrentUser;
 use super::db::now_ms;
 use super::{AppError, AppState};
 use crate::api::{AttendanceView, ErrorBody, Participation, QuietMember, paths};
-use crate::life::{Counted, Quorum};
+use crate::life::Quorum;
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, Tally};
 
 pub fn router() -> Router<AppState> {
@@ -66,11 +66,7 @@ impl Register {
             ),
         ];
         if kind == ActivityKind::GeneralMeeting {
-            let quorum = Quorum::of(roster.iter().map(|r| Counted {
-                status: r.status,
-                membership: r.membership,
-                guest: r.guest,
-            }));
+            let quorum = Quorum::of(roster.iter().map(AttendanceView::counted));
             header.push(("表决", quorum.summary()));
         }
         if let Some(note) = a.online_note.as_ref().filter(|n| !n.is_empty()) {
