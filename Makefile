@@ -29,7 +29,7 @@ run: setup build
 test: setup setup-browser lint unit faults build size e2e
 
 build: setup
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 size:
 	node end2end/size-report.mjs target/site

@@ -1,12 +1,12 @@
 // Starts the wasm app, registers the service worker, and offers a new version when one is ready.
 //
-// Kept as a file (not inline) so the CSP needs no 'unsafe-inline'. The build id arrives in this script's
-// own URL (?v=<build>) so the bundle it imports is the one its shell was written for.
-const version = new URL(import.meta.url).search;
-
+// Kept as a file (not inline) so the CSP needs no 'unsafe-inline'. The bundle is imported by its plain URL:
+// the lazily loaded pages' loader (pkg/__wasm_split.*.js) imports `./hongyan.js` too, and a module is one
+// module only under one URL. Every build is a new service worker with its own precache, and the server
+// answers the files with `no-cache`, so the bundle is the one this shell was built with.
 try {
-  const { default: init } = await import(`/pkg/hongyan.js${version}`);
-  await init({ module_or_path: `/pkg/hongyan.wasm${version}` });
+  const { default: init } = await import('/pkg/hongyan.js');
+  await init({ module_or_path: '/pkg/hongyan.wasm' });
 } catch (err) {
   console.error(err);
   const app = document.getElementById('app');

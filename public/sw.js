@@ -5,12 +5,13 @@
 const BUILD = '{{BUILD}}';
 const CACHE = `hongyan-${BUILD}`;
 const SHELL = '/';
+// Every file of the built bundle (JS, wasm, CSS and the lazily loaded pages' chunks), written in by the
+// server: a page opened for the first time offline must find its code here.
+const BUNDLE = JSON.parse('{{BUNDLE}}');
 const PRECACHE = [
   SHELL,
   `/boot.js?v=${BUILD}`,
-  `/pkg/hongyan.js?v=${BUILD}`,
-  `/pkg/hongyan.wasm?v=${BUILD}`,
-  `/pkg/hongyan.css?v=${BUILD}`,
+  ...BUNDLE,
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -27,7 +27,7 @@ mod sync;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
@@ -73,22 +73,53 @@ fn Pages() -> impl IntoView {
         <Routes fallback=|| view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }>
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/activity/:id") view=activity::ActivityPage/>
-            <Route path=path!("/activity/:id/code") view=code::CodeScreen/>
-            <Route path=path!("/activity/:id/record") view=record::RecordPage/>
-            <Route path=path!("/activity/:id/edit") view=publish::EditPage/>
+            <Route path=path!("/activity/:id/code") view={Lazy::<LazyCodeScreen>::new()}/>
+            <Route path=path!("/activity/:id/record") view={Lazy::<LazyRecordPage>::new()}/>
+            <Route path=path!("/activity/:id/edit") view={Lazy::<LazyEditPage>::new()}/>
             <Route path=path!("/s/:id") view=code::SignLink/>
-            <Route path=path!("/branch") view=branch::BranchPage/>
+            <Route path=path!("/branch") view={Lazy::<LazyBranchPage>::new()}/>
             <Route path=path!("/study") view=study::StudyPage/>
             <Route path=path!("/study/new") view=study::StudyEditPage/>
-            <Route path=path!("/study/overview") view=review::OverviewPage/>
-            <Route path=path!("/study/rules") view=rules::RulesPage/>
+            <Route path=path!("/study/overview") view={Lazy::<LazyOverviewPage>::new()}/>
+            <Route path=path!("/study/rules") view={Lazy::<LazyRulesPage>::new()}/>
             <Route path=path!("/study/:id") view=study::StudyEditPage/>
-            <Route path=path!("/review") view=review::ReviewPage/>
+            <Route path=path!("/review") view={Lazy::<LazyReviewPage>::new()}/>
             <Route path=path!("/me") view=me::MePage/>
-            <Route path=path!("/me/sync") view=health::SyncHealthPage/>
+            <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
             <Route path=path!("/login") view=login::LoginPage/>
         </Routes>
     }
+}
+
+/// Pages most people never open (the lead's and reviewers' desks, the sync diagnostics) are loaded when first
+/// opened: each is a separate wasm chunk (`cargo leptos build --split`), precached by the service worker so
+/// that it opens offline too.
+macro_rules! lazy_page {
+    ($($name:ident => $page:path),* $(,)?) => {$(
+        struct $name;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $name {
+            fn data() -> Self {
+                $name
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    LazyCodeScreen => code::CodeScreen,
+    LazyRecordPage => record::RecordPage,
+    LazyEditPage => publish::EditPage,
+    LazyBranchPage => branch::BranchPage,
+    LazyOverviewPage => review::OverviewPage,
+    LazyRulesPage => rules::RulesPage,
+    LazyReviewPage => review::ReviewPage,
+    LazySyncHealthPage => health::SyncHealthPage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

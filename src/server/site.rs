@@ -16,8 +16,24 @@ use tower_http::services::ServeDir;
 use super::AppError;
 use super::auth::hex;
 
-/// The files the shell loads; they are hashed into the build id and precached by the service worker.
-const BUNDLE: [&str; 3] = ["pkg/hongyan.js", "pkg/hongyan.wasm", "pkg/hongyan.css"];
+/// The built bundle: every `.js`, `.wasm` and `.css` file in `pkg/` (the app, its styles and the chunks of
+/// lazily loaded pages), in name order. They are hashed into the build id and precached by the service worker.
+fn bundle(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("pkg"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| {
+            [".js", ".wasm", ".css"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+        .map(|name| format!("pkg/{name}"))
+        .collect();
+    files.sort();
+    files
+}
 
 pub struct Site {
     files: ServeDir,
@@ -34,16 +50,24 @@ impl Site {
         let mut hasher = Sha256::new();
         hasher.update(&shell_template);
         hasher.update(&sw_template);
-        for file in BUNDLE {
+        let bundle = bundle(dir);
+        for file in &bundle {
+            hasher.update(file);
             if let Ok(bytes) = std::fs::read(dir.join(file)) {
                 hasher.update(bytes);
             }
         }
         let build = hex(&hasher.finalize()[..6]);
+        let urls: Vec<String> = bundle.iter().map(|f| format!("/{f}")).collect();
+        // File names are [A-Za-z0-9_.]: the JSON needs no escaping inside the script's single quotes.
+        let urls = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".to_owned());
+        let service_worker = sw_template
+            .replace("{{BUILD}}", &build)
+            .replace("{{BUNDLE}}", &urls);
         Ok(Site {
             files: ServeDir::new(dir),
             shell: Bytes::from(shell_template.replace("{{BUILD}}", &build)),
-            service_worker: Bytes::from(sw_template.replace("{{BUILD}}", &build)),
+            service_worker: Bytes::from(service_worker),
             build,
         })
     }

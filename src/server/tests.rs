@@ -1027,6 +1027,7 @@ async fn navigations_get_the_shell_with_a_strict_csp_and_unknown_api_paths_get_j
             .starts_with("text/javascript")
     );
     assert!(!sw.text.contains("{{BUILD}}"));
+    assert!(!sw.text.contains("{{BUNDLE}}"));
     assert_eq!(
         h.call("GET", "/pkg/missing.js", None, None).await.status,
         StatusCode::NOT_FOUND
