@@ -587,8 +587,8 @@ fn apply_study(view: &mut StudyView, change: &Change, rules: &StudyRules) {
     }
 }
 
-/// Study records with this phone's records about them laid over; `keep` chooses the records from the cache
-/// and `own` whether this phone's new records (not yet on the server) belong to the list.
+/// Study records with this phone's records about them laid over; `keep` chooses the records from the cache,
+/// and `new_ones` (the author) adds the records this phone made that the server has not sent back.
 fn study_items(
     cache: &Cache,
     entries: &[Entry],
@@ -618,15 +618,19 @@ fn study_items(
                 let known = items.iter().any(|i| i.view.id == s.study_id)
                     || cache.study.iter().any(|v| v.id == s.study_id);
                 if entry.author == user_id && !known {
+                    let mut view = StudyView {
+                        id: s.study_id.clone(),
+                        user_id,
+                        user_name: name.to_owned(),
+                        audience,
+                        ..StudyView::default()
+                    };
+                    // What was written shows even if the server refused it; the versions count only
+                    // what is laid over below.
+                    apply_study(&mut view, change, &cache.study_rules);
+                    view.version = 0;
                     items.push(StudyItem {
-                        view: StudyView {
-                            id: s.study_id.clone(),
-                            user_id,
-                            user_name: name.to_owned(),
-                            audience,
-                            version: 0,
-                            ..StudyView::default()
-                        },
+                        view,
                         mark: RowMark::None,
                     });
                 }
@@ -1269,5 +1273,19 @@ mod tests {
             ..PullResponse::default()
         });
         assert!(review_queue(8, &cache, &entries).is_empty());
+    }
+
+    #[test]
+    fn a_new_record_the_server_refused_still_shows_what_was_written_and_why() {
+        let cache = Cache::default();
+        let mut entries = vec![study_change(1, 3, Change::SaveStudy(entry(8)))];
+        let refused = Receipt {
+            reason: Some("学习结束后才能登记学时".into()),
+            ..receipt("s-1", ReceiptStatus::Quarantined, 5)
+        };
+        apply_receipts(&mut entries, &[refused]);
+        let shown = &my_study(3, "赵磊", Audience::Township, &cache, &entries)[0];
+        assert_eq!(shown.view.title, "专题培训");
+        assert!(matches!(&shown.mark, RowMark::Refused(r) if r.contains("结束后")));
     }
 }

@@ -56,7 +56,7 @@ pub fn status_label(item: &StudyItem) -> String {
     match &item.mark {
         RowMark::None => status.to_owned(),
         RowMark::Waiting => format!("{status}（待上传）"),
-        RowMark::Refused(reason) => format!("{status}（修改未通过：{reason}）"),
+        RowMark::Refused(reason) => format!("{status}（未通过：{reason}）"),
     }
 }
 

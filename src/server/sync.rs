@@ -344,6 +344,22 @@ enum PageEnd {
     Group(i64),
 }
 
+/// Moves `upto` to where a page of rows (fetched by sequence with a limit of [`PULL_PAGE`] + 1) must end;
+/// answers whether the group of rows at the new end must be fetched whole.
+fn end_page(seqs: impl Iterator<Item = i64>, upto: &mut i64) -> bool {
+    match page_end(seqs, *upto) {
+        PageEnd::All => false,
+        PageEnd::Before(end) => {
+            *upto = end;
+            false
+        }
+        PageEnd::Group(end) => {
+            *upto = end;
+            true
+        }
+    }
+}
+
 fn page_end(seqs: impl Iterator<Item = i64>, upto: i64) -> PageEnd {
     let seqs: Vec<i64> = seqs.collect();
     match (seqs.first(), seqs.get(PULL_PAGE)) {
@@ -381,31 +397,16 @@ pub async fn pull(
     let page = Some(PULL_PAGE + 1);
     let mut upto = last;
     let mut activities = activities::visible_since(&mut tx, &user, cursor, upto, page).await?;
-    match page_end(activities.iter().map(|a| a.server_seq), upto) {
-        PageEnd::All => {}
-        PageEnd::Before(end) => upto = end,
-        PageEnd::Group(end) => {
-            upto = end;
-            activities = activities::visible_since(&mut tx, &user, cursor, upto, None).await?;
-        }
+    if end_page(activities.iter().map(|a| a.server_seq), &mut upto) {
+        activities = activities::visible_since(&mut tx, &user, cursor, upto, None).await?;
     }
     let mut attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, page).await?;
-    match page_end(attendance.iter().map(|r| r.server_seq), upto) {
-        PageEnd::All => {}
-        PageEnd::Before(end) => upto = end,
-        PageEnd::Group(end) => {
-            upto = end;
-            attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, None).await?;
-        }
+    if end_page(attendance.iter().map(|r| r.server_seq), &mut upto) {
+        attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, None).await?;
     }
     let mut study = study::study_since(&mut tx, &user, cursor, upto, page).await?;
-    match page_end(study.iter().map(|r| r.server_seq), upto) {
-        PageEnd::All => {}
-        PageEnd::Before(end) => upto = end,
-        PageEnd::Group(end) => {
-            upto = end;
-            study = study::study_since(&mut tx, &user, cursor, upto, None).await?;
-        }
+    if end_page(study.iter().map(|r| r.server_seq), &mut upto) {
+        study = study::study_since(&mut tx, &user, cursor, upto, None).await?;
     }
     let study_rules = study::load_rules(&mut tx).await?;
     tx.commit().await?;
