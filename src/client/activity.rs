@@ -22,31 +22,59 @@ pub fn use_activity() -> Memo<Option<ActivityView>> {
     })
 }
 
+/// The lead's view of their own activity — code, roster, decisions, closing — is a separately loaded chunk
+/// (members never need it); the service worker precaches it with the rest of the app. It renders from the
+/// activity's memo itself, so a change to the activity does not load it again.
+#[leptos::lazy]
+async fn lead_view(activity: Memo<Option<ActivityView>>) -> AnyView {
+    (move || activity.get().map(|a| view! { <LeadView activity=a/> })).into_any()
+}
+
 #[component]
 pub fn ActivityPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let activity = use_activity();
-    move || {
-        match activity.get() {
-        None => view! {
-            <p class="empty">"没有找到这个活动。它可能还没有同步到本机，请联网后再试。"<a href="/">"返回首页"</a></p>
-        }
-        .into_any(),
-        Some(a) => {
-            let leads_it = ctx.role() == Some(Role::Lead) && (a.secret.is_some() || a.code.is_some());
+    // Whether this is the lead's own activity: changes (almost) never, so the lead's chunk is awaited once.
+    let leads_it = Memo::new(move |_| {
+        ctx.role() == Some(Role::Lead)
+            && activity.with(|a| {
+                a.as_ref()
+                    .is_some_and(|a| a.secret.is_some() || a.code.is_some())
+            })
+    });
+    let details = move || {
+        activity.get().map(|a| {
             let place = if a.place.is_empty() { "未填写".to_owned() } else { a.place.clone() };
             view! {
-                <article class="activity-detail">
-                    <p class="kind">{a.kind.label()}" · "{a.mode.label()}</p>
-                    <h1>{a.title.clone()}</h1>
-                    <p class="when">{LocalTime::from_millis(a.starts_at).prose()}" 至 "{LocalTime::from_millis(a.ends_at).table()}</p>
-                    <p class="where">"地点："{place}</p>
-                    <p class="muted">{a.org_name.clone()}</p>
-                    {if leads_it { view! { <LeadView activity=a/> }.into_any() } else { view! { <MemberView activity=a/> }.into_any() }}
-                </article>
+                <p class="kind">{a.kind.label()}" · "{a.mode.label()}</p>
+                <h1>{a.title.clone()}</h1>
+                <p class="when">{LocalTime::from_millis(a.starts_at).prose()}" 至 "{LocalTime::from_millis(a.ends_at).table()}</p>
+                <p class="where">"地点："{place}</p>
+                <p class="muted">{a.org_name.clone()}</p>
             }
-            .into_any()
+        })
+    };
+    let body = move || {
+        if leads_it.get() {
+            Suspend::new(lead_view(activity)).into_any()
+        } else {
+            (move || activity.get().map(|a| view! { <MemberView activity=a/> })).into_any()
         }
-    }
+    };
+    let present = Memo::new(move |_| activity.with(Option::is_some));
+    move || {
+        if !present.get() {
+            return view! {
+                <p class="empty">"没有找到这个活动。它可能还没有同步到本机，请联网后再试。"<a href="/">"返回首页"</a></p>
+            }
+            .into_any();
+        }
+        view! {
+            <article class="activity-detail">
+                {details}
+                {body}
+            </article>
+        }
+        .into_any()
     }
 }

@@ -10,15 +10,19 @@ use crate::life::ActivityState;
 use crate::model::{LocalTime, Role, Tally};
 use crate::outbox::my_status_label;
 
+/// Publishing is for leads only: a separately loaded chunk (see `activity::lead_view`).
+#[leptos::lazy]
+async fn publish_form() -> AnyView {
+    view! { <ActivityForm/> }.into_any()
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let is_lead = move || ctx.role() == Some(Role::Lead);
     let activities = move || ctx.cache.with(|c| c.activities.clone());
     view! {
-        <Show when=is_lead>
-            <ActivityForm/>
-        </Show>
+        {move || is_lead().then(|| Suspend::new(publish_form()))}
         <section>
             <h1>"组织生活"</h1>
             <Show
