@@ -14,7 +14,8 @@
 // One lazy page alone did not pay (−9.5 KiB moved, +11 KiB of loader); eight do. Then the lead's view
 // of an activity (code, QR, roster, decisions, closing) and the publishing form, as `#[lazy]` functions
 // inside member pages: first load 330 KiB, chunks 152 KiB. What is left is mostly what every member
-// needs (Leptos' reactive core and router, serde, reqwest, the member's pages).)
+// needs (Leptos' reactive core and router, serde, reqwest, the member's pages). The admins' audit log (a
+// lazy page) added 2 KiB of route and link to the first load.)
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 331;
+const LIMIT_KIB = 333;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).

@@ -39,6 +39,8 @@ pub mod paths {
     pub const STUDY_OVERVIEW: &str = "/api/v1/study/overview";
     /// The evidence photo of one study record (the author uploads; the author and reviewers read).
     pub const EVIDENCE: &str = "/api/v1/study/{id}/evidence";
+    /// `?before=ID`: the audit log, newest first (district admins).
+    pub const AUDIT: &str = "/api/v1/audit";
 
     pub fn evidence(study_id: &str) -> String {
         format!("/api/v1/study/{study_id}/evidence")
@@ -831,4 +833,29 @@ impl OverviewRow {
     pub fn met(&self) -> bool {
         self.progress.iter().all(Progress::met)
     }
+}
+
+/// One page of the audit log, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+}
+
+/// One action a lead or admin took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Millis,
+    pub actor: String,
+    pub actor_role: Role,
+    /// The stored action (`publish_activity`, `recognise_study` …) and what it is called.
+    pub action: String,
+    pub label: String,
+    /// What it was about (an activity, a member, a record, with the reason given).
+    pub subject: String,
 }

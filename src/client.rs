@@ -5,6 +5,7 @@
 //! rules live in `model` and `outbox`.
 
 mod activity;
+mod audit;
 mod branch;
 mod code;
 mod components;
@@ -84,6 +85,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/study/rules") view={Lazy::<LazyRulesPage>::new()}/>
             <Route path=path!("/study/:id") view=study::StudyEditPage/>
             <Route path=path!("/review") view={Lazy::<LazyReviewPage>::new()}/>
+            <Route path=path!("/audit") view={Lazy::<LazyAuditPage>::new()}/>
             <Route path=path!("/me") view=me::MePage/>
             <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
             <Route path=path!("/login") view=login::LoginPage/>
@@ -120,6 +122,7 @@ lazy_page! {
     LazyRulesPage => rules::RulesPage,
     LazyReviewPage => review::ReviewPage,
     LazySyncHealthPage => health::SyncHealthPage,
+    LazyAuditPage => audit::AuditPage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

@@ -5,6 +5,7 @@
 
 mod activities;
 mod attendance;
+mod audit;
 mod auth;
 mod db;
 mod demo;
@@ -67,7 +68,7 @@ impl AppState {
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
-        study::put_evidence, openapi_json),
+        study::put_evidence, audit::audit_log, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(register::router())
         .merge(study::router())
+        .merge(audit::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

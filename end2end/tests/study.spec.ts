@@ -91,6 +91,14 @@ test('a cadre logs two records offline, the admin recognises one and returns one
   const download = admin.page.waitForEvent('download');
   await admin.page.getByRole('button', { name: '导出 Excel' }).click();
   expect((await download).suggestedFilename()).toMatch(/^学时完成情况-\d{4}年\.xlsx$/);
+
+  // Both decisions are in the audit log the district admin reads.
+  await admin.page.getByRole('link', { name: '我的' }).click();
+  await admin.page.getByRole('link', { name: /操作日志/ }).click();
+  const log = admin.page.getByTestId('audit-log');
+  await expect(log.getByRole('row').filter({ hasText: '认定学时' })).toContainText('认定7.5学时（申报7.5）');
+  await expect(log.getByRole('row').filter({ hasText: '退回学习记录' })).toContainText('请补充网络学院的学时证明截图');
+  await expect(log.getByRole('row').filter({ hasText: '退回学习记录' })).toContainText('周敏');
 });
 
 /** Today in Shanghai, as `<input type="date">` writes it. */

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_navigate;
 
 use super::store;
 use super::sync::Ctx;
-use crate::model::mask_phone;
+use crate::model::{Role, mask_phone};
 use crate::outbox::EntryState;
 
 #[component]
@@ -47,6 +47,11 @@ pub fn MePage() -> impl IntoView {
                 }}" ›"</span>
             </A>
         </section>
+        {move || (ctx.role() == Some(Role::Admin)).then(|| view! {
+            <section class="card">
+                <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
+            </section>
+        })}
         <LocationConsent/>
         <section class="card">
             <Show when=move || { ctx.pending_count() > 0 }>

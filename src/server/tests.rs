@@ -1058,6 +1058,7 @@ async fn the_openapi_document_lists_every_endpoint() {
         paths::STUDY_RULES,
         paths::STUDY_OVERVIEW,
         paths::EVIDENCE,
+        paths::AUDIT,
     ] {
         assert!(
             listed.iter().any(|p| p == path),
@@ -1065,4 +1066,72 @@ async fn the_openapi_document_lists_every_endpoint() {
         );
     }
     assert!(r.body["components"]["schemas"]["PushRequest"].is_object());
+}
+
+#[tokio::test]
+async fn the_audit_log_is_for_district_admins_newest_first_a_page_at_a_time() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, _) = h.publish(&lead).await;
+    let admin = h.login("13800000009").await;
+    let r = h.call("GET", paths::AUDIT, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let newest = &r.body["entries"][0];
+    assert_eq!(newest["label"], "发布活动");
+    assert_eq!(newest["actor"], "王建国");
+    assert_eq!(newest["actor_role"], "lead");
+    assert_eq!(newest["subject"], activity.as_str());
+    for token in [Some(lead.as_str()), Some(&h.login(MEMBER).await), None] {
+        let r = h.call("GET", paths::AUDIT, token, None).await;
+        let expected = if token.is_some() {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(r.status, expected);
+    }
+    let r = h
+        .call(
+            "GET",
+            &format!("{}?before=x", paths::AUDIT),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // 250 more entries: pages of 100, newest first, each entry once.
+    for i in 0..250 {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_id, action, subject) VALUES (?, 1, 'decide', ?)",
+        )
+        .bind(now_ms())
+        .bind(format!("entry {i}"))
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    }
+    let total = h.rows("SELECT count(*) FROM audit_log").await;
+    let mut seen = Vec::new();
+    let mut path = paths::AUDIT.to_owned();
+    loop {
+        let page = h.call("GET", &path, Some(&admin), None).await.body;
+        let ids: Vec<i64> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect();
+        assert!(ids.len() <= 100 && ids.windows(2).all(|w| w[0] > w[1]));
+        seen.extend(ids);
+        match page["next"].as_i64() {
+            Some(next) => path = format!("{}?before={next}", paths::AUDIT),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total);
+    assert_eq!(
+        seen.iter().collect::<std::collections::HashSet<_>>().len() as i64,
+        total
+    );
 }

@@ -1,0 +1,62 @@
+//! `/audit`: the audit log for district admins — who did what, when — newest first, a page at a time.
+//! Online only; loaded as its own chunk.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::http::{self, ApiError};
+use super::sync::Ctx;
+use crate::api::{AuditEntry, AuditPage, paths};
+use crate::model::LocalTime;
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let entries = RwSignal::new(Vec::<AuditEntry>::new());
+    let next = RwSignal::new(None::<i64>);
+    let (message, set_message) = signal(Some("正在获取…".to_owned()));
+    let load = move |before: Option<i64>| {
+        let Some(token) = ctx.token() else { return };
+        let path = match before {
+            Some(id) => format!("{}?before={id}", paths::AUDIT),
+            None => paths::AUDIT.to_owned(),
+        };
+        spawn_local(async move {
+            match http::get::<AuditPage>(&token, &path).await {
+                Ok(page) => {
+                    entries.update(|e| e.extend(page.entries));
+                    next.set(page.next);
+                    set_message.set(None);
+                }
+                Err(ApiError::Offline) => {
+                    set_message.set(Some("当前无网络，联网后可查看。".to_owned()))
+                }
+                Err(e) => set_message.set(Some(e.message())),
+            }
+        });
+    };
+    load(None);
+    view! {
+        <section class="card">
+            <h1>"操作日志"</h1>
+            <p class="hint">"书记和管理员的每一项操作：发布、确认、审批（含理由）、导入、学时认定、修改要求。"</p>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <table class="overview" data-testid="audit-log">
+                <thead><tr><th>"时间"</th><th>"操作人"</th><th>"操作"</th><th>"内容"</th></tr></thead>
+                <tbody>
+                    {move || entries.get().into_iter().map(|e| view! {
+                        <tr>
+                            <td>{LocalTime::from_millis(e.at).table()}</td>
+                            <td>{e.actor}<br/><span class="muted">{e.actor_role.label()}</span></td>
+                            <td>{e.label}</td>
+                            <td>{e.subject}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || next.get().map(|id| view! {
+                <button type="button" class="secondary" on:click=move |_| load(Some(id))>"更早的记录"</button>
+            })}
+        </section>
+    }
+}

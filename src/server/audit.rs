@@ -1,0 +1,84 @@
+//! The audit log, for district admins: every lead's and admin's action (publishing, confirming, each decision
+//! with its reason, imports, 学时 recognised or returned, rule changes), newest first, a page at a time.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::{Json, Router, routing::get};
+use serde::Deserialize;
+
+use super::auth::CurrentUser;
+use super::{AppError, AppState};
+use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
+use crate::model::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::AUDIT, get(audit_log))
+}
+
+/// Entries per page.
+pub const AUDIT_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// The `next` of the previous page; absent for the newest entries.
+    pub before: Option<i64>,
+}
+
+/// The audit log, newest first (district admins only).
+#[utoipa::path(get, path = paths::AUDIT, tag = "admin", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditPage>, AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden("只有区委组织部管理员可以查看操作日志"));
+    }
+    let Query(AuditQuery { before }) = query?;
+    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT l.id, l.at, u.name, u.role, l.action, l.subject
+         FROM audit_log l JOIN users u ON u.id = l.actor_id
+         WHERE l.id < ? ORDER BY l.id DESC LIMIT ?",
+    )
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(AUDIT_PAGE + 1)
+    .fetch_all(&state.db.reader)
+    .await?;
+    let more = rows.len() as i64 > AUDIT_PAGE;
+    let entries: Vec<AuditEntry> = rows
+        .into_iter()
+        .take(AUDIT_PAGE as usize)
+        .map(|(id, at, actor, role, action, subject)| AuditEntry {
+            id,
+            at,
+            actor,
+            actor_role: Role::parse(&role).unwrap_or(Role::Member),
+            label: action_label(&action).to_owned(),
+            action,
+            subject,
+        })
+        .collect();
+    let next = more.then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(Json(AuditPage { entries, next }))
+}
+
+/// What an action is called in the log.
+fn action_label(action: &str) -> &str {
+    match action {
+        "publish_activity" => "发布活动",
+        "edit_activity" => "修改活动",
+        "cancel_activity" => "取消活动",
+        "close_record" => "归档会议记录",
+        "confirm_attendance" => "确认出席",
+        "mark_present" => "标记出席",
+        "decide" => "审批",
+        "add_to_roster" => "加入应到名单",
+        "import_records" => "导入未上传记录",
+        "recognise_study" => "认定学时",
+        "return_study" => "退回学习记录",
+        "study_rules" => "修改学时要求",
+        other => other,
+    }
+}
