@@ -15,10 +15,7 @@ pub fn BranchPage() -> impl IntoView {
     // Fetched once when the page opens (online only): spawn_local and a signal, which the app already
     // carries, rather than an async resource.
     let (list, set_list) = signal(None::<Result<Participation, ApiError>>);
-    if let Some(token) = ctx
-        .session
-        .with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
-    {
+    if let Some(token) = ctx.token() {
         spawn_local(async move {
             set_list.set(Some(
                 http::get::<Participation>(&token, paths::PARTICIPATION).await,

@@ -399,10 +399,7 @@ pub fn Export(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let (message, set_message) = signal(None::<String>);
     let fetch = move |format: &'static str| {
-        let Some(token) = ctx
-            .session
-            .with_untracked(|s| s.as_ref().map(|s| s.token.clone()))
-        else {
+        let Some(token) = ctx.token() else {
             return;
         };
         let (id, title) = (activity.id.clone(), activity.title.clone());

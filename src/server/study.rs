@@ -54,6 +54,18 @@ pub struct Author {
     pub audience: Audience,
 }
 
+impl Author {
+    /// From the columns `users.id, role, org_id, audience`.
+    fn stored(id: i64, role: &str, org_id: i64, audience: &str) -> Author {
+        Author {
+            id,
+            role: Role::parse(role).unwrap_or(Role::Member),
+            org_id,
+            audience: Audience::parse(audience).unwrap_or_default(),
+        }
+    }
+}
+
 /// Whether `reviewer` recognises `author`'s records. [`reviewable_sql`] says the same in SQL.
 pub fn may_review(reviewer: Person, author: &Author) -> bool {
     if reviewer.id == author.id {
@@ -215,12 +227,7 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
     let Some((status, version, hours, id, role, org_id, audience)) = row else {
         return Ok(Err("学习记录不存在".to_owned()));
     };
-    let author = Author {
-        id,
-        role: Role::parse(&role).unwrap_or(Role::Member),
-        org_id,
-        audience: Audience::parse(&audience).unwrap_or_default(),
-    };
+    let author = Author::stored(id, &role, org_id, &audience);
     if !may_review(ap.author, &author) {
         return Ok(Err(REVIEW_SCOPE.to_owned()));
     }
@@ -548,12 +555,7 @@ pub async fn get_evidence(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound("学习记录不存在"))?;
-    let author = Author {
-        id: author_id,
-        role: Role::parse(&role).unwrap_or(Role::Member),
-        org_id,
-        audience: Audience::parse(&audience).unwrap_or_default(),
-    };
+    let author = Author::stored(author_id, &role, org_id, &audience);
     if author.id != user.id && !may_review(user.person(), &author) {
         return Err(AppError::Forbidden("只能查看本人或本人负责认定的证明材料"));
     }
