@@ -41,6 +41,18 @@ pub mod paths {
     pub const EVIDENCE: &str = "/api/v1/study/{id}/evidence";
     /// `?before=ID`: the audit log, newest first (district admins).
     pub const AUDIT: &str = "/api/v1/audit";
+    /// `?dry_run=true`: the department's roster (.xlsx or CSV in UTF-8 or GBK) as the request body.
+    pub const ROSTER_IMPORT: &str = "/api/v1/roster/import";
+    /// `?org=ID`: the members a lead or admin looks after, with whether each has joined.
+    pub const MEMBERS: &str = "/api/v1/members";
+    /// A one-time code for a member to join (or to set a new password).
+    pub const INVITATIONS: &str = "/api/v1/invitations";
+    /// Whose invitation a code is, before the member sets a password.
+    pub const JOIN_CHECK: &str = "/api/v1/join/check";
+    /// Accept an invitation: set the password and sign in.
+    pub const JOIN: &str = "/api/v1/join";
+    /// Everything stored about the signed-in member, as a file.
+    pub const MY_DATA: &str = "/api/v1/me/data";
 
     pub fn evidence(study_id: &str) -> String {
         format!("/api/v1/study/{study_id}/evidence")
@@ -111,6 +123,9 @@ pub enum MutationKind {
     SaveStudy,
     WithdrawStudy,
     ReviewStudy,
+    Feedback,
+    ReplyFeedback,
+    Consent,
     #[serde(other)]
     Unknown,
 }
@@ -131,6 +146,9 @@ impl MutationKind {
             MutationKind::SaveStudy => "save_study",
             MutationKind::WithdrawStudy => "withdraw_study",
             MutationKind::ReviewStudy => "review_study",
+            MutationKind::Feedback => "feedback",
+            MutationKind::ReplyFeedback => "reply_feedback",
+            MutationKind::Consent => "consent",
             MutationKind::Unknown => "unknown",
         }
     }
@@ -150,6 +168,9 @@ impl MutationKind {
             MutationKind::SaveStudy => "学习记录",
             MutationKind::WithdrawStudy => "撤回学习记录",
             MutationKind::ReviewStudy => "认定学时",
+            MutationKind::Feedback => "投诉建议",
+            MutationKind::ReplyFeedback => "答复投诉建议",
+            MutationKind::Consent => "授权记录",
             MutationKind::Unknown => "其他记录",
         }
     }
@@ -215,6 +236,9 @@ pub enum Change {
     SaveStudy(StudyEntry),
     WithdrawStudy(WithdrawStudy),
     ReviewStudy(ReviewStudy),
+    Feedback(FeedbackEntry),
+    ReplyFeedback(ReplyFeedback),
+    Consent(Consent),
 }
 
 impl Change {
@@ -229,7 +253,7 @@ impl Change {
             Change::Confirm(c) => Some(&c.activity_id),
             Change::Decide(d) => Some(&d.activity_id),
             Change::AddToRoster(a) => Some(&a.activity_id),
-            Change::SaveStudy(_) | Change::WithdrawStudy(_) | Change::ReviewStudy(_) => None,
+            _ => None,
         }
     }
 
@@ -265,6 +289,9 @@ impl Mutation {
             Change::SaveStudy(e) => (MutationKind::SaveStudy, Payload::of(e)),
             Change::WithdrawStudy(w) => (MutationKind::WithdrawStudy, Payload::of(w)),
             Change::ReviewStudy(r) => (MutationKind::ReviewStudy, Payload::of(r)),
+            Change::Feedback(f) => (MutationKind::Feedback, Payload::of(f)),
+            Change::ReplyFeedback(r) => (MutationKind::ReplyFeedback, Payload::of(r)),
+            Change::Consent(c) => (MutationKind::Consent, Payload::of(c)),
         };
         Mutation {
             seq,
@@ -300,6 +327,9 @@ impl Mutation {
             MutationKind::SaveStudy => read(json, Change::SaveStudy),
             MutationKind::WithdrawStudy => read(json, Change::WithdrawStudy),
             MutationKind::ReviewStudy => read(json, Change::ReviewStudy),
+            MutationKind::Feedback => read(json, Change::Feedback),
+            MutationKind::ReplyFeedback => read(json, Change::ReplyFeedback),
+            MutationKind::Consent => read(json, Change::Consent),
             MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
         }
     }
@@ -501,6 +531,9 @@ pub struct PullResponse {
     /// The user's own study records and, for a reviewer, those in their scope (drafts stay private).
     #[serde(default)]
     pub study: Vec<StudyView>,
+    /// The member's own 投诉建议 and, for district admins, everyone's.
+    #[serde(default)]
+    pub feedback: Vec<FeedbackView>,
     pub settings: Settings,
     #[serde(default)]
     pub study_rules: StudyRules,
@@ -858,4 +891,328 @@ pub struct AuditEntry {
     pub label: String,
     /// What it was about (an activity, a member, a record, with the reason given).
     pub subject: String,
+}
+
+/// Whether a roster row adds a member, changes one, changes nothing, or cannot be imported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RowOutcome {
+    New,
+    Updated,
+    Unchanged,
+    Problem,
+}
+
+impl RowOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            RowOutcome::New => "新增",
+            RowOutcome::Updated => "更新",
+            RowOutcome::Unchanged => "无变化",
+            RowOutcome::Problem => "有问题",
+        }
+    }
+}
+
+/// What a roster import found (a dry run) or did. Nothing is written while any row has a problem.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// The rows were written (not a dry run, and no row had a problem).
+    pub applied: bool,
+    pub total: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub problems: usize,
+    /// Columns of the file that were not read (an ID-card column is never read or kept).
+    #[serde(default)]
+    pub ignored_columns: Vec<String>,
+    /// Every row that adds, changes or has a problem, in file order (unchanged rows are only counted).
+    pub rows: Vec<ImportRow>,
+}
+
+/// One row of the spreadsheet and what it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ImportRow {
+    /// The row number as the spreadsheet shows it.
+    pub line: usize,
+    pub name: String,
+    pub phone: String,
+    pub branch: String,
+    pub outcome: RowOutcome,
+    /// The problem, or what changes (`支部：一支部 → 二支部`).
+    pub detail: String,
+    /// The member's account once written (to invite them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+}
+
+/// A member as their lead or an admin sees them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MemberRow {
+    pub id: i64,
+    pub name: String,
+    /// In full for the member's own lead and admins (the only people who see this list).
+    pub phone: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub role: Role,
+    pub membership: Membership,
+    pub post: String,
+    pub tags: String,
+    /// Has set a password (an imported member has not until they accept an invitation).
+    pub joined: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitation {
+    pub user_id: i64,
+}
+
+/// A one-time invitation: the member opens the link, or types the code on the 加入 page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    /// `ABCD-EFGH` (no 0/O, 1/I/L).
+    pub code: String,
+    /// The path to open on the phone (`/join?code=…`).
+    pub link: String,
+    pub expires_at: Millis,
+    pub name: String,
+    /// The account already has a password: this invitation sets a new one.
+    pub reset: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct JoinCheck {
+    pub code: String,
+}
+
+/// Whose invitation a code is, so the member knows it is theirs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct JoinPreview {
+    pub name: String,
+    /// Masked (`138****0001`).
+    pub phone: String,
+    pub org_name: String,
+    pub expires_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub code: String,
+    pub password: String,
+    /// The member read and accepted the privacy notice ([`PRIVACY_VERSION`]); required.
+    pub privacy_consent: bool,
+}
+
+/// The privacy notice a consent refers to (bumped when its text changes).
+pub const PRIVACY_VERSION: &str = "2026-11";
+
+/// What a 投诉建议 is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackTopic {
+    #[default]
+    Suggestion,
+    Complaint,
+    Help,
+    Privacy,
+}
+
+impl FeedbackTopic {
+    pub const ALL: [FeedbackTopic; 4] = [
+        FeedbackTopic::Suggestion,
+        FeedbackTopic::Complaint,
+        FeedbackTopic::Help,
+        FeedbackTopic::Privacy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackTopic::Suggestion => "suggestion",
+            FeedbackTopic::Complaint => "complaint",
+            FeedbackTopic::Help => "help",
+            FeedbackTopic::Privacy => "privacy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FeedbackTopic> {
+        FeedbackTopic::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedbackTopic::Suggestion => "意见建议",
+            FeedbackTopic::Complaint => "投诉",
+            FeedbackTopic::Help => "使用求助",
+            FeedbackTopic::Privacy => "个人信息",
+        }
+    }
+}
+
+/// Longest 投诉建议 or reply, in characters.
+pub const MAX_FEEDBACK_CHARS: usize = 2_000;
+
+/// A member's 投诉建议 (also offline: the phone makes the id).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackEntry {
+    pub feedback_id: String,
+    pub topic: FeedbackTopic,
+    pub body: String,
+}
+
+/// A district admin answers a 投诉建议 (a later reply replaces an earlier one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReplyFeedback {
+    pub feedback_id: String,
+    pub reply: String,
+}
+
+/// One 投诉建议 as its author and the district admins see it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct FeedbackView {
+    pub id: String,
+    pub user_id: i64,
+    pub user_name: String,
+    pub org_name: String,
+    pub topic: FeedbackTopic,
+    pub body: String,
+    pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_at: Option<Millis>,
+    pub server_seq: i64,
+}
+
+/// What a consent is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentKind {
+    /// The privacy notice (个人信息保护说明).
+    #[default]
+    Privacy,
+    /// Using the phone's location to sign in (only whether it was inside the fence is kept).
+    Location,
+}
+
+impl ConsentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentKind::Privacy => "privacy",
+            ConsentKind::Location => "location",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConsentKind> {
+        [ConsentKind::Privacy, ConsentKind::Location]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentKind::Privacy => "个人信息保护说明",
+            ConsentKind::Location => "定位签到",
+        }
+    }
+}
+
+/// A consent given or withdrawn on the phone (also offline).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub kind: ConsentKind,
+    pub granted: bool,
+    #[serde(default)]
+    pub version: String,
+}
+
+/// One consent record as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ConsentRecord {
+    pub kind: ConsentKind,
+    pub granted: bool,
+    pub version: String,
+    pub at: Millis,
+}
+
+/// 我的信息: everything stored about the signed-in member, as the file they download.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MyData {
+    /// Always `hongyan-my-data`.
+    pub app: String,
+    pub exported_at: Millis,
+    pub profile: MyProfile,
+    pub attendance: Vec<MyAttendance>,
+    pub study: Vec<StudyView>,
+    pub consents: Vec<ConsentRecord>,
+    pub feedback: Vec<FeedbackView>,
+    /// The phones that have sent records, and when each was last seen.
+    pub devices: Vec<MyDevice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MyProfile {
+    pub name: String,
+    pub phone: String,
+    pub role: Role,
+    pub org_name: String,
+    pub membership: Membership,
+    pub post: String,
+    pub tags: String,
+    pub audience: Audience,
+    pub host_orgs: Vec<String>,
+    pub created_at: Millis,
+}
+
+/// One activity on the member's roster and what the record says about them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MyAttendance {
+    pub activity_id: String,
+    pub title: String,
+    pub kind: ActivityKind,
+    pub starts_at: Millis,
+    pub status: AttendanceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MyDevice {
+    pub device_id: String,
+    pub records: i64,
+    pub last_seen: Millis,
+}
+
+impl MyData {
+    pub const APP: &'static str = "hongyan-my-data";
 }

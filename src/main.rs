@@ -20,6 +20,8 @@
 //! hongyan migrate                               apply migrations and exit
 //! hongyan create-admin --phone P --name N       the first district admin; password from
 //!                                               HONGYAN_ADMIN_PASSWORD or the first line of stdin
+//! hongyan import-roster FILE [--dry-run]        the department's roster (.xlsx or CSV, UTF-8 or GBK):
+//!                                               every row checked, written only when none has a problem
 //! hongyan backup FILE                           online, consistent copy of the live database
 //! hongyan restore FILE                          replace the database with a backup (server stopped)
 //! ```
@@ -44,7 +46,7 @@ fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N] [--code-step-secs N] [--makeup-days N] [--backdate-days N] [--inactive-days N]\n       hongyan migrate | create-admin --phone P --name N | backup FILE | restore FILE  [--db PATH]"
+                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N] [--code-step-secs N] [--makeup-days N] [--backdate-days N] [--inactive-days N]\n       hongyan migrate | create-admin --phone P --name N | import-roster FILE [--dry-run] | backup FILE | restore FILE  [--db PATH]"
             );
             return std::process::ExitCode::from(2);
         }
@@ -70,9 +72,14 @@ fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
     use hongyan::server::ops;
     let mut db = std::env::var("HONGYAN_DB").unwrap_or_else(|_| "hongyan.db".into());
     let (mut phone, mut name, mut file) = (None, None, None);
+    let mut dry_run = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let slot = match arg.as_str() {
+            "--dry-run" => {
+                dry_run = true;
+                continue;
+            }
             "--db" => &mut db,
             "--phone" => phone.insert(String::new()),
             "--name" => name.insert(String::new()),
@@ -110,6 +117,24 @@ fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
                 let id = ops::create_admin(&db, phone, name, &password).await?;
                 Ok(format!("created district admin {name} ({phone}), user {id}"))
             }
+            ("import-roster", Some(from), None, None) => {
+                let report = ops::import_roster(&db, std::path::Path::new(from), dry_run).await?;
+                let mut out = String::new();
+                for row in &report.rows {
+                    let what = row.outcome.label();
+                    out += &format!("第{}行 {} {} {}：{what} {}\n", row.line, row.name, row.phone, row.branch, row.detail);
+                }
+                if !report.ignored_columns.is_empty() {
+                    out += &format!("未读取的列：{}\n", report.ignored_columns.join("、"));
+                }
+                out += &format!(
+                    "{} rows: {} new, {} updated, {} unchanged, {} with problems — {}",
+                    report.total, report.created, report.updated, report.unchanged, report.problems,
+                    if report.applied { "written" } else if report.dry_run { "dry run, nothing written" } else { "nothing written; fix the rows above and import again" }
+                );
+                if report.problems > 0 { return Err(out.into()); }
+                Ok(out)
+            }
             ("backup", Some(to), None, None) => {
                 ops::backup(&db, std::path::Path::new(to)).await?;
                 Ok(format!("backed up {} to {to} (integrity ok)", db.display()))
@@ -121,7 +146,7 @@ fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
                     None => format!("restored {} from {from}", db.display()),
                 })
             }
-            _ => Err("usage: hongyan migrate | create-admin --phone P --name N | backup FILE | restore FILE  [--db PATH]".into()),
+            _ => Err("usage: hongyan migrate | create-admin --phone P --name N | import-roster FILE [--dry-run] | backup FILE | restore FILE  [--db PATH]".into()),
         }
     });
     match outcome {

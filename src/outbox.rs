@@ -839,9 +839,7 @@ mod tests {
                 row("a", AttendanceStatus::SignedIn, 8),
                 row("b", AttendanceStatus::Pending, 3),
             ],
-            settings: Settings::default(),
-            study: vec![],
-            study_rules: StudyRules::default(),
+            ..PullResponse::default()
         });
         assert_eq!(cache.attendance.len(), 2);
         assert_eq!(cache.attendance[0].status, AttendanceStatus::Confirmed);
@@ -852,9 +850,7 @@ mod tests {
             server_time: 0,
             activities: vec![],
             attendance: vec![],
-            settings: Settings::default(),
-            study: vec![],
-            study_rules: StudyRules::default(),
+            ..PullResponse::default()
         });
         assert_eq!(cache.cursor, 10, "the cursor never goes back");
     }

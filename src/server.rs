@@ -3,6 +3,7 @@
 //! `app(state)` builds the whole router, so tests drive exactly what production serves with
 //! `app(state).oneshot(request)`. Each resource has its own module with its own router.
 
+mod accounts;
 mod activities;
 mod attendance;
 mod audit;
@@ -12,6 +13,8 @@ mod demo;
 mod error;
 pub mod ops;
 mod register;
+mod rights;
+mod roster;
 mod site;
 mod study;
 mod sync;
@@ -68,7 +71,8 @@ impl AppState {
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
-        study::put_evidence, audit::audit_log, openapi_json),
+        study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::invite,
+        accounts::check, accounts::join, rights::my_data, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -100,6 +104,9 @@ pub fn app(state: AppState) -> Router {
         .merge(register::router())
         .merge(study::router())
         .merge(audit::router())
+        .merge(roster::router())
+        .merge(accounts::router())
+        .merge(rights::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {
@@ -148,9 +155,14 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    axum::serve(listener, app(AppState::new(db, site, config.settings)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = app(AppState::new(db, site, config.settings));
+    // The caller's address throttles wrong invitation codes (see accounts.rs).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

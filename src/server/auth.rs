@@ -124,12 +124,12 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    fn is_blocked(&self, key: &str, now: i64) -> bool {
+    pub fn is_blocked(&self, key: &str, now: i64) -> bool {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         matches!(map.get(key), Some(&(n, since)) if n >= MAX_FAILURES && now - since < THROTTLE_WINDOW_MS)
     }
 
-    fn fail(&self, key: &str, now: i64) {
+    pub fn fail(&self, key: &str, now: i64) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
             map.retain(|_, (_, since)| now - *since < THROTTLE_WINDOW_MS);
@@ -167,7 +167,9 @@ pub async fn login(
     }
     let now = now_ms();
     if state.throttle.is_blocked(&phone, now) {
-        return Err(AppError::TooManyAttempts);
+        return Err(AppError::TooManyAttempts(
+            "登录失败次数过多，请15分钟后再试",
+        ));
     }
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE phone = ?")
@@ -189,13 +191,29 @@ pub async fn login(
     };
     state.throttle.succeed(&phone);
 
+    let mut tx = state.db.writer.begin().await?;
+    let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
+    tx.commit().await?;
+    let user = load_me(&state, user_id).await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// A new session for `user_id` (expired ones are swept); answers the token, shown to the client once.
+pub async fn start_session(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<(String, i64), sqlx::Error> {
     let token = new_token();
     let expires_at = now + SESSION_MS;
-    let mut tx = state.db.writer.begin().await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?")
         .bind(user_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -204,15 +222,9 @@ pub async fn login(
     .bind(user_id)
     .bind(now)
     .bind(expires_at)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    let user = load_me(&state, user_id).await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user,
-    }))
+    Ok((token, expires_at))
 }
 
 /// End this session (the token stops working at once).
@@ -236,7 +248,7 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
     Ok(Json(load_me(&state, user.id).await?))
 }
 
-async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
+pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     type Row = (i64, String, String, String, i64, String, String);
     let (id, name, phone, role, org_id, org_name, audience): Row = sqlx::query_as(
         "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name, u.audience
@@ -272,7 +284,7 @@ pub fn hash_password(password: &str) -> String {
         .unwrap_or_default()
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| {
         Argon2::default()
             .verify_password(password.as_bytes(), &hash)
@@ -291,7 +303,7 @@ fn new_token() -> String {
     hex(&bytes)
 }
 
-fn hash_token(token: &str) -> String {
+pub fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 

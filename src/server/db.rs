@@ -89,6 +89,12 @@ impl Sequence {
     }
 }
 
+/// A `WITH` clause naming `scope(id)`: the organisation bound as `?1` and everything below it (the whole
+/// district when `?1` is NULL).
+pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
+        SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
+        UNION SELECT o.id FROM orgs o JOIN scope s ON o.parent_id = s.id)";
+
 /// Records a lead's or admin's action for the audit trail.
 pub async fn audit(
     conn: &mut SqliteConnection,

@@ -102,7 +102,15 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE users SET audience = 'secretary' WHERE role = 'lead'")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE users SET audience = 'township' WHERE phone = '13800000003'")
+    sqlx::query(
+        "UPDATE users SET audience = 'township', tags = '挂职干部' WHERE phone = '13800000003'",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET post = '书记' WHERE role = 'lead'")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE users SET tags = '流动党员' WHERE mobile = 1")
         .execute(&mut *tx)
         .await?;
     // One upcoming 主题党日 so a member sees something on first login.

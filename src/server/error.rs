@@ -36,9 +36,9 @@ pub enum AppError {
     /// 426: the app is older than the server supports.
     #[error("client too old")]
     UpgradeRequired,
-    /// 429: too many failed logins.
+    /// 429: too many failed attempts (logins, invitation codes); the message says when to try again.
     #[error("too many attempts")]
-    TooManyAttempts,
+    TooManyAttempts(&'static str),
     /// 500: something broke on our side; logged with its cause.
     #[error("internal: {0}")]
     Internal(String),
@@ -55,7 +55,7 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Rejected(status, _) => *status,
             AppError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,12 +66,13 @@ impl AppError {
             AppError::Unauthorized(m)
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
-            | AppError::Conflict(m) => (*m).to_owned(),
+            | AppError::Conflict(m)
+            | AppError::TooManyAttempts(m) => (*m).to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
             AppError::UpgradeRequired => {
                 "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned()
             }
-            AppError::TooManyAttempts => "登录失败次数过多，请15分钟后再试".to_owned(),
+
             AppError::Internal(_) => "服务器内部错误，请稍后重试（记录仍保存在手机上）".to_owned(),
         }
     }

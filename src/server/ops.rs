@@ -1,5 +1,5 @@
-//! Operators' commands on the server binary: run migrations, create the first district admin, and back up
-//! and restore the database — with no developer at hand.
+//! Operators' commands on the server binary: run migrations, create the first district admin, import a
+//! roster, and back up and restore the database — with no developer at hand.
 //!
 //! A backup is taken online (`VACUUM INTO`: one consistent snapshot while the server keeps serving) and
 //! checked before it is reported. A restore needs the server stopped; it keeps the database it replaces.
@@ -71,6 +71,24 @@ pub async fn create_admin(
     let id = inserted.last_insert_rowid();
     tx.commit().await?;
     Ok(id)
+}
+
+/// Imports the department's roster file (see roster.rs): every row is checked, and only a file without
+/// problems is written. With `dry_run` nothing is written either way.
+pub async fn import_roster(
+    db_path: &Path,
+    file: &Path,
+    dry_run: bool,
+) -> Result<crate::api::ImportReport, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let table = super::roster::read_table(&bytes)?;
+    let db = Db::open(db_path).await?;
+    let mut tx = db.writer.begin().await?;
+    let report = super::roster::run(&mut tx, &table, dry_run, None, now_ms())
+        .await?
+        .map_err(|e| e.to_string())?;
+    tx.commit().await?;
+    Ok(report)
 }
 
 /// Writes a consistent copy of the live database to `dest` (which must not exist yet) and checks it.
@@ -188,7 +206,7 @@ mod tests {
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&db).await.unwrap(), 3);
+        assert_eq!(migrate(&db).await.unwrap(), 4);
         let id = create_admin(&db, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();
@@ -217,6 +235,49 @@ mod tests {
             count(&db, "SELECT count(*) FROM orgs WHERE parent_id IS NULL").await,
             1
         );
+    }
+
+    #[tokio::test]
+    async fn the_operator_imports_a_roster_file_after_a_dry_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.db");
+        demo::seed(&Db::open(&live).await.unwrap(), &Settings::default())
+            .await
+            .unwrap();
+        let file = dir.path().join("名册.csv");
+        std::fs::write(
+            &file,
+            "姓名,手机号,支部\n吴刚,13900000001,上海浦东项目部党支部\n",
+        )
+        .unwrap();
+        let dry = import_roster(&live, &file, true).await.unwrap();
+        assert_eq!((dry.created, dry.applied), (1, false));
+        assert_eq!(
+            count(
+                &live,
+                "SELECT count(*) FROM users WHERE phone = '13900000001'"
+            )
+            .await,
+            0
+        );
+        let done = import_roster(&live, &file, false).await.unwrap();
+        assert_eq!((done.created, done.applied), (1, true));
+        assert_eq!(
+            count(
+                &live,
+                "SELECT count(*) FROM users WHERE phone = '13900000001'"
+            )
+            .await,
+            1
+        );
+        let missing = import_roster(&live, &dir.path().join("none.csv"), true).await;
+        assert!(missing.unwrap_err().to_string().contains("cannot read"));
+        std::fs::write(&file, "姓名,电话\n吴刚,13900000001\n").unwrap();
+        let wrong = import_roster(&live, &file, true)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("缺少必需的列：支部"), "{wrong}");
     }
 
     #[tokio::test]

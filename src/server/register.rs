@@ -241,10 +241,10 @@ pub async fn register(
 
 /// A download: `format` is `csv` or `xlsx`, `stem` the file name without extension (Chinese is fine).
 pub fn attachment(format: &str, stem: &str, body: Vec<u8>) -> Response {
-    let mime = if format == "csv" {
-        "text/csv; charset=utf-8"
-    } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    let mime = match format {
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json; charset=utf-8",
+        _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     };
     let disposition = format!(
         "attachment; filename=\"hongyan.{format}\"; filename*=UTF-8''{}.{format}",

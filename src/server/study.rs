@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::{CurrentUser, Person};
-use super::db::{Sequence, audit, now_ms};
+use super::db::{ORG_SCOPE, Sequence, audit, now_ms};
 use super::register::attachment;
 use super::sync::{Applying, Outcome};
 use super::{AppError, AppState};
@@ -385,6 +385,28 @@ impl StudyRecord {
 
 /// Study records this user may see that changed in (cursor, upto], the first `limit` by sequence: their
 /// own, and — for a reviewer — the submitted records of those they review (drafts stay private).
+/// Study records as [`StudyRecord`] reads them; add `WHERE …`.
+const SELECT_STUDY: &str = "SELECT s.id, s.user_id, u.name AS user_name, o.name AS org_name, u.audience,
+        s.kind, s.title, s.organiser, s.starts_on, s.ends_on, s.hours, s.days, s.programme, s.notes, s.status,
+        s.credited, s.comment, r.name AS reviewer, s.reviewed_at, s.activity_id,
+        e.study_id IS NOT NULL AS has_evidence, s.version, s.server_seq
+    FROM study_records s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
+         LEFT JOIN users r ON r.id = s.reviewed_by LEFT JOIN study_evidence e ON e.study_id = s.id";
+
+/// Every study record of one person (drafts too), oldest first: for 我的信息.
+pub async fn own_study(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<Vec<StudyView>, AppError> {
+    let rows: Vec<StudyRecord> = sqlx::query_as(&format!(
+        "{SELECT_STUDY} WHERE s.user_id = ? ORDER BY s.starts_on, s.id"
+    ))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(StudyRecord::view).collect()
+}
+
 pub async fn study_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -394,12 +416,7 @@ pub async fn study_since(
 ) -> Result<Vec<StudyView>, AppError> {
     let scope = reviewable_sql(user.role).replace("?org", "?2");
     let rows: Vec<StudyRecord> = sqlx::query_as(&format!(
-        "SELECT s.id, s.user_id, u.name AS user_name, o.name AS org_name, u.audience, s.kind, s.title,
-                s.organiser, s.starts_on, s.ends_on, s.hours, s.days, s.programme, s.notes, s.status,
-                s.credited, s.comment, r.name AS reviewer, s.reviewed_at, s.activity_id,
-                e.study_id IS NOT NULL AS has_evidence, s.version, s.server_seq
-         FROM study_records s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
-              LEFT JOIN users r ON r.id = s.reviewed_by LEFT JOIN study_evidence e ON e.study_id = s.id
+        "{SELECT_STUDY}
          WHERE (s.user_id = ?1 OR (s.status != 'draft' AND {scope}))
            AND s.server_seq > ?3 AND s.server_seq <= ?4
          ORDER BY s.server_seq LIMIT ?5"
@@ -609,12 +626,8 @@ pub async fn overview(
     };
     let mut conn = state.db.reader.acquire().await?;
     let rules = load_rules(&mut conn).await?;
-    // The organisation and everything below it (the whole district when none is named).
-    const SCOPE: &str = "WITH RECURSIVE scope(id) AS (
-            SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
-            UNION SELECT o.id FROM orgs o JOIN scope s ON o.parent_id = s.id)";
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
-        "{SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
+        "{ORG_SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
          FROM users u JOIN orgs o ON o.id = u.org_id
          WHERE u.org_id IN (SELECT id FROM scope) AND u.role != 'admin'
          ORDER BY o.id, u.name, u.id"
@@ -632,7 +645,7 @@ pub async fn overview(
         }
     }
     let records: Vec<(i64, String, String, String, u32, String)> = sqlx::query_as(&format!(
-        "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
+        "{ORG_SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
          FROM study_records s JOIN users u ON u.id = s.user_id
          WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"
     ))

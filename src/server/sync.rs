@@ -22,7 +22,7 @@ use sqlx::SqliteConnection;
 use super::auth::{CurrentUser, Person, find_person};
 use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
-use super::{activities, attendance, study};
+use super::{activities, attendance, rights, study};
 use crate::api::{
     Change, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, PullResponse, PushRequest,
     PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
@@ -325,6 +325,9 @@ async fn apply_change(conn: &mut SqliteConnection, change: Change, ap: &Applying
         Change::SaveStudy(e) => study::save(conn, &e, ap).await,
         Change::WithdrawStudy(w) => study::withdraw(conn, &w, ap).await,
         Change::ReviewStudy(r) => study::review(conn, &r, ap).await,
+        Change::Feedback(f) => rights::feedback(conn, &f, ap).await,
+        Change::ReplyFeedback(r) => rights::reply(conn, &r, ap).await,
+        Change::Consent(c) => rights::consent(conn, &c, ap).await,
     }
 }
 
@@ -408,11 +411,16 @@ pub async fn pull(
     if end_page(study.iter().map(|r| r.server_seq), &mut upto) {
         study = study::study_since(&mut tx, &user, cursor, upto, None).await?;
     }
+    let mut feedback = rights::feedback_since(&mut tx, &user, cursor, upto, page).await?;
+    if end_page(feedback.iter().map(|f| f.server_seq), &mut upto) {
+        feedback = rights::feedback_since(&mut tx, &user, cursor, upto, None).await?;
+    }
     let study_rules = study::load_rules(&mut tx).await?;
     tx.commit().await?;
     activities.retain(|a| a.server_seq <= upto);
     attendance.retain(|r| r.server_seq <= upto);
     study.retain(|r| r.server_seq <= upto);
+    feedback.retain(|f| f.server_seq <= upto);
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
         more: upto < last,
@@ -420,6 +428,7 @@ pub async fn pull(
         activities,
         attendance,
         study,
+        feedback,
         settings: state.settings,
         study_rules,
     }))

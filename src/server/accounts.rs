@@ -1,0 +1,339 @@
+//! Joining and getting back in, with no developer at hand: the members a lead or admin looks after, one-time
+//! invitations (an imported member sets their password with one; a member who forgot theirs gets a new one
+//! from their lead), and accepting an invitation.
+//!
+//! A code is 8 characters from an alphabet without look-alikes (about 2^39 codes), kept only as a SHA-256,
+//! valid for [`INVITATION_MS`] and once. Wrong codes are throttled per address like logins.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::{Json, Router, routing::get, routing::post};
+use rand::Rng;
+use rand::rngs::OsRng;
+use serde::Deserialize;
+
+use super::auth::{CurrentUser, hash_password, hash_token, load_me, start_session};
+use super::db::{ORG_SCOPE, audit, now_ms};
+use super::{AppError, AppState};
+use crate::api::{
+    ErrorBody, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse, MemberRow,
+    NewInvitation, PRIVACY_VERSION, paths,
+};
+use crate::model::{Membership, Role, mask_phone};
+
+/// An invitation is valid for a week.
+pub const INVITATION_MS: i64 = 7 * 24 * 3_600_000;
+/// No 0/O, 1/I/L: a code read out over the phone is typed right.
+const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_LEN: usize = 8;
+const BAD_CODE: &str = "邀请码无效、已使用或已过期，请向书记重新索取";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::MEMBERS, get(members))
+        .route(paths::INVITATIONS, post(invite))
+        .route(paths::JOIN_CHECK, post(check))
+        .route(paths::JOIN, post(join))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MembersQuery {
+    /// An organisation (admins: any, with everything below it; leads: their own branch). Absent: all the
+    /// caller looks after.
+    pub org: Option<i64>,
+}
+
+/// The members a lead (their branch) or a district admin (the district, or one organisation) looks after.
+#[utoipa::path(get, path = paths::MEMBERS, tag = "accounts", security(("bearer" = [])), params(MembersQuery),
+    responses((status = 200, body = Vec<MemberRow>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn members(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<MembersQuery>, QueryRejection>,
+) -> Result<Json<Vec<MemberRow>>, AppError> {
+    let Query(MembersQuery { org }) = query?;
+    let root = match (user.role, org) {
+        (Role::Member, _) => return Err(AppError::Forbidden("只有书记和管理员可以查看成员名单")),
+        (Role::Lead, Some(org)) if org != user.org_id => {
+            return Err(AppError::Forbidden("只能查看本支部的成员"));
+        }
+        (Role::Lead, _) => Some(user.org_id),
+        (Role::Admin, org) => org,
+    };
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        bool,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
+                u.password_hash != ''
+         FROM users u JOIN orgs o ON o.id = u.org_id
+         WHERE u.org_id IN (SELECT id FROM scope)
+         ORDER BY o.id, u.role = 'member', u.name, u.id"
+    ))
+    .bind(root)
+    .fetch_all(&state.db.reader)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(
+            |(id, name, phone, org_id, org_name, role, membership, post, tags, joined)| MemberRow {
+                id,
+                name,
+                phone,
+                org_id,
+                org_name,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                membership: Membership::parse(&membership).unwrap_or_default(),
+                post,
+                tags,
+                joined,
+            },
+        )
+        .collect();
+    Ok(Json(rows))
+}
+
+/// Issue a one-time invitation for a member who has not joined, or a password reset for one who has.
+/// Leads: members of their branch; district admins: anyone. A newer invitation replaces an older one.
+#[utoipa::path(post, path = paths::INVITATIONS, tag = "accounts", security(("bearer" = [])), request_body = NewInvitation,
+    responses((status = 200, body = Invitation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<NewInvitation>, JsonRejection>,
+) -> Result<Json<Invitation>, AppError> {
+    let Json(NewInvitation { user_id }) = body?;
+    if user.role == Role::Member {
+        return Err(AppError::Forbidden("只有书记和管理员可以发邀请"));
+    }
+    if user_id == user.id {
+        return Err(AppError::Forbidden(
+            "不能给自己发邀请；修改密码请找上级管理员",
+        ));
+    }
+    let mut tx = state.db.writer.begin().await?;
+    let target: Option<(String, String, i64, bool)> =
+        sqlx::query_as("SELECT name, role, org_id, password_hash != '' FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (name, role, org_id, reset) = target.ok_or(AppError::NotFound("没有这个成员"))?;
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Lead => org_id == user.org_id && role != "admin",
+        Role::Member => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden("只能邀请本支部的成员"));
+    }
+    let now = now_ms();
+    let code = new_code();
+    let expires_at = now + INVITATION_MS;
+    sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO invitations (code_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(hash_token(&normalise(&code)))
+    .bind(user_id)
+    .bind(user.id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    let action = if reset { "reset_password" } else { "invite" };
+    audit(&mut tx, now, user.id, action, &name).await?;
+    tx.commit().await?;
+    Ok(Json(Invitation {
+        link: format!("/join?code={code}"),
+        code,
+        expires_at,
+        name,
+        reset,
+    }))
+}
+
+/// Whose invitation a code is (name, masked phone, branch), before the member sets a password.
+#[utoipa::path(post, path = paths::JOIN_CHECK, tag = "accounts", request_body = JoinCheck,
+    responses((status = 200, body = JoinPreview), (status = 404, body = ErrorBody, description = "Unknown, used or expired code"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    body: Result<Json<JoinCheck>, JsonRejection>,
+) -> Result<Json<JoinPreview>, AppError> {
+    let Json(JoinCheck { code }) = body?;
+    let mut conn = state.db.reader.acquire().await?;
+    let (user_id, expires_at) = valid_code(&state, &mut conn, &ip, &code).await?;
+    let (name, phone, org_name): (String, String, String) = sqlx::query_as(
+        "SELECT u.name, u.phone, o.name FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Json(JoinPreview {
+        name,
+        phone: mask_phone(&phone),
+        org_name,
+        expires_at,
+    }))
+}
+
+/// Accept an invitation: set the password (at least 8 characters), record the privacy consent, and sign in.
+/// Every other session of the account ends (a reset locks out whoever had the old password).
+#[utoipa::path(post, path = paths::JOIN, tag = "accounts", request_body = JoinRequest,
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn join(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    body: Result<Json<JoinRequest>, JsonRejection>,
+) -> Result<Json<LoginResponse>, AppError> {
+    let Json(req) = body?;
+    let length = req.password.chars().count();
+    if !(8..=128).contains(&length) {
+        return Err(AppError::BadRequest("密码应为8到128个字符".to_owned()));
+    }
+    if !req.privacy_consent {
+        return Err(AppError::BadRequest(
+            "请先阅读并同意《个人信息保护说明》".to_owned(),
+        ));
+    }
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("hash task: {e}")))?;
+    let now = now_ms();
+    let mut tx = state.db.writer.begin().await?;
+    let (user_id, _) = valid_code(&state, &mut tx, &ip, &req.code).await?;
+    sqlx::query("UPDATE invitations SET used_at = ? WHERE code_hash = ?")
+        .bind(now)
+        .bind(hash_token(&normalise(&req.code)))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(&hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO consents (user_id, kind, granted, version, at) VALUES (?, 'privacy', 1, ?, ?)",
+    )
+    .bind(user_id)
+    .bind(PRIVACY_VERSION)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
+    tx.commit().await?;
+    let user = load_me(&state, user_id).await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// The account a code invites, and when it expires; throttled per address.
+async fn valid_code(
+    state: &AppState,
+    conn: &mut sqlx::SqliteConnection,
+    ip: &ClientIp,
+    code: &str,
+) -> Result<(i64, i64), AppError> {
+    let now = now_ms();
+    let key = format!("join:{}", ip.0);
+    if state.throttle.is_blocked(&key, now) {
+        return Err(AppError::TooManyAttempts(
+            "邀请码错误次数过多，请15分钟后再试",
+        ));
+    }
+    let code = normalise(code);
+    let found: Option<(i64, i64)> = if code.len() == CODE_LEN {
+        sqlx::query_as(
+            "SELECT user_id, expires_at FROM invitations
+             WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(hash_token(&code))
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        None
+    };
+    found.ok_or_else(|| {
+        state.throttle.fail(&key, now);
+        AppError::NotFound(BAD_CODE)
+    })
+}
+
+/// `ABCD-EFGH`
+fn new_code() -> String {
+    let chars: String = (0..CODE_LEN)
+        .map(|_| ALPHABET[OsRng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}
+
+/// What a member typed, as stored: upper case, without dashes or spaces.
+fn normalise(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The caller's address, when the server knows it (tests without one share a bucket).
+pub struct ClientIp(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        Ok(ClientIp(ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_avoid_look_alikes_and_read_back_however_typed() {
+        for _ in 0..200 {
+            let code = new_code();
+            assert_eq!(code.len(), 9);
+            assert_eq!(&code[4..5], "-");
+            assert!(!code.contains(['0', 'O', '1', 'I', 'L']), "{code}");
+            assert_eq!(
+                normalise(&code.to_lowercase().replace('-', " ")),
+                normalise(&code)
+            );
+        }
+        assert_ne!(new_code(), new_code());
+    }
+}

@@ -1,0 +1,47 @@
+-- Accounts the organisation runs by itself: each member's party post and tags from the roster, one-time
+-- invitations (also for a password reset), members' feedback with its reply, and consent records.
+
+-- 书记, 组织委员, 宣传委员 … as the department's roster names it ('' when none).
+ALTER TABLE users ADD COLUMN post TEXT NOT NULL DEFAULT '';
+-- 流动党员 / 挂职干部 / 干部, joined by '、' in that order ('' when none).
+ALTER TABLE users ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+UPDATE users SET tags = '流动党员' WHERE mobile = 1;
+-- An imported member has no password (password_hash = '') until they accept an invitation.
+
+-- Only a SHA-256 of each code is kept. A newer invitation for the same person replaces the older one.
+CREATE TABLE invitations (
+    code_hash  TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    created_by INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX invitations_user ON invitations(user_id);
+
+-- 投诉建议: keyed by the id the member's phone made; the reply comes from a district admin.
+CREATE TABLE feedback (
+    id         TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    topic      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    reply      TEXT,
+    replied_by INTEGER REFERENCES users(id),
+    replied_at INTEGER,
+    server_seq INTEGER NOT NULL
+);
+CREATE INDEX feedback_user ON feedback(user_id, server_seq);
+CREATE INDEX feedback_seq ON feedback(server_seq);
+
+-- Every consent given or withdrawn, in order; the latest per kind is the one in force.
+CREATE TABLE consents (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('privacy', 'location')),
+    granted    INTEGER NOT NULL,
+    version    TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    record_id  TEXT
+);
+CREATE INDEX consents_user ON consents(user_id, kind, id);

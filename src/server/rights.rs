@@ -1,0 +1,298 @@
+//! Members' rights (个人信息保护法, DOMAIN.md): 投诉建议 that reach the district admins and come back with
+//! a reply, consent records for the privacy notice and for location, and 我的信息 — everything stored about
+//! the member, as a file they keep.
+//!
+//! Feedback, replies and consents are outbox records like sign-ins, so they are made offline and arrive once.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::{Router, routing::get};
+use sqlx::SqliteConnection;
+
+use super::auth::CurrentUser;
+use super::db::{audit, now_ms};
+use super::sync::{Applying, Outcome};
+use super::{AppError, AppState, study};
+use crate::api::{
+    Consent, ConsentKind, ConsentRecord, ErrorBody, FeedbackEntry, FeedbackTopic, FeedbackView,
+    MAX_FEEDBACK_CHARS, MyAttendance, MyData, MyDevice, MyProfile, PRIVACY_VERSION, ReplyFeedback,
+    paths,
+};
+use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, is_uuid};
+use crate::study::Audience;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::MY_DATA, get(my_data))
+}
+
+/// A member's 投诉建议 arrives (for the district admins).
+pub async fn feedback(
+    conn: &mut SqliteConnection,
+    f: &FeedbackEntry,
+    ap: &Applying<'_>,
+) -> Outcome {
+    if !is_uuid(&f.feedback_id) {
+        return Ok(Err("投诉建议编号无效".to_owned()));
+    }
+    let body = f.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_FEEDBACK_CHARS {
+        return Ok(Err(format!("内容应为1到{MAX_FEEDBACK_CHARS}个字")));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO feedback (id, user_id, topic, body, created_at, server_seq) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&f.feedback_id)
+    .bind(ap.author.id)
+    .bind(f.topic.as_str())
+    .bind(body)
+    .bind(ap.at())
+    .bind(ap.seq)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(if inserted == 1 {
+        Ok(())
+    } else {
+        Err("这条投诉建议已经提交过".to_owned())
+    })
+}
+
+/// A district admin replies (a later reply replaces the earlier one); the member sees it with their next pull.
+pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying<'_>) -> Outcome {
+    if ap.author.role != Role::Admin {
+        return Ok(Err("只有区委组织部管理员可以答复投诉建议".to_owned()));
+    }
+    let text = r.reply.trim();
+    if text.is_empty() || text.chars().count() > MAX_FEEDBACK_CHARS {
+        return Ok(Err(format!("答复应为1到{MAX_FEEDBACK_CHARS}个字")));
+    }
+    let author: Option<String> = sqlx::query_scalar(
+        "UPDATE feedback SET reply = ?, replied_by = ?, replied_at = ?, server_seq = ? WHERE id = ?
+         RETURNING (SELECT name FROM users WHERE users.id = feedback.user_id)",
+    )
+    .bind(text)
+    .bind(ap.author.id)
+    .bind(ap.now)
+    .bind(ap.seq)
+    .bind(&r.feedback_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(author) = author else {
+        return Ok(Err("没有这条投诉建议".to_owned()));
+    };
+    audit(conn, ap.now, ap.author.id, "reply_feedback", &author).await?;
+    Ok(Ok(()))
+}
+
+/// A consent given or withdrawn on the phone, kept with when it was made there.
+pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>) -> Outcome {
+    let version = match (c.kind, c.version.trim()) {
+        (ConsentKind::Privacy, "") => PRIVACY_VERSION,
+        (_, v) if v.len() > 32 => return Ok(Err("版本号过长".to_owned())),
+        (_, v) => v,
+    };
+    sqlx::query(
+        "INSERT INTO consents (user_id, kind, granted, version, at, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(ap.author.id)
+    .bind(c.kind.as_str())
+    .bind(c.granted)
+    .bind(version)
+    .bind(ap.at().min(ap.now))
+    .bind(ap.record_id)
+    .execute(conn)
+    .await?;
+    Ok(Ok(()))
+}
+
+type FeedbackRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
+
+const SELECT_FEEDBACK: &str =
+    "SELECT f.id, f.user_id, u.name, o.name, f.topic, f.body, f.created_at, f.reply, f.replied_at,
+            f.server_seq
+     FROM feedback f JOIN users u ON u.id = f.user_id JOIN orgs o ON o.id = u.org_id";
+
+fn feedback_view(row: FeedbackRow) -> FeedbackView {
+    let (id, user_id, user_name, org_name, topic, body, created_at, reply, replied_at, server_seq) =
+        row;
+    FeedbackView {
+        id,
+        user_id,
+        user_name,
+        org_name,
+        topic: FeedbackTopic::parse(&topic).unwrap_or_default(),
+        body,
+        created_at,
+        reply,
+        replied_at,
+        server_seq,
+    }
+}
+
+/// The member's own 投诉建议 and, for district admins, everyone's, changed in `(cursor, upto]`.
+pub async fn feedback_since(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    cursor: i64,
+    upto: i64,
+    limit: Option<usize>,
+) -> Result<Vec<FeedbackView>, AppError> {
+    let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(
+        "{SELECT_FEEDBACK} WHERE (f.user_id = ?1 OR ?2) AND f.server_seq > ?3 AND f.server_seq <= ?4
+         ORDER BY f.server_seq LIMIT ?5"
+    ))
+    .bind(user.id)
+    .bind(user.role == Role::Admin)
+    .bind(cursor)
+    .bind(upto)
+    .bind(super::activities::sql_limit(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(feedback_view).collect())
+}
+
+/// 我的信息: everything stored about the signed-in member — profile, every roster entry with what it says,
+/// study records, consents, 投诉建议, the phones that sent records — as a JSON file to keep.
+#[utoipa::path(get, path = paths::MY_DATA, tag = "rights", security(("bearer" = [])),
+    responses((status = 200, body = MyData, description = "Attachment `我的信息-<name>.json`"), (status = 401, body = ErrorBody)))]
+pub async fn my_data(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.reader.acquire().await?;
+    let data = collect(&mut conn, user.id).await?;
+    let body = serde_json::to_vec_pretty(&data)
+        .map_err(|e| AppError::Internal(format!("my data: {e}")))?;
+    let stem = format!("我的信息-{}", data.profile.name);
+    Ok(super::register::attachment("json", &stem, body))
+}
+
+async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, AppError> {
+    type Profile = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    );
+    let (name, phone, role, org_name, membership, post, tags, audience, created_at): Profile =
+        sqlx::query_as(
+            "SELECT u.name, u.phone, u.role, o.name, u.membership, u.post, u.tags, u.audience, u.created_at
+             FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let host_orgs: Vec<String> = sqlx::query_scalar(
+        "SELECT o.name FROM host_orgs h JOIN orgs o ON o.id = h.org_id WHERE h.user_id = ? ORDER BY o.id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    type Attended = (
+        String,
+        String,
+        String,
+        i64,
+        String,
+        Option<i64>,
+        Option<String>,
+    );
+    let attended: Vec<Attended> = sqlx::query_as(
+        "SELECT a.id, a.title, a.kind, a.starts_at, t.status, t.signed_at, t.reason
+         FROM attendance t JOIN activities a ON a.id = t.activity_id
+         WHERE t.member_id = ? ORDER BY a.starts_at, a.id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let consents: Vec<(String, bool, String, i64)> = sqlx::query_as(
+        "SELECT kind, granted, version, at FROM consents WHERE user_id = ? ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let feedback: Vec<FeedbackRow> = sqlx::query_as(&format!(
+        "{SELECT_FEEDBACK} WHERE f.user_id = ? ORDER BY f.created_at, f.id"
+    ))
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let devices: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT device_id, last_seq, last_seen FROM devices WHERE user_id = ? ORDER BY last_seen",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(MyData {
+        app: MyData::APP.to_owned(),
+        exported_at: now_ms(),
+        profile: MyProfile {
+            name,
+            phone,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            org_name,
+            membership: Membership::parse(&membership).unwrap_or_default(),
+            post,
+            tags,
+            audience: Audience::parse(&audience).unwrap_or_default(),
+            host_orgs,
+            created_at,
+        },
+        attendance: attended
+            .into_iter()
+            .map(
+                |(activity_id, title, kind, starts_at, status, signed_at, reason)| {
+                    let stored =
+                        |what: &str| AppError::Internal(format!("activity {activity_id}: {what}"));
+                    Ok(MyAttendance {
+                        kind: ActivityKind::parse(&kind).ok_or_else(|| stored(&kind))?,
+                        status: AttendanceStatus::parse(&status).ok_or_else(|| stored(&status))?,
+                        activity_id,
+                        title,
+                        starts_at,
+                        signed_at,
+                        reason,
+                    })
+                },
+            )
+            .collect::<Result<_, AppError>>()?,
+        study: study::own_study(conn, user_id).await?,
+        consents: consents
+            .into_iter()
+            .filter_map(|(kind, granted, version, at)| {
+                Some(ConsentRecord {
+                    kind: ConsentKind::parse(&kind)?,
+                    granted,
+                    version,
+                    at,
+                })
+            })
+            .collect(),
+        feedback: feedback.into_iter().map(feedback_view).collect(),
+        devices: devices
+            .into_iter()
+            .map(|(device_id, records, last_seen)| MyDevice {
+                device_id,
+                records,
+                last_seen,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,767 @@
+//! Roster import: the spreadsheet the department already keeps (.xlsx, or CSV as Excel saves it — UTF-8 or
+//! GBK), read into members of their branches.
+//!
+//! Reading is all-or-nothing. Every row is checked first (unknown branch, duplicate phone, bad number,
+//! unknown category or tag) and the report shows each row's problem; only a file without problems is
+//! written, in one transaction. A member is known by their phone number, so importing the same file again
+//! changes nothing, and an edited file changes exactly the rows that differ. Columns the import does not
+//! know (性别, 出生年月 …) are ignored; an ID-card column is never read.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::{Json, Router, routing::post};
+use serde::Deserialize;
+use sqlx::SqliteConnection;
+
+use super::auth::CurrentUser;
+use super::db::{audit, now_ms};
+use super::{AppError, AppState};
+use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
+use crate::model::{Membership, Role, is_valid_phone};
+use crate::study::Audience;
+
+/// Largest roster file accepted (10,000 members as CSV are about 600 KB).
+pub const ROSTER_LIMIT: usize = 8 * 1024 * 1024;
+/// Most rows one file may hold.
+pub const MAX_ROWS: usize = 50_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        paths::ROSTER_IMPORT,
+        post(import).layer(DefaultBodyLimit::max(ROSTER_LIMIT)),
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// Check every row and report, writing nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Import the department's roster (district admins). The body is the file itself.
+#[utoipa::path(post, path = paths::ROSTER_IMPORT, tag = "admin", security(("bearer" = [])), params(ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = ".xlsx, or CSV in UTF-8 or GBK; columns 姓名, 手机号, 支部 and optionally 类别, 职务, 标签, 学时对象"),
+    responses((status = 200, body = ImportReport, description = "What the file does (or did); rows with problems are listed"),
+        (status = 400, body = ErrorBody, description = "Not a roster: unreadable, or a required column is missing"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Json<ImportReport>, AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden("只有区委组织部管理员可以导入名册"));
+    }
+    let Query(ImportQuery { dry_run }) = query?;
+    let table = read_table(&body).map_err(AppError::BadRequest)?;
+    let report = if dry_run {
+        let mut conn = state.db.reader.acquire().await?;
+        run(&mut conn, &table, true, Some(user.id), now_ms()).await?
+    } else {
+        let mut tx = state.db.writer.begin().await?;
+        let report = run(&mut tx, &table, false, Some(user.id), now_ms()).await?;
+        tx.commit().await?;
+        report
+    };
+    Ok(Json(report?))
+}
+
+/// Checks the table against the database and, unless `dry_run` or any row has a problem, writes it.
+/// `Err` is a problem with the whole file (a missing column); the caller commits.
+pub async fn run(
+    conn: &mut SqliteConnection,
+    table: &[Vec<String>],
+    dry_run: bool,
+    actor: Option<i64>,
+    now: i64,
+) -> Result<Result<ImportReport, AppError>, sqlx::Error> {
+    let directory = Directory::load(conn).await?;
+    let (columns, start) = match find_header(table) {
+        Ok(found) => found,
+        Err(message) => return Ok(Err(AppError::BadRequest(message))),
+    };
+    let (mut report, plan) = check(table, &columns, start, &directory);
+    report.dry_run = dry_run;
+    if dry_run || report.problems > 0 {
+        return Ok(Ok(report));
+    }
+    let mut ids = HashMap::new();
+    for (line, action) in &plan {
+        if let Some(id) = write(conn, action, now).await? {
+            ids.insert(*line, id);
+        }
+    }
+    for row in &mut report.rows {
+        row.user_id = ids.get(&row.line).copied();
+    }
+    report.applied = true;
+    if let Some(actor) = actor.filter(|_| report.created + report.updated > 0) {
+        let subject = format!("名册：新增{}人，更新{}人", report.created, report.updated);
+        audit(conn, now, actor, "import_roster", &subject).await?;
+    }
+    Ok(Ok(report))
+}
+
+/// The file's cells as text, row by row. xlsx: the first sheet; CSV: UTF-8 (with or without BOM) or GBK.
+pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    const NOT_A_ROSTER: &str = "无法读取该文件：请上传 .xlsx 或 CSV 格式的名册";
+    if bytes.is_empty() {
+        return Err("文件是空的".to_owned());
+    }
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        return Err("这是旧版 .xls 文件：请在 Excel 中另存为 .xlsx 或 CSV 后再上传".to_owned());
+    }
+    let rows = if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| NOT_A_ROSTER)?;
+        let sheet = book
+            .worksheet_range_at(0)
+            .ok_or("表格里没有工作表")?
+            .map_err(|_| NOT_A_ROSTER)?;
+        sheet
+            .rows()
+            .map(|row| row.iter().map(cell_text).collect())
+            .collect::<Vec<Vec<String>>>()
+    } else {
+        let text = decode(bytes).ok_or(
+            "文件编码无法识别：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传",
+        )?;
+        if text.contains('\0') {
+            return Err(NOT_A_ROSTER.to_owned());
+        }
+        let first = text.lines().next().unwrap_or("");
+        let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+            b'\t'
+        } else {
+            b','
+        };
+        // Record by record, so that row numbers stay as the spreadsheet shows them (blank lines
+        // included); a quoted cell may span lines.
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let mut record = line.to_owned();
+            let start = rows.len();
+            while record.matches('"').count() % 2 == 1 {
+                let Some(more) = lines.next() else { break };
+                record.push('\n');
+                record.push_str(more);
+                rows.push(Vec::new());
+            }
+            let cells = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(delimiter)
+                .from_reader(record.as_bytes())
+                .records()
+                .next()
+                .transpose()
+                .map_err(|_| NOT_A_ROSTER)?
+                .map(|r| r.iter().map(|c| c.trim().to_owned()).collect())
+                .unwrap_or_default();
+            rows.insert(start, cells);
+        }
+        rows
+    };
+    if rows.len() > MAX_ROWS + 10 {
+        return Err(format!("一次最多导入{MAX_ROWS}行，请分成几个文件"));
+    }
+    Ok(rows)
+}
+
+/// UTF-8 (a BOM is dropped) or, failing that, GBK / GB18030 as Excel on a Chinese PC saves CSV.
+fn decode(bytes: &[u8]) -> Option<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.to_owned()),
+        Err(_) => encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|text| text.into_owned()),
+    }
+}
+
+/// A cell as text; a phone number Excel stored as a number reads back without `.0`.
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string().trim().to_owned(),
+    }
+}
+
+/// The columns the import reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Column {
+    Name,
+    Phone,
+    Branch,
+    Category,
+    Post,
+    Tags,
+    Audience,
+}
+
+impl Column {
+    fn label(self) -> &'static str {
+        match self {
+            Column::Name => "姓名",
+            Column::Phone => "手机号",
+            Column::Branch => "支部",
+            Column::Category => "类别",
+            Column::Post => "职务",
+            Column::Tags => "标签",
+            Column::Audience => "学时对象",
+        }
+    }
+
+    /// The headings departments use for each column.
+    fn of(heading: &str) -> Option<Column> {
+        let h: String = heading
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '*' | '＊'))
+            .collect();
+        Some(match h.as_str() {
+            "姓名" | "党员姓名" => Column::Name,
+            "手机号" | "手机号码" | "手机" | "联系电话" | "电话" | "联系方式" => {
+                Column::Phone
+            }
+            "支部" | "党支部" | "所在支部" | "所在党支部" | "党组织" | "所在党组织" => {
+                Column::Branch
+            }
+            "类别" | "党员类别" | "人员类别" | "党籍状态" => Column::Category,
+            "职务" | "党内职务" => Column::Post,
+            "标签" | "人员标签" => Column::Tags,
+            "学时对象" | "学时类别" => Column::Audience,
+            _ => return None,
+        })
+    }
+}
+
+const REQUIRED: [Column; 3] = [Column::Name, Column::Phone, Column::Branch];
+
+/// Where each known column is and the headings not read; and the index of the first row after the heading.
+struct Columns {
+    at: HashMap<Column, usize>,
+    ignored: Vec<String>,
+}
+
+/// The heading row: the first of the first ten rows that names 姓名 and 手机号 (a title row above it is fine).
+fn find_header(table: &[Vec<String>]) -> Result<(Columns, usize), String> {
+    let heading = table.iter().take(10).position(|row| {
+        let known: Vec<Column> = row.iter().filter_map(|h| Column::of(h)).collect();
+        known.contains(&Column::Name) && known.contains(&Column::Phone)
+    });
+    let Some(index) = heading else {
+        let first = table
+            .iter()
+            .find(|r| r.iter().any(|c| !c.is_empty()))
+            .map(|r| r.join("、"))
+            .unwrap_or_default();
+        return Err(format!(
+            "找不到表头：名册需要“姓名”“手机号”“支部”三列（文件第一行是：{first}）"
+        ));
+    };
+    let mut at = HashMap::new();
+    let mut ignored = Vec::new();
+    for (i, heading) in table[index].iter().enumerate() {
+        match Column::of(heading) {
+            Some(column) if at.contains_key(&column) => {
+                return Err(format!("“{heading}”列出现了两次，请只保留一列"));
+            }
+            Some(column) => {
+                at.insert(column, i);
+            }
+            None if heading.is_empty() => {}
+            None => ignored.push(heading.clone()),
+        }
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|c| !at.contains_key(c))
+        .map(|c| c.label())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "缺少必需的列：{}（名册需要“姓名”“手机号”“支部”三列）",
+            missing.join("、")
+        ));
+    }
+    Ok((Columns { at, ignored }, index + 1))
+}
+
+/// The tags a member may carry, in the order they are stored.
+pub const TAGS: [&str; 3] = ["流动党员", "挂职干部", "干部"];
+/// Posts that make their holder the branch's lead (书记 / 组织委员).
+pub const LEAD_POSTS: [&str; 3] = ["书记", "副书记", "组织委员"];
+
+/// One member as the roster (or the database) has them.
+#[derive(Clone, Debug, PartialEq)]
+struct Member {
+    name: String,
+    org_id: i64,
+    membership: Membership,
+    post: String,
+    tags: String,
+    role: Role,
+    audience: Audience,
+}
+
+/// What the database already has: the branches by name, and every account by phone.
+struct Directory {
+    /// (id, name, parent's name)
+    branches: Vec<(i64, String, String)>,
+    users: HashMap<String, (i64, Member)>,
+}
+
+impl Directory {
+    async fn load(conn: &mut SqliteConnection) -> Result<Directory, sqlx::Error> {
+        let branches: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT o.id, o.name, coalesce(p.name, '') FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id
+             WHERE o.kind = 'branch' ORDER BY o.id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        type Row = (
+            i64,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, phone, name, org_id, membership, post, tags, role, audience FROM users",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let users = rows
+            .into_iter()
+            .map(
+                |(id, phone, name, org_id, membership, post, tags, role, audience)| {
+                    let member = Member {
+                        name,
+                        org_id,
+                        membership: Membership::parse(&membership).unwrap_or_default(),
+                        post,
+                        tags,
+                        role: Role::parse(&role).unwrap_or(Role::Member),
+                        audience: Audience::parse(&audience).unwrap_or_default(),
+                    };
+                    (phone, (id, member))
+                },
+            )
+            .collect();
+        Ok(Directory { branches, users })
+    }
+
+    /// The branch a cell names: `二支部`, or `某党委/二支部` when two branches share a name.
+    fn branch(&self, cell: &str) -> Result<i64, String> {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            return Err("没有填写支部".to_owned());
+        }
+        let (parent, name) = match cell.rsplit_once(['/', '／']) {
+            Some((parent, name)) => (Some(parent.trim()), name.trim()),
+            None => (None, cell),
+        };
+        let found: Vec<i64> = self
+            .branches
+            .iter()
+            .filter(|(_, n, p)| n == name && parent.is_none_or(|parent| parent == p))
+            .map(|(id, _, _)| *id)
+            .collect();
+        match found.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(format!(
+                "没有名为“{cell}”的支部（请先在组织管理中建立，或检查名称）"
+            )),
+            _ => Err(format!(
+                "有{}个支部都叫“{name}”，请写成“上级组织/支部名称”",
+                found.len()
+            )),
+        }
+    }
+
+    fn branch_name(&self, id: i64) -> &str {
+        self.branches
+            .iter()
+            .find(|(b, _, _)| *b == id)
+            .map_or("", |(_, n, _)| n.as_str())
+    }
+}
+
+/// What one row does to the database.
+#[derive(Debug)]
+enum Action {
+    Create(String, Member),
+    Update(i64, Member),
+}
+
+/// Checks every row; the report and, for a file without problems, what to write.
+fn check(
+    table: &[Vec<String>],
+    columns: &Columns,
+    start: usize,
+    directory: &Directory,
+) -> (ImportReport, Vec<(usize, Action)>) {
+    let mut report = ImportReport {
+        ignored_columns: columns.ignored.clone(),
+        ..ImportReport::default()
+    };
+    let mut plan = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, row) in table.iter().enumerate().skip(start) {
+        if row.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        let line = index + 1;
+        let cell = |c: Column| {
+            columns
+                .at
+                .get(&c)
+                .and_then(|&i| row.get(i))
+                .map_or("", |s| s.as_str())
+        };
+        report.total += 1;
+        let phone: String = cell(Column::Phone)
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '　'))
+            .collect();
+        let mut out = ImportRow {
+            line,
+            name: cell(Column::Name).to_owned(),
+            phone: phone.clone(),
+            branch: cell(Column::Branch).to_owned(),
+            outcome: RowOutcome::Problem,
+            detail: String::new(),
+            user_id: None,
+        };
+        let parsed = parse_row(&cell, &phone, directory).and_then(|member| {
+            if let Some(first) = seen.get(&phone) {
+                return Err(format!("手机号与第{first}行重复"));
+            }
+            Ok(member)
+        });
+        if is_valid_phone(&phone) {
+            seen.entry(phone.clone()).or_insert(line);
+        }
+        match parsed.and_then(|member| match directory.users.get(&phone) {
+            None => Ok((
+                RowOutcome::New,
+                String::new(),
+                Action::Create(phone, member),
+            )),
+            Some((_, existing)) if existing.role == Role::Admin => {
+                Err("这是管理员的账号，名册不能修改它".to_owned())
+            }
+            Some((_, existing)) if *existing == member => Ok((
+                RowOutcome::Unchanged,
+                String::new(),
+                Action::Update(0, member),
+            )),
+            Some((id, existing)) => Ok((
+                RowOutcome::Updated,
+                changes(existing, &member, directory),
+                Action::Update(*id, member),
+            )),
+        }) {
+            Err(problem) => {
+                report.problems += 1;
+                out.detail = problem;
+                report.rows.push(out);
+            }
+            Ok((RowOutcome::Unchanged, _, _)) => report.unchanged += 1,
+            Ok((outcome, detail, action)) => {
+                match outcome {
+                    RowOutcome::New => report.created += 1,
+                    _ => report.updated += 1,
+                }
+                out.outcome = outcome;
+                out.detail = detail;
+                report.rows.push(out);
+                plan.push((line, action));
+            }
+        }
+    }
+    if report.total == 0 {
+        report.problems += 1;
+        report.rows.push(ImportRow {
+            line: start + 1,
+            name: String::new(),
+            phone: String::new(),
+            branch: String::new(),
+            outcome: RowOutcome::Problem,
+            detail: "表头下面没有任何成员".to_owned(),
+            user_id: None,
+        });
+    }
+    (report, plan)
+}
+
+fn parse_row<'a>(
+    cell: &dyn Fn(Column) -> &'a str,
+    phone: &str,
+    directory: &Directory,
+) -> Result<Member, String> {
+    let name = cell(Column::Name).trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err("姓名应为1到50个字".to_owned());
+    }
+    if !is_valid_phone(phone) {
+        return Err(format!("手机号“{}”不是11位手机号码", cell(Column::Phone)));
+    }
+    let org_id = directory.branch(cell(Column::Branch))?;
+    let membership = match cell(Column::Category).trim() {
+        "" | "正式" | "正式党员" => Membership::Full,
+        "预备" | "预备党员" => Membership::Probationary,
+        other => return Err(format!("类别“{other}”应为“正式党员”或“预备党员”")),
+    };
+    let post = cell(Column::Post).trim();
+    if post.chars().count() > 20 {
+        return Err("职务最多20个字".to_owned());
+    }
+    let mut tags = Vec::new();
+    for tag in cell(Column::Tags)
+        .split(['、', ',', '，', ';', '；', '/', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if !TAGS.contains(&tag) {
+            return Err(format!("不认识的标签“{tag}”（可用：{}）", TAGS.join("、")));
+        }
+        tags.push(tag);
+    }
+    let tags: Vec<&str> = TAGS.into_iter().filter(|t| tags.contains(t)).collect();
+    let role = if LEAD_POSTS.contains(&post) {
+        Role::Lead
+    } else {
+        Role::Member
+    };
+    let audience = match cell(Column::Audience).trim() {
+        "" if tags.iter().any(|t| t.contains("干部")) => Audience::Township,
+        "" if post == "书记" => Audience::Secretary,
+        "" => Audience::Member,
+        label => Audience::ALL
+            .into_iter()
+            .find(|a| a.label() == label)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Audience::ALL.iter().map(|a| a.label()).collect();
+                format!("学时对象“{label}”应为{}之一", all.join("、"))
+            })?,
+    };
+    Ok(Member {
+        name: name.to_owned(),
+        org_id,
+        membership,
+        post: post.to_owned(),
+        tags: tags.join("、"),
+        role,
+        audience,
+    })
+}
+
+/// `支部：一支部 → 二支部；职务：（无） → 组织委员`
+fn changes(old: &Member, new: &Member, directory: &Directory) -> String {
+    let or_none = |s: &str| {
+        if s.is_empty() {
+            "（无）".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let category = |m: Membership| match m {
+        Membership::Full => "正式党员",
+        Membership::Probationary => "预备党员",
+    };
+    let mut parts = Vec::new();
+    let mut differ = |label: &str, a: String, b: String| {
+        if a != b {
+            parts.push(format!("{label}：{a} → {b}"));
+        }
+    };
+    differ("姓名", old.name.clone(), new.name.clone());
+    differ(
+        "支部",
+        directory.branch_name(old.org_id).to_owned(),
+        directory.branch_name(new.org_id).to_owned(),
+    );
+    differ(
+        "类别",
+        category(old.membership).to_owned(),
+        category(new.membership).to_owned(),
+    );
+    differ("职务", or_none(&old.post), or_none(&new.post));
+    differ("标签", or_none(&old.tags), or_none(&new.tags));
+    differ(
+        "角色",
+        old.role.label().to_owned(),
+        new.role.label().to_owned(),
+    );
+    differ(
+        "学时对象",
+        old.audience.label().to_owned(),
+        new.audience.label().to_owned(),
+    );
+    parts.join("；")
+}
+
+/// Writes one row; answers the new account's id.
+async fn write(
+    conn: &mut SqliteConnection,
+    action: &Action,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    match action {
+        Action::Create(phone, m) => {
+            let id = sqlx::query(
+                "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, post, tags,
+                                    audience, created_at)
+                 VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(phone)
+            .bind(&m.name)
+            .bind(m.role.as_str())
+            .bind(m.org_id)
+            .bind(m.membership.as_str())
+            .bind(m.tags.contains("流动党员"))
+            .bind(&m.post)
+            .bind(&m.tags)
+            .bind(m.audience.as_str())
+            .bind(now)
+            .execute(conn)
+            .await?
+            .last_insert_rowid();
+            Ok(Some(id))
+        }
+        Action::Update(0, _) => Ok(None),
+        Action::Update(id, m) => {
+            sqlx::query(
+                "UPDATE users SET name = ?, role = ?, org_id = ?, membership = ?, mobile = ?, post = ?, tags = ?,
+                                  audience = ?
+                 WHERE id = ?",
+            )
+            .bind(&m.name)
+            .bind(m.role.as_str())
+            .bind(m.org_id)
+            .bind(m.membership.as_str())
+            .bind(m.tags.contains("流动党员"))
+            .bind(&m.post)
+            .bind(&m.tags)
+            .bind(m.audience.as_str())
+            .bind(id)
+            .execute(conn)
+            .await?;
+            Ok(Some(*id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_heading_may_sit_below_a_title_and_unknown_columns_are_ignored() {
+        let t = table(&[
+            &["某某党支部党员名册"],
+            &[
+                "序号",
+                "姓名",
+                "性别",
+                "身份证号",
+                "手机号码",
+                "所在党支部",
+                "党员类别",
+            ],
+        ]);
+        let (columns, start) = find_header(&t).unwrap();
+        assert_eq!(start, 2);
+        assert_eq!(columns.at[&Column::Phone], 4);
+        assert_eq!(columns.at[&Column::Branch], 5);
+        assert_eq!(columns.ignored, ["序号", "性别", "身份证号"]);
+    }
+
+    #[test]
+    fn a_file_without_the_required_columns_says_which_are_missing() {
+        let e = find_header(&table(&[&["姓名", "手机号", "性别"]]))
+            .err()
+            .unwrap();
+        assert!(e.contains("缺少必需的列：支部"), "{e}");
+        let e = find_header(&table(&[&["name", "phone", "branch"]]))
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("找不到表头") && e.contains("name、phone、branch"),
+            "{e}"
+        );
+        let e = find_header(&table(&[&["姓名", "手机", "支部", "电话"]]))
+            .err()
+            .unwrap();
+        assert!(e.contains("出现了两次"), "{e}");
+    }
+
+    #[test]
+    fn csv_is_read_as_utf8_with_or_without_bom_and_as_gbk() {
+        let text = "姓名,手机号,支部\n张三,13800000001,一支部\n";
+        let expect = table(&[
+            &["姓名", "手机号", "支部"],
+            &["张三", "13800000001", "一支部"],
+        ]);
+        assert_eq!(read_table(text.as_bytes()).unwrap(), expect);
+        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        assert_eq!(read_table(&bom).unwrap(), expect);
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+        assert!(!unmappable && std::str::from_utf8(&gbk).is_err());
+        assert_eq!(read_table(&gbk).unwrap(), expect);
+        let tabs = text.replace(',', "\t");
+        assert_eq!(read_table(tabs.as_bytes()).unwrap(), expect);
+    }
+
+    #[test]
+    fn rows_keep_the_numbers_the_spreadsheet_shows() {
+        let text = "姓名,手机号\r\n\r\n\"张\r\n三\",138\r\n李四,139\r\n";
+        let rows = read_table(text.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[2], ["张\n三", "138"]);
+        assert_eq!(
+            rows[4],
+            ["李四", "139"],
+            "line 5, after a blank line and a cell over two lines"
+        );
+    }
+
+    #[test]
+    fn files_that_are_not_rosters_are_refused_with_what_to_do() {
+        assert!(read_table(b"").unwrap_err().contains("空"));
+        assert!(
+            read_table(b"\xD0\xCF\x11\xE0rest")
+                .unwrap_err()
+                .contains(".xls")
+        );
+        assert!(
+            read_table(b"PK\x03\x04garbage")
+                .unwrap_err()
+                .contains("无法读取")
+        );
+        assert!(read_table(&[0xff, 0xfe, 0x00, 0x41]).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The authorisation matrix: every endpoint × every role and scope, with the status each must get.
+//!
+//! The endpoints come from the OpenAPI document and every path constant in `api::paths` must be in it, so a
+//! new endpoint without rows here fails this test until someone decides who may call it.
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::api::{FeedbackEntry, FeedbackTopic, StudyEntry};
+use crate::study::{Hours, StudyKind};
+
+const ADMIN: &str = "13800000009";
+
+/// Who calls: nobody signed in, a member (李明, 浦东 branch), that branch's lead, the lead of another
+/// branch, the district admin.
+const CALLERS: [&str; 5] = ["anonymous", "member", "lead", "other lead", "admin"];
+
+/// One request and the status each caller in [`CALLERS`] must get.
+struct Row {
+    method: &'static str,
+    /// The documented path (with `{id}`).
+    path: &'static str,
+    uri: String,
+    body: Option<Value>,
+    raw: Option<Vec<u8>>,
+    expect: [u16; 5],
+}
+
+fn row(method: &'static str, path: &'static str, expect: [u16; 5]) -> Row {
+    Row {
+        method,
+        path,
+        uri: path.to_owned(),
+        body: None,
+        raw: None,
+        expect,
+    }
+}
+
+impl Row {
+    fn uri(mut self, uri: String) -> Row {
+        self.uri = uri;
+        self
+    }
+    fn json(mut self, body: Value) -> Row {
+        self.body = Some(body);
+        self
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
+    let h = Harness::new().await;
+    let phones = [MEMBER, LEAD, OTHER_LEAD, ADMIN];
+    let mut tokens = vec![None];
+    for phone in phones {
+        tokens.push(Some(h.login(phone).await));
+    }
+    let token = |i: usize| tokens[i].clone().unwrap();
+    let (member, lead) = (token(1), token(2));
+
+    // What the rows act on: an activity of the 浦东 branch, the member's study record with a photo, a
+    // pending invitation, and an unsent-records file of the member's.
+    let (activity, _) = h.publish(&lead).await;
+    let study = StudyEntry {
+        study_id: new_id(),
+        kind: StudyKind::SelfStudy,
+        title: "学习党章".into(),
+        starts_on: "2026-11-02".into(),
+        ends_on: "2026-11-02".into(),
+        hours: Hours::whole(2),
+        submit: true,
+        ..Default::default()
+    };
+    let pushed = h
+        .push(
+            &member,
+            "p",
+            &[Mutation::new(
+                1,
+                new_id(),
+                &Change::SaveStudy(study.clone()),
+                now_ms(),
+                0,
+            )],
+        )
+        .await;
+    assert_eq!(
+        pushed.body["receipts"][0]["status"], "applied",
+        "{}",
+        pushed.text
+    );
+    let photo = json!({"data_url": "data:image/jpeg;base64,/9j/4AAQ"});
+    let evidence = paths::evidence(&study.study_id);
+    let r = h
+        .call("PUT", &evidence, Some(&member), Some(photo.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let member_id = h.user_id(MEMBER).await;
+    let invited = h.user_id("13800000004").await;
+    let r = h
+        .call(
+            "POST",
+            paths::INVITATIONS,
+            Some(&h.login(ADMIN).await),
+            Some(json!({"user_id": invited})),
+        )
+        .await;
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    let feedback = Change::Feedback(FeedbackEntry {
+        feedback_id: new_id(),
+        topic: FeedbackTopic::Help,
+        body: "导入测试".into(),
+    });
+    let unsent = json!({
+        "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": "old-phone",
+        "user_id": member_id, "user_name": "李明",
+        "records": [Mutation::new(1, new_id(), &feedback, now_ms(), 0)],
+    });
+    let rules = h
+        .call("GET", paths::STUDY_RULES, Some(&member), None)
+        .await
+        .body;
+    let roster = format!(
+        "姓名,手机号,支部\n吴刚,13900000001,{}\n",
+        "上海浦东项目部党支部"
+    )
+    .into_bytes();
+
+    const OK: u16 = 200;
+    const NO: u16 = 204;
+    let rows = vec![
+        row("post", paths::LOGIN, [OK; 5])
+            .json(json!({"phone": MEMBER, "password": demo::PASSWORD})),
+        row("get", paths::ME, [401, OK, OK, OK, OK]),
+        row("post", paths::PUSH, [401, OK, OK, OK, OK])
+            .json(json!({"device_id": "matrix", "protocol": PROTOCOL, "mutations": []})),
+        row("get", paths::PULL, [401, OK, OK, OK, OK]),
+        // The member's own file, their lead, not another branch's lead, the district admin.
+        row("post", paths::IMPORT, [401, OK, OK, 403, OK]).json(unsent),
+        row("get", paths::OPENAPI, [OK; 5]),
+        row("get", paths::REGISTER, [401, 403, OK, 403, OK]).uri(paths::register(&activity, "csv")),
+        row("get", paths::PARTICIPATION, [401, 403, OK, OK, 403]),
+        row("get", paths::STUDY_RULES, [401, OK, OK, OK, OK]),
+        row("put", paths::STUDY_RULES, [401, 403, 403, 403, OK]).json(rules),
+        row("get", paths::STUDY_OVERVIEW, [401, 403, OK, OK, OK]),
+        // The author and the reviewers in scope (the member's lead; the admin reviews cadres and leads).
+        row("get", paths::EVIDENCE, [401, OK, OK, 403, 403]).uri(evidence.clone()),
+        row("put", paths::EVIDENCE, [401, NO, 403, 403, 403])
+            .uri(evidence)
+            .json(photo),
+        row("get", paths::AUDIT, [401, 403, 403, 403, OK]),
+        Row {
+            raw: Some(roster),
+            ..row("post", paths::ROSTER_IMPORT, [401, 403, 403, 403, OK])
+                .uri(format!("{}?dry_run=true", paths::ROSTER_IMPORT))
+        },
+        row("get", paths::MEMBERS, [401, 403, OK, OK, OK]),
+        // 张伟 is in the 浦东 branch: its lead and the admin may invite him.
+        row("post", paths::INVITATIONS, [401, 403, OK, 403, OK]).json(json!({"user_id": invited})),
+        row("post", paths::JOIN_CHECK, [404; 5]).json(json!({"code": "ZZZZ-ZZZ2"})),
+        // Checked before the code is: a short password is refused for everyone, and nothing is spent.
+        row("post", paths::JOIN, [400; 5])
+            .json(json!({"code": code, "password": "short", "privacy_consent": true})),
+        row("get", paths::MY_DATA, [401, OK, OK, OK, OK]),
+        // Last: it ends each caller's session.
+        row("post", paths::LOGOUT, [401, NO, NO, NO, NO]),
+    ];
+
+    // Every documented endpoint has a row, and every row is a documented endpoint.
+    let doc = h.call("GET", paths::OPENAPI, None, None).await.body;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let covered: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, covered,
+        "each endpoint in the OpenAPI document needs a row in the authorisation matrix"
+    );
+
+    let mut wrong = Vec::new();
+    for r in &rows {
+        for (i, caller) in CALLERS.iter().enumerate() {
+            let mut req = Request::builder()
+                .method(r.method.to_uppercase().as_str())
+                .uri(&r.uri);
+            if let Some(t) = &tokens[i] {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+            }
+            let body = match (&r.raw, &r.body) {
+                (Some(raw), _) => Body::from(raw.clone()),
+                (None, Some(json)) => {
+                    req = req.header(header::CONTENT_TYPE, "application/json");
+                    Body::from(json.to_string())
+                }
+                (None, None) => Body::empty(),
+            };
+            let got = h.send(req.body(body).unwrap()).await;
+            if got.status.as_u16() != r.expect[i] {
+                wrong.push(format!(
+                    "{} {} as {caller}: {} (expected {}) {}",
+                    r.method, r.uri, got.status, r.expect[i], got.text
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every path constant in `api::paths` is served and documented (so the matrix above sees it).
+#[tokio::test]
+async fn every_path_in_the_wire_contract_is_documented() {
+    let h = Harness::new().await;
+    let doc = h.call("GET", paths::OPENAPI, None, None).await.body;
+    let documented: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    let source = include_str!("../../api.rs");
+    let module = &source[source.find("pub mod paths {").unwrap()..];
+    let module = &module[..module.find("\n}\n").unwrap()];
+    let constants: Vec<&str> = module
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert!(constants.len() >= 19, "{constants:?}");
+    for path in constants {
+        assert!(
+            documented.iter().any(|d| *d == path),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+}
