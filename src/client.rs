@@ -4,6 +4,7 @@
 //! records in the outbox (`store`) before anything goes over the network (`http`). Pages stay thin: the
 //! rules live in `model` and `outbox`.
 
+mod accounts;
 mod activity;
 mod audit;
 mod branch;
@@ -21,6 +22,7 @@ mod photo;
 mod publish;
 mod record;
 mod review;
+mod rights;
 mod rules;
 mod store;
 mod study;
@@ -57,14 +59,25 @@ fn App() -> impl IntoView {
         <Router>
             <TopBar/>
             <main class="page">
-                <Show when=signed_out fallback=|| view! { <Pages/> }>
-                    <login::LoginPage/>
-                </Show>
+                <SignedOutOr/>
             </main>
             <Show when=move || !signed_out()>
                 <BottomNav/>
             </Show>
         </Router>
+    }
+}
+
+/// The login page while signed out, except for 加入红雁 (`/join`, an invitation link); the pages otherwise.
+#[component]
+fn SignedOutOr() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let location = leptos_router::hooks::use_location();
+    let login = move || ctx.session.with(Option::is_none) && location.pathname.get() != "/join";
+    view! {
+        <Show when=login fallback=|| view! { <Pages/> }>
+            <login::LoginPage/>
+        </Show>
     }
 }
 
@@ -88,12 +101,17 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/audit") view={Lazy::<LazyAuditPage>::new()}/>
             <Route path=path!("/me") view=me::MePage/>
             <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
+            <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
+            <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
+            <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
+            <Route path=path!("/roster") view={Lazy::<LazyRosterPage>::new()}/>
+            <Route path=path!("/join") view={Lazy::<LazyJoinPage>::new()}/>
             <Route path=path!("/login") view=login::LoginPage/>
         </Routes>
     }
 }
 
-/// Pages most people never open (the lead's and reviewers' desks, the sync diagnostics) are loaded when first
+/// Pages most people seldom open (the lead's and reviewers' desks, accounts, the sync diagnostics) are loaded when first
 /// opened: each is a separate wasm chunk (`cargo leptos build --split`), precached by the service worker so
 /// that it opens offline too.
 macro_rules! lazy_page {
@@ -123,6 +141,11 @@ lazy_page! {
     LazyReviewPage => review::ReviewPage,
     LazySyncHealthPage => health::SyncHealthPage,
     LazyAuditPage => audit::AuditPage,
+    LazyMyInfoPage => rights::MyInfoPage,
+    LazyFeedbackPage => rights::FeedbackPage,
+    LazyMembersPage => accounts::MembersPage,
+    LazyRosterPage => accounts::RosterPage,
+    LazyJoinPage => accounts::JoinPage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    ActivityView, AttendanceView, Change, Mutation, PullResponse, Receipt, ReceiptStatus, Settings,
-    StudyView,
+    ActivityView, AttendanceView, Change, FeedbackView, Mutation, PullResponse, Receipt,
+    ReceiptStatus, Settings, StudyView,
 };
 use crate::life::{self, Confirmation, RequestKind, SignInEffect};
 use crate::model::{AttendanceStatus, Millis};
@@ -208,6 +208,9 @@ pub struct Cache {
     pub study: Vec<StudyView>,
     #[serde(default)]
     pub study_rules: StudyRules,
+    /// The user's own 投诉建议 (a district admin's: everyone's).
+    #[serde(default)]
+    pub feedback: Vec<FeedbackView>,
 }
 
 impl Cache {
@@ -227,6 +230,13 @@ impl Cache {
                 Some(x) if x.server_seq <= r.server_seq => *x = r,
                 Some(_) => {}
                 None => self.study.push(r),
+            }
+        }
+        for f in pull.feedback {
+            match self.feedback.iter_mut().find(|x| x.id == f.id) {
+                Some(x) if x.server_seq <= f.server_seq => *x = f,
+                Some(_) => {}
+                None => self.feedback.push(f),
             }
         }
         self.study_rules = pull.study_rules;
@@ -702,6 +712,76 @@ pub fn progress(
     rules.progress(audience, year, &credits)
 }
 
+/// A 投诉建议 as this phone shows it: the server's copy, or what was written here before it arrives, with a
+/// reply written here laid over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedbackItem {
+    pub view: FeedbackView,
+    pub mark: RowMark,
+}
+
+/// 投诉建议 newest first: the cache's, and the ones this phone wrote (`author`) that have not come back.
+pub fn feedback_items(
+    author: (i64, &str, &str),
+    cache: &Cache,
+    entries: &[Entry],
+) -> Vec<FeedbackItem> {
+    let (user_id, name, org_name) = author;
+    let mut items: Vec<FeedbackItem> = cache
+        .feedback
+        .iter()
+        .map(|v| FeedbackItem {
+            view: v.clone(),
+            mark: RowMark::None,
+        })
+        .collect();
+    let mine: Vec<(&Entry, Change)> = entries
+        .iter()
+        .filter_map(|e| e.change().map(|c| (e, c)))
+        .filter(|(_, c)| matches!(c, Change::Feedback(_) | Change::ReplyFeedback(_)))
+        .collect();
+    for (entry, change) in &mine {
+        if let Change::Feedback(f) = change
+            && entry.author == user_id
+            && !items.iter().any(|i| i.view.id == f.feedback_id)
+        {
+            items.push(FeedbackItem {
+                view: FeedbackView {
+                    id: f.feedback_id.clone(),
+                    user_id,
+                    user_name: name.to_owned(),
+                    org_name: org_name.to_owned(),
+                    topic: f.topic,
+                    body: f.body.trim().to_owned(),
+                    created_at: entry.mutation.device_time,
+                    ..FeedbackView::default()
+                },
+                mark: RowMark::None,
+            });
+        }
+    }
+    for item in &mut items {
+        let id = item.view.id.clone();
+        let about = mine.iter().filter(|(_, c)| match c {
+            Change::Feedback(f) => f.feedback_id == id,
+            Change::ReplyFeedback(r) => r.feedback_id == id,
+            _ => false,
+        });
+        item.mark = lay_over(
+            &mut item.view,
+            |v| v.server_seq,
+            about.map(|(e, c)| (*e, c.clone())),
+            |v, c| {
+                if let Change::ReplyFeedback(r) = c {
+                    v.reply = Some(r.reply.trim().to_owned());
+                }
+            },
+        );
+    }
+    items.sort_by_key(|i| std::cmp::Reverse(i.view.created_at));
+    items
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,6 +823,91 @@ mod tests {
             server_seq,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn feedback_written_offline_shows_at_once_and_a_reply_shows_until_the_server_has_it() {
+        use crate::api::{FeedbackEntry, FeedbackTopic, ReplyFeedback};
+        let note = |seq, author, change: Change| {
+            Entry::new(
+                author,
+                Mutation::new(seq, format!("m-{seq}"), &change, 5_000 + seq as i64, 0),
+            )
+        };
+        let written = note(
+            1,
+            2,
+            Change::Feedback(FeedbackEntry {
+                feedback_id: "f1".into(),
+                topic: FeedbackTopic::Help,
+                body: " 签到码看不清 ".into(),
+            }),
+        );
+        let mut cache = Cache::default();
+        let items = feedback_items((2, "李明", "浦东"), &cache, std::slice::from_ref(&written));
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            (items[0].view.body.as_str(), items[0].mark.clone()),
+            ("签到码看不清", RowMark::Waiting)
+        );
+        assert_eq!(items[0].view.user_name, "李明");
+        // Someone else's outbox entry on a shared phone is not shown as this person's.
+        assert!(
+            feedback_items((3, "王", "浦东"), &cache, std::slice::from_ref(&written)).is_empty()
+        );
+
+        // The server has it; the admin's reply made on this phone shows until the server sends it back.
+        let stored = FeedbackView {
+            id: "f1".into(),
+            user_id: 2,
+            body: "签到码看不清".into(),
+            server_seq: 5,
+            ..FeedbackView::default()
+        };
+        cache.merge(PullResponse {
+            feedback: vec![stored.clone()],
+            ..PullResponse::default()
+        });
+        let mut reply = note(
+            2,
+            9,
+            Change::ReplyFeedback(ReplyFeedback {
+                feedback_id: "f1".into(),
+                reply: "已调大字号".into(),
+            }),
+        );
+        let items = feedback_items(
+            (9, "周敏", "区委组织部"),
+            &cache,
+            std::slice::from_ref(&reply),
+        );
+        assert_eq!(
+            (items[0].view.reply.as_deref(), items[0].mark.clone()),
+            (Some("已调大字号"), RowMark::Waiting)
+        );
+        reply.state = EntryState::Quarantined {
+            receipt: receipt("m-2", ReceiptStatus::Quarantined, 0),
+        };
+        let items = feedback_items(
+            (9, "周敏", "区委组织部"),
+            &cache,
+            std::slice::from_ref(&reply),
+        );
+        assert_eq!(
+            items[0].view.reply, None,
+            "a refused reply is not shown as given"
+        );
+        assert!(matches!(items[0].mark, RowMark::Refused(_)));
+        // An older copy never replaces a newer one.
+        cache.merge(PullResponse {
+            feedback: vec![FeedbackView {
+                server_seq: 3,
+                body: "旧".into(),
+                ..stored
+            }],
+            ..PullResponse::default()
+        });
+        assert_eq!(cache.feedback[0].body, "签到码看不清");
     }
 
     #[test]

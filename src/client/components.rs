@@ -117,6 +117,25 @@ pub fn BottomNav() -> impl IntoView {
     }
 }
 
+/// Fetches a file the server makes (online only) and saves it as `name`; answers what to tell the person
+/// when that did not work.
+pub async fn download(token: &str, path: &str, name: &str) -> Option<String> {
+    let mime = match name.rsplit('.').next() {
+        Some("csv") => "text/csv",
+        Some("json") => "application/json",
+        _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    };
+    match super::http::get_file(token, path).await {
+        Ok(bytes) => save_file(name, mime, &bytes)
+            .err()
+            .map(|_| "浏览器未能保存文件，请换用手机自带浏览器".to_owned()),
+        Err(super::http::ApiError::Offline) => {
+            Some("当前无网络，导出需要联网，请稍后再试".to_owned())
+        }
+        Err(e) => Some(e.message()),
+    }
+}
+
 /// Saves `bytes` as a file through the browser's download.
 pub fn save_file(name: &str, mime: &str, bytes: &[u8]) -> Result<(), wasm_bindgen::JsValue> {
     use wasm_bindgen::JsCast;

@@ -113,6 +113,31 @@ pub async fn get<R: DeserializeOwned>(token: &str, path: &str) -> Result<R, ApiE
     send(reqwest::Client::new().get(url(path)).bearer_auth(token)).await
 }
 
+/// A JSON body sent with POST, answered with JSON (online-only actions: invitations, joining).
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(
+    token: Option<&str>,
+    path: &str,
+    body: &B,
+) -> Result<R, ApiError> {
+    send(post(path, token, body)).await
+}
+
+/// A file sent as the body of a POST (the roster), answered with JSON.
+pub async fn post_file<R: DeserializeOwned>(
+    token: &str,
+    path: &str,
+    bytes: Vec<u8>,
+) -> Result<R, ApiError> {
+    send(
+        reqwest::Client::new()
+            .post(url(path))
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .bearer_auth(token),
+    )
+    .await
+}
+
 /// A JSON body replaced with PUT (the study rules), answered with the stored value.
 pub async fn put<B: Serialize, R: DeserializeOwned>(
     token: &str,

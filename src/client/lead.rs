@@ -6,8 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::code::CodePanel;
-use super::components::save_file;
-use super::http;
+use super::components::download;
 use super::sync::Ctx;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
@@ -405,23 +404,8 @@ pub fn Export(activity: ActivityView) -> impl IntoView {
         let (id, title) = (activity.id.clone(), activity.title.clone());
         set_message.set(Some("正在导出…".to_owned()));
         spawn_local(async move {
-            let outcome = match http::get_file(&token, &paths::register(&id, format)).await {
-                Ok(bytes) => {
-                    let mime = if format == "csv" {
-                        "text/csv"
-                    } else {
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    };
-                    match save_file(&format!("签到登记-{title}.{format}"), mime, &bytes) {
-                        Ok(()) => None,
-                        Err(_) => Some("浏览器未能保存文件，请换用手机自带浏览器".to_owned()),
-                    }
-                }
-                Err(http::ApiError::Offline) => {
-                    Some("当前无网络，导出需要联网，请稍后再试".to_owned())
-                }
-                Err(e) => Some(e.message()),
-            };
+            let path = paths::register(&id, format);
+            let outcome = download(&token, &path, &format!("签到登记-{title}.{format}")).await;
             set_message.set(outcome);
         });
     };

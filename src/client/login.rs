@@ -74,6 +74,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if busy.get() { "正在登录…" } else { "登录" }}
                 </button>
             </form>
+            <p class="hint"><a href="/join">"有邀请码？设置密码加入"</a>"（忘记密码请向书记索取新的邀请码）"</p>
         </section>
     }
 }

@@ -1,4 +1,5 @@
-//! 我的: who is signed in, a line on where this phone's records are (details in 同步状态), and logging out.
+//! 我的: who is signed in, a line on where this phone's records are (details in 同步状态), 我的信息 and
+//! 投诉建议, the lead's and admin's account pages, location consent, and logging out.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -6,6 +7,7 @@ use leptos_router::hooks::use_navigate;
 
 use super::store;
 use super::sync::Ctx;
+use crate::api::{Change, Consent, ConsentKind};
 use crate::model::{Role, mask_phone};
 use crate::outbox::EntryState;
 
@@ -47,9 +49,17 @@ pub fn MePage() -> impl IntoView {
                 }}" ›"</span>
             </A>
         </section>
-        {move || (ctx.role() == Some(Role::Admin)).then(|| view! {
+        <section class="card">
+            <A href="/me/info" attr:class="row-link"><span>"我的信息"</span><span class="muted">"查看、导出 ›"</span></A>
+            <A href="/feedback" attr:class="row-link"><span>"投诉建议"</span><span class="muted">" ›"</span></A>
+        </section>
+        {move || matches!(ctx.role(), Some(Role::Lead | Role::Admin)).then(|| view! {
             <section class="card">
-                <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
+                <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
+                {(ctx.role() == Some(Role::Admin)).then(|| view! {
+                    <A href="/roster" attr:class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></A>
+                    <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
+                })}
             </section>
         })}
         <LocationConsent/>
@@ -73,6 +83,15 @@ fn LocationConsent() -> impl IntoView {
         match store::set_location_consent(user_id, next) {
             Ok(()) => set_consent.set(next),
             Err(_) => ctx.notice.set(Some(store::StoreFull::MESSAGE.to_owned())),
+        }
+        // Takes effect on this phone at once; the record of it reaches the server with the outbox.
+        let record = Change::Consent(Consent {
+            kind: ConsentKind::Location,
+            granted: next,
+            version: String::new(),
+        });
+        if let Err(e) = ctx.record(record) {
+            ctx.notice.set(Some(e));
         }
     };
     view! {

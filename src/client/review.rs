@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::components::save_file;
+use super::components::download;
 use super::http::{self, ApiError};
 use super::study::when_and_hours;
 use super::sync::Ctx;
@@ -217,17 +217,8 @@ pub fn OverviewPage() -> impl IntoView {
         let y = year.get_untracked();
         set_message.set(Some("正在导出…".to_owned()));
         spawn_local(async move {
-            let outcome = match http::get_file(&token, &paths::study_overview(y, "xlsx")).await {
-                Ok(bytes) => save_file(
-                    &format!("学时完成情况-{y}年.xlsx"),
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    &bytes,
-                )
-                .err()
-                .map(|_| "浏览器未能保存文件，请换用手机自带浏览器".to_owned()),
-                Err(ApiError::Offline) => Some("当前无网络，导出需要联网，请稍后再试".to_owned()),
-                Err(e) => Some(e.message()),
-            };
+            let path = paths::study_overview(y, "xlsx");
+            let outcome = download(&token, &path, &format!("学时完成情况-{y}年.xlsx")).await;
             set_message.set(outcome);
         });
     };

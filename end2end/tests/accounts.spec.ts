@@ -1,0 +1,171 @@
+// Organisation and accounts end to end (issue 6): the district admin imports the department's roster (a
+// problem first, then the corrected file), invites a new member who joins on their phone with the link, and
+// that member sends 投诉建议 with no signal, reads the reply, and exports 我的信息.
+import { readFileSync } from 'node:fs';
+import { test, expect, MEMBER } from './fixtures';
+
+const ADMIN = '13800000009';
+const SITE = '上海浦东项目部党支部';
+
+function roster(rows: string[]): { name: string; mimeType: string; buffer: Buffer } {
+  return { name: '党员名册.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\r\n'), 'utf8') };
+}
+
+test('the admin imports a roster, invites a member who joins on a phone, who sends feedback offline and exports their data', async ({ server, newApp }) => {
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+  await admin.page.getByRole('link', { name: '我的' }).click();
+  await admin.page.getByRole('link', { name: '导入名册' }).click();
+
+  // A first file with a mistake: it is checked at once and nothing is written.
+  const header = '序号,姓名,身份证号,手机号码,所在党支部,党员类别,标签';
+  await admin.page.getByLabel('选择名册文件').setInputFiles(roster([
+    header,
+    `1,吴刚,320000199001011234,13900000001,${SITE},正式党员,流动党员`,
+    `2,陈红,,13900000002,浦东支部,预备党员,`,
+  ]));
+  const report = admin.page.getByTestId('roster-report');
+  await expect(report).toContainText('共2行：新增1人，更新0人，无变化0人，有问题1行');
+  await expect(report).toContainText('没有名为“浦东支部”的支部');
+  await expect(report).toContainText('未读取的列：序号、身份证号');
+  await expect(report.getByRole('button', { name: /确认导入/ })).toHaveCount(0);
+
+  // The corrected file passes; the admin confirms; importing it again changes nothing.
+  const fixed = roster([
+    header,
+    `1,吴刚,320000199001011234,13900000001,${SITE},正式党员,流动党员`,
+    `2,陈红,,13900000002,${SITE},预备党员,`,
+  ]);
+  await admin.page.getByLabel('选择名册文件').setInputFiles(fixed);
+  await expect(report).toContainText('检查通过，确认后写入。');
+  await report.getByRole('button', { name: '确认导入（新增2人，更新0人）' }).click();
+  await expect(report).toContainText('已导入');
+
+  // The invitation for 吴刚, straight from the import's result.
+  const wuRow = report.getByRole('row').filter({ hasText: '吴刚' });
+  await wuRow.getByRole('button', { name: '发邀请' }).click();
+  const link = await wuRow.getByTestId('invitation-link').textContent();
+  const code = await wuRow.getByTestId('invitation-code').textContent();
+  expect(code).toMatch(/^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/);
+  expect(link).toBe(`${server.url}/join?code=${code}`);
+
+  await admin.page.getByLabel('选择名册文件').setInputFiles(fixed);
+  await expect(report).toContainText('共2行：新增0人，更新0人，无变化2人，有问题0行');
+  await expect(report).toContainText('无需导入');
+
+  // 吴刚 opens the link on his phone, sees it is his, sets a password and agrees to the privacy notice.
+  const { app: member, context } = await newApp();
+  await member.page.goto(link!);
+  await expect(member.page.getByTestId('join-preview')).toHaveText(`吴刚同志（139****0001），${SITE}`);
+  await member.page.getByLabel('设置密码（至少8位）').fill('wugang-2026');
+  await member.page.getByLabel('再输入一次').fill('wugang-2026');
+  await member.page.getByRole('button', { name: '设置密码并登录' }).click();
+  await expect(member.page.getByRole('alert')).toHaveText('请先阅读并同意《个人信息保护说明》');
+  await member.page.getByText('《个人信息保护说明》', { exact: true }).click();
+  await expect(member.page.getByText('不保存：身份证号')).toBeVisible();
+  await member.page.getByLabel('我已阅读并同意《个人信息保护说明》').check();
+  await member.page.getByRole('button', { name: '设置密码并登录' }).click();
+  await expect(member.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+
+  // The code is spent; the lead's list shows him as joined.
+  const again = await fetch(`${server.url}/api/v1/join/check`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }),
+  });
+  expect(again.status).toBe(404);
+  await admin.page.goto('/members');
+  await admin.page.getByLabel('按姓名或手机号查找').fill('吴刚');
+  await expect(admin.page.getByTestId('member')).toHaveCount(1);
+  await expect(admin.page.getByTestId('member')).toContainText('已加入');
+
+  // On the site with no signal: 投诉建议 is kept on the phone and goes out when the signal returns.
+  await member.page.getByRole('link', { name: '我的' }).click();
+  await member.page.getByRole('link', { name: '投诉建议' }).click();
+  await expect(member.page.getByRole('heading', { name: '投诉建议', exact: true })).toBeVisible();
+  await member.waitForOfflineReady();
+  await server.stop();
+  await context.setOffline(true);
+  await member.page.reload();
+  await member.page.getByLabel('类别').selectOption({ label: '使用求助' });
+  await member.page.getByLabel('内容').fill('工地宿舍信号差，签到码能否显示更久？');
+  await member.page.getByRole('button', { name: '提交' }).click();
+  await expect(member.page.getByText('已保存在手机上，联网后送达区委组织部')).toBeVisible();
+  const mine = member.page.getByTestId('feedback-list');
+  await expect(mine).toContainText('工地宿舍信号差');
+  await expect(mine.getByTestId('feedback-state')).toHaveText('待上传');
+  await server.start();
+  await context.setOffline(false);
+  await expect(mine.getByTestId('feedback-state')).toHaveText('已送达，等待答复', { timeout: 30_000 });
+
+  // The district admin reads it and replies.
+  await admin.page.goto('/feedback');
+  const received = admin.page.getByTestId('feedback-list').locator('li').filter({ hasText: '工地宿舍信号差' });
+  await expect(received).toContainText(`吴刚（${SITE}）`, { timeout: 30_000 });
+  await received.getByLabel('答复').fill('已请项目部把签到码调为每2分钟更新。');
+  await received.getByRole('button', { name: '答复' }).click();
+  await expect(received.getByTestId('feedback-reply')).toContainText('已请项目部把签到码调为每2分钟更新。');
+  await expect(admin.syncState()).toContainText('已全部上传', { timeout: 30_000 });
+
+  await member.page.reload();
+  await expect(mine.getByTestId('feedback-reply')).toContainText('已请项目部', { timeout: 30_000 });
+  await expect(mine.getByTestId('feedback-state')).toHaveText('已答复');
+
+  // 我的信息: what is kept, and the file.
+  await member.page.goto('/me/info');
+  const data = member.page.getByTestId('my-data');
+  await expect(data).toContainText('13900000001');
+  await expect(data).toContainText('流动党员');
+  await expect(data).toContainText('同意个人信息保护说明');
+  await expect(data).toContainText('投诉建议 1 条');
+  const download = member.page.waitForEvent('download');
+  await member.page.getByRole('button', { name: '导出我的信息' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('我的信息-吴刚.json');
+  const exported = JSON.parse(readFileSync((await file.path())!, 'utf8'));
+  expect(exported.app).toBe('hongyan-my-data');
+  expect(exported.profile).toMatchObject({ name: '吴刚', phone: '13900000001', org_name: SITE, tags: '流动党员' });
+  expect(exported.consents).toMatchObject([{ kind: 'privacy', granted: true }]);
+  expect(exported.feedback[0]).toMatchObject({ body: '工地宿舍信号差，签到码能否显示更久？', reply: '已请项目部把签到码调为每2分钟更新。' });
+  expect(JSON.stringify(exported)).not.toContain('320000199001011234');
+
+  // The audit log shows the import, the invitation and the reply.
+  await admin.page.goto('/audit');
+  const log = admin.page.getByTestId('audit-log');
+  await expect(log).toContainText('导入名册');
+  await expect(log).toContainText('发出邀请');
+  await expect(log).toContainText('答复投诉建议');
+});
+
+test('a lead resets a forgotten password with a new code, and the old password stops working', async ({ server, newApp }) => {
+  const { app: lead } = await newApp();
+  await lead.login('13800000001');
+  await lead.page.getByRole('link', { name: '我的' }).click();
+  await lead.page.getByRole('link', { name: '成员与邀请' }).click();
+  await lead.page.getByLabel('按姓名或手机号查找').fill(MEMBER);
+  const li = lead.page.getByTestId('member');
+  await expect(li).toHaveCount(1);
+  await expect(li).toContainText('李明');
+  await li.getByRole('button', { name: '重置密码' }).click();
+  const code = (await li.getByTestId('invitation-code').textContent())!;
+  await expect(li).toContainText('李明的重置码');
+
+  const { app: member } = await newApp();
+  await member.page.goto('/');
+  await member.page.getByRole('link', { name: '有邀请码？设置密码加入' }).click();
+  await member.page.getByLabel('邀请码').fill(code.toLowerCase());
+  await member.page.getByRole('button', { name: '查看邀请' }).click();
+  await expect(member.page.getByTestId('join-preview')).toContainText('李明同志（138****0002）');
+  await member.page.getByLabel('设置密码（至少8位）').fill('liming-2026');
+  await member.page.getByLabel('再输入一次').fill('liming-2027');
+  await member.page.getByRole('button', { name: '设置密码并登录' }).click();
+  await expect(member.page.getByRole('alert')).toHaveText('两次输入的密码不一致');
+  await member.page.getByLabel('再输入一次').fill('liming-2026');
+  await member.page.getByLabel('我已阅读并同意《个人信息保护说明》').check();
+  await member.page.getByRole('button', { name: '设置密码并登录' }).click();
+  await expect(member.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+
+  const old = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ phone: MEMBER, password: 'hongyan-demo' }),
+  });
+  expect(old.status).toBe(401);
+});

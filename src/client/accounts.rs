@@ -1,0 +1,364 @@
+//! Accounts, online only (each page its own chunk): 导入名册 for district admins (check first, then write),
+//! 成员与邀请 for leads and admins (who has joined; a one-time code to join or to set a new password), and
+//! 加入红雁, where a member with a code sets their password.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use wasm_bindgen_futures::JsFuture;
+
+use super::http::{self, ApiError};
+use super::rights::PrivacyNotice;
+use super::sync::Ctx;
+use crate::api::{
+    ImportReport, ImportRow, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
+    MemberRow, NewInvitation, RowOutcome, paths,
+};
+use crate::model::{LocalTime, Role};
+
+const OFFLINE: &str = "当前无网络，此操作需要联网，请稍后再试";
+
+fn say(e: ApiError) -> String {
+    match e {
+        ApiError::Offline => OFFLINE.to_owned(),
+        e => e.message(),
+    }
+}
+
+/// `/roster`: the department's spreadsheet is checked as soon as it is chosen; it is written only when no
+/// row has a problem, after the admin confirms.
+#[component]
+pub fn RosterPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let file = RwSignal::new(None::<Vec<u8>>);
+    let report = RwSignal::new(None::<ImportReport>);
+    let (message, set_message) = signal(None::<String>);
+    let send = move |dry_run: bool| {
+        let (Some(token), Some(bytes)) = (ctx.token(), file.get_untracked()) else {
+            return;
+        };
+        set_message.set(Some(
+            if dry_run {
+                "正在检查…"
+            } else {
+                "正在导入…"
+            }
+            .to_owned(),
+        ));
+        spawn_local(async move {
+            let path = format!("{}?dry_run={dry_run}", paths::ROSTER_IMPORT);
+            match http::post_file::<ImportReport>(&token, &path, bytes).await {
+                Ok(r) => {
+                    set_message.set(None);
+                    report.set(Some(r));
+                }
+                Err(e) => set_message.set(Some(say(e))),
+            }
+        });
+    };
+    let pick = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let Some(chosen) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        report.set(None);
+        spawn_local(async move {
+            match JsFuture::from(chosen.array_buffer()).await {
+                Ok(buffer) => {
+                    file.set(Some(js_sys::Uint8Array::new(&buffer).to_vec()));
+                    send(true);
+                }
+                Err(_) => set_message.set(Some("无法读取该文件，请重新选择".to_owned())),
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h1>"导入名册"</h1>
+            <p class="hint">"上传组织部现有的名册（Excel .xlsx 或 CSV，GBK 编码也可以）。需要“姓名”“手机号”“支部”三列，可选“类别”（正式党员/预备党员）、“职务”、“标签”（流动党员、挂职干部、干部）、“学时对象”。以手机号识别成员：再次导入同一份名册不会重复添加。身份证号等其他列不会读取或保存。"</p>
+            <label for="roster-file">"选择名册文件"</label>
+            <input id="roster-file" type="file" accept=".xlsx,.csv,text/csv" on:change=pick/>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+        </section>
+        {move || report.get().map(|r| view! { <Report report=r send/> })}
+    }
+}
+
+#[component]
+fn Report(
+    report: ImportReport,
+    send: impl Fn(bool) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let summary = format!(
+        "共{}行：新增{}人，更新{}人，无变化{}人，有问题{}行",
+        report.total, report.created, report.updated, report.unchanged, report.problems
+    );
+    let verdict = match (
+        report.applied,
+        report.problems,
+        report.created + report.updated,
+    ) {
+        (true, _, _) => {
+            "已导入。新成员需要邀请码才能登录，可在下方或“成员与邀请”中发出。".to_owned()
+        }
+        (false, 0, 0) => "名册与系统中的成员完全一致，无需导入。".to_owned(),
+        (false, 0, _) => "检查通过，确认后写入。".to_owned(),
+        (false, n, _) => {
+            format!("有{n}行需要修改：请在表格中改正后重新选择文件。在此之前不会写入任何内容。")
+        }
+    };
+    let ready = !report.applied && report.problems == 0 && report.created + report.updated > 0;
+    let confirm = format!(
+        "确认导入（新增{}人，更新{}人）",
+        report.created, report.updated
+    );
+    let ignored = (!report.ignored_columns.is_empty())
+        .then(|| format!("未读取的列：{}", report.ignored_columns.join("、")));
+    let applied = report.applied;
+    view! {
+        <section class="card" data-testid="roster-report">
+            <h2>{if applied { "导入结果" } else { "检查结果" }}</h2>
+            <p><strong>{summary}</strong></p>
+            <p class="hint">{verdict}</p>
+            {ignored.map(|i| view! { <p class="hint">{i}</p> })}
+            {ready.then(|| view! {
+                <button type="button" class="primary" on:click=move |_| send(false)>{confirm}</button>
+            })}
+            <table class="overview">
+                <thead><tr><th>"行"</th><th>"姓名"</th><th>"手机号"</th><th>"支部"</th><th>"结果"</th></tr></thead>
+                <tbody>
+                    {report.rows.into_iter().map(|row| view! { <ReportRow row applied/> }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn ReportRow(row: ImportRow, applied: bool) -> impl IntoView {
+    let class = if row.outcome == RowOutcome::Problem {
+        "error"
+    } else {
+        ""
+    };
+    let invite = row
+        .user_id
+        .filter(|_| applied && row.outcome == RowOutcome::New)
+        .map(|user_id| view! { <InviteButton user_id joined=false/> });
+    view! {
+        <tr>
+            <td>{row.line}</td>
+            <td>{row.name}</td>
+            <td>{row.phone}</td>
+            <td>{row.branch}</td>
+            <td>
+                <span class=class>{row.outcome.label()}</span>
+                {(!row.detail.is_empty()).then(|| view! { <br/><span class="muted">{row.detail}</span> })}
+                {invite}
+            </td>
+        </tr>
+    }
+}
+
+/// `/members`: who the lead (their branch) or admin looks after, who has joined, and invitations.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let members = RwSignal::new(None::<Vec<MemberRow>>);
+    let (message, set_message) = signal(None::<String>);
+    let (filter, set_filter) = signal(String::new());
+    if let Some(token) = ctx.token() {
+        spawn_local(async move {
+            match http::get::<Vec<MemberRow>>(&token, paths::MEMBERS).await {
+                Ok(list) => members.set(Some(list)),
+                Err(e) => set_message.set(Some(say(e))),
+            }
+        });
+    }
+    let admin = ctx.role() == Some(Role::Admin);
+    let shown = move || {
+        let filter = filter.get();
+        let filter = filter.trim();
+        members.with(|m| {
+            m.iter()
+                .flatten()
+                .filter(|m| {
+                    filter.is_empty() || m.name.contains(filter) || m.phone.contains(filter)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card">
+            <h1>"成员与邀请"</h1>
+            <p class="hint">"导入的成员需要一次性邀请码才能设置密码并登录；忘记密码的成员也可以用新的邀请码重新设置。邀请码7天内有效，只能使用一次，请当面或电话告诉本人，不要发到群里。"</p>
+            {admin.then(|| view! { <a href="/roster" class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></a> })}
+            <label for="member-filter">"按姓名或手机号查找"</label>
+            <input id="member-filter" type="search" prop:value=filter on:input=move |ev| set_filter.set(event_target_value(&ev))/>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            {move || members.with(Option::is_none).then(|| view! { <p class="hint">"正在获取…"</p> })}
+            <ul class="members">
+                {move || shown().into_iter().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
+    let mut about = vec![member.role.label().to_owned()];
+    about.extend(
+        [member.post, member.tags]
+            .into_iter()
+            .filter(|s| !s.is_empty()),
+    );
+    if admin {
+        about.insert(0, member.org_name);
+    }
+    let (id, joined) = (member.id, member.joined);
+    view! {
+        <li class="member" data-testid="member">
+            <p>
+                <strong>{member.name}</strong>" "{member.phone}" "
+                <span class=if joined { "tag" } else { "tag warn" }>{if joined { "已加入" } else { "未加入" }}</span>
+            </p>
+            <p class="muted">{about.join(" · ")}</p>
+            {(member.role != Role::Admin).then(|| view! { <InviteButton user_id=id joined/> })}
+        </li>
+    }
+}
+
+/// Issues a one-time code (or, for someone who has joined, a password reset) and shows it to read out.
+#[component]
+fn InviteButton(user_id: i64, joined: bool) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let invitation = RwSignal::new(None::<Invitation>);
+    let (error, set_error) = signal(None::<String>);
+    let issue = move |_| {
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            let body = NewInvitation { user_id };
+            match http::post_json::<_, Invitation>(Some(&token), paths::INVITATIONS, &body).await {
+                Ok(i) => invitation.set(Some(i)),
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    let origin = window().location().origin().unwrap_or_default();
+    view! {
+        {move || match invitation.get() {
+            None => view! {
+                <button type="button" class="secondary" on:click=issue>{if joined { "重置密码" } else { "发邀请" }}</button>
+            }.into_any(),
+            Some(i) => view! {
+                <div class="invitation" data-testid="invitation">
+                    <p>{format!("{}的{}：", i.name, if i.reset { "重置码" } else { "邀请码" })}</p>
+                    <p class="code" data-testid="invitation-code">{i.code.clone()}</p>
+                    <p class="hint">"或打开链接："<span data-testid="invitation-link">{format!("{origin}{}", i.link)}</span></p>
+                    <p class="hint">{format!("{} 前有效，只能使用一次。", LocalTime::from_millis(i.expires_at).table())}</p>
+                </div>
+            }.into_any(),
+        }}
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+}
+
+/// `/join?code=…`: a member with an invitation sets their password (and agrees to the privacy notice),
+/// and is signed in.
+#[component]
+pub fn JoinPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let navigate = use_navigate();
+    let query = use_query_map();
+    let (code, set_code) = signal(query.read_untracked().get("code").unwrap_or_default());
+    let preview = RwSignal::new(None::<JoinPreview>);
+    let (password, set_password) = signal(String::new());
+    let (again, set_again) = signal(String::new());
+    let (agreed, set_agreed) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let (busy, set_busy) = signal(false);
+    let check = move || {
+        let body = JoinCheck {
+            code: code.get_untracked(),
+        };
+        if body.code.trim().is_empty() {
+            return;
+        }
+        set_error.set(None);
+        spawn_local(async move {
+            match http::post_json::<_, JoinPreview>(None, paths::JOIN_CHECK, &body).await {
+                Ok(p) => preview.set(Some(p)),
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    check();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let pw = password.get_untracked();
+        let problem = if pw.chars().count() < 8 {
+            Some("密码至少8位")
+        } else if pw != again.get_untracked() {
+            Some("两次输入的密码不一致")
+        } else if !agreed.get_untracked() {
+            Some("请先阅读并同意《个人信息保护说明》")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            set_error.set(Some(p.to_owned()));
+            return;
+        }
+        let body = JoinRequest {
+            code: code.get_untracked(),
+            password: pw,
+            privacy_consent: true,
+        };
+        set_busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match http::post_json::<_, LoginResponse>(None, paths::JOIN, &body).await {
+                Ok(resp) => {
+                    ctx.signed_in(resp);
+                    navigate("/", Default::default());
+                }
+                Err(e) => set_error.set(Some(say(e))),
+            }
+            set_busy.set(false);
+        });
+    };
+    view! {
+        <section class="card login">
+            <h1>"加入红雁"</h1>
+            <p class="hint">"请输入书记或组织部给您的邀请码，设置自己的密码。"</p>
+            <label for="join-code">"邀请码"</label>
+            <input id="join-code" type="text" autocomplete="one-time-code" autocapitalize="characters" maxlength="12"
+                prop:value=code on:input=move |ev| set_code.set(event_target_value(&ev))/>
+            <Show when=move || preview.with(Option::is_none)>
+                <button type="button" class="secondary" on:click=move |_| check()>"查看邀请"</button>
+            </Show>
+            {move || preview.get().map(|p| view! {
+                <p data-testid="join-preview"><strong>{format!("{}同志", p.name)}</strong>{format!("（{}），{}", p.phone, p.org_name)}</p>
+            })}
+            <Show when=move || preview.with(Option::is_some)>
+                <form on:submit=submit.clone() novalidate>
+                    <label for="join-password">"设置密码（至少8位）"</label>
+                    <input id="join-password" type="password" autocomplete="new-password"
+                        prop:value=password on:input=move |ev| set_password.set(event_target_value(&ev))/>
+                    <label for="join-again">"再输入一次"</label>
+                    <input id="join-again" type="password" autocomplete="new-password"
+                        prop:value=again on:input=move |ev| set_again.set(event_target_value(&ev))/>
+                    <PrivacyNotice/>
+                    <label class="check">
+                        <input type="checkbox" prop:checked=agreed on:change=move |ev| set_agreed.set(event_target_checked(&ev))/>
+                        "我已阅读并同意《个人信息保护说明》"
+                    </label>
+                    <button type="submit" class="primary" disabled=busy>"设置密码并登录"</button>
+                </form>
+            </Show>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <p class="hint"><a href="/">"已有密码？去登录"</a></p>
+        </section>
+    }
+}
