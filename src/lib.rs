@@ -13,6 +13,7 @@
 //! `api` (the wire contract), so the rules and the field names cannot drift apart.
 
 pub mod api;
+pub mod district;
 pub mod life;
 pub mod model;
 pub mod outbox;

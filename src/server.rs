@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod db;
 mod demo;
+mod district;
 mod error;
 pub mod ops;
 mod register;
@@ -72,7 +73,7 @@ impl AppState {
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::invite,
-        accounts::check, accounts::join, rights::my_data, openapi_json),
+        accounts::check, accounts::join, rights::my_data, district::district, openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -107,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .merge(roster::router())
         .merge(accounts::router())
         .merge(rights::router())
+        .merge(district::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

@@ -7,11 +7,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
+use sqlx::SqliteConnection;
 
 use super::activities::{ACTIVITY_COLUMNS, ActivityRecord};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
-use super::db::now_ms;
+use super::db::{ORG_SCOPE, now_ms};
 use super::{AppError, AppState};
 use crate::api::{AttendanceView, ErrorBody, Participation, QuietMember, paths};
 use crate::life::Quorum;
@@ -288,8 +289,24 @@ pub async fn participation(
     }
     let since = now_ms() - state.settings.inactive_after_ms;
     let mut conn = state.db.reader.acquire().await?;
-    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT u.id, u.name, last.starts_at, last.org_name
+    let members = quiet_members(&mut conn, user.org_id, since)
+        .await?
+        .into_iter()
+        .filter(|(_, m)| m.member_id != user.id)
+        .map(|(_, m)| m)
+        .collect();
+    Ok(Json(Participation { since, members }))
+}
+
+/// Members and leads whose home is the organisation `root` or below, on the roster since before `since`,
+/// with no participation anywhere (home or host branch) since then — with their home organisation.
+pub async fn quiet_members(
+    conn: &mut SqliteConnection,
+    root: i64,
+    since: i64,
+) -> Result<Vec<(i64, QuietMember)>, sqlx::Error> {
+    let rows: Vec<(i64, i64, String, Option<i64>, Option<String>)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, last.starts_at, last.org_name
          FROM users u
          LEFT JOIN (
              SELECT t.member_id, a.starts_at, o.name AS org_name,
@@ -297,26 +314,26 @@ pub async fn participation(
              FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN orgs o ON o.id = a.org_id
              WHERE t.status IN ('signed_in', 'confirmed', 'online', 'made_up') AND a.state != 'cancelled'
          ) last ON last.member_id = u.id AND last.n = 1
-         WHERE u.org_id = ? AND u.role IN ('member', 'lead') AND u.id != ? AND u.created_at < ?
-           AND (last.starts_at IS NULL OR last.starts_at < ?)
-         ORDER BY last.starts_at IS NOT NULL, last.starts_at, u.id",
-    )
-    .bind(user.org_id)
-    .bind(user.id)
+         WHERE u.org_id IN (SELECT id FROM scope) AND u.role IN ('member', 'lead') AND u.created_at < ?2
+           AND (last.starts_at IS NULL OR last.starts_at < ?2)
+         ORDER BY last.starts_at IS NOT NULL, last.starts_at, u.id"
+    ))
+    .bind(root)
     .bind(since)
-    .bind(since)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    let members = rows
+    Ok(rows
         .into_iter()
-        .map(|(member_id, name, last_at, last_org)| QuietMember {
-            member_id,
-            name,
-            last_at,
-            last_org,
+        .map(|(org_id, member_id, name, last_at, last_org)| {
+            let member = QuietMember {
+                member_id,
+                name,
+                last_at,
+                last_org,
+            };
+            (org_id, member)
         })
-        .collect();
-    Ok(Json(Participation { since, members }))
+        .collect())
 }
 
 #[cfg(test)]

@@ -625,7 +625,29 @@ pub async fn overview(
         (Role::Admin, org) => org,
     };
     let mut conn = state.db.reader.acquire().await?;
-    let rules = load_rules(&mut conn).await?;
+    let rows = study_rows(&mut conn, root, year).await?;
+    let overview = StudyOverview { year, rows };
+    if q.format == "xlsx" {
+        let body =
+            overview_xlsx(&overview).map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
+        let date = LocalTime::from_millis(now_ms());
+        let stem = format!(
+            "学时完成情况-{year}年-导出{:04}{:02}{:02}",
+            date.year, date.month, date.day
+        );
+        return Ok(attachment("xlsx", &stem, body));
+    }
+    Ok(Json(overview).into_response())
+}
+
+/// Everyone's progress in the organisation `root` and below (the whole district when `None`) for `year`,
+/// in organisation and name order; 404 for an unknown organisation.
+pub async fn study_rows(
+    conn: &mut SqliteConnection,
+    root: Option<i64>,
+    year: i64,
+) -> Result<Vec<OverviewRow>, AppError> {
+    let rules = load_rules(&mut *conn).await?;
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
         "{ORG_SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
          FROM users u JOIN orgs o ON o.id = u.org_id
@@ -671,7 +693,7 @@ pub async fn overview(
             hours: Hours(credited),
         });
     }
-    let rows = people
+    Ok(people
         .into_iter()
         .map(|(user_id, name, org_id, org_name, audience)| {
             let audience = Audience::parse(&audience).unwrap_or_default();
@@ -686,19 +708,7 @@ pub async fn overview(
                 pending: pending.get(&user_id).copied().unwrap_or(0),
             }
         })
-        .collect();
-    let overview = StudyOverview { year, rows };
-    if q.format == "xlsx" {
-        let body =
-            overview_xlsx(&overview).map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
-        let date = LocalTime::from_millis(now_ms());
-        let stem = format!(
-            "学时完成情况-{year}年-导出{:04}{:02}{:02}",
-            date.year, date.month, date.day
-        );
-        return Ok(attachment("xlsx", &stem, body));
-    }
-    Ok(Json(overview).into_response())
+        .collect())
 }
 
 /// The overview as a workbook: one line per person and requirement.

@@ -163,6 +163,8 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         row("post", paths::JOIN, [400; 5])
             .json(json!({"code": code, "password": "short", "privacy_consent": true})),
         row("get", paths::MY_DATA, [401, OK, OK, OK, OK]),
+        // Leads: their branch (asked without `org`); admins: anywhere.
+        row("get", paths::DISTRICT, [401, 403, OK, OK, OK]),
         // Last: it ends each caller's session.
         row("post", paths::LOGOUT, [401, NO, NO, NO, NO]),
     ];
