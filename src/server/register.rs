@@ -305,7 +305,8 @@ pub async fn quiet_members(
     root: i64,
     since: i64,
 ) -> Result<Vec<(i64, QuietMember)>, sqlx::Error> {
-    let rows: Vec<(i64, i64, String, Option<i64>, Option<String>)> = sqlx::query_as(&format!(
+    type Row = (i64, i64, String, Option<i64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
         "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, last.starts_at, last.org_name
          FROM users u
          LEFT JOIN (
