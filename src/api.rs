@@ -53,8 +53,16 @@ pub mod paths {
     pub const JOIN: &str = "/api/v1/join";
     /// Everything stored about the signed-in member, as a file.
     pub const MY_DATA: &str = "/api/v1/me/data";
+    /// The organisation tree (district admins read it whole and add to it).
+    pub const ORGS: &str = "/api/v1/orgs";
+    /// One organisation: rename, move, dates; delete while empty.
+    pub const ORG: &str = "/api/v1/orgs/{id}";
     /// `?org=ID&year=2026[&quarter=4][&format=xlsx]`: the district view of organisational life and study.
     pub const DISTRICT: &str = "/api/v1/district";
+
+    pub fn org(id: i64) -> String {
+        format!("/api/v1/orgs/{id}")
+    }
 
     pub fn district(org: Option<i64>, year: i64, quarter: Option<u32>, format: &str) -> String {
         let mut path = format!("/api/v1/district?year={year}&format={format}");
@@ -1293,4 +1301,37 @@ pub struct AudienceCount {
     pub audience: Audience,
     pub people: u32,
     pub met: u32,
+}
+
+/// One organisation in the tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OrgNode {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub form: crate::org::OrgForm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<String>,
+    /// Members whose home it is.
+    pub members: u32,
+    /// Organisations directly below.
+    pub children: u32,
+}
+
+/// An organisation as the admin writes it (new, or an edit: rename, move, dates).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrgEntry {
+    pub parent_id: i64,
+    pub name: String,
+    pub form: crate::org::OrgForm,
+    #[serde(default)]
+    pub starts_on: Option<String>,
+    #[serde(default)]
+    pub ends_on: Option<String>,
 }

@@ -10,6 +10,7 @@ mod audit;
 mod branch;
 mod code;
 mod components;
+mod district;
 mod geo;
 mod health;
 mod home;
@@ -18,6 +19,7 @@ mod lead;
 mod login;
 mod me;
 mod member;
+mod orgs;
 mod photo;
 mod publish;
 mod record;
@@ -105,6 +107,8 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
             <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
             <Route path=path!("/roster") view={Lazy::<LazyRosterPage>::new()}/>
+            <Route path=path!("/district") view={Lazy::<LazyDistrictPage>::new()}/>
+            <Route path=path!("/orgs") view={Lazy::<LazyOrgsPage>::new()}/>
             <Route path=path!("/join") view={Lazy::<LazyJoinPage>::new()}/>
             <Route path=path!("/login") view=login::LoginPage/>
         </Routes>
@@ -146,6 +150,8 @@ lazy_page! {
     LazyMembersPage => accounts::MembersPage,
     LazyRosterPage => accounts::RosterPage,
     LazyJoinPage => accounts::JoinPage,
+    LazyDistrictPage => district::DistrictPage,
+    LazyOrgsPage => orgs::OrgsPage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

@@ -16,6 +16,7 @@ pub mod api;
 pub mod district;
 pub mod life;
 pub mod model;
+pub mod org;
 pub mod outbox;
 pub mod study;
 

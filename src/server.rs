@@ -13,6 +13,7 @@ mod demo;
 mod district;
 mod error;
 pub mod ops;
+mod orgs;
 mod register;
 mod rights;
 mod roster;
@@ -73,7 +74,8 @@ impl AppState {
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::invite,
-        accounts::check, accounts::join, rights::my_data, district::district, openapi_json),
+        accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
+        openapi_json),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -109,6 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(rights::router())
         .merge(district::router())
+        .merge(orgs::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

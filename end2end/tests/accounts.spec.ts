@@ -169,3 +169,57 @@ test('a lead resets a forgotten password with a new code, and the old password s
   });
   expect(old.status).toBe(401);
 });
+
+test('the admin adds a temporary branch, reads each branch against the calendar, drills down and exports; a lead sees only their branch', async ({ server, newApp }) => {
+  const { app: lead } = await newApp();
+  await lead.login('13800000001');
+  await lead.page.getByRole('link', { name: '我的' }).click();
+  await lead.page.getByRole('link', { name: '组织生活统计' }).click();
+  const mine = lead.page.getByTestId('district-table');
+  await expect(mine.getByRole('row')).toHaveCount(2);
+  await expect(mine).toContainText(SITE);
+  await expect(lead.page.getByRole('button', { name: /上级/ })).toHaveCount(0);
+
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+
+  // A project on a new site: a temporary branch under the joint committee, with its start date.
+  await admin.page.getByRole('link', { name: '我的' }).click();
+  await admin.page.getByRole('link', { name: '组织管理' }).click();
+  const committee = admin.page.getByTestId('org').filter({ hasText: '流动党员建筑行业联合党委' }).first();
+  await committee.getByRole('button', { name: '新建下级组织' }).click();
+  await admin.page.getByLabel('名称').fill('苏州河项目临时党支部');
+  await admin.page.getByLabel('形式').selectOption({ label: '临时党支部' });
+  await admin.page.getByRole('button', { name: '保存' }).click();
+  await expect(admin.page.getByRole('alert')).toHaveText('临时党支部需要填写成立日期');
+  await admin.page.getByLabel('成立日期（临时党支部必填）').fill('2026-03-01');
+  await admin.page.getByRole('button', { name: '保存' }).click();
+  const temp = admin.page.getByTestId('org').filter({ hasText: '苏州河项目临时党支部' });
+  await expect(temp).toContainText('临时党支部 · 2026-03-01 成立 · 0人');
+
+  await admin.page.getByRole('link', { name: '统计' }).click();
+  const table = admin.page.getByTestId('district-table');
+  await expect(table.getByRole('row')).toHaveCount(4);
+  await expect(table.getByRole('row').nth(1)).toContainText(SITE);
+  await expect(table.getByRole('row').nth(2)).toContainText('区发展改革委机关党支部');
+  await expect(table.getByRole('row').nth(2)).toContainText('乡科级及以下干部：0/1');
+  await expect(table.getByRole('row').nth(3)).toContainText('苏州河项目临时党支部');
+  const summary = admin.page.getByTestId('district-summary');
+  await expect(summary).toContainText('区委组织部');
+  await expect(summary).toContainText('3个支部');
+
+  // Down to the joint committee, and back up.
+  await summary.getByRole('button', { name: '流动党员建筑行业联合党委 ›' }).click();
+  await expect(summary).toContainText('流动党员建筑行业联合党委');
+  await expect(table.getByRole('row')).toHaveCount(3);
+  await summary.getByRole('button', { name: '‹ 上级：区委组织部' }).click();
+  await expect(table.getByRole('row')).toHaveCount(4);
+
+  // The whole year, and the Excel file.
+  await admin.page.getByLabel('期间').selectOption({ label: '全年' });
+  await expect(summary.getByRole('heading', { level: 2 })).toHaveText(/^区委组织部 · \d{4}年$/);
+  const download = admin.page.waitForEvent('download');
+  await admin.page.getByRole('button', { name: '导出 Excel' }).click();
+  expect((await download).suggestedFilename()).toMatch(/^组织生活统计-区委组织部-\d{4}年\.xlsx$/);
+  await expect(admin.page.getByText('不作排名')).toBeVisible();
+});

@@ -85,6 +85,7 @@ test('a cadre logs two records offline, the admin recognises one and returns one
 
   // The admin's overview shows the cadre behind by 45, as a table — and exports it.
   await admin.page.getByRole('link', { name: '统计' }).click();
+  await admin.page.getByRole('link', { name: /学时完成情况/ }).click();
   const table = admin.page.getByTestId('overview-table');
   await expect(table.getByRole('row').filter({ hasText: '赵磊' })).toContainText('45/90，尚需45');
   await expect(admin.page.getByTestId('overview-summary')).toContainText('乡科级及以下干部：1人，已达到0人，未达到1人');

@@ -110,7 +110,7 @@ pub fn BottomNav() -> impl IntoView {
                 <A href="/branch">"支部管理"</A>
             </Show>
             <Show when=is_admin>
-                <A href="/study/overview">"统计"</A>
+                <A href="/district">"统计"</A>
             </Show>
             <A href="/me">"我的"</A>
         </nav>

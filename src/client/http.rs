@@ -138,6 +138,11 @@ pub async fn post_file<R: DeserializeOwned>(
     .await
 }
 
+/// Deletes what `path` names (an empty organisation); 204 on success.
+pub async fn delete(token: &str, path: &str) -> Result<(), ApiError> {
+    send(reqwest::Client::new().delete(url(path)).bearer_auth(token)).await
+}
+
 /// A JSON body replaced with PUT (the study rules), answered with the stored value.
 pub async fn put<B: Serialize, R: DeserializeOwned>(
     token: &str,

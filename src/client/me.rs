@@ -56,7 +56,9 @@ pub fn MePage() -> impl IntoView {
         {move || matches!(ctx.role(), Some(Role::Lead | Role::Admin)).then(|| view! {
             <section class="card">
                 <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
+                <A href="/district" attr:class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></A>
                 {(ctx.role() == Some(Role::Admin)).then(|| view! {
+                    <A href="/orgs" attr:class="row-link"><span>"组织管理"</span><span class="muted">" ›"</span></A>
                     <A href="/roster" attr:class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></A>
                     <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
                 })}

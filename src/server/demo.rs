@@ -11,6 +11,7 @@ use super::sync::Applying;
 use crate::api::{NewActivity, Settings};
 use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};
+use crate::org::OrgForm;
 use crate::study::{Day, Hours};
 
 pub const PASSWORD: &str = "hongyan-demo";
@@ -63,17 +64,23 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     if users > 0 {
         return Ok(false);
     }
-    for (id, parent, name, kind) in [
-        (1, None, "区委组织部", "department"),
-        (2, Some(1), "流动党员建筑行业联合党委", "committee"),
-        (3, Some(2), "上海浦东项目部党支部", "branch"),
-        (4, Some(1), "区发展改革委机关党支部", "branch"),
+    for (id, parent, name, form) in [
+        (1, None, "区委组织部", OrgForm::Department),
+        (
+            2,
+            Some(1),
+            "流动党员建筑行业联合党委",
+            OrgForm::JointCommittee,
+        ),
+        (3, Some(2), "上海浦东项目部党支部", OrgForm::Branch),
+        (4, Some(1), "区发展改革委机关党支部", OrgForm::Branch),
     ] {
-        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
             .bind(parent)
             .bind(name)
-            .bind(kind)
+            .bind(form.kind())
+            .bind(form.as_str())
             .execute(&mut *tx)
             .await?;
     }

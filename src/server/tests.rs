@@ -21,6 +21,7 @@ mod accounts;
 mod district;
 mod life;
 mod matrix;
+mod orgs;
 mod properties;
 mod study;
 

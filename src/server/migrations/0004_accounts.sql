@@ -1,5 +1,13 @@
--- Accounts the organisation runs by itself: each member's party post and tags from the roster, one-time
--- invitations (also for a password reset), members' feedback with its reply, and consent records.
+-- Accounts the organisation runs by itself: the tree's forms and a temporary branch's dates, each member's
+-- party post and tags from the roster, one-time invitations (also for a password reset), members' feedback
+-- with its reply, and consent records.
+
+-- 党委 / 联合党委 / 党总支 / 党支部 / 临时党支部 / 流动党员党支部 (see src/org.rs); `kind` stays what the app goes by.
+ALTER TABLE orgs ADD COLUMN form TEXT NOT NULL DEFAULT '';
+UPDATE orgs SET form = kind;
+-- A temporary (project) branch's dates, `2026-03-01`.
+ALTER TABLE orgs ADD COLUMN starts_on TEXT;
+ALTER TABLE orgs ADD COLUMN ends_on TEXT;
 
 -- 书记, 组织委员, 宣传委员 … as the department's roster names it ('' when none).
 ALTER TABLE users ADD COLUMN post TEXT NOT NULL DEFAULT '';

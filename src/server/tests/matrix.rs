@@ -165,6 +165,14 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         row("get", paths::MY_DATA, [401, OK, OK, OK, OK]),
         // Leads: their branch (asked without `org`); admins: anywhere.
         row("get", paths::DISTRICT, [401, 403, OK, OK, OK]),
+        // The tree is the district admin's alone (a new organisation each time it is allowed).
+        row("get", paths::ORGS, [401, 403, 403, 403, OK]),
+        row("post", paths::ORGS, [401, 403, 403, 403, OK])
+            .json(json!({"parent_id": 1, "name": "新支部", "form": "branch"})),
+        row("put", paths::ORG, [401, 403, 403, 403, OK])
+            .uri(paths::org(4))
+            .json(json!({"parent_id": 1, "name": "区发展改革委机关党支部", "form": "branch"})),
+        row("delete", paths::ORG, [401, 403, 403, 403, 409]).uri(paths::org(4)),
         // Last: it ends each caller's session.
         row("post", paths::LOGOUT, [401, NO, NO, NO, NO]),
     ];

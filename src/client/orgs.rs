@@ -1,0 +1,219 @@
+//! `/orgs`: 组织管理 for district admins — the tree, a new organisation under a 党委 or the 区委, renaming,
+//! moving, a temporary branch's dates, deleting an empty one. Online only; its own chunk.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::http::{self, ApiError};
+use super::sync::Ctx;
+use crate::api::{OrgEntry, OrgNode, paths};
+use crate::org::{OrgForm, check};
+
+fn say(e: ApiError) -> String {
+    match e {
+        ApiError::Offline => "当前无网络，组织管理需要联网，请稍后再试".to_owned(),
+        e => e.message(),
+    }
+}
+
+#[component]
+pub fn OrgsPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let nodes = RwSignal::new(Vec::<OrgNode>::new());
+    let (message, set_message) = signal(Some("正在获取…".to_owned()));
+    let reload = move || {
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            match http::get::<Vec<OrgNode>>(&token, paths::ORGS).await {
+                Ok(list) => {
+                    nodes.set(list);
+                    set_message.set(None);
+                }
+                Err(e) => set_message.set(Some(say(e))),
+            }
+        });
+    };
+    reload();
+    // Which organisation's form is open: (node being edited, or the parent of a new one).
+    let open = RwSignal::new(None::<(Option<i64>, i64)>);
+    view! {
+        <section class="card">
+            <h1>"组织管理"</h1>
+            <p class="hint">"区委 → 党委 / 联合党委 / 党总支 → 党支部 / 临时党支部 / 流动党员党支部。临时党支部需填写成立日期，结束后填写撤销日期。名册导入时按这里的支部名称识别。"</p>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <ul class="org-tree" data-testid="org-tree">
+                {move || {
+                    let all = nodes.get();
+                    all.iter().map(|n| {
+                        let depth = depth(&all, n);
+                        let node = n.clone();
+                        view! { <OrgItem node depth all=all.clone() open reload/> }
+                    }).collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+fn depth(all: &[OrgNode], node: &OrgNode) -> usize {
+    let mut d = 0;
+    let mut parent = node.parent_id;
+    while let Some(p) = parent.and_then(|p| all.iter().find(|n| n.id == p)) {
+        d += 1;
+        parent = p.parent_id;
+        if d > 20 {
+            break;
+        }
+    }
+    d
+}
+
+#[component]
+fn OrgItem(
+    node: OrgNode,
+    depth: usize,
+    all: Vec<OrgNode>,
+    open: RwSignal<Option<(Option<i64>, i64)>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (error, set_error) = signal(None::<String>);
+    let id = node.id;
+    let dates = match (&node.starts_on, &node.ends_on) {
+        (Some(s), Some(e)) => format!(" · {s} 至 {e}"),
+        (Some(s), None) => format!(" · {s} 成立"),
+        _ => String::new(),
+    };
+    let about = format!("{}{dates} · {}人", node.form.label(), node.members);
+    let deletable = node.parent_id.is_some() && node.members == 0 && node.children == 0;
+    let remove = move |_| {
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            match http::delete(&token, &paths::org(id)).await {
+                Ok(()) => reload(),
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    let editing = node.clone();
+    let parent_for_new = node.id;
+    view! {
+        <li class="org" style=format!("margin-left: {}rem", depth as f32 * 1.2) data-testid="org">
+            <p><strong>{node.name.clone()}</strong><br/><span class="muted">{about}</span></p>
+            <div class="actions">
+                {node.parent_id.is_some().then(|| view! {
+                    <button type="button" class="link" on:click=move |_| open.set(Some((Some(id), id)))>"修改"</button>
+                })}
+                {node.form.has_children().then(|| view! {
+                    <button type="button" class="link" on:click=move |_| open.set(Some((None, parent_for_new)))>"新建下级组织"</button>
+                })}
+                {deletable.then(|| view! { <button type="button" class="link" on:click=remove>"删除"</button> })}
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || match open.get() {
+                Some((Some(e), _)) if e == id => Some(view! { <OrgEditor editing=Some(editing.clone()) parent=editing.parent_id.unwrap_or(0) all=all.clone() open reload/> }.into_any()),
+                Some((None, p)) if p == id => Some(view! { <OrgEditor editing=None parent=id all=all.clone() open reload/> }.into_any()),
+                _ => None,
+            }}
+        </li>
+    }
+}
+
+#[component]
+fn OrgEditor(
+    editing: Option<OrgNode>,
+    parent: i64,
+    all: Vec<OrgNode>,
+    open: RwSignal<Option<(Option<i64>, i64)>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let id = editing.as_ref().map(|n| n.id);
+    let parent_id = RwSignal::new(parent);
+    let name = RwSignal::new(editing.as_ref().map(|n| n.name.clone()).unwrap_or_default());
+    let form = RwSignal::new(editing.as_ref().map_or(OrgForm::Branch, |n| n.form));
+    let starts_on = RwSignal::new(
+        editing
+            .as_ref()
+            .and_then(|n| n.starts_on.clone())
+            .unwrap_or_default(),
+    );
+    let ends_on = RwSignal::new(
+        editing
+            .as_ref()
+            .and_then(|n| n.ends_on.clone())
+            .unwrap_or_default(),
+    );
+    let (error, set_error) = signal(None::<String>);
+    // Possible parents: organisations that may have children, never the one edited.
+    let parents: Vec<(i64, String, OrgForm)> = all
+        .iter()
+        .filter(|n| n.form.has_children() && Some(n.id) != id)
+        .map(|n| (n.id, n.name.clone(), n.form))
+        .collect();
+    let forms_of_parents = parents.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let optional = |s: String| (!s.trim().is_empty()).then_some(s);
+        let entry = OrgEntry {
+            parent_id: parent_id.get_untracked(),
+            name: name.get_untracked(),
+            form: form.get_untracked(),
+            starts_on: optional(starts_on.get_untracked()),
+            ends_on: optional(ends_on.get_untracked()),
+        };
+        let parent_form = forms_of_parents
+            .iter()
+            .find(|p| p.0 == entry.parent_id)
+            .map(|p| p.2);
+        if let Err(e) = check(
+            entry.form,
+            &entry.name,
+            parent_form,
+            entry.starts_on.as_deref(),
+            entry.ends_on.as_deref(),
+        ) {
+            set_error.set(Some(e));
+            return;
+        }
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            let saved = match id {
+                Some(id) => http::put::<_, OrgNode>(&token, &paths::org(id), &entry).await,
+                None => http::post_json::<_, OrgNode>(Some(&token), paths::ORGS, &entry).await,
+            };
+            match saved {
+                Ok(_) => {
+                    open.set(None);
+                    reload();
+                }
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    view! {
+        <form class="org-editor" on:submit=submit novalidate>
+            <label for="org-parent">"上级组织"</label>
+            <select id="org-parent" on:change=move |ev| if let Ok(p) = event_target_value(&ev).parse() { parent_id.set(p) }>
+                {parents.into_iter().map(|(pid, pname, _)| view! {
+                    <option value=pid.to_string() selected=move || parent_id.get() == pid>{pname}</option>
+                }).collect_view()}
+            </select>
+            <label for="org-name">"名称"</label>
+            <input id="org-name" type="text" maxlength="60" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+            <label for="org-form">"形式"</label>
+            <select id="org-form" on:change=move |ev| if let Some(f) = OrgForm::parse(&event_target_value(&ev)) { form.set(f) }>
+                {OrgForm::CREATABLE.into_iter().map(|f| view! {
+                    <option value=f.as_str() selected=move || form.get() == f>{f.label()}</option>
+                }).collect_view()}
+            </select>
+            <label for="org-start">"成立日期（临时党支部必填）"</label>
+            <input id="org-start" type="date" prop:value=starts_on on:input=move |ev| starts_on.set(event_target_value(&ev))/>
+            <label for="org-end">"撤销日期"</label>
+            <input id="org-end" type="date" prop:value=ends_on on:input=move |ev| ends_on.set(event_target_value(&ev))/>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" class="primary">"保存"</button>
+            <button type="button" class="secondary" on:click=move |_| open.set(None)>"取消"</button>
+        </form>
+    }
+}
