@@ -56,14 +56,11 @@ pub async fn members(
     query: Result<Query<MembersQuery>, QueryRejection>,
 ) -> Result<Json<Vec<MemberRow>>, AppError> {
     let Query(MembersQuery { org }) = query?;
-    let root = match (user.role, org) {
-        (Role::Member, _) => return Err(AppError::Forbidden("只有书记和管理员可以查看成员名单")),
-        (Role::Lead, Some(org)) if org != user.org_id => {
-            return Err(AppError::Forbidden("只能查看本支部的成员"));
-        }
-        (Role::Lead, _) => Some(user.org_id),
-        (Role::Admin, org) => org,
-    };
+    let root = user.scope(
+        org,
+        "只有书记和管理员可以查看成员名单",
+        "只能查看本支部的成员",
+    )?;
     type Row = (
         i64,
         String,

@@ -66,6 +66,25 @@ impl CurrentUser {
     }
 }
 
+impl CurrentUser {
+    /// The organisation a lead or admin asks about, as the root of a view: a lead only their own branch
+    /// (the default), an admin any (`None`: the whole district). Members are refused with `members`, a lead
+    /// asking about another branch with `elsewhere`.
+    pub fn scope(
+        &self,
+        asked: Option<i64>,
+        members: &'static str,
+        elsewhere: &'static str,
+    ) -> Result<Option<i64>, AppError> {
+        match (self.role, asked) {
+            (Role::Member, _) => Err(AppError::Forbidden(members)),
+            (Role::Lead, Some(org)) if org != self.org_id => Err(AppError::Forbidden(elsewhere)),
+            (Role::Lead, _) => Ok(Some(self.org_id)),
+            (Role::Admin, org) => Ok(org),
+        }
+    }
+}
+
 /// The account with this id, if there is one.
 pub async fn find_person(conn: &mut SqliteConnection, id: i64) -> Result<Option<Person>, AppError> {
     let row: Option<(String, i64)> = sqlx::query_as("SELECT role, org_id FROM users WHERE id = ?")

@@ -58,14 +58,11 @@ pub async fn district(
             "format 只能是 json 或 xlsx".to_owned(),
         ));
     }
-    let asked = match (user.role, q.org) {
-        (Role::Member, _) => return Err(AppError::Forbidden("只有书记和管理员可以查看统计")),
-        (Role::Lead, Some(org)) if org != user.org_id => {
-            return Err(AppError::Forbidden("只能查看本支部的统计"));
-        }
-        (Role::Lead, _) => Some(user.org_id),
-        (Role::Admin, org) => org,
-    };
+    let asked = user.scope(
+        q.org,
+        "只有书记和管理员可以查看统计",
+        "只能查看本支部的统计",
+    )?;
     let mut conn = state.db.reader.acquire().await?;
     let root: Option<(i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT id, name, parent_id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 ORDER BY id LIMIT 1",

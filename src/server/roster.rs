@@ -93,10 +93,8 @@ pub async fn run(
         return Ok(Ok(report));
     }
     let mut ids = HashMap::new();
-    for (line, action) in &plan {
-        if let Some(id) = write(conn, action, now).await? {
-            ids.insert(*line, id);
-        }
+    for (line, phone, member) in &plan {
+        ids.insert(*line, write(conn, phone, member, now).await?);
     }
     for row in &mut report.rows {
         row.user_id = ids.get(&row.line).copied();
@@ -320,7 +318,7 @@ struct Member {
 struct Directory {
     /// (id, name, parent's name)
     branches: Vec<(i64, String, String)>,
-    users: HashMap<String, (i64, Member)>,
+    users: HashMap<String, Member>,
 }
 
 impl Directory {
@@ -331,26 +329,16 @@ impl Directory {
         )
         .fetch_all(&mut *conn)
         .await?;
-        type Row = (
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
+        type Row = (String, String, i64, String, String, String, String, String);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, phone, name, org_id, membership, post, tags, role, audience FROM users",
+            "SELECT phone, name, org_id, membership, post, tags, role, audience FROM users",
         )
         .fetch_all(&mut *conn)
         .await?;
         let users = rows
             .into_iter()
             .map(
-                |(id, phone, name, org_id, membership, post, tags, role, audience)| {
+                |(phone, name, org_id, membership, post, tags, role, audience)| {
                     let member = Member {
                         name,
                         org_id,
@@ -360,7 +348,7 @@ impl Directory {
                         role: Role::parse(&role).unwrap_or(Role::Member),
                         audience: Audience::parse(&audience).unwrap_or_default(),
                     };
-                    (phone, (id, member))
+                    (phone, member)
                 },
             )
             .collect();
@@ -403,20 +391,13 @@ impl Directory {
     }
 }
 
-/// What one row does to the database.
-#[derive(Debug)]
-enum Action {
-    Create(String, Member),
-    Update(i64, Member),
-}
-
-/// Checks every row; the report and, for a file without problems, what to write.
+/// Checks every row; the report and the rows that add or change a member (line, phone, member).
 fn check(
     table: &[Vec<String>],
     columns: &Columns,
     start: usize,
     directory: &Directory,
-) -> (ImportReport, Vec<(usize, Action)>) {
+) -> (ImportReport, Vec<(usize, String, Member)>) {
     let mut report = ImportReport {
         ignored_columns: columns.ignored.clone(),
         ..ImportReport::default()
@@ -459,23 +440,17 @@ fn check(
             seen.entry(phone.clone()).or_insert(line);
         }
         match parsed.and_then(|member| match directory.users.get(&phone) {
-            None => Ok((
-                RowOutcome::New,
-                String::new(),
-                Action::Create(phone, member),
-            )),
-            Some((_, existing)) if existing.role == Role::Admin => {
+            None => Ok((RowOutcome::New, String::new(), member)),
+            Some(existing) if existing.role == Role::Admin => {
                 Err("这是管理员的账号，名册不能修改它".to_owned())
             }
-            Some((_, existing)) if *existing == member => Ok((
-                RowOutcome::Unchanged,
-                String::new(),
-                Action::Update(0, member),
-            )),
-            Some((id, existing)) => Ok((
+            Some(existing) if *existing == member => {
+                Ok((RowOutcome::Unchanged, String::new(), member))
+            }
+            Some(existing) => Ok((
                 RowOutcome::Updated,
                 changes(existing, &member, directory),
-                Action::Update(*id, member),
+                member,
             )),
         }) {
             Err(problem) => {
@@ -484,7 +459,7 @@ fn check(
                 report.rows.push(out);
             }
             Ok((RowOutcome::Unchanged, _, _)) => report.unchanged += 1,
-            Ok((outcome, detail, action)) => {
+            Ok((outcome, detail, member)) => {
                 match outcome {
                     RowOutcome::New => report.created += 1,
                     _ => report.updated += 1,
@@ -492,7 +467,7 @@ fn check(
                 out.outcome = outcome;
                 out.detail = detail;
                 report.rows.push(out);
-                plan.push((line, action));
+                plan.push((line, phone, member));
             }
         }
     }
@@ -618,55 +593,34 @@ fn changes(old: &Member, new: &Member, directory: &Directory) -> String {
     parts.join("；")
 }
 
-/// Writes one row; answers the new account's id.
+/// Writes one row (a new member, or the changes to one known by phone); answers the account's id.
 async fn write(
     conn: &mut SqliteConnection,
-    action: &Action,
+    phone: &str,
+    m: &Member,
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    match action {
-        Action::Create(phone, m) => {
-            let id = sqlx::query(
-                "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, post, tags,
-                                    audience, created_at)
-                 VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(phone)
-            .bind(&m.name)
-            .bind(m.role.as_str())
-            .bind(m.org_id)
-            .bind(m.membership.as_str())
-            .bind(m.tags.contains("流动党员"))
-            .bind(&m.post)
-            .bind(&m.tags)
-            .bind(m.audience.as_str())
-            .bind(now)
-            .execute(conn)
-            .await?
-            .last_insert_rowid();
-            Ok(Some(id))
-        }
-        Action::Update(0, _) => Ok(None),
-        Action::Update(id, m) => {
-            sqlx::query(
-                "UPDATE users SET name = ?, role = ?, org_id = ?, membership = ?, mobile = ?, post = ?, tags = ?,
-                                  audience = ?
-                 WHERE id = ?",
-            )
-            .bind(&m.name)
-            .bind(m.role.as_str())
-            .bind(m.org_id)
-            .bind(m.membership.as_str())
-            .bind(m.tags.contains("流动党员"))
-            .bind(&m.post)
-            .bind(&m.tags)
-            .bind(m.audience.as_str())
-            .bind(id)
-            .execute(conn)
-            .await?;
-            Ok(Some(*id))
-        }
-    }
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, post, tags, audience,
+                            created_at)
+         VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (phone) DO UPDATE SET name = excluded.name, role = excluded.role, org_id = excluded.org_id,
+             membership = excluded.membership, mobile = excluded.mobile, post = excluded.post,
+             tags = excluded.tags, audience = excluded.audience
+         RETURNING id",
+    )
+    .bind(phone)
+    .bind(&m.name)
+    .bind(m.role.as_str())
+    .bind(m.org_id)
+    .bind(m.membership.as_str())
+    .bind(m.tags.contains("流动党员"))
+    .bind(&m.post)
+    .bind(&m.tags)
+    .bind(m.audience.as_str())
+    .bind(now)
+    .fetch_one(conn)
+    .await
 }
 
 #[cfg(test)]

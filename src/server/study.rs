@@ -614,16 +614,11 @@ pub async fn overview(
             "format 只能是 json 或 xlsx".to_owned(),
         ));
     }
-    let root = match (user.role, q.org) {
-        (Role::Member, _) => {
-            return Err(AppError::Forbidden("只有书记和管理员可以查看学时完成情况"));
-        }
-        (Role::Lead, Some(org)) if org != user.org_id => {
-            return Err(AppError::Forbidden("只能查看本支部的学时完成情况"));
-        }
-        (Role::Lead, _) => Some(user.org_id),
-        (Role::Admin, org) => org,
-    };
+    let root = user.scope(
+        q.org,
+        "只有书记和管理员可以查看学时完成情况",
+        "只能查看本支部的学时完成情况",
+    )?;
     let mut conn = state.db.reader.acquire().await?;
     let rows = study_rows(&mut conn, root, year).await?;
     let overview = StudyOverview { year, rows };
