@@ -45,6 +45,9 @@ pub mod paths {
     pub const ROSTER_IMPORT: &str = "/api/v1/roster/import";
     /// `?org=ID`: the members a lead or admin looks after, with whether each has joined.
     pub const MEMBERS: &str = "/api/v1/members";
+    /// One member's record as the organisation keeps it (post, tags, 流动党员 registration, host branches,
+    /// exemptions): their lead or an admin reads and edits it.
+    pub const MEMBER: &str = "/api/v1/members/{id}";
     /// A one-time code for a member to join (or to set a new password).
     pub const INVITATIONS: &str = "/api/v1/invitations";
     /// Whose invitation a code is, before the member sets a password.
@@ -59,6 +62,10 @@ pub mod paths {
     pub const ORG: &str = "/api/v1/orgs/{id}";
     /// `?org=ID&year=2026[&quarter=4][&format=xlsx]`: the district view of organisational life and study.
     pub const DISTRICT: &str = "/api/v1/district";
+
+    pub fn member(id: i64) -> String {
+        format!("/api/v1/members/{id}")
+    }
 
     pub fn org(id: i64) -> String {
         format!("/api/v1/orgs/{id}")
@@ -1334,4 +1341,72 @@ pub struct OrgEntry {
     pub starts_on: Option<String>,
     #[serde(default)]
     pub ends_on: Option<String>,
+}
+
+/// A member's record as the organisation keeps it; what their lead or an admin edits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MemberProfile {
+    pub membership: Membership,
+    /// 书记 / 副书记 / 组织委员 make the member their branch's lead.
+    #[serde(default)]
+    pub post: String,
+    /// 流动党员 / 挂职干部 / 干部, joined by `、`.
+    #[serde(default)]
+    pub tags: String,
+    pub audience: Audience,
+    /// Branches they attend besides their home branch (一方隶属、参加多重组织生活).
+    #[serde(default)]
+    pub host_org_ids: Vec<i64>,
+    /// The 流动党员 registration, when they are one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<MobileRegistration>,
+    /// Approved exemptions (免参加 while they last).
+    #[serde(default)]
+    pub exemptions: Vec<Exemption>,
+}
+
+/// 流动党员登记: where they went, for whom, when, their 《流动党员活动证》, and the last contact.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MobileRegistration {
+    /// 外出地点 (e.g. 上海市浦东新区).
+    pub destination: String,
+    /// 工作单位或项目.
+    #[serde(default)]
+    pub employer: String,
+    /// `2026-03-01`
+    pub starts_on: String,
+    #[serde(default)]
+    pub ends_on: String,
+    /// 《流动党员活动证》 number and valid-until date.
+    #[serde(default)]
+    pub card_no: String,
+    #[serde(default)]
+    pub card_valid_until: String,
+    /// 最近联系日期.
+    #[serde(default)]
+    pub last_contact_on: String,
+}
+
+/// An approved exemption: 疾病, 孕产, 年老体弱, 出国（境） … until the end of a day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    pub reason: String,
+    /// `2026-12-31` (the last day it covers).
+    pub until: String,
+}
+
+/// A member's record with who they are, as their lead or an admin reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MemberDetail {
+    pub member: MemberRow,
+    pub profile: MemberProfile,
+    /// The branches they may be hosted by (every branch but their home).
+    pub branches: Vec<OrgRef>,
 }

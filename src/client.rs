@@ -21,6 +21,7 @@ mod me;
 mod member;
 mod orgs;
 mod photo;
+mod profile;
 mod publish;
 mod record;
 mod review;
@@ -106,6 +107,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
             <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
             <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
+            <Route path=path!("/members/:id") view={Lazy::<LazyProfilePage>::new()}/>
             <Route path=path!("/roster") view={Lazy::<LazyRosterPage>::new()}/>
             <Route path=path!("/district") view={Lazy::<LazyDistrictPage>::new()}/>
             <Route path=path!("/orgs") view={Lazy::<LazyOrgsPage>::new()}/>
@@ -152,6 +154,7 @@ lazy_page! {
     LazyJoinPage => accounts::JoinPage,
     LazyDistrictPage => district::DistrictPage,
     LazyOrgsPage => orgs::OrgsPage,
+    LazyProfilePage => profile::ProfilePage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

@@ -130,7 +130,7 @@ fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
                 out += &format!(
                     "{} rows: {} new, {} updated, {} unchanged, {} with problems — {}",
                     report.total, report.created, report.updated, report.unchanged, report.problems,
-                    if report.applied { "written" } else if report.dry_run { "dry run, nothing written" } else { "nothing written; fix the rows above and import again" }
+                    if report.applied && report.created + report.updated == 0 { "nothing to change" } else if report.applied { "written" } else if report.dry_run { "dry run, nothing written" } else { "nothing written; fix the rows above and import again" }
                 );
                 if report.problems > 0 { return Err(out.into()); }
                 Ok(out)

@@ -1,6 +1,6 @@
-//! The organisation tree's rules: the forms an organisation takes (区委 → 党委 / 联合党委 / 党总支 → 党支部 /
-//! 临时党支部 / 流动党员党支部), what may sit under what, and a temporary branch's dates. Plain functions,
-//! shared by the admin's phone and the server.
+//! The organisation's rules: the forms an organisation takes (区委 → 党委 / 联合党委 / 党总支 → 党支部 /
+//! 临时党支部 / 流动党员党支部), what may sit under what, a temporary branch's dates, and what a member's record
+//! may hold (tags, post, 流动党员 registration, exemptions). Plain functions, shared by the phone and the server.
 
 use serde::{Deserialize, Serialize};
 
@@ -131,9 +131,136 @@ pub fn check(
     Ok(())
 }
 
+/// The tags a member may carry, in the order they are stored.
+pub const TAGS: [&str; 3] = ["流动党员", "挂职干部", "干部"];
+/// Posts that make their holder the branch's lead (书记 / 组织委员).
+pub const LEAD_POSTS: [&str; 3] = ["书记", "副书记", "组织委员"];
+
+/// Tags as written (`干部，流动党员`) in their stored order (`流动党员、干部`), or the one not known.
+pub fn tags(written: &str) -> Result<String, String> {
+    let mut found = Vec::new();
+    for tag in written
+        .split(['、', ',', '，', ';', '；', '/', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if !TAGS.contains(&tag) {
+            return Err(format!("不认识的标签“{tag}”（可用：{}）", TAGS.join("、")));
+        }
+        found.push(tag);
+    }
+    Ok(TAGS
+        .into_iter()
+        .filter(|t| found.contains(t))
+        .collect::<Vec<_>>()
+        .join("、"))
+}
+
+/// Checks a member's record as their lead or an admin writes it (`home`: their home branch).
+pub fn check_profile(p: &crate::api::MemberProfile, home: i64) -> Result<(), String> {
+    tags(&p.tags)?;
+    if p.post.trim().chars().count() > 20 {
+        return Err("职务最多20个字".to_owned());
+    }
+    if p.host_org_ids.contains(&home) {
+        return Err("参加组织生活的其他支部不能是本人所在支部".to_owned());
+    }
+    let date = |label: &str, s: &str, required: bool| -> Result<Option<Day>, String> {
+        match s.trim() {
+            "" if required => Err(format!("请填写{label}")),
+            "" => Ok(None),
+            s => Day::parse(s)
+                .map(Some)
+                .ok_or_else(|| format!("{label}“{s}”无效，应为 2026-03-01 这样的格式")),
+        }
+    };
+    if let Some(m) = &p.mobile {
+        let text = |label: &str, s: &str, max: usize| {
+            if s.trim().chars().count() > max {
+                Err(format!("{label}最多{max}个字"))
+            } else {
+                Ok(())
+            }
+        };
+        if m.destination.trim().is_empty() {
+            return Err("请填写外出地点".to_owned());
+        }
+        text("外出地点", &m.destination, 100)?;
+        text("工作单位或项目", &m.employer, 100)?;
+        text("活动证编号", &m.card_no, 30)?;
+        let start = date("外出日期", &m.starts_on, true)?;
+        let end = date("返回日期", &m.ends_on, false)?;
+        date("活动证有效期", &m.card_valid_until, false)?;
+        date("最近联系日期", &m.last_contact_on, false)?;
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            return Err("返回日期不能早于外出日期".to_owned());
+        }
+    }
+    for e in &p.exemptions {
+        let reason = e.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 50 {
+            return Err("免参加原因应为1到50个字".to_owned());
+        }
+        date("免参加截止日期", &e.until, true)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_read_however_written_and_stored_in_order() {
+        assert_eq!(tags("干部，流动党员").unwrap(), "流动党员、干部");
+        assert_eq!(tags(" ").unwrap(), "");
+        assert!(tags("劳模").unwrap_err().contains("劳模"));
+    }
+
+    #[test]
+    fn a_members_record_is_checked_with_reasons() {
+        use crate::api::{Exemption, MemberProfile, MobileRegistration};
+        let mobile = MobileRegistration {
+            destination: "上海市浦东新区".into(),
+            employer: "某建工集团苏州河项目".into(),
+            starts_on: "2026-03-01".into(),
+            card_no: "苏流2026-0012".into(),
+            card_valid_until: "2027-02-28".into(),
+            ..Default::default()
+        };
+        let mut p = MemberProfile {
+            tags: "流动党员".into(),
+            mobile: Some(mobile.clone()),
+            exemptions: vec![Exemption {
+                reason: "孕产".into(),
+                until: "2026-12-31".into(),
+            }],
+            host_org_ids: vec![3],
+            ..Default::default()
+        };
+        assert_eq!(check_profile(&p, 4), Ok(()));
+        assert!(check_profile(&p, 3).unwrap_err().contains("所在支部"));
+        p.mobile = Some(MobileRegistration {
+            ends_on: "2026-02-01".into(),
+            ..mobile.clone()
+        });
+        assert!(check_profile(&p, 4).unwrap_err().contains("不能早于"));
+        p.mobile = Some(MobileRegistration {
+            destination: " ".into(),
+            ..mobile.clone()
+        });
+        assert!(check_profile(&p, 4).unwrap_err().contains("外出地点"));
+        p.mobile = Some(MobileRegistration {
+            card_valid_until: "明年".into(),
+            ..mobile
+        });
+        assert!(check_profile(&p, 4).unwrap_err().contains("活动证有效期"));
+        p.mobile = None;
+        p.exemptions[0].until = String::new();
+        assert!(check_profile(&p, 4).unwrap_err().contains("截止日期"));
+    }
 
     #[test]
     fn forms_round_trip_and_map_to_kinds() {

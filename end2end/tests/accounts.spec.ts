@@ -135,7 +135,7 @@ test('the admin imports a roster, invites a member who joins on a phone, who sen
   await expect(log).toContainText('答复投诉建议');
 });
 
-test('a lead resets a forgotten password with a new code, and the old password stops working', async ({ server, newApp }) => {
+test('a lead resets a forgotten password with a new code, and keeps a mobile member\'s registration', async ({ server, newApp }) => {
   const { app: lead } = await newApp();
   await lead.login('13800000001');
   await lead.page.getByRole('link', { name: '我的' }).click();
@@ -168,6 +168,29 @@ test('a lead resets a forgotten password with a new code, and the old password s
     body: JSON.stringify({ phone: MEMBER, password: 'hongyan-demo' }),
   });
   expect(old.status).toBe(401);
+
+  // The lead keeps 张伟's record: his 流动党员 registration with the 活动证, the 机关 branch he also
+  // attends, and an approved exemption.
+  await lead.page.getByLabel('按姓名或手机号查找').fill('张伟');
+  await li.getByRole('link', { name: /成员资料/ }).click();
+  const form = lead.page.getByTestId('profile');
+  await expect(form).toContainText('张伟 13800000004');
+  await form.getByLabel('区发展改革委机关党支部').check();
+  await form.getByLabel('流动党员外出登记').check();
+  await form.getByLabel('外出日期').fill('2026-03-01');
+  await form.getByLabel('外出地点').fill('上海市浦东新区');
+  await form.getByLabel('《流动党员活动证》编号').fill('苏流2026-0012');
+  await form.getByLabel('活动证有效期至').fill('2027-02-28');
+  await form.getByLabel('原因（疾病、孕产、年老体弱、出国（境）等）').fill('孕产');
+  await form.getByLabel('截止日期').fill('2026-12-31');
+  await form.getByRole('button', { name: '添加免参加' }).click();
+  await expect(form).toContainText('孕产，至2026-12-31');
+  await form.getByRole('button', { name: '保存资料' }).click();
+  await expect(form.getByRole('status')).toContainText('已保存');
+  await lead.page.reload();
+  await expect(form.getByLabel('《流动党员活动证》编号')).toHaveValue('苏流2026-0012');
+  await expect(form.getByLabel('区发展改革委机关党支部')).toBeChecked();
+  await expect(form).toContainText('孕产，至2026-12-31');
 });
 
 test('the admin adds a temporary branch, reads each branch against the calendar, drills down and exports; a lead sees only their branch', async ({ server, newApp }) => {

@@ -7,8 +7,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::{Json, Router, routing::get, routing::post};
 use rand::Rng;
@@ -19,10 +19,14 @@ use super::auth::{CurrentUser, hash_password, hash_token, load_me, start_session
 use super::db::{ORG_SCOPE, audit, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
-    ErrorBody, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse, MemberRow,
-    NewInvitation, PRIVACY_VERSION, paths,
+    ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
+    MemberDetail, MemberProfile, MemberRow, MobileRegistration, NewInvitation, OrgRef,
+    PRIVACY_VERSION, paths,
 };
 use crate::model::{Membership, Role, mask_phone};
+use crate::org::{LEAD_POSTS, check_profile};
+use crate::study::{Audience, Day};
+use sqlx::SqliteConnection;
 
 /// An invitation is valid for a week.
 pub const INVITATION_MS: i64 = 7 * 24 * 3_600_000;
@@ -34,6 +38,7 @@ const BAD_CODE: &str = "邀请码无效、已使用或已过期，请向书记�
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::MEMBERS, get(members))
+        .route(paths::MEMBER, get(member).put(edit_member))
         .route(paths::INVITATIONS, post(invite))
         .route(paths::JOIN_CHECK, post(check))
         .route(paths::JOIN, post(join))
@@ -101,6 +106,252 @@ pub async fn members(
         )
         .collect();
     Ok(Json(rows))
+}
+
+/// The member `id` as their lead (of their branch, not their own) or an admin may see and edit them.
+async fn editable(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<MemberRow, AppError> {
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        bool,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags, u.password_hash != ''
+         FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined) =
+        row.ok_or(AppError::NotFound("没有这个成员"))?;
+    let role = Role::parse(&role).unwrap_or(Role::Member);
+    match user.role {
+        Role::Member => return Err(AppError::Forbidden("只有书记和管理员可以查看成员资料")),
+        Role::Lead if org_id != user.org_id => {
+            return Err(AppError::Forbidden("只能查看本支部成员的资料"));
+        }
+        _ if id == user.id => return Err(AppError::Forbidden("本人的资料请由上级管理员修改")),
+        _ if role == Role::Admin => return Err(AppError::Forbidden("管理员账号没有党员资料")),
+        _ => {}
+    }
+    Ok(MemberRow {
+        id,
+        name,
+        phone,
+        org_id,
+        org_name,
+        role,
+        membership: Membership::parse(&membership).unwrap_or_default(),
+        post,
+        tags,
+        joined,
+    })
+}
+
+async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
+    let (membership, post, tags, audience): (String, String, String, String) =
+        sqlx::query_as("SELECT membership, post, tags, audience FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let host_org_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT org_id FROM host_orgs WHERE user_id = ? ORDER BY org_id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    type Registration = (String, String, String, String, String, String, String);
+    let mobile: Option<Registration> = sqlx::query_as(
+        "SELECT destination, employer, starts_on, ends_on, card_no, card_valid_until, last_contact_on
+         FROM mobile_registrations WHERE user_id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let exemptions: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT reason, until_at FROM exemptions WHERE user_id = ? ORDER BY until_at",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(MemberProfile {
+        membership: Membership::parse(&membership).unwrap_or_default(),
+        post,
+        tags,
+        audience: Audience::parse(&audience).unwrap_or_default(),
+        host_org_ids,
+        mobile: mobile.map(
+            |(
+                destination,
+                employer,
+                starts_on,
+                ends_on,
+                card_no,
+                card_valid_until,
+                last_contact_on,
+            )| {
+                MobileRegistration {
+                    destination,
+                    employer,
+                    starts_on,
+                    ends_on,
+                    card_no,
+                    card_valid_until,
+                    last_contact_on,
+                }
+            },
+        ),
+        exemptions: exemptions
+            .into_iter()
+            // Stored as the moment it ends (midnight after its last day, Shanghai time).
+            .map(|(reason, until_at)| Exemption {
+                reason,
+                until: Day::of_millis(until_at - 1).iso(),
+            })
+            .collect(),
+    })
+}
+
+/// One member's record: post, tags, audience, 流动党员 registration, host branches, exemptions.
+#[utoipa::path(get, path = paths::MEMBER, tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = MemberDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn member(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<MemberDetail>, AppError> {
+    let Path(id) = id?;
+    let mut conn = state.db.reader.acquire().await?;
+    Ok(Json(detail(&mut conn, &user, id).await?))
+}
+
+async fn detail(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<MemberDetail, AppError> {
+    let member = editable(conn, user, id).await?;
+    let profile = profile(conn, id).await?;
+    let branches: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM orgs WHERE kind = 'branch' AND id != ? ORDER BY id")
+            .bind(member.org_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(MemberDetail {
+        member,
+        profile,
+        branches: branches
+            .into_iter()
+            .map(|(id, name)| OrgRef { id, name })
+            .collect(),
+    })
+}
+
+/// Change a member's record (their lead, or an admin). A 书记 / 副书记 / 组织委员 post makes them a lead.
+#[utoipa::path(put, path = paths::MEMBER, tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = MemberProfile,
+    responses((status = 200, body = MemberDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_member(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<MemberProfile>, JsonRejection>,
+) -> Result<Json<MemberDetail>, AppError> {
+    let Path(id) = id?;
+    let Json(p) = body?;
+    let mut tx = state.db.writer.begin().await?;
+    let member = editable(&mut tx, &user, id).await?;
+    check_profile(&p, member.org_id).map_err(AppError::BadRequest)?;
+    for host in &p.host_org_ids {
+        let branch: Option<String> = sqlx::query_scalar("SELECT kind FROM orgs WHERE id = ?")
+            .bind(host)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if branch.as_deref() != Some("branch") {
+            return Err(AppError::BadRequest(
+                "参加组织生活的其他组织应为支部".to_owned(),
+            ));
+        }
+    }
+    let post = p.post.trim();
+    let role = if LEAD_POSTS.contains(&post) {
+        "lead"
+    } else {
+        "member"
+    };
+    let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
+    sqlx::query("UPDATE users SET membership = ?, post = ?, tags = ?, audience = ?, role = ?, mobile = ? WHERE id = ?")
+        .bind(p.membership.as_str())
+        .bind(post)
+        .bind(&tags)
+        .bind(p.audience.as_str())
+        .bind(role)
+        .bind(tags.contains("流动党员") || p.mobile.is_some())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM host_orgs WHERE user_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for host in &p.host_org_ids {
+        sqlx::query("INSERT OR IGNORE INTO host_orgs (user_id, org_id) VALUES (?, ?)")
+            .bind(id)
+            .bind(host)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM mobile_registrations WHERE user_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(m) = &p.mobile {
+        sqlx::query(
+            "INSERT INTO mobile_registrations (user_id, destination, employer, starts_on, ends_on, card_no,
+                                               card_valid_until, last_contact_on)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(m.destination.trim())
+        .bind(m.employer.trim())
+        .bind(m.starts_on.trim())
+        .bind(m.ends_on.trim())
+        .bind(m.card_no.trim())
+        .bind(m.card_valid_until.trim())
+        .bind(m.last_contact_on.trim())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM exemptions WHERE user_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for e in &p.exemptions {
+        // Covers its last day whole: it ends at the next midnight, Shanghai time.
+        let until_at = Day::parse(&e.until).map_or(0, |d| (d.0 + 1) * 86_400_000 - 8 * 3_600_000);
+        sqlx::query("INSERT INTO exemptions (user_id, reason, until_at) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(e.reason.trim())
+            .bind(until_at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit(&mut tx, now_ms(), user.id, "edit_member", &member.name).await?;
+    let detail = detail(&mut tx, &user, id).await?;
+    tx.commit().await?;
+    Ok(Json(detail))
 }
 
 /// Issue a one-time invitation for a member who has not joined, or a password reset for one who has.

@@ -83,6 +83,7 @@ fn action_label(action: &str) -> &str {
         "invite" => "发出邀请",
         "reset_password" => "重置密码",
         "reply_feedback" => "答复投诉建议",
+        "edit_member" => "修改成员资料",
         "create_org" => "新建组织",
         "edit_org" => "修改组织",
         "delete_org" => "删除组织",

@@ -22,6 +22,7 @@ use super::db::{audit, now_ms};
 use super::{AppError, AppState};
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
+use crate::org::LEAD_POSTS;
 use crate::study::Audience;
 
 /// Largest roster file accepted (10,000 members as CSV are about 600 KB).
@@ -297,11 +298,6 @@ fn find_header(table: &[Vec<String>]) -> Result<(Columns, usize), String> {
     Ok((Columns { at, ignored }, index + 1))
 }
 
-/// The tags a member may carry, in the order they are stored.
-pub const TAGS: [&str; 3] = ["流动党员", "挂职干部", "干部"];
-/// Posts that make their holder the branch's lead (书记 / 组织委员).
-pub const LEAD_POSTS: [&str; 3] = ["书记", "副书记", "组织委员"];
-
 /// One member as the roster (or the database) has them.
 #[derive(Clone, Debug, PartialEq)]
 struct Member {
@@ -508,25 +504,14 @@ fn parse_row<'a>(
     if post.chars().count() > 20 {
         return Err("职务最多20个字".to_owned());
     }
-    let mut tags = Vec::new();
-    for tag in cell(Column::Tags)
-        .split(['、', ',', '，', ';', '；', '/', ' '])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        if !TAGS.contains(&tag) {
-            return Err(format!("不认识的标签“{tag}”（可用：{}）", TAGS.join("、")));
-        }
-        tags.push(tag);
-    }
-    let tags: Vec<&str> = TAGS.into_iter().filter(|t| tags.contains(t)).collect();
+    let tags = crate::org::tags(cell(Column::Tags))?;
     let role = if LEAD_POSTS.contains(&post) {
         Role::Lead
     } else {
         Role::Member
     };
     let audience = match cell(Column::Audience).trim() {
-        "" if tags.iter().any(|t| t.contains("干部")) => Audience::Township,
+        "" if tags.contains("干部") => Audience::Township,
         "" if post == "书记" => Audience::Secretary,
         "" => Audience::Member,
         label => Audience::ALL
@@ -542,7 +527,7 @@ fn parse_row<'a>(
         org_id,
         membership,
         post: post.to_owned(),
-        tags: tags.join("、"),
+        tags,
         role,
         audience,
     })

@@ -53,3 +53,16 @@ CREATE TABLE consents (
     record_id  TEXT
 );
 CREATE INDEX consents_user ON consents(user_id, kind, id);
+
+-- 流动党员登记 (one per member while they are away): destination, employer or project, dates, the
+-- 《流动党员活动证》, and when the branch last heard from them. Dates as `2026-03-01`.
+CREATE TABLE mobile_registrations (
+    user_id          INTEGER PRIMARY KEY REFERENCES users(id),
+    destination      TEXT NOT NULL,
+    employer         TEXT NOT NULL,
+    starts_on        TEXT NOT NULL,
+    ends_on          TEXT NOT NULL,
+    card_no          TEXT NOT NULL,
+    card_valid_until TEXT NOT NULL,
+    last_contact_on  TEXT NOT NULL
+);

@@ -724,3 +724,132 @@ async fn my_data_holds_everything_stored_about_me_and_nobody_else() {
     assert_eq!(d["devices"][0]["device_id"], "phone");
     assert!(!r.text.contains("password") && !r.text.contains("argon2"));
 }
+
+#[tokio::test]
+async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions() {
+    let h = Harness::new().await;
+    let (admin, lead, other_lead, member) = (
+        h.login(ADMIN).await,
+        h.login(LEAD).await,
+        h.login(OTHER_LEAD).await,
+        h.login(MEMBER).await,
+    );
+    let zhang = h.user_id("13800000004").await;
+    let path = paths::member(zhang);
+    for (token, status) in [(&member, 403), (&other_lead, 403)] {
+        assert_eq!(
+            h.call("GET", &path, Some(token), None)
+                .await
+                .status
+                .as_u16(),
+            status
+        );
+    }
+    let lead_id = h.user_id(LEAD).await;
+    assert_eq!(
+        h.call("GET", &paths::member(lead_id), Some(&lead), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.call(
+            "GET",
+            &paths::member(h.user_id(ADMIN).await),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.call("GET", &paths::member(999), Some(&admin), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let r = h.call("GET", &path, Some(&lead), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (&r.body["member"]["name"], &r.body["profile"]["tags"]),
+        (&json!("张伟"), &json!("流动党员"))
+    );
+    let branches: Vec<i64> = r.body["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(branches, [4], "every branch but his home");
+
+    let mut profile = json!({
+        "membership": "full", "post": "组织委员", "tags": "干部，流动党员", "audience": "member",
+        "host_org_ids": [4],
+        "mobile": {"destination": "上海市浦东新区", "employer": "苏州河项目", "starts_on": "2026-03-01",
+                   "card_no": "苏流2026-0012", "card_valid_until": "2027-02-28", "last_contact_on": "2026-11-20"},
+        "exemptions": [{"reason": "孕产", "until": "2099-12-31"}],
+    });
+    let r = h
+        .call("PUT", &path, Some(&lead), Some(profile.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["profile"]["tags"], "流动党员、干部");
+    assert_eq!(
+        r.body["member"]["role"], "lead",
+        "a 组织委员 leads the branch"
+    );
+    assert_eq!(r.body["profile"]["mobile"]["card_no"], "苏流2026-0012");
+    assert_eq!(r.body["profile"]["exemptions"][0]["until"], "2099-12-31");
+    assert_eq!(r.body["profile"]["host_org_ids"], json!([4]));
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'edit_member' AND subject = '张伟'")
+            .await,
+        1
+    );
+    // The exemption and the host branch take effect on rosters published from now on.
+    let (activity, _) = h.publish(&lead).await;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+            .bind(&activity)
+            .bind(zhang)
+            .fetch_one(&h.db.reader)
+            .await
+            .unwrap();
+    assert_eq!(status, "exempt");
+
+    for (change, message) in [
+        (json!({"host_org_ids": [3]}), "所在支部"),
+        (json!({"host_org_ids": [1]}), "应为支部"),
+        (json!({"tags": "劳模"}), "不认识的标签"),
+        (
+            json!({"mobile": {"destination": "上海", "starts_on": "2026-13-01"}}),
+            "外出日期",
+        ),
+    ] {
+        let mut bad = profile.clone();
+        for (k, v) in change.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        let r = h.call("PUT", &path, Some(&lead), Some(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{change}: {}", r.text);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(message),
+            "{}",
+            r.text
+        );
+    }
+    profile["mobile"] = Value::Null;
+    profile["exemptions"] = json!([]);
+    let r = h.call("PUT", &path, Some(&admin), Some(profile)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["profile"].get("mobile").is_none());
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM exemptions WHERE user_id = {zhang}"
+        ))
+        .await,
+        0
+    );
+}

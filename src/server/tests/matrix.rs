@@ -156,6 +156,13 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
                 .uri(format!("{}?dry_run=true", paths::ROSTER_IMPORT))
         },
         row("get", paths::MEMBERS, [401, 403, OK, OK, OK]),
+        // 张伟's record: his own lead and the admin.
+        row("get", paths::MEMBER, [401, 403, OK, 403, OK]).uri(paths::member(invited)),
+        row("put", paths::MEMBER, [401, 403, OK, 403, OK])
+            .uri(paths::member(invited))
+            .json(json!({
+                "membership": "full", "post": "", "tags": "流动党员", "audience": "member",
+            })),
         // 张伟 is in the 浦东 branch: its lead and the admin may invite him.
         row("post", paths::INVITATIONS, [401, 403, OK, 403, OK]).json(json!({"user_id": invited})),
         row("post", paths::JOIN_CHECK, [404; 5]).json(json!({"code": "ZZZZ-ZZZ2"})),

@@ -1,0 +1,206 @@
+//! `/members/:id`: 成员资料 — what the organisation keeps about one member (category, post, tags, 学时对象,
+//! the branches they also attend, 流动党员 registration with the 《流动党员活动证》, approved exemptions),
+//! edited by their lead or an admin. Online only; its own chunk.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use super::http::{self, ApiError};
+use super::sync::Ctx;
+use crate::api::{Exemption, MemberDetail, MobileRegistration, paths};
+use crate::model::Membership;
+use crate::org::{TAGS, check_profile};
+use crate::study::Audience;
+
+fn say(e: ApiError) -> String {
+    match e {
+        ApiError::Offline => "当前无网络，成员资料需要联网查看和修改".to_owned(),
+        e => e.message(),
+    }
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let params = use_params_map();
+    let id: i64 = params
+        .read_untracked()
+        .get("id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    let detail = RwSignal::new(None::<MemberDetail>);
+    let (message, set_message) = signal(Some("正在获取…".to_owned()));
+    if let Some(token) = ctx.token() {
+        spawn_local(async move {
+            match http::get::<MemberDetail>(&token, &paths::member(id)).await {
+                Ok(d) => {
+                    detail.set(Some(d));
+                    set_message.set(None);
+                }
+                Err(e) => set_message.set(Some(say(e))),
+            }
+        });
+    }
+    view! {
+        <section class="card">
+            <h1>"成员资料"</h1>
+            <p class="hint"><a href="/members">"‹ 成员与邀请"</a></p>
+            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+        </section>
+        {move || detail.get().map(|d| view! { <Editor detail=d id/> })}
+    }
+}
+
+#[component]
+fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let p = detail.profile;
+    let membership = RwSignal::new(p.membership);
+    let post = RwSignal::new(p.post);
+    let tags = RwSignal::new(p.tags);
+    let audience = RwSignal::new(p.audience);
+    let hosts = RwSignal::new(p.host_org_ids);
+    let away = RwSignal::new(p.mobile.is_some());
+    let m = p.mobile.unwrap_or_default();
+    let fields: [(&'static str, &'static str, RwSignal<String>); 7] = [
+        ("外出地点", "text", RwSignal::new(m.destination)),
+        ("工作单位或项目", "text", RwSignal::new(m.employer)),
+        ("外出日期", "date", RwSignal::new(m.starts_on)),
+        ("返回日期", "date", RwSignal::new(m.ends_on)),
+        ("《流动党员活动证》编号", "text", RwSignal::new(m.card_no)),
+        ("活动证有效期至", "date", RwSignal::new(m.card_valid_until)),
+        ("最近联系日期", "date", RwSignal::new(m.last_contact_on)),
+    ];
+    let exemptions = RwSignal::new(p.exemptions);
+    let (note, set_note) = signal(None::<(bool, String)>);
+    let home = detail.member.org_id;
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = |i: usize| fields[i].2.get_untracked();
+        let profile = crate::api::MemberProfile {
+            membership: membership.get_untracked(),
+            post: post.get_untracked(),
+            tags: tags.get_untracked(),
+            audience: audience.get_untracked(),
+            host_org_ids: hosts.get_untracked(),
+            mobile: away.get_untracked().then(|| MobileRegistration {
+                destination: value(0),
+                employer: value(1),
+                starts_on: value(2),
+                ends_on: value(3),
+                card_no: value(4),
+                card_valid_until: value(5),
+                last_contact_on: value(6),
+            }),
+            exemptions: exemptions.get_untracked(),
+        };
+        if let Err(e) = check_profile(&profile, home) {
+            set_note.set(Some((false, e)));
+            return;
+        }
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            match http::put::<_, MemberDetail>(&token, &paths::member(id), &profile).await {
+                Ok(_) => set_note.set(Some((
+                    true,
+                    "已保存。新的免参加和参加的支部从此后发布的活动起生效。".to_owned(),
+                ))),
+                Err(e) => set_note.set(Some((false, say(e)))),
+            }
+        });
+    };
+    let toggle_tag = move |tag: &'static str| {
+        tags.update(|t| {
+            let mut set: Vec<&str> = TAGS
+                .iter()
+                .copied()
+                .filter(|x| t.contains(x) && *x != tag)
+                .collect();
+            if !t.contains(tag) {
+                set.push(tag);
+            }
+            *t = TAGS
+                .iter()
+                .copied()
+                .filter(|x| set.contains(x))
+                .collect::<Vec<_>>()
+                .join("、");
+        })
+    };
+    let member = detail.member;
+    view! {
+        <form class="card" on:submit=save novalidate data-testid="profile">
+            <h2>{format!("{} {}", member.name, member.phone)}</h2>
+            <p class="muted">{format!("{} · {}", member.org_name, member.role.label())}</p>
+            <label for="p-category">"类别"</label>
+            <select id="p-category" on:change=move |ev| membership.set(if event_target_value(&ev) == "probationary" { Membership::Probationary } else { Membership::Full })>
+                <option value="full" selected=move || membership.get() == Membership::Full>"正式党员"</option>
+                <option value="probationary" selected=move || membership.get() == Membership::Probationary>"预备党员"</option>
+            </select>
+            <label for="p-post">"党内职务（书记、副书记、组织委员为支部管理人）"</label>
+            <input id="p-post" type="text" maxlength="20" prop:value=post on:input=move |ev| post.set(event_target_value(&ev))/>
+            <fieldset class="unit">
+                <legend>"标签"</legend>
+                {TAGS.into_iter().map(|tag| view! {
+                    <label><input type="checkbox" prop:checked=move || tags.with(|t| t.contains(tag)) on:change=move |_| toggle_tag(tag)/>{tag}</label>
+                }).collect_view()}
+            </fieldset>
+            <label for="p-audience">"学时对象"</label>
+            <select id="p-audience" on:change=move |ev| if let Some(a) = Audience::parse(&event_target_value(&ev)) { audience.set(a) }>
+                {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=move || audience.get() == a>{a.label()}</option> }).collect_view()}
+            </select>
+            <fieldset class="unit">
+                <legend>"同时参加组织生活的支部（一方隶属、多重组织生活）"</legend>
+                {detail.branches.into_iter().map(|b| {
+                    let bid = b.id;
+                    view! {
+                        <label><input type="checkbox" prop:checked=move || hosts.with(|h| h.contains(&bid))
+                            on:change=move |_| hosts.update(|h| if h.contains(&bid) { h.retain(|x| *x != bid) } else { h.push(bid) })/>{b.name}</label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <label class="check"><input type="checkbox" prop:checked=away on:change=move |ev| away.set(event_target_checked(&ev))/>"流动党员外出登记"</label>
+            <Show when=move || away.get()>
+                {fields.into_iter().map(|(label, kind, value)| view! {
+                    <label>{label}<input type=kind prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/></label>
+                }).collect_view()}
+            </Show>
+            <h3>"免参加（经批准）"</h3>
+            {move || exemptions.get().into_iter().enumerate().map(|(i, e)| view! {
+                <p>{format!("{}，至{}", e.reason, e.until)}" "
+                    <button type="button" class="link" on:click=move |_| exemptions.update(|x| { x.remove(i); })>"删除"</button></p>
+            }).collect_view()}
+            <NewExemption exemptions/>
+            {move || note.get().map(|(ok, n)| view! { <p class=if ok { "hint" } else { "error" } role="status">{n}</p> })}
+            <button type="submit" class="primary">"保存资料"</button>
+        </form>
+    }
+}
+
+#[component]
+fn NewExemption(exemptions: RwSignal<Vec<Exemption>>) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let until = RwSignal::new(String::new());
+    let add = move |_| {
+        if reason.with_untracked(|r| r.trim().is_empty()) || until.with_untracked(String::is_empty)
+        {
+            return;
+        }
+        exemptions.update(|x| {
+            x.push(Exemption {
+                reason: reason.get_untracked(),
+                until: until.get_untracked(),
+            })
+        });
+        reason.set(String::new());
+        until.set(String::new());
+    };
+    view! {
+        <div class="new-exemption">
+            <label>"原因（疾病、孕产、年老体弱、出国（境）等）"<input type="text" maxlength="50" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+            <label>"截止日期"<input type="date" prop:value=until on:input=move |ev| until.set(event_target_value(&ev))/></label>
+            <button type="button" class="secondary" on:click=add>"添加免参加"</button>
+        </div>
+    }
+}
