@@ -51,6 +51,40 @@ pub struct MembersQuery {
     pub org: Option<i64>,
 }
 
+/// A member as [`member_row`] reads them; add `WHERE …`.
+const SELECT_MEMBER: &str =
+    "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
+        u.password_hash != '' FROM users u JOIN orgs o ON o.id = u.org_id";
+
+type MemberFields = (
+    i64,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
+
+fn member_row(fields: MemberFields) -> MemberRow {
+    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined) = fields;
+    MemberRow {
+        id,
+        name,
+        phone,
+        org_id,
+        org_name,
+        role: Role::parse(&role).unwrap_or(Role::Member),
+        membership: Membership::parse(&membership).unwrap_or_default(),
+        post,
+        tags,
+        joined,
+    }
+}
+
 /// The members a lead (their branch) or a district admin (the district, or one organisation) looks after.
 #[utoipa::path(get, path = paths::MEMBERS, tag = "accounts", security(("bearer" = [])), params(MembersQuery),
     responses((status = 200, body = Vec<MemberRow>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -66,45 +100,14 @@ pub async fn members(
         "只有书记和管理员可以查看成员名单",
         "只能查看本支部的成员",
     )?;
-    type Row = (
-        i64,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        bool,
-    );
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
-                u.password_hash != ''
-         FROM users u JOIN orgs o ON o.id = u.org_id
-         WHERE u.org_id IN (SELECT id FROM scope)
+    let rows: Vec<MemberFields> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope)
          ORDER BY o.id, u.role = 'member', u.name, u.id"
     ))
     .bind(root)
     .fetch_all(&state.db.reader)
     .await?;
-    let rows = rows
-        .into_iter()
-        .map(
-            |(id, name, phone, org_id, org_name, role, membership, post, tags, joined)| MemberRow {
-                id,
-                name,
-                phone,
-                org_id,
-                org_name,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-                membership: Membership::parse(&membership).unwrap_or_default(),
-                post,
-                tags,
-                joined,
-            },
-        )
-        .collect();
+    let rows = rows.into_iter().map(member_row).collect();
     Ok(Json(rows))
 }
 
@@ -114,49 +117,27 @@ async fn editable(
     user: &CurrentUser,
     id: i64,
 ) -> Result<MemberRow, AppError> {
-    type Row = (
-        i64,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        bool,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags, u.password_hash != ''
-         FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined) =
-        row.ok_or(AppError::NotFound("没有这个成员"))?;
-    let role = Role::parse(&role).unwrap_or(Role::Member);
+    if user.role == Role::Member {
+        return Err(AppError::Forbidden("只有书记和管理员可以查看成员资料"));
+    }
+    let row: Option<MemberFields> = sqlx::query_as(&format!("{SELECT_MEMBER} WHERE u.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let member = member_row(row.ok_or(AppError::NotFound("没有这个成员"))?);
     match user.role {
-        Role::Member => return Err(AppError::Forbidden("只有书记和管理员可以查看成员资料")),
-        Role::Lead if org_id != user.org_id => {
+        Role::Lead if member.org_id != user.org_id => {
             return Err(AppError::Forbidden("只能查看本支部成员的资料"));
         }
-        _ if id == user.id => return Err(AppError::Forbidden("本人的资料请由上级管理员修改")),
-        _ if role == Role::Admin => return Err(AppError::Forbidden("管理员账号没有党员资料")),
+        _ if member.id == user.id => {
+            return Err(AppError::Forbidden("本人的资料请由上级管理员修改"));
+        }
+        _ if member.role == Role::Admin => {
+            return Err(AppError::Forbidden("管理员账号没有党员资料"));
+        }
         _ => {}
     }
-    Ok(MemberRow {
-        id,
-        name,
-        phone,
-        org_id,
-        org_name,
-        role,
-        membership: Membership::parse(&membership).unwrap_or_default(),
-        post,
-        tags,
-        joined,
-    })
+    Ok(member)
 }
 
 async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
