@@ -16,10 +16,10 @@
 // inside member pages: first load 330 KiB, chunks 152 KiB. What is left is mostly what every member
 // needs (Leptos' reactive core and router, serde, reqwest, the member's pages). The admins' audit log (a
 // lazy page) added 2 KiB of route and link to the first load. Organisation and accounts (issue 6) took it
-// from 332 to 345 KiB: 投诉建议 and consents travel through the outbox, so their records and the cached
+// from 332 to 347 KiB: 投诉建议 and consents travel through the outbox, so their records and the cached
 // feedback are read by every phone (new outbox kinds, the cache's feedback and its overlay), plus the routes
-// and links of eight lazy pages (导入名册, 成员与邀请, 加入红雁, 投诉建议, 我的信息, 统计, 组织管理); the pages
-// themselves are chunks (273 → 294 KiB in all). Measured on the way: a second <Routes> for the signed-out
+// and links of nine lazy pages (导入名册, 成员与邀请, 成员资料, 加入红雁, 投诉建议, 我的信息, 统计, 组织管理);
+// the pages themselves are chunks (164 → 327 KiB in all). Measured on the way: a second <Routes> for the signed-out
 // /join page cost 5 KiB (now one Routes, the login page shown unless the path is /join); dropping the lazy
 // routes altogether made the first load *larger* (382 KiB: wasm-split then keeps the code they share in
 // the main module).)
@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 345;
+const LIMIT_KIB = 347;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
