@@ -244,5 +244,5 @@ test('the admin adds a temporary branch, reads each branch against the calendar,
   const download = admin.page.waitForEvent('download');
   await admin.page.getByRole('button', { name: '导出 Excel' }).click();
   expect((await download).suggestedFilename()).toMatch(/^组织生活统计-区委组织部-\d{4}年\.xlsx$/);
-  await expect(admin.page.getByText('不作排名')).toBeVisible();
+  await expect(admin.page.getByText('按组织顺序列出，不作比较')).toBeVisible();
 });

@@ -118,7 +118,7 @@ fn View(view: DistrictView, org: RwSignal<Option<i64>>, admin: bool) -> impl Int
             })}
         </section>
         <section class="card">
-            <p class="hint">"按组织排列，不作排名。“1/2”为已开展/应开展的次数；本月、本季度尚未结束的不计为未开展。"</p>
+            <p class="hint">"按组织顺序列出，不作比较。“1/2”为已开展/应开展的次数；本月、本季度尚未结束的不计为未开展。"</p>
             <div class="table-scroll">
                 <table class="overview" data-testid="district-table">
                     <thead>

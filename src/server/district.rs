@@ -326,7 +326,7 @@ fn workbook(v: &DistrictView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         note,
         0,
         format!(
-            "导出于{}年{}月{}日；按组织排列，不作排名。",
+            "导出于{}年{}月{}日；按组织顺序列出，不作比较。",
             date.year, date.month, date.day
         ),
     )?;
