@@ -60,6 +60,10 @@ pub mod paths {
     pub const ORGS: &str = "/api/v1/orgs";
     /// One organisation: rename, move, dates; delete while empty.
     pub const ORG: &str = "/api/v1/orgs/{id}";
+    /// A 党委's admins (党委管理员): a district admin adds one.
+    pub const ORG_ADMINS: &str = "/api/v1/orgs/{id}/admins";
+    /// One of them: a district admin withdraws their access.
+    pub const ORG_ADMIN: &str = "/api/v1/orgs/{id}/admins/{user_id}";
     /// `?org=ID&year=2026[&quarter=4][&format=xlsx]`: the district view of organisational life and study.
     pub const DISTRICT: &str = "/api/v1/district";
 
@@ -69,6 +73,14 @@ pub mod paths {
 
     pub fn org(id: i64) -> String {
         format!("/api/v1/orgs/{id}")
+    }
+
+    pub fn org_admins(id: i64) -> String {
+        format!("/api/v1/orgs/{id}/admins")
+    }
+
+    pub fn org_admin(id: i64, user_id: i64) -> String {
+        format!("/api/v1/orgs/{id}/admins/{user_id}")
     }
 
     pub fn district(org: Option<i64>, year: i64, quarter: Option<u32>, format: &str) -> String {
@@ -132,6 +144,9 @@ pub struct Me {
     /// Whose 学时 requirement applies (set by the organisation).
     #[serde(default)]
     pub audience: Audience,
+    /// A lead's branch's 党小组, to publish a 党小组会 for one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<OrgRef>,
 }
 
 /// What a mutation does. Unknown kinds (from a newer app) are quarantined one by one, never the batch.
@@ -391,6 +406,9 @@ pub struct NewActivity {
     /// 学时 a confirmed attendance earns (党课, 书记讲坛 …); none when zero.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub study_hours: Hours,
+    /// A 党小组会's group: only its members are on the roster. Set when published; an edit keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
 }
 
 fn is_zero(h: &Hours) -> bool {
@@ -416,6 +434,7 @@ impl Default for NewActivity {
             code: String::new(),
             fence: None,
             study_hours: Hours::ZERO,
+            group_id: None,
         }
     }
 }
@@ -654,6 +673,9 @@ pub struct ActivityView {
     /// 学时 a confirmed attendance earns.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub study_hours: Hours,
+    /// A 党小组会's group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
     pub server_seq: i64,
 }
 
@@ -1327,6 +1349,29 @@ pub struct OrgNode {
     pub members: u32,
     /// Organisations directly below.
     pub children: u32,
+    /// Who administers it: a 党委's committee admins, the 区委组织部's district admins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admins: Vec<OrgAdmin>,
+}
+
+/// A committee or district admin, as the tree lists them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OrgAdmin {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    /// Has set a password (accepted their invitation).
+    pub joined: bool,
+}
+
+/// A district admin names a 党委's admin: a work account of its own, invited like a member.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewOrgAdmin {
+    pub name: String,
+    pub phone: String,
 }
 
 /// An organisation as the admin writes it (new, or an edit: rename, move, dates).
@@ -1359,6 +1404,9 @@ pub struct MemberProfile {
     /// Branches they attend besides their home branch (一方隶属、参加多重组织生活).
     #[serde(default)]
     pub host_org_ids: Vec<i64>,
+    /// Their 党小组 in the home branch, when it has groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
     /// The 流动党员 registration, when they are one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<MobileRegistration>,
@@ -1409,4 +1457,7 @@ pub struct MemberDetail {
     pub profile: MemberProfile,
     /// The branches they may be hosted by (every branch but their home).
     pub branches: Vec<OrgRef>,
+    /// Their home branch's 党小组.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<OrgRef>,
 }

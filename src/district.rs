@@ -28,8 +28,8 @@ impl Cadence {
     }
 }
 
-/// What each branch is to hold, at least once per slot. (党小组会 belongs to 党小组 and 书记讲坛 to the district,
-/// so neither is asked of a branch.)
+/// What each branch is to hold, at least once per slot. (书记讲坛 belongs to the district, so it is not asked
+/// of a branch; 党小组会 is asked of each 党小组, see [`GROUP_RULE`].)
 pub const CALENDAR: [(ActivityKind, Cadence); 6] = [
     (ActivityKind::GeneralMeeting, Cadence::Quarter),
     (ActivityKind::CommitteeMeeting, Cadence::Month),
@@ -38,6 +38,34 @@ pub const CALENDAR: [(ActivityKind, Cadence); 6] = [
     (ActivityKind::LifeMeeting, Cadence::Year),
     (ActivityKind::MemberReview, Cadence::Year),
 ];
+
+/// What each 党小组 is to hold: a 党小组会 a month. A branch with groups is judged on it by
+/// [`every_group`].
+pub const GROUP_RULE: (ActivityKind, Cadence) = (ActivityKind::GroupMeeting, Cadence::Month);
+
+/// The 党小组会 cell of a branch without 党小组.
+pub const NO_GROUPS: &str = "未设党小组";
+
+/// The times of the months in which every one of a branch's groups held a meeting (one time per such
+/// month): what [`check`] then judges against [`GROUP_RULE`]. No groups, nothing held.
+pub fn every_group(groups: &[Vec<Millis>]) -> Vec<Millis> {
+    let month = |t: Millis| {
+        let l = LocalTime::from_millis(t);
+        (l.year, l.month)
+    };
+    let Some((first, rest)) = groups.split_first() else {
+        return Vec::new();
+    };
+    let mut out: Vec<Millis> = Vec::new();
+    for &t in first {
+        let m = month(t);
+        let all = rest.iter().all(|g| g.iter().any(|&u| month(u) == m));
+        if all && !out.iter().any(|&o| month(o) == m) {
+            out.push(t);
+        }
+    }
+    out
+}
 
 /// A year, or one quarter of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +289,38 @@ mod tests {
         let none = check(theme, q4, &[], at(2026, 10, 2));
         assert_eq!((none.due, none.cell()), (0, "未到期".to_owned()));
         assert!(none.met());
+    }
+
+    #[test]
+    fn a_branch_with_groups_holds_a_month_only_when_every_group_met() {
+        let q4 = Period::new(2026, Some(4)).unwrap();
+        let now = at(2026, 12, 28);
+        let first = vec![
+            at(2026, 10, 3),
+            at(2026, 10, 20),
+            at(2026, 11, 5),
+            at(2026, 12, 1),
+        ];
+        let second = vec![at(2026, 10, 9), at(2026, 12, 30)];
+        let months = every_group(&[first.clone(), second]);
+        assert_eq!(
+            months,
+            vec![at(2026, 10, 3), at(2026, 12, 1)],
+            "once per month"
+        );
+        let c = check(GROUP_RULE, q4, &months, now);
+        assert_eq!(
+            (c.held, c.due, c.missing),
+            (2, 3, vec!["11月".to_owned()]),
+            "11月 lacks the second group"
+        );
+        assert_eq!(every_group(std::slice::from_ref(&first)).len(), 3);
+        let c = check(GROUP_RULE, q4, &every_group(&[first, vec![]]), now);
+        assert_eq!(
+            (c.held, c.missing),
+            (0, vec!["10月".to_owned(), "11月".to_owned()])
+        );
+        assert!(every_group(&[]).is_empty());
     }
 
     #[test]

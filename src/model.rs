@@ -6,13 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a signed-in person may do. A lead acts on their own branch; an admin on the district.
+/// What a signed-in person may do. A lead acts on their own branch; a committee admin (党委管理员) on their
+/// 党委 and everything below it; a district admin on the district, and alone keeps its tree, rules and log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Member,
     Lead,
+    Committee,
     Admin,
 }
 
@@ -21,12 +23,13 @@ impl Role {
         match self {
             Role::Member => "member",
             Role::Lead => "lead",
+            Role::Committee => "committee",
             Role::Admin => "admin",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Member, Role::Lead, Role::Admin]
+        [Role::Member, Role::Lead, Role::Committee, Role::Admin]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -35,8 +38,15 @@ impl Role {
         match self {
             Role::Member => "党员",
             Role::Lead => "党支部书记",
+            Role::Committee => "党委管理员",
             Role::Admin => "区委组织部管理员",
         }
+    }
+
+    /// A committee or district admin: someone who administers a part of the tree (members, roster,
+    /// invitations, the district view) rather than one branch.
+    pub fn administers(self) -> bool {
+        matches!(self, Role::Committee | Role::Admin)
     }
 }
 
@@ -554,7 +564,7 @@ mod tests {
         for s in AttendanceStatus::ALL {
             assert_eq!(AttendanceStatus::parse(s.as_str()), Some(s));
         }
-        for r in [Role::Member, Role::Lead, Role::Admin] {
+        for r in [Role::Member, Role::Lead, Role::Committee, Role::Admin] {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(ActivityKind::parse("clock_in"), None);

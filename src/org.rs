@@ -1,13 +1,13 @@
 //! The organisation's rules: the forms an organisation takes (区委 → 党委 / 联合党委 / 党总支 → 党支部 /
-//! 临时党支部 / 流动党员党支部), what may sit under what, a temporary branch's dates, and what a member's record
+//! 临时党支部 / 流动党员党支部 → 党小组), what may sit under what, a temporary branch's dates, and what a member's record
 //! may hold (tags, post, 流动党员 registration, exemptions). Plain functions, shared by the phone and the server.
 
 use serde::{Deserialize, Serialize};
 
 use crate::study::Day;
 
-/// What the department calls an organisation; its `kind` (department / committee / branch) is what the
-/// rest of the app goes by.
+/// What the department calls an organisation; its `kind` (department / committee / branch / group) is what
+/// the rest of the app goes by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -21,17 +21,20 @@ pub enum OrgForm {
     Branch,
     TemporaryBranch,
     MobileBranch,
+    /// 党小组: part of a branch; its members meet monthly (党小组会).
+    Group,
 }
 
 impl OrgForm {
     /// The forms an admin may create.
-    pub const CREATABLE: [OrgForm; 6] = [
+    pub const CREATABLE: [OrgForm; 7] = [
         OrgForm::Committee,
         OrgForm::JointCommittee,
         OrgForm::GeneralBranch,
         OrgForm::Branch,
         OrgForm::TemporaryBranch,
         OrgForm::MobileBranch,
+        OrgForm::Group,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl OrgForm {
             OrgForm::Branch => "branch",
             OrgForm::TemporaryBranch => "temporary_branch",
             OrgForm::MobileBranch => "mobile_branch",
+            OrgForm::Group => "group",
         }
     }
 
@@ -61,15 +65,18 @@ impl OrgForm {
             OrgForm::Branch => "党支部",
             OrgForm::TemporaryBranch => "临时党支部",
             OrgForm::MobileBranch => "流动党员党支部",
+            OrgForm::Group => "党小组",
         }
     }
 
-    /// The stored kind: `department`, `committee` (may have organisations below) or `branch` (has members).
+    /// The stored kind: `department`, `committee` (may have organisations below), `branch` (has members
+    /// and activities) or `group` (part of a branch).
     pub fn kind(self) -> &'static str {
         match self {
             OrgForm::Department => "department",
             OrgForm::Committee | OrgForm::JointCommittee | OrgForm::GeneralBranch => "committee",
             OrgForm::Branch | OrgForm::TemporaryBranch | OrgForm::MobileBranch => "branch",
+            OrgForm::Group => "group",
         }
     }
 
@@ -78,13 +85,23 @@ impl OrgForm {
         match kind {
             "department" => OrgForm::Department,
             "committee" => OrgForm::Committee,
+            "group" => OrgForm::Group,
             _ => OrgForm::Branch,
         }
     }
 
-    /// Whether organisations may sit below this one.
+    /// Whether organisations may sit below this one (below a branch, only 党小组).
     pub fn has_children(self) -> bool {
-        self.kind() != "branch"
+        self.kind() != "group"
+    }
+
+    /// Whether `child` may sit directly below this one: 党委-like organisations and branches below the 区委
+    /// and a 党委, 党小组 below a branch, nothing below a 党小组.
+    pub fn may_hold(self, child: OrgForm) -> bool {
+        matches!(
+            (self.kind(), child.kind()),
+            ("department" | "committee", "committee" | "branch") | ("branch", "group")
+        )
     }
 }
 
@@ -101,15 +118,24 @@ pub fn check(
     if name.is_empty() || name.chars().count() > 60 {
         return Err("名称应为1到60个字".to_owned());
     }
+    if form == OrgForm::Department {
+        return Err("区委组织部只有一个".to_owned());
+    }
     match parent {
         None => return Err("请选择上级组织".to_owned()),
         Some(p) if !p.has_children() => {
             return Err(format!("{}下面不能再设组织", p.label()));
         }
+        Some(p) if p.kind() == "branch" && !p.may_hold(form) => {
+            return Err(format!("{}下面只能设党小组", p.label()));
+        }
+        Some(p) if !p.may_hold(form) => {
+            return Err(format!(
+                "党小组只能设在党支部下面，不能设在{}下面",
+                p.label()
+            ));
+        }
         Some(_) => {}
-    }
-    if form == OrgForm::Department {
-        return Err("区委组织部只有一个".to_owned());
     }
     let day = |s: Option<&str>| -> Result<Option<Day>, String> {
         match s.map(str::trim).filter(|s| !s.is_empty()) {
@@ -270,7 +296,13 @@ mod tests {
         assert_eq!(OrgForm::TemporaryBranch.kind(), "branch");
         assert_eq!(OrgForm::JointCommittee.kind(), "committee");
         assert_eq!(OrgForm::of_kind("committee"), OrgForm::Committee);
-        assert!(!OrgForm::MobileBranch.has_children() && OrgForm::GeneralBranch.has_children());
+        assert_eq!(OrgForm::Group.kind(), "group");
+        assert_eq!(OrgForm::of_kind("group"), OrgForm::Group);
+        assert!(OrgForm::MobileBranch.has_children() && !OrgForm::Group.has_children());
+        assert!(OrgForm::MobileBranch.may_hold(OrgForm::Group));
+        assert!(!OrgForm::MobileBranch.may_hold(OrgForm::Branch));
+        assert!(OrgForm::Department.may_hold(OrgForm::GeneralBranch));
+        assert!(!OrgForm::Department.may_hold(OrgForm::Group));
     }
 
     #[test]
@@ -291,7 +323,18 @@ mod tests {
         assert!(
             ok(OrgForm::Branch, OrgForm::Branch)
                 .unwrap_err()
-                .contains("下面不能再设组织")
+                .contains("下面只能设党小组")
+        );
+        assert_eq!(ok(OrgForm::Group, OrgForm::TemporaryBranch), Ok(()));
+        assert!(
+            ok(OrgForm::Group, OrgForm::Committee)
+                .unwrap_err()
+                .contains("党小组只能设在党支部下面")
+        );
+        assert!(
+            ok(OrgForm::Group, OrgForm::Group)
+                .unwrap_err()
+                .contains("党小组下面不能再设组织")
         );
         assert!(ok(OrgForm::Department, OrgForm::Department).is_err());
         let no_start = check(

@@ -75,6 +75,7 @@ impl AppState {
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::invite,
         accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
+        orgs::add_admin, orgs::remove_admin,
         openapi_json),
     modifiers(&BearerAuth),
 )]

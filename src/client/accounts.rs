@@ -175,7 +175,7 @@ pub fn MembersPage() -> impl IntoView {
             }
         });
     }
-    let admin = ctx.role() == Some(Role::Admin);
+    let admin = ctx.role().is_some_and(Role::administers);
     let shown = move || {
         let filter = filter.get();
         let filter = filter.trim();
@@ -224,7 +224,7 @@ fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
                 <span class=if joined { "tag" } else { "tag warn" }>{if joined { "已加入" } else { "未加入" }}</span>
             </p>
             <p class="muted">{about.join(" · ")}</p>
-            {(member.role != Role::Admin).then(|| view! {
+            {(!member.role.administers()).then(|| view! {
                 <a href=format!("/members/{id}") class="row-link"><span>"成员资料"</span><span class="muted">"职务、标签、外出登记、免参加 ›"</span></a>
                 <InviteButton user_id=id joined/>
             })}

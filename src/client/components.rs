@@ -101,7 +101,7 @@ pub fn TopBar() -> impl IntoView {
 pub fn BottomNav() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let is_lead = move || ctx.role() == Some(Role::Lead);
-    let is_admin = move || ctx.role() == Some(Role::Admin);
+    let is_admin = move || ctx.role().is_some_and(Role::administers);
     view! {
         <nav class="bottom-nav" aria-label="主导航">
             <A href="/" exact=true>"首页"</A>

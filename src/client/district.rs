@@ -9,7 +9,7 @@ use super::components::download;
 use super::http::{self, ApiError};
 use super::sync::Ctx;
 use crate::api::{AudienceCount, BranchRow, DistrictView, paths};
-use crate::district::{CALENDAR, current, percent};
+use crate::district::{CALENDAR, GROUP_RULE, NO_GROUPS, current, percent};
 use crate::model::Role;
 
 #[component]
@@ -56,7 +56,7 @@ pub fn DistrictPage() -> impl IntoView {
         set_message.set(Some("正在导出…".to_owned()));
         spawn_local(async move { set_message.set(download(&token, &path, &name).await) });
     };
-    let admin = ctx.role() == Some(Role::Admin);
+    let admin = ctx.role().is_some_and(Role::administers);
     view! {
         <section class="card">
             <h1>"组织生活统计"</h1>
@@ -125,7 +125,7 @@ fn View(view: DistrictView, org: RwSignal<Option<i64>>, admin: bool) -> impl Int
                         <tr>
                             <th>"党组织"</th>
                             <th>"活动"</th>
-                            {CALENDAR.iter().map(|(kind, cadence)| view! {
+                            {CALENDAR.iter().chain([&GROUP_RULE]).map(|(kind, cadence)| view! {
                                 <th>{kind.label()}<br/><span class="muted">{cadence.label()}</span></th>
                             }).collect_view()}
                             <th>"出席率"</th>
@@ -152,6 +152,7 @@ fn Branch(row: BranchRow, org: RwSignal<Option<i64>>, admin: bool) -> impl IntoV
         view! { <span>{row.org_name}</span> }.into_any()
     };
     let names = (!row.quiet_names.is_empty()).then(|| row.quiet_names.join("、"));
+    let no_groups = row.rules.len() == CALENDAR.len();
     view! {
         <tr>
             <td>{name}<br/><span class="muted">{format!("{}人", row.members)}</span></td>
@@ -165,6 +166,7 @@ fn Branch(row: BranchRow, org: RwSignal<Option<i64>>, admin: bool) -> impl IntoV
                     </td>
                 }
             }).collect_view()}
+            {no_groups.then(|| view! { <td class="muted">{NO_GROUPS}</td> })}
             <td>
                 {percent(row.present, row.expected)}
                 <progress max=row.expected.max(1) value=row.present aria-label="出席率"></progress>

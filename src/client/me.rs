@@ -53,13 +53,15 @@ pub fn MePage() -> impl IntoView {
             <A href="/me/info" attr:class="row-link"><span>"我的信息"</span><span class="muted">"查看、导出 ›"</span></A>
             <A href="/feedback" attr:class="row-link"><span>"投诉建议"</span><span class="muted">" ›"</span></A>
         </section>
-        {move || matches!(ctx.role(), Some(Role::Lead | Role::Admin)).then(|| view! {
+        {move || matches!(ctx.role(), Some(Role::Lead | Role::Committee | Role::Admin)).then(|| view! {
             <section class="card">
                 <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
                 <A href="/district" attr:class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></A>
-                {(ctx.role() == Some(Role::Admin)).then(|| view! {
+                {ctx.role().is_some_and(Role::administers).then(|| view! {
                     <A href="/orgs" attr:class="row-link"><span>"组织管理"</span><span class="muted">" ›"</span></A>
                     <A href="/roster" attr:class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></A>
+                })}
+                {(ctx.role() == Some(Role::Admin)).then(|| view! {
                     <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
                 })}
             </section>

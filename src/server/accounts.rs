@@ -95,17 +95,21 @@ pub async fn members(
     query: Result<Query<MembersQuery>, QueryRejection>,
 ) -> Result<Json<Vec<MemberRow>>, AppError> {
     let Query(MembersQuery { org }) = query?;
-    let root = user.scope(
-        org,
-        "只有书记和管理员可以查看成员名单",
-        "只能查看本支部的成员",
-    )?;
+    let mut conn = state.db.reader.acquire().await?;
+    let root = user
+        .scope(
+            &mut conn,
+            org,
+            "只有书记和管理员可以查看成员名单",
+            "只能查看本支部或本党委范围内的成员",
+        )
+        .await?;
     let rows: Vec<MemberFields> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope)
+        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope) AND u.disabled_at IS NULL
          ORDER BY o.id, u.role = 'member', u.name, u.id"
     ))
     .bind(root)
-    .fetch_all(&state.db.reader)
+    .fetch_all(&mut *conn)
     .await?;
     let rows = rows.into_iter().map(member_row).collect();
     Ok(Json(rows))
@@ -125,24 +129,24 @@ async fn editable(
         .fetch_optional(&mut *conn)
         .await?;
     let member = member_row(row.ok_or(AppError::NotFound("没有这个成员"))?);
-    match user.role {
-        Role::Lead if member.org_id != user.org_id => {
-            return Err(AppError::Forbidden("只能查看本支部成员的资料"));
-        }
-        _ if member.id == user.id => {
-            return Err(AppError::Forbidden("本人的资料请由上级管理员修改"));
-        }
-        _ if member.role == Role::Admin => {
-            return Err(AppError::Forbidden("管理员账号没有党员资料"));
-        }
-        _ => {}
+    if !user.administers(conn, member.org_id, true).await? {
+        return Err(AppError::Forbidden(
+            "只能查看本支部或本党委范围内成员的资料",
+        ));
+    }
+    if member.id == user.id {
+        return Err(AppError::Forbidden("本人的资料请由上级管理员修改"));
+    }
+    if member.role.administers() {
+        return Err(AppError::Forbidden("管理员账号没有党员资料"));
     }
     Ok(member)
 }
 
 async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
-    let (membership, post, tags, audience): (String, String, String, String) =
-        sqlx::query_as("SELECT membership, post, tags, audience FROM users WHERE id = ?")
+    type Fields = (String, String, String, String, Option<i64>);
+    let (membership, post, tags, audience, group_id): Fields =
+        sqlx::query_as("SELECT membership, post, tags, audience, group_id FROM users WHERE id = ?")
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
@@ -171,6 +175,7 @@ async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, 
         tags,
         audience: Audience::parse(&audience).unwrap_or_default(),
         host_org_ids,
+        group_id,
         mobile: mobile.map(
             |(
                 destination,
@@ -229,13 +234,22 @@ async fn detail(
             .bind(member.org_id)
             .fetch_all(&mut *conn)
             .await?;
+    let groups: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM orgs WHERE kind = 'group' AND parent_id = ? ORDER BY id",
+    )
+    .bind(member.org_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let refs = |list: Vec<(i64, String)>| {
+        list.into_iter()
+            .map(|(id, name)| OrgRef { id, name })
+            .collect()
+    };
     Ok(MemberDetail {
         member,
         profile,
-        branches: branches
-            .into_iter()
-            .map(|(id, name)| OrgRef { id, name })
-            .collect(),
+        branches: refs(branches),
+        groups: refs(groups),
     })
 }
 
@@ -266,6 +280,20 @@ pub async fn edit_member(
             ));
         }
     }
+    if let Some(group) = p.group_id {
+        let ours: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
+        )
+        .bind(group)
+        .bind(member.org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !ours {
+            return Err(AppError::BadRequest(
+                "党小组应为本人所在支部的党小组".to_owned(),
+            ));
+        }
+    }
     let post = p.post.trim();
     let role = if LEAD_POSTS.contains(&post) {
         "lead"
@@ -273,13 +301,14 @@ pub async fn edit_member(
         "member"
     };
     let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
-    sqlx::query("UPDATE users SET membership = ?, post = ?, tags = ?, audience = ?, role = ?, mobile = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET membership = ?, post = ?, tags = ?, audience = ?, role = ?, mobile = ?, group_id = ? WHERE id = ?")
         .bind(p.membership.as_str())
         .bind(post)
         .bind(&tags)
         .bind(p.audience.as_str())
         .bind(role)
         .bind(tags.contains("流动党员") || p.mobile.is_some())
+        .bind(p.group_id)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -336,7 +365,7 @@ pub async fn edit_member(
 }
 
 /// Issue a one-time invitation for a member who has not joined, or a password reset for one who has.
-/// Leads: members of their branch; district admins: anyone. A newer invitation replaces an older one.
+/// Leads: members of their branch; committee admins: members in their 党委; district admins: anyone. A newer invitation replaces an older one.
 #[utoipa::path(post, path = paths::INVITATIONS, tag = "accounts", security(("bearer" = [])), request_body = NewInvitation,
     responses((status = 200, body = Invitation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -355,19 +384,24 @@ pub async fn invite(
         ));
     }
     let mut tx = state.db.writer.begin().await?;
-    let target: Option<(String, String, i64, bool)> =
-        sqlx::query_as("SELECT name, role, org_id, password_hash != '' FROM users WHERE id = ?")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (name, role, org_id, reset) = target.ok_or(AppError::NotFound("没有这个成员"))?;
-    let allowed = match user.role {
-        Role::Admin => true,
-        Role::Lead => org_id == user.org_id && role != "admin",
-        Role::Member => false,
-    };
+    let target: Option<(String, String, i64, bool, bool)> = sqlx::query_as(
+        "SELECT name, role, org_id, password_hash != '', disabled_at IS NOT NULL FROM users WHERE id = ?",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (name, role, org_id, reset, disabled) = target.ok_or(AppError::NotFound("没有这个成员"))?;
+    let role = Role::parse(&role).unwrap_or(Role::Admin);
+    // Admin accounts are invited by a district admin only.
+    let allowed = (user.role == Role::Admin || !role.administers())
+        && user.administers(&mut tx, org_id, true).await?;
     if !allowed {
-        return Err(AppError::Forbidden("只能邀请本支部的成员"));
+        return Err(AppError::Forbidden("只能邀请本支部或本党委范围内的成员"));
+    }
+    if disabled {
+        return Err(AppError::Conflict(
+            "这个管理员账号已停用；需要时请在组织管理中重新设为管理员",
+        ));
     }
     let now = now_ms();
     let code = new_code();

@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::auth::{CurrentUser, Person};
-use super::db::audit;
+use super::db::{audit, in_subtree};
 use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -120,7 +120,8 @@ fn check_fields(a: &NewActivity, ap: &Applying) -> Result<(), String> {
 const MAX_ACTIVITY_HOURS: Hours = Hours::whole(24);
 
 /// Publishes an activity for the lead's branch and freezes its roster (应到): the branch's members, the
-/// members of other branches who attend this one as guests, and 免参加 for approved exemptions.
+/// members of other branches who attend this one as guests, and 免参加 for approved exemptions. A
+/// 党小组会 for one group has that group's members only.
 pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
     let by = ap.author;
     if by.role != Role::Lead {
@@ -142,11 +143,28 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     if a.fence.is_some_and(|f| !f.is_valid()) {
         return Ok(Err("签到范围无效：半径应在50米至2000米之间".to_owned()));
     }
+    if let Some(group) = a.group_id {
+        if a.kind != ActivityKind::GroupMeeting {
+            return Ok(Err("只有党小组会按党小组确定应到人员".to_owned()));
+        }
+        let ours: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
+        )
+        .bind(group)
+        .bind(by.org_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if !ours {
+            return Ok(Err(
+                "这个党小组不在本支部（可能已被删除），请重新选择".to_owned()
+            ));
+        }
+    }
     let inserted = sqlx::query(
         "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, mode, code, secret,
                                  code_step_ms, fence_lat_e6, fence_lng_e6, fence_radius_m, study_halves, created_by,
-                                 created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                                 created_at, server_seq, group_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&a.activity_id)
     .bind(by.org_id)
@@ -166,6 +184,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(by.id)
     .bind(ap.now)
     .bind(ap.seq)
+    .bind(a.group_id)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -176,10 +195,11 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
         "INSERT INTO attendance (activity_id, member_id, status, reason, guest, server_seq)
          SELECT ?1, u.id, CASE WHEN e.reason IS NULL THEN 'pending' ELSE 'exempt' END, e.reason,
                 u.org_id != ?3, ?2
-         FROM (SELECT id, org_id FROM users WHERE org_id = ?3 AND role IN ('member', 'lead')
+         FROM (SELECT id, org_id FROM users
+               WHERE org_id = ?3 AND role IN ('member', 'lead') AND (?5 IS NULL OR group_id = ?5)
                UNION
                SELECT u.id, u.org_id FROM host_orgs h JOIN users u ON u.id = h.user_id
-               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead')) u
+               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead') AND ?5 IS NULL) u
          LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > ?4 GROUP BY user_id) e
                 ON e.user_id = u.id",
     )
@@ -187,6 +207,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(ap.seq)
     .bind(by.org_id)
     .bind(a.starts_at)
+    .bind(a.group_id)
     .execute(&mut *conn)
     .await?;
     audit(conn, ap.now, by.id, "publish_activity", &a.activity_id).await?;
@@ -323,17 +344,19 @@ pub struct ActivityRecord {
     pub fence_lng_e6: Option<i32>,
     pub fence_radius_m: Option<u32>,
     pub study_halves: u32,
+    pub group_name: Option<String>,
     pub server_seq: i64,
 }
 
 /// The columns of [`ActivityRecord`], for queries over `activities a JOIN orgs o`.
 pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at,
     a.ends_at, a.mode, a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret,
-    a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.study_halves, a.server_seq";
+    a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.study_halves,
+    (SELECT g.name FROM orgs g WHERE g.id = a.group_id) AS group_name, a.server_seq";
 
 /// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all):
 /// a member those of every organisation whose roster they are on (home and host branches) and their own
-/// branch's; a lead their branch's; an admin all. Only the branch's lead gets the 签到码's secret.
+/// branch's; a lead their branch's; a committee admin their 党委's; a district admin all. Only the branch's lead gets the 签到码's secret.
 pub async fn visible_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -342,13 +365,16 @@ pub async fn visible_since(
     limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
     let all_orgs = user.role == Role::Admin;
+    // Below a branch are only its 党小组, which hold no activities of their own; below a 党委, the
+    // branches its committee admin looks after.
     let rows: Vec<ActivityRecord> = sqlx::query_as(&format!(
         "SELECT {ACTIVITY_COLUMNS}
          FROM activities a JOIN orgs o ON o.id = a.org_id
-         WHERE (?1 OR a.org_id = ?2
+         WHERE (?1 OR a.org_id {below}
                 OR EXISTS (SELECT 1 FROM attendance t WHERE t.activity_id = a.id AND t.member_id = ?3))
            AND a.server_seq > ?4 AND a.server_seq <= ?5
-         ORDER BY a.server_seq LIMIT ?6"
+         ORDER BY a.server_seq LIMIT ?6",
+        below = in_subtree("?2")
     ))
     .bind(all_orgs)
     .bind(user.org_id)
@@ -389,6 +415,7 @@ pub async fn visible_since(
                 code: (leads_it && !r.code.is_empty()).then_some(r.code),
                 fence: fence(r.fence_lat_e6, r.fence_lng_e6, r.fence_radius_m),
                 study_hours: Hours(r.study_halves),
+                group_name: r.group_name,
                 server_seq: r.server_seq,
             })
         })

@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
-use super::db::audit;
+use super::db::{audit, in_subtree};
 use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -354,7 +354,7 @@ impl AttendanceRecord {
 }
 
 /// Roster rows this user may see that changed in (cursor, upto], the first `limit` by sequence: a member
-/// their own; a lead their branch's; an admin all.
+/// their own; a lead their branch's; a committee admin their 党委's; a district admin all.
 pub async fn attendance_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -363,9 +363,10 @@ pub async fn attendance_since(
     limit: Option<usize>,
 ) -> Result<Vec<AttendanceView>, AppError> {
     let scope = match user.role {
-        Role::Member => "t.member_id = ?1",
-        Role::Lead => "(a.org_id = ?2 OR t.member_id = ?1)",
-        Role::Admin => "1",
+        Role::Member => "t.member_id = ?1".to_owned(),
+        Role::Lead => "(a.org_id = ?2 OR t.member_id = ?1)".to_owned(),
+        Role::Committee => format!("a.org_id {}", in_subtree("?2")),
+        Role::Admin => "1".to_owned(),
     };
     let sql = format!(
         "SELECT {ATTENDANCE_COLUMNS}

@@ -18,7 +18,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
-use super::db::now_ms;
+use super::db::{now_ms, within};
 use super::{AppError, AppState};
 use crate::api::{ErrorBody, LoginRequest, LoginResponse, Me, paths};
 use crate::model::Role;
@@ -68,10 +68,12 @@ impl CurrentUser {
 
 impl CurrentUser {
     /// The organisation a lead or admin asks about, as the root of a view: a lead only their own branch
-    /// (the default), an admin any (`None`: the whole district). Members are refused with `members`, a lead
-    /// asking about another branch with `elsewhere`.
-    pub fn scope(
+    /// (the default), a committee admin their 党委 or anything below it (the default: the 党委), a district
+    /// admin any (`None`: the whole district). Members are refused with `members`, anyone asking about an
+    /// organisation outside their part of the tree with `elsewhere`.
+    pub async fn scope(
         &self,
+        conn: &mut SqliteConnection,
         asked: Option<i64>,
         members: &'static str,
         elsewhere: &'static str,
@@ -79,9 +81,28 @@ impl CurrentUser {
         match (self.role, asked) {
             (Role::Member, _) => Err(AppError::Forbidden(members)),
             (Role::Lead, Some(org)) if org != self.org_id => Err(AppError::Forbidden(elsewhere)),
-            (Role::Lead, _) => Ok(Some(self.org_id)),
+            (Role::Lead | Role::Committee, None) => Ok(Some(self.org_id)),
+            (Role::Lead, Some(org)) => Ok(Some(org)),
+            (Role::Committee, Some(org)) if within(conn, self.org_id, org).await? => Ok(Some(org)),
+            (Role::Committee, Some(_)) => Err(AppError::Forbidden(elsewhere)),
             (Role::Admin, org) => Ok(org),
         }
+    }
+
+    /// Whether this person administers `org`: a district admin any, a committee admin their 党委's part of
+    /// the tree, a lead their own branch (when `leads_count` is true).
+    pub async fn administers(
+        &self,
+        conn: &mut SqliteConnection,
+        org: i64,
+        leads_count: bool,
+    ) -> Result<bool, AppError> {
+        Ok(match self.role {
+            Role::Admin => true,
+            Role::Committee => within(conn, self.org_id, org).await?,
+            Role::Lead => leads_count && org == self.org_id,
+            Role::Member => false,
+        })
     }
 }
 
@@ -277,6 +298,16 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     .fetch_one(&state.db.reader)
     .await?;
     let role = stored_role(id, &role)?;
+    let groups: Vec<(i64, String)> = if role == Role::Lead {
+        sqlx::query_as(
+            "SELECT id, name FROM orgs WHERE parent_id = ? AND kind = 'group' ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(&state.db.reader)
+        .await?
+    } else {
+        Vec::new()
+    };
     Ok(Me {
         id,
         name,
@@ -285,6 +316,10 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         org_id,
         org_name,
         audience: Audience::parse(&audience).unwrap_or_default(),
+        groups: groups
+            .into_iter()
+            .map(|(id, name)| crate::api::OrgRef { id, name })
+            .collect(),
     })
 }
 

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 #[derive(Clone)]
 pub struct Db {
@@ -29,12 +29,30 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // Migrations run on a connection of their own with foreign keys off: SQLite widens a CHECK only by
+        // rebuilding the table, and sqlx runs each migration inside a transaction, where foreign keys cannot
+        // be switched off. Every reference is checked afterwards.
+        let mut migrating =
+            SqliteConnection::connect_with(&options.clone().foreign_keys(false)).await?;
+        sqlx::migrate!("src/server/migrations")
+            .run(&mut migrating)
+            .await?;
+        let dangling: Vec<(String, i64)> =
+            sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+                .fetch_all(&mut migrating)
+                .await?;
+        migrating.close().await?;
+        if let Some((table, row)) = dangling.first() {
+            return Err(sqlx::Error::Protocol(format!(
+                "after migrating, {} rows refer to missing rows (first: {table} row {row})",
+                dangling.len()
+            )));
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("src/server/migrations").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -95,6 +113,23 @@ pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
         SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
         UNION SELECT o.id FROM orgs o JOIN scope s ON o.parent_id = s.id)";
 
+/// `IN (…)`: the organisation bound at `param` (`?2`, say) and everything below it.
+pub fn in_subtree(param: &str) -> String {
+    format!(
+        "IN (WITH RECURSIVE sub(id) AS (SELECT {param} UNION SELECT o.id FROM orgs o JOIN sub s ON o.parent_id = s.id)
+             SELECT id FROM sub)"
+    )
+}
+
+/// Whether `org` is `root` or below it.
+pub async fn within(conn: &mut SqliteConnection, root: i64, org: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT ?1 {}", in_subtree("?2")))
+        .bind(org)
+        .bind(root)
+        .fetch_one(conn)
+        .await
+}
+
 /// Records a lead's or admin's action for the audit trail.
 pub async fn audit(
     conn: &mut SqliteConnection,
@@ -119,4 +154,89 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::migrate::Migrator;
+
+    /// A database from before committee admins and 党小组 (migrations 1–4, with people, sessions and a
+    /// roster) comes through the table rebuild whole, with its references and foreign keys working.
+    #[tokio::test]
+    async fn the_rebuild_for_committees_and_groups_keeps_every_row_and_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let mut old = SqliteConnection::connect_with(&options).await.unwrap();
+        let all = sqlx::migrate!("src/server/migrations");
+        let before = Migrator {
+            migrations: all
+                .migrations
+                .iter()
+                .filter(|m| m.version <= 4)
+                .cloned()
+                .collect(),
+            ..Migrator::DEFAULT
+        };
+        before.run(&mut old).await.unwrap();
+        for sql in [
+            "INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (1, NULL, '区委组织部', 'department', 'department'),
+                 (2, 1, '机关党支部', 'branch', 'branch')",
+            "INSERT INTO users (id, phone, name, password_hash, role, org_id, created_at, post, tags)
+                 VALUES (1, '13800000009', '周敏', 'x', 'admin', 1, 0, '', ''),
+                        (2, '13800000002', '李明', 'y', 'member', 2, 0, '党员', '流动党员')",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('h', 2, 0, 1)",
+            "INSERT INTO host_orgs (user_id, org_id) VALUES (2, 2)",
+        ] {
+            sqlx::query(sql).execute(&mut old).await.unwrap();
+        }
+        old.close().await.unwrap();
+
+        let db = Db::open(&path).await.unwrap();
+        let people: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT id, name, role, post, tags FROM users ORDER BY id")
+                .fetch_all(&db.reader)
+                .await
+                .unwrap();
+        assert_eq!(
+            people[1],
+            (
+                2,
+                "李明".into(),
+                "member".into(),
+                "党员".into(),
+                "流动党员".into()
+            )
+        );
+        let session: i64 = sqlx::query_scalar("SELECT user_id FROM sessions")
+            .fetch_one(&db.reader)
+            .await
+            .unwrap();
+        assert_eq!(session, 2);
+        // The widened checks, and the foreign keys on again for the app.
+        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (3, 2, '第一党小组', 'group', 'group')")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET role = 'committee', group_id = 3 WHERE id = 2")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let refused = sqlx::query("UPDATE users SET role = 'boss' WHERE id = 2")
+            .execute(&db.writer)
+            .await;
+        assert!(refused.is_err(), "the CHECK still holds");
+        let dangling = sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('z', 99, 0, 1)")
+            .execute(&db.writer)
+            .await;
+        assert!(dangling.is_err(), "sessions still refer to users");
+        let orphan = sqlx::query("UPDATE users SET group_id = 42 WHERE id = 2")
+            .execute(&db.writer)
+            .await;
+        assert!(orphan.is_err(), "users refer to orgs");
+    }
 }

@@ -1,5 +1,6 @@
-//! Demo data for `--demo`: the district's organisation department, the construction joint committee with a
-//! branch on a Shanghai site, an 机关 branch, and people to log in as (all with password `hongyan-demo`).
+//! Demo data for `--demo`: the district's organisation department, the construction joint committee (with
+//! its committee admin) and its branch on a Shanghai site (with a 党小组), an 机关 branch, and people to log
+//! in as (all with password `hongyan-demo`).
 //!
 //! Seeded only into an empty database, and never without `--demo`.
 
@@ -27,7 +28,7 @@ type Seed = (
     Option<&'static str>,
 );
 
-const PEOPLE: [Seed; 9] = [
+const PEOPLE: [Seed; 10] = [
     ("13800000001", "王建国", "lead", 3, "full", true, None),
     ("13800000002", "李明", "member", 3, "full", true, None),
     (
@@ -51,6 +52,7 @@ const PEOPLE: [Seed; 9] = [
     ),
     ("13800000006", "陈静", "member", 3, "full", true, None),
     ("13800000007", "孙丽", "lead", 4, "full", false, None),
+    ("13800000008", "吴刚", "committee", 2, "full", false, None),
     ("13800000009", "周敏", "admin", 1, "full", false, None),
     // Home branch the 机关 branch, working on the Shanghai site: attends its branch as a guest.
     ("13800000010", "钱鹏", "member", 4, "full", true, None),
@@ -74,6 +76,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         ),
         (3, Some(2), "上海浦东项目部党支部", OrgForm::Branch),
         (4, Some(1), "区发展改革委机关党支部", OrgForm::Branch),
+        (5, Some(3), "钢筋班组党小组", OrgForm::Group),
     ] {
         sqlx::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
@@ -117,6 +120,9 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE users SET post = '书记' WHERE role = 'lead'")
         .execute(&mut *tx)
         .await?;
+    sqlx::query("UPDATE users SET group_id = 5 WHERE phone IN ('13800000001', '13800000002', '13800000004')")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE users SET tags = '流动党员' WHERE mobile = 1")
         .execute(&mut *tx)
         .await?;
@@ -138,6 +144,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         code: String::new(),
         fence: None,
         study_hours: Hours::ZERO,
+        group_id: None,
     };
     let applying = Applying {
         author: Person {

@@ -18,7 +18,9 @@ use super::register::{attachment, quiet_members};
 use super::study::study_rows;
 use super::{AppError, AppState};
 use crate::api::{AudienceCount, BranchRow, DistrictView, ErrorBody, OrgRef, OverviewRow, paths};
-use crate::district::{CALENDAR, Period, check, current, percent};
+use crate::district::{
+    CALENDAR, GROUP_RULE, NO_GROUPS, Period, check, current, every_group, percent,
+};
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, Tally};
 use crate::study::Audience;
 
@@ -58,12 +60,15 @@ pub async fn district(
             "format 只能是 json 或 xlsx".to_owned(),
         ));
     }
-    let asked = user.scope(
-        q.org,
-        "只有书记和管理员可以查看统计",
-        "只能查看本支部的统计",
-    )?;
     let mut conn = state.db.reader.acquire().await?;
+    let asked = user
+        .scope(
+            &mut conn,
+            q.org,
+            "只有书记和管理员可以查看统计",
+            "只能查看本支部或本党委范围内的统计",
+        )
+        .await?;
     let root: Option<(i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT id, name, parent_id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 ORDER BY id LIMIT 1",
     )
@@ -82,8 +87,14 @@ pub async fn district(
         own_lead,
     )
     .await?;
-    let parent = match (user.role, parent_id) {
-        (Role::Admin, Some(id)) => sqlx::query_as("SELECT id, name FROM orgs WHERE id = ?")
+    // Back up the tree, but not above the part of it this person administers.
+    let up = match user.role {
+        Role::Admin => parent_id,
+        Role::Committee => parent_id.filter(|_| org_id != user.org_id),
+        Role::Lead | Role::Member => None,
+    };
+    let parent = match up {
+        Some(id) => sqlx::query_as("SELECT id, name FROM orgs WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?
@@ -113,14 +124,15 @@ async fn build(
     .bind(org_id)
     .fetch_all(&mut *conn)
     .await?;
-    let children: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM orgs WHERE parent_id = ? ORDER BY id")
-            .bind(org_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let children: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
+    )
+    .bind(org_id)
+    .fetch_all(&mut *conn)
+    .await?;
     let members: HashMap<i64, u32> = sqlx::query_as::<_, (i64, u32)>(&format!(
         "{ORG_SCOPE} SELECT org_id, count(*) FROM users
-         WHERE org_id IN (SELECT id FROM scope) AND role != 'admin' GROUP BY org_id"
+         WHERE org_id IN (SELECT id FROM scope) AND role NOT IN ('admin', 'committee') GROUP BY org_id"
     ))
     .bind(org_id)
     .fetch_all(&mut *conn)
@@ -134,8 +146,15 @@ async fn build(
         ..period
     }
     .bounds();
-    let held: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT org_id, kind, starts_at FROM activities
+    let groups: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT id, parent_id FROM orgs WHERE kind = 'group' AND parent_id IN (SELECT id FROM scope)
+         ORDER BY id"
+    ))
+    .bind(org_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT org_id, kind, starts_at, group_id FROM activities
          WHERE org_id IN (SELECT id FROM scope) AND state != 'cancelled' AND starts_at >= ?2 AND starts_at < ?3
            AND starts_at <= ?4"
     ))
@@ -175,21 +194,39 @@ async fn build(
         .map(|(id, name)| {
             let times = |kind: ActivityKind, whole_year: bool| -> Vec<i64> {
                 held.iter()
-                    .filter(|(org, k, at)| {
+                    .filter(|(org, k, at, _)| {
                         *org == id
                             && ActivityKind::parse(k) == Some(kind)
                             && (whole_year || (start..end).contains(at))
                     })
-                    .map(|(_, _, at)| *at)
+                    .map(|(_, _, at, _)| *at)
                     .collect()
             };
-            let rules = CALENDAR
+            let mut rules: Vec<_> = CALENDAR
                 .iter()
                 .map(|&(kind, cadence)| {
                     let whole_year = cadence == crate::district::Cadence::Year;
                     check((kind, cadence), period, &times(kind, whole_year), now)
                 })
                 .collect();
+            // A branch with 党小组: each group meets monthly.
+            let meetings: Vec<Vec<i64>> = groups
+                .iter()
+                .filter(|(_, branch)| *branch == id)
+                .map(|(group, _)| {
+                    held.iter()
+                        .filter(|(org, k, _, g)| {
+                            *org == id
+                                && *g == Some(*group)
+                                && ActivityKind::parse(k) == Some(GROUP_RULE.0)
+                        })
+                        .map(|(_, _, at, _)| *at)
+                        .collect()
+                })
+                .collect();
+            if !meetings.is_empty() {
+                rules.push(check(GROUP_RULE, period, &every_group(&meetings), now));
+            }
             let tally = Tally::of(roster.get(&id).cloned().unwrap_or_default());
             let unconfirmed = roster.get(&id).map_or(0, |r| {
                 r.iter()
@@ -203,7 +240,7 @@ async fn build(
                 members: members.get(&id).copied().unwrap_or(0),
                 held: held
                     .iter()
-                    .filter(|(org, _, at)| *org == id && (start..end).contains(at))
+                    .filter(|(org, _, at, _)| *org == id && (start..end).contains(at))
                     .count() as u32,
                 rules,
                 expected: tally.expected,
@@ -272,6 +309,7 @@ fn workbook(v: &DistrictView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     headings.extend(
         CALENDAR
             .iter()
+            .chain([&GROUP_RULE])
             .map(|(kind, cadence)| format!("{}（{}）", kind.label(), cadence.label())),
     );
     headings.extend([
@@ -302,6 +340,10 @@ fn workbook(v: &DistrictView) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                 format!("（缺{}）", rule.missing.join("、"))
             };
             sheet.write_string(row, col, format!("{}{missing}", rule.cell()))?;
+            col += 1;
+        }
+        if b.rules.len() == CALENDAR.len() {
+            sheet.write_string(row, col, NO_GROUPS)?;
             col += 1;
         }
         sheet.write_number(row, col, b.expected)?;

@@ -84,7 +84,7 @@ pub async fn import_roster(
     let table = super::roster::read_table(&bytes)?;
     let db = Db::open(db_path).await?;
     let mut tx = db.writer.begin().await?;
-    let report = super::roster::run(&mut tx, &table, dry_run, None, now_ms())
+    let report = super::roster::run(&mut tx, &table, dry_run, None, None, now_ms())
         .await?
         .map_err(|e| e.to_string())?;
     tx.commit().await?;
@@ -206,7 +206,7 @@ mod tests {
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&db).await.unwrap(), 4);
+        assert_eq!(migrate(&db).await.unwrap(), 5);
         let id = create_admin(&db, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

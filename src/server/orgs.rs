@@ -1,24 +1,28 @@
 //! The organisation tree, edited by district admins: read it whole, add an organisation under a 党委 or
-//! the 区委, rename or move one (never below itself or under a branch), set a temporary branch's dates, and
-//! delete one while nothing belongs to it. Every change is audited.
+//! the 区委 (or a 党小组 under a branch), rename or move one (never below itself), set a temporary branch's
+//! dates, and delete one while nothing belongs to it. District admins also name each 党委's admins
+//! (党委管理员) and withdraw them. A committee admin reads their own part of the tree. Every change is
+//! audited.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router, routing::get, routing::put};
+use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
 use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, audit, now_ms};
 use super::{AppError, AppState};
-use crate::api::{ErrorBody, OrgEntry, OrgNode, paths};
-use crate::model::Role;
+use crate::api::{ErrorBody, NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
+use crate::model::{Role, is_valid_phone};
 use crate::org::{OrgForm, check};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::ORGS, get(tree).post(create))
         .route(paths::ORG, put(edit).delete(remove))
+        .route(paths::ORG_ADMINS, post(add_admin))
+        .route(paths::ORG_ADMIN, delete(remove_admin))
 }
 
 fn admin_only(user: &CurrentUser) -> Result<(), AppError> {
@@ -29,16 +33,29 @@ fn admin_only(user: &CurrentUser) -> Result<(), AppError> {
     }
 }
 
-/// The whole tree, parents before children.
+/// The whole tree, parents before children (a committee admin: their 党委 and what is below it).
 #[utoipa::path(get, path = paths::ORGS, tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<OrgNode>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn tree(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Json<Vec<OrgNode>>, AppError> {
-    admin_only(&user)?;
     let mut conn = state.db.reader.acquire().await?;
-    Ok(Json(nodes(&mut conn, None).await?))
+    let all = nodes(&mut conn, None).await?;
+    match user.role {
+        Role::Admin => Ok(Json(all)),
+        Role::Committee => {
+            // Parents come first, so one pass keeps the 党委 and everything below it.
+            let mut kept: Vec<OrgNode> = Vec::new();
+            for node in all {
+                if node.id == user.org_id || kept.iter().any(|k| Some(k.id) == node.parent_id) {
+                    kept.push(node);
+                }
+            }
+            Ok(Json(kept))
+        }
+        Role::Lead | Role::Member => Err(AppError::Forbidden("只有管理员可以查看组织树")),
+    }
 }
 
 async fn nodes(
@@ -58,12 +75,12 @@ async fn nodes(
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT o.id, o.parent_id, o.name, o.form, o.kind, o.starts_on, o.ends_on,
-                (SELECT count(*) FROM users u WHERE u.org_id = o.id AND u.role != 'admin'),
+                (SELECT count(*) FROM users u WHERE (u.org_id = o.id OR u.group_id = o.id) AND u.role NOT IN ('admin', 'committee')),
                 (SELECT count(*) FROM orgs c WHERE c.parent_id = o.id)
          FROM orgs o WHERE ?1 IS NULL OR o.id = ?1 ORDER BY o.id",
     )
     .bind(only)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let mut nodes: Vec<OrgNode> = rows
         .into_iter()
@@ -77,9 +94,27 @@ async fn nodes(
                 ends_on,
                 members,
                 children,
+                admins: Vec::new(),
             },
         )
         .collect();
+    let admins: Vec<(i64, i64, String, String, bool)> = sqlx::query_as(
+        "SELECT org_id, id, name, phone, password_hash != '' FROM users
+         WHERE role IN ('committee', 'admin') AND disabled_at IS NULL AND (?1 IS NULL OR org_id = ?1) ORDER BY id",
+    )
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (org_id, id, name, phone, joined) in admins {
+        if let Some(node) = nodes.iter_mut().find(|n| n.id == org_id) {
+            node.admins.push(OrgAdmin {
+                id,
+                name,
+                phone,
+                joined,
+            });
+        }
+    }
     // Parents before children, siblings in id order (a moved organisation may have a smaller id).
     let mut ordered = Vec::with_capacity(nodes.len());
     fn take(nodes: &mut Vec<OrgNode>, parent: Option<i64>, out: &mut Vec<OrgNode>) {
@@ -146,7 +181,7 @@ fn day(s: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Add an organisation below a 党委 / 联合党委 / 党总支 or the 区委.
+/// Add an organisation below a 党委 / 联合党委 / 党总支 or the 区委, or a 党小组 below a branch.
 #[utoipa::path(post, path = paths::ORGS, tag = "admin", security(("bearer" = [])), request_body = OrgEntry,
     responses((status = 200, body = OrgNode), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -207,12 +242,21 @@ pub async fn edit(
     if current.parent_id.is_none() {
         return Err(AppError::Conflict("区委组织部是组织树的根，不能修改"));
     }
-    if current.form.has_children() != e.form.has_children()
-        && (current.children > 0 || current.members > 0)
-    {
+    let in_use: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 OR group_id = ?1)
+             OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = ?1)
+             OR EXISTS (SELECT 1 FROM activities WHERE org_id = ?1 OR group_id = ?1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if current.form.kind() != e.form.kind() && in_use {
         return Err(AppError::Conflict(
-            "这个组织下已有组织或成员，不能在党委类和支部类之间改变形式",
+            "这个组织下已有组织、成员或活动，不能在党委、党支部和党小组之间改变形式",
         ));
+    }
+    if current.form == OrgForm::Group && current.parent_id != Some(e.parent_id) && in_use {
+        return Err(AppError::Conflict("党小组已有成员或活动，不能移到别的支部"));
     }
     checked(&mut tx, &e, Some(id)).await?;
     sqlx::query("UPDATE orgs SET parent_id = ?, name = ?, kind = ?, form = ?, starts_on = ?, ends_on = ? WHERE id = ?")
@@ -255,7 +299,8 @@ pub async fn remove(
         .pop()
         .ok_or(AppError::NotFound("组织不存在"))?;
     let used: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1) OR EXISTS (SELECT 1 FROM activities WHERE org_id = ?1)
+        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 OR group_id = ?1)
+             OR EXISTS (SELECT 1 FROM activities WHERE org_id = ?1 OR group_id = ?1)
              OR EXISTS (SELECT 1 FROM host_orgs WHERE org_id = ?1) OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = ?1)",
     )
     .bind(id)
@@ -271,6 +316,136 @@ pub async fn remove(
         .execute(&mut *tx)
         .await?;
     audit(&mut tx, now_ms(), user.id, "delete_org", &node.name).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Name a 党委's admin (党委管理员): a work account at the 党委, with no password until they accept the
+/// invitation a district admin then issues. A withdrawn admin's account is given back.
+#[utoipa::path(post, path = paths::ORG_ADMINS, tag = "admin", security(("bearer" = [])), request_body = NewOrgAdmin,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = OrgAdmin), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn add_admin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<NewOrgAdmin>, JsonRejection>,
+) -> Result<Json<OrgAdmin>, AppError> {
+    admin_only(&user)?;
+    let Path(id) = id?;
+    let Json(NewOrgAdmin { name, phone }) = body?;
+    let (name, phone) = (name.trim(), phone.trim());
+    if name.is_empty() || name.chars().count() > 30 {
+        return Err(AppError::BadRequest("姓名应为1到30个字".to_owned()));
+    }
+    if !is_valid_phone(phone) {
+        return Err(AppError::BadRequest("请填写11位手机号".to_owned()));
+    }
+    let mut tx = state.db.writer.begin().await?;
+    let org = nodes(&mut tx, Some(id))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("组织不存在"))?;
+    if org.form.kind() != "committee" {
+        return Err(AppError::BadRequest(format!(
+            "只有党委、联合党委和党总支设党委管理员；{}不设",
+            org.form.label()
+        )));
+    }
+    let existing: Option<(i64, String, bool)> =
+        sqlx::query_as("SELECT id, role, disabled_at IS NOT NULL FROM users WHERE phone = ?")
+            .bind(phone)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let user_id = match existing {
+        None => sqlx::query(
+            "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES (?, ?, '', 'committee', ?, ?)",
+        )
+        .bind(phone)
+        .bind(name)
+        .bind(id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid(),
+        Some((was, role, true)) if role == "committee" => {
+            sqlx::query("UPDATE users SET name = ?, org_id = ?, disabled_at = NULL WHERE id = ?")
+                .bind(name)
+                .bind(id)
+                .bind(was)
+                .execute(&mut *tx)
+                .await?;
+            was
+        }
+        Some(_) => {
+            return Err(AppError::Conflict(
+                "这个手机号已有账号。党委管理员用单独的工作账号，请换一个手机号",
+            ));
+        }
+    };
+    audit(
+        &mut tx,
+        now_ms(),
+        user.id,
+        "add_org_admin",
+        &format!("{}：{name}", org.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(OrgAdmin {
+        id: user_id,
+        name: name.to_owned(),
+        phone: phone.to_owned(),
+        joined: false,
+    }))
+}
+
+/// Withdraw a 党委管理员: their sessions end at once, their password and unused invitations are gone, and
+/// the account stays (withdrawn) for the records it signed.
+#[utoipa::path(delete, path = paths::ORG_ADMIN, tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn remove_admin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ids: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<StatusCode, AppError> {
+    admin_only(&user)?;
+    let Path((id, user_id)) = ids?;
+    let mut tx = state.db.writer.begin().await?;
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT u.name, o.name FROM users u JOIN orgs o ON o.id = u.org_id
+         WHERE u.id = ? AND u.org_id = ? AND u.role = 'committee' AND u.disabled_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (name, org) = found.ok_or(AppError::NotFound("这个组织没有这位管理员"))?;
+    sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ?")
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        now_ms(),
+        user.id,
+        "remove_org_admin",
+        &format!("{org}：{name}"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

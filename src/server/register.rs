@@ -208,9 +208,7 @@ pub async fn register(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound("活动不存在"))?;
-    let allowed =
-        user.role == Role::Admin || (user.role == Role::Lead && user.org_id == activity.org_id);
-    if !allowed {
+    if !user.administers(&mut conn, activity.org_id, true).await? {
         return Err(AppError::Forbidden("只能导出本支部活动的签到登记"));
     }
     let rows: Vec<AttendanceRecord> = sqlx::query_as(&format!(

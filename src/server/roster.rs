@@ -18,7 +18,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
-use super::db::{audit, now_ms};
+use super::db::{ORG_SCOPE, audit, now_ms};
 use super::{AppError, AppState};
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
@@ -57,17 +57,23 @@ pub async fn import(
     query: Result<Query<ImportQuery>, QueryRejection>,
     body: Bytes,
 ) -> Result<Json<ImportReport>, AppError> {
-    if user.role != Role::Admin {
-        return Err(AppError::Forbidden("只有区委组织部管理员可以导入名册"));
-    }
+    // A committee admin imports their 党委's branches only.
+    let root = match user.role {
+        Role::Admin => None,
+        Role::Committee => Some(user.org_id),
+        Role::Member | Role::Lead => {
+            return Err(AppError::Forbidden("只有管理员可以导入名册"));
+        }
+    };
     let Query(ImportQuery { dry_run }) = query?;
     let table = read_table(&body).map_err(AppError::BadRequest)?;
+    let actor = Some(user.id);
     let report = if dry_run {
         let mut conn = state.db.reader.acquire().await?;
-        run(&mut conn, &table, true, Some(user.id), now_ms()).await?
+        run(&mut conn, &table, true, root, actor, now_ms()).await?
     } else {
         let mut tx = state.db.writer.begin().await?;
-        let report = run(&mut tx, &table, false, Some(user.id), now_ms()).await?;
+        let report = run(&mut tx, &table, false, root, actor, now_ms()).await?;
         tx.commit().await?;
         report
     };
@@ -75,15 +81,17 @@ pub async fn import(
 }
 
 /// Checks the table against the database and, unless `dry_run` or any row has a problem, writes it.
-/// `Err` is a problem with the whole file (a missing column); the caller commits.
+/// Only branches below `root` (a committee admin's 党委; `None`: the district) may be named, and only
+/// their members changed. `Err` is a problem with the whole file (a missing column); the caller commits.
 pub async fn run(
     conn: &mut SqliteConnection,
     table: &[Vec<String>],
     dry_run: bool,
+    root: Option<i64>,
     actor: Option<i64>,
     now: i64,
 ) -> Result<Result<ImportReport, AppError>, sqlx::Error> {
-    let directory = Directory::load(conn).await?;
+    let directory = Directory::load(conn, root).await?;
     let (columns, start) = match find_header(table) {
         Ok(found) => found,
         Err(message) => return Ok(Err(AppError::BadRequest(message))),
@@ -310,19 +318,25 @@ struct Member {
     audience: Audience,
 }
 
-/// What the database already has: the branches by name, and every account by phone.
+/// What the database already has: the branches the importer may name, and every account by phone.
 struct Directory {
     /// (id, name, parent's name)
     branches: Vec<(i64, String, String)>,
     users: HashMap<String, Member>,
+    /// Whether the branches are one 党委's (a committee admin imports).
+    scoped: bool,
 }
 
 impl Directory {
-    async fn load(conn: &mut SqliteConnection) -> Result<Directory, sqlx::Error> {
-        let branches: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT o.id, o.name, coalesce(p.name, '') FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id
-             WHERE o.kind = 'branch' ORDER BY o.id",
-        )
+    async fn load(
+        conn: &mut SqliteConnection,
+        root: Option<i64>,
+    ) -> Result<Directory, sqlx::Error> {
+        let branches: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+            "{ORG_SCOPE} SELECT o.id, o.name, coalesce(p.name, '') FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id
+             WHERE o.kind = 'branch' AND o.id IN (SELECT id FROM scope) ORDER BY o.id"
+        ))
+        .bind(root)
         .fetch_all(&mut *conn)
         .await?;
         type Row = (String, String, i64, String, String, String, String, String);
@@ -348,7 +362,11 @@ impl Directory {
                 },
             )
             .collect();
-        Ok(Directory { branches, users })
+        Ok(Directory {
+            branches,
+            users,
+            scoped: root.is_some(),
+        })
     }
 
     /// The branch a cell names: `二支部`, or `某党委/二支部` when two branches share a name.
@@ -369,6 +387,9 @@ impl Directory {
             .collect();
         match found.as_slice() {
             [id] => Ok(*id),
+            [] if self.scoped => Err(format!(
+                "本党委范围内没有名为“{cell}”的支部（请检查名称，或请区委组织部建立）"
+            )),
             [] => Err(format!(
                 "没有名为“{cell}”的支部（请先在组织管理中建立，或检查名称）"
             )),
@@ -437,8 +458,11 @@ fn check(
         }
         match parsed.and_then(|member| match directory.users.get(&phone) {
             None => Ok((RowOutcome::New, String::new(), member)),
-            Some(existing) if existing.role == Role::Admin => {
+            Some(existing) if existing.role.administers() => {
                 Err("这是管理员的账号，名册不能修改它".to_owned())
+            }
+            Some(existing) if !directory.branches.iter().any(|b| b.0 == existing.org_id) => {
+                Err("这个手机号是其他党委的党员，请联系区委组织部".to_owned())
             }
             Some(existing) if *existing == member => {
                 Ok((RowOutcome::Unchanged, String::new(), member))
@@ -590,6 +614,8 @@ async fn write(
                             created_at)
          VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (phone) DO UPDATE SET name = excluded.name, role = excluded.role, org_id = excluded.org_id,
+             -- A 党小组 belongs to one branch: a member who moves leaves theirs.
+             group_id = CASE WHEN users.org_id = excluded.org_id THEN users.group_id END,
              membership = excluded.membership, mobile = excluded.mobile, post = excluded.post,
              tags = excluded.tags, audience = excluded.audience
          RETURNING id",

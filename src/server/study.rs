@@ -75,7 +75,8 @@ pub fn may_review(reviewer: Person, author: &Author) -> bool {
     match reviewer.role {
         Role::Admin => district_reviews,
         Role::Lead => author.org_id == reviewer.org_id && !district_reviews,
-        Role::Member => false,
+        // 学时 are recognised by the branch or by the 区委组织部, not by a 党委's admin.
+        Role::Committee | Role::Member => false,
     }
 }
 
@@ -86,7 +87,7 @@ fn reviewable_sql(role: Role) -> &'static str {
         Role::Lead => {
             "(u.org_id = ?org AND u.role = 'member' AND u.audience IN ('member', 'secretary'))"
         }
-        Role::Member => "0",
+        Role::Committee | Role::Member => "0",
     }
 }
 
@@ -614,12 +615,15 @@ pub async fn overview(
             "format 只能是 json 或 xlsx".to_owned(),
         ));
     }
-    let root = user.scope(
-        q.org,
-        "只有书记和管理员可以查看学时完成情况",
-        "只能查看本支部的学时完成情况",
-    )?;
     let mut conn = state.db.reader.acquire().await?;
+    let root = user
+        .scope(
+            &mut conn,
+            q.org,
+            "只有书记和管理员可以查看学时完成情况",
+            "只能查看本支部或本党委范围内的学时完成情况",
+        )
+        .await?;
     let rows = study_rows(&mut conn, root, year).await?;
     let overview = StudyOverview { year, rows };
     if q.format == "xlsx" {
@@ -646,7 +650,7 @@ pub async fn study_rows(
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
         "{ORG_SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
          FROM users u JOIN orgs o ON o.id = u.org_id
-         WHERE u.org_id IN (SELECT id FROM scope) AND u.role != 'admin'
+         WHERE u.org_id IN (SELECT id FROM scope) AND u.role NOT IN ('admin', 'committee')
          ORDER BY o.id, u.name, u.id"
     ))
     .bind(root)

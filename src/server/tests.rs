@@ -18,6 +18,7 @@ use crate::api::{
 use crate::model::{ActivityKind, uuid_v7};
 
 mod accounts;
+mod committee;
 mod district;
 mod life;
 mod matrix;

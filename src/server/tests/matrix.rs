@@ -10,10 +10,19 @@ use crate::api::{FeedbackEntry, FeedbackTopic, StudyEntry};
 use crate::study::{Hours, StudyKind};
 
 const ADMIN: &str = "13800000009";
+const COMMITTEE: &str = "13800000008";
 
 /// Who calls: nobody signed in, a member (李明, 浦东 branch), that branch's lead, the lead of another
-/// branch, the district admin.
-const CALLERS: [&str; 5] = ["anonymous", "member", "lead", "other lead", "admin"];
+/// branch (机关, directly under the 区委), the committee admin of the joint committee the 浦东 branch is in,
+/// the district admin.
+const CALLERS: [&str; 6] = [
+    "anonymous",
+    "member",
+    "lead",
+    "other lead",
+    "committee",
+    "admin",
+];
 
 /// One request and the status each caller in [`CALLERS`] must get.
 struct Row {
@@ -23,10 +32,10 @@ struct Row {
     uri: String,
     body: Option<Value>,
     raw: Option<Vec<u8>>,
-    expect: [u16; 5],
+    expect: [u16; 6],
 }
 
-fn row(method: &'static str, path: &'static str, expect: [u16; 5]) -> Row {
+fn row(method: &'static str, path: &'static str, expect: [u16; 6]) -> Row {
     Row {
         method,
         path,
@@ -51,7 +60,7 @@ impl Row {
 #[tokio::test]
 async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
     let h = Harness::new().await;
-    let phones = [MEMBER, LEAD, OTHER_LEAD, ADMIN];
+    let phones = [MEMBER, LEAD, OTHER_LEAD, COMMITTEE, ADMIN];
     let mut tokens = vec![None];
     for phone in phones {
         tokens.push(Some(h.login(phone).await));
@@ -121,6 +130,17 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         .call("GET", paths::STUDY_RULES, Some(&member), None)
         .await
         .body;
+    // A second admin for the joint committee, to be withdrawn.
+    let r = h
+        .call(
+            "POST",
+            &paths::org_admins(2),
+            Some(&h.login(ADMIN).await),
+            Some(json!({"name": "郑华", "phone": "13900000002"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let second = r.body["id"].as_i64().unwrap();
     let roster = format!(
         "姓名,手机号,支部\n吴刚,13900000001,{}\n",
         "上海浦东项目部党支部"
@@ -130,58 +150,68 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
     const OK: u16 = 200;
     const NO: u16 = 204;
     let rows = vec![
-        row("post", paths::LOGIN, [OK; 5])
+        row("post", paths::LOGIN, [OK; 6])
             .json(json!({"phone": MEMBER, "password": demo::PASSWORD})),
-        row("get", paths::ME, [401, OK, OK, OK, OK]),
-        row("post", paths::PUSH, [401, OK, OK, OK, OK])
+        row("get", paths::ME, [401, OK, OK, OK, OK, OK]),
+        row("post", paths::PUSH, [401, OK, OK, OK, OK, OK])
             .json(json!({"device_id": "matrix", "protocol": PROTOCOL, "mutations": []})),
-        row("get", paths::PULL, [401, OK, OK, OK, OK]),
+        row("get", paths::PULL, [401, OK, OK, OK, OK, OK]),
         // The member's own file, their lead, not another branch's lead, the district admin.
-        row("post", paths::IMPORT, [401, OK, OK, 403, OK]).json(unsent),
-        row("get", paths::OPENAPI, [OK; 5]),
-        row("get", paths::REGISTER, [401, 403, OK, 403, OK]).uri(paths::register(&activity, "csv")),
-        row("get", paths::PARTICIPATION, [401, 403, OK, OK, 403]),
-        row("get", paths::STUDY_RULES, [401, OK, OK, OK, OK]),
-        row("put", paths::STUDY_RULES, [401, 403, 403, 403, OK]).json(rules),
-        row("get", paths::STUDY_OVERVIEW, [401, 403, OK, OK, OK]),
+        row("post", paths::IMPORT, [401, OK, OK, 403, 403, OK]).json(unsent),
+        row("get", paths::OPENAPI, [OK; 6]),
+        row("get", paths::REGISTER, [401, 403, OK, 403, OK, OK])
+            .uri(paths::register(&activity, "csv")),
+        row("get", paths::PARTICIPATION, [401, 403, OK, OK, 403, 403]),
+        row("get", paths::STUDY_RULES, [401, OK, OK, OK, OK, OK]),
+        row("put", paths::STUDY_RULES, [401, 403, 403, 403, 403, OK]).json(rules),
+        row("get", paths::STUDY_OVERVIEW, [401, 403, OK, OK, OK, OK]),
         // The author and the reviewers in scope (the member's lead; the admin reviews cadres and leads).
-        row("get", paths::EVIDENCE, [401, OK, OK, 403, 403]).uri(evidence.clone()),
-        row("put", paths::EVIDENCE, [401, NO, 403, 403, 403])
+        row("get", paths::EVIDENCE, [401, OK, OK, 403, 403, 403]).uri(evidence.clone()),
+        row("put", paths::EVIDENCE, [401, NO, 403, 403, 403, 403])
             .uri(evidence)
             .json(photo),
-        row("get", paths::AUDIT, [401, 403, 403, 403, OK]),
+        row("get", paths::AUDIT, [401, 403, 403, 403, 403, OK]),
         Row {
             raw: Some(roster),
-            ..row("post", paths::ROSTER_IMPORT, [401, 403, 403, 403, OK])
+            ..row("post", paths::ROSTER_IMPORT, [401, 403, 403, 403, OK, OK])
                 .uri(format!("{}?dry_run=true", paths::ROSTER_IMPORT))
         },
-        row("get", paths::MEMBERS, [401, 403, OK, OK, OK]),
-        // 张伟's record: his own lead and the admin.
-        row("get", paths::MEMBER, [401, 403, OK, 403, OK]).uri(paths::member(invited)),
-        row("put", paths::MEMBER, [401, 403, OK, 403, OK])
+        row("get", paths::MEMBERS, [401, 403, OK, OK, OK, OK]),
+        // 张伟's record: his own lead, his 党委's admin and the district admin.
+        row("get", paths::MEMBER, [401, 403, OK, 403, OK, OK]).uri(paths::member(invited)),
+        row("put", paths::MEMBER, [401, 403, OK, 403, OK, OK])
             .uri(paths::member(invited))
             .json(json!({
                 "membership": "full", "post": "", "tags": "流动党员", "audience": "member",
             })),
-        // 张伟 is in the 浦东 branch: its lead and the admin may invite him.
-        row("post", paths::INVITATIONS, [401, 403, OK, 403, OK]).json(json!({"user_id": invited})),
-        row("post", paths::JOIN_CHECK, [404; 5]).json(json!({"code": "ZZZZ-ZZZ2"})),
+        // Anyone holding a code may see whose it is, before newer codes replace it (wrong codes are throttled: see the accounts tests).
+        row("post", paths::JOIN_CHECK, [OK; 6]).json(json!({"code": code})),
+        // 张伟 is in the 浦东 branch: its lead, the joint committee's admin and the district admin may invite him.
+        row("post", paths::INVITATIONS, [401, 403, OK, 403, OK, OK])
+            .json(json!({"user_id": invited})),
         // Checked before the code is: a short password is refused for everyone, and nothing is spent.
-        row("post", paths::JOIN, [400; 5])
+        row("post", paths::JOIN, [400; 6])
             .json(json!({"code": code, "password": "short", "privacy_consent": true})),
-        row("get", paths::MY_DATA, [401, OK, OK, OK, OK]),
-        // Leads: their branch (asked without `org`); admins: anywhere.
-        row("get", paths::DISTRICT, [401, 403, OK, OK, OK]),
-        // The tree is the district admin's alone (a new organisation each time it is allowed).
-        row("get", paths::ORGS, [401, 403, 403, 403, OK]),
-        row("post", paths::ORGS, [401, 403, 403, 403, OK])
+        row("get", paths::MY_DATA, [401, OK, OK, OK, OK, OK]),
+        // Leads: their branch (asked without `org`); committee admins: their 党委; district admins: anywhere.
+        row("get", paths::DISTRICT, [401, 403, OK, OK, OK, OK]),
+        // The district admin edits the tree (a new organisation each time it is allowed); a committee admin
+        // reads their part of it.
+        row("get", paths::ORGS, [401, 403, 403, 403, OK, OK]),
+        row("post", paths::ORGS, [401, 403, 403, 403, 403, OK])
             .json(json!({"parent_id": 1, "name": "新支部", "form": "branch"})),
-        row("put", paths::ORG, [401, 403, 403, 403, OK])
+        row("put", paths::ORG, [401, 403, 403, 403, 403, OK])
             .uri(paths::org(4))
             .json(json!({"parent_id": 1, "name": "区发展改革委机关党支部", "form": "branch"})),
-        row("delete", paths::ORG, [401, 403, 403, 403, 409]).uri(paths::org(4)),
+        row("delete", paths::ORG, [401, 403, 403, 403, 403, 409]).uri(paths::org(4)),
+        // 党委管理员 are named and withdrawn by the district admin.
+        row("post", paths::ORG_ADMINS, [401, 403, 403, 403, 403, OK])
+            .uri(paths::org_admins(2))
+            .json(json!({"name": "冯强", "phone": "13900000003"})),
+        row("delete", paths::ORG_ADMIN, [401, 403, 403, 403, 403, NO])
+            .uri(paths::org_admin(2, second)),
         // Last: it ends each caller's session.
-        row("post", paths::LOGOUT, [401, NO, NO, NO, NO]),
+        row("post", paths::LOGOUT, [401, NO, NO, NO, NO, NO]),
     ];
 
     // Every documented endpoint has a row, and every row is a documented endpoint.

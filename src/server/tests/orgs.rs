@@ -27,6 +27,7 @@ async fn the_admin_builds_the_tree_and_its_rules_hold() {
             ("区委组织部", "department"),
             ("流动党员建筑行业联合党委", "joint_committee"),
             ("上海浦东项目部党支部", "branch"),
+            ("钢筋班组党小组", "group"),
             ("区发展改革委机关党支部", "branch"),
         ],
         "parents before children"
@@ -63,20 +64,20 @@ async fn the_admin_builds_the_tree_and_its_rules_hold() {
         (&r.body["starts_on"], &r.body["members"]),
         (&json!("2026-03-01"), &json!(0))
     );
-    // Nothing sits under a branch; a roster can name the new branch at once.
+    // Only 党小组 sit under a branch; a roster can name the new branch at once.
     let r = h
         .call(
             "POST",
             paths::ORGS,
             Some(&admin),
-            Some(entry(temp, "第一党小组", "branch", None)),
+            Some(entry(temp, "项目部二支部", "branch", None)),
         )
         .await;
     assert!(
         r.body["message"]
             .as_str()
             .unwrap()
-            .contains("下面不能再设组织"),
+            .contains("下面只能设党小组"),
         "{}",
         r.text
     );
