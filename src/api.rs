@@ -679,6 +679,16 @@ pub struct ActivityView {
     pub server_seq: i64,
 }
 
+impl ActivityView {
+    /// Its type as shown in lists: `党小组会 · 钢筋班组党小组` for one group's meeting.
+    pub fn kind_label(&self) -> String {
+        match &self.group_name {
+            Some(group) => format!("{} · {group}", self.kind.label()),
+            None => self.kind.label().to_owned(),
+        }
+    }
+}
+
 /// One member's row on one activity's roster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

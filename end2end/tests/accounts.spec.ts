@@ -2,7 +2,7 @@
 // problem first, then the corrected file), invites a new member who joins on their phone with the link, and
 // that member sends 投诉建议 with no signal, reads the reply, and exports 我的信息.
 import { readFileSync } from 'node:fs';
-import { test, expect, MEMBER } from './fixtures';
+import { test, expect, apiPull, shanghaiInput, LEAD, MEMBER } from './fixtures';
 
 const ADMIN = '13800000009';
 const SITE = '上海浦东项目部党支部';
@@ -245,4 +245,77 @@ test('the admin adds a temporary branch, reads each branch against the calendar,
   await admin.page.getByRole('button', { name: '导出 Excel' }).click();
   expect((await download).suggestedFilename()).toMatch(/^组织生活统计-区委组织部-\d{4}年\.xlsx$/);
   await expect(admin.page.getByText('按组织顺序列出，不作比较')).toBeVisible();
+});
+
+test('the district admin names a committee admin who runs only their committee; a lead holds a 党小组会 for one group', async ({ server, newApp }) => {
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+  await admin.page.getByRole('link', { name: '我的' }).click();
+  await admin.page.getByRole('link', { name: '组织管理' }).click();
+  const committee = admin.page.getByTestId('org').filter({ hasText: '流动党员建筑行业联合党委' }).first();
+  const admins = committee.getByTestId('org-admins');
+  await expect(admins).toContainText('郭强');
+  await admins.getByLabel('新增管理员姓名').fill('郑华');
+  await admins.getByLabel('手机号（单独的工作账号）').fill('13800000002');
+  await admins.getByRole('button', { name: '设为管理员' }).click();
+  await expect(admins.getByRole('alert')).toContainText('这个手机号已有账号');
+  await admins.getByLabel('手机号（单独的工作账号）').fill('13900000031');
+  await admins.getByRole('button', { name: '设为管理员' }).click();
+  const zheng = admins.getByRole('listitem').filter({ hasText: '郑华' });
+  await expect(zheng).toContainText('未加入');
+  await zheng.getByRole('button', { name: '发邀请' }).click();
+  const link = await zheng.getByTestId('invitation-link').textContent();
+
+  // 郑华 joins with the link and works for the joint committee only.
+  const { app: zh } = await newApp();
+  await zh.page.goto(link!);
+  await expect(zh.page.getByTestId('join-preview')).toContainText('流动党员建筑行业联合党委');
+  await zh.page.getByLabel('设置密码（至少8位）').fill('zhenghua-2026');
+  await zh.page.getByLabel('再输入一次').fill('zhenghua-2026');
+  await zh.page.getByLabel('我已阅读并同意《个人信息保护说明》').check();
+  await zh.page.getByRole('button', { name: '设置密码并登录' }).click();
+  await expect(zh.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  await zh.page.getByRole('link', { name: '我的' }).click();
+  await expect(zh.page.getByText('党委管理员')).toBeVisible();
+  await expect(zh.page.getByRole('link', { name: '操作日志' })).toHaveCount(0);
+  await zh.page.getByRole('link', { name: '成员与邀请' }).click();
+  await expect(zh.page.getByTestId('member').filter({ hasText: '李明' })).toHaveCount(1);
+  await expect(zh.page.getByTestId('member').filter({ hasText: '孙丽' })).toHaveCount(0);
+  await zh.page.getByRole('link', { name: '统计' }).click();
+  const table = zh.page.getByTestId('district-table');
+  await expect(table.getByRole('row')).toHaveCount(2);
+  await expect(table).toContainText(SITE);
+  await expect(table.getByRole('columnheader', { name: /党小组会/ })).toBeVisible();
+  await expect(zh.page.getByRole('button', { name: /上级/ })).toHaveCount(0);
+  await zh.page.goto('/orgs');
+  await expect(zh.page.getByTestId('org')).toHaveCount(3);
+  await expect(zh.page.getByRole('button', { name: '新建下级组织' })).toHaveCount(0);
+
+  // The lead publishes a 党小组会 for 钢筋班组: its three members are on the roster.
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByLabel('类型').selectOption({ label: '党小组会' });
+  await expect(lead.page.getByLabel('党小组')).toHaveValue(/\d+/);
+  await lead.page.getByLabel('主题').fill('十一月党小组会');
+  await lead.page.getByLabel('开始时间').fill(shanghaiInput(-5));
+  await lead.page.getByRole('button', { name: '发布' }).click();
+  await expect(lead.page.getByText('党小组会 · 钢筋班组党小组')).toBeVisible();
+  await expect(lead.syncState()).toContainText('已全部上传');
+  const { activities, attendance } = await apiPull(server);
+  const meeting = activities.find((a) => a.title === '十一月党小组会');
+  expect(meeting.group_name).toBe('钢筋班组党小组');
+  expect(attendance.filter((r) => r.activity_id === meeting.id).map((r) => r.member_name).sort())
+    .toEqual(['张伟', '李明', '王建国'].sort());
+
+  // Withdrawn by the district admin: 郑华's session ends.
+  await admin.page.reload();
+  await committee.getByTestId('org-admins').getByRole('listitem').filter({ hasText: '郑华' })
+    .getByRole('button', { name: '停用' }).click();
+  await expect(admins).not.toContainText('郑华');
+  const me = await zh.page.evaluate(async () => {
+    const token = JSON.parse(localStorage.getItem('hongyan.session') ?? 'null')?.token;
+    return (await fetch('/api/v1/me', { headers: { authorization: `Bearer ${token}` } })).status;
+  });
+  expect(me).toBe(401);
+  expect([...admin.errors, ...zh.errors, ...lead.errors]).toEqual([]);
 });

@@ -234,7 +234,7 @@ fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
 
 /// Issues a one-time code (or, for someone who has joined, a password reset) and shows it to read out.
 #[component]
-fn InviteButton(user_id: i64, joined: bool) -> impl IntoView {
+pub fn InviteButton(user_id: i64, joined: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let invitation = RwSignal::new(None::<Invitation>);
     let (error, set_error) = signal(None::<String>);

@@ -46,7 +46,7 @@ pub fn ActivityPage() -> impl IntoView {
         activity.get().map(|a| {
             let place = if a.place.is_empty() { "未填写".to_owned() } else { a.place.clone() };
             view! {
-                <p class="kind">{a.kind.label()}" · "{a.mode.label()}</p>
+                <p class="kind">{a.kind_label()}" · "{a.mode.label()}</p>
                 <h1>{a.title.clone()}</h1>
                 <p class="when">{LocalTime::from_millis(a.starts_at).prose()}" 至 "{LocalTime::from_millis(a.ends_at).table()}</p>
                 <p class="where">"地点："{place}</p>

@@ -65,10 +65,11 @@ fn ActivityItem(activity: ActivityView) -> impl IntoView {
         ActivityState::Cancelled => Some("已取消"),
         ActivityState::Closed => Some("已归档"),
     };
+    let kind = activity.kind_label();
     view! {
         <li class="card activity">
             <A href=format!("/activity/{}", activity.id)>
-                <span class="kind">{activity.kind.label()}</span>
+                <span class="kind">{kind}</span>
                 <strong class="title">{activity.title.clone()}</strong>
             </A>
             <p class="when">{LocalTime::from_millis(activity.starts_at).prose()}" · "{activity.mode.label()}" · "{activity.place.clone()}</p>

@@ -1,12 +1,16 @@
-//! `/orgs`: 组织管理 for district admins — the tree, a new organisation under a 党委 or the 区委, renaming,
-//! moving, a temporary branch's dates, deleting an empty one. Online only; its own chunk.
+//! `/orgs`: 组织管理 for district admins — the tree, a new organisation under a 党委 or the 区委 (or a 党小组
+//! under a branch), renaming, moving, a temporary branch's dates, deleting an empty one, and each 党委's
+//! admins (named, invited, withdrawn). A committee admin reads their part of the tree. Online only; its own
+//! chunk.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::accounts::InviteButton;
 use super::http::{self, ApiError};
 use super::sync::Ctx;
-use crate::api::{OrgEntry, OrgNode, paths};
+use crate::api::{NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
+use crate::model::Role;
 use crate::org::{OrgForm, check};
 
 fn say(e: ApiError) -> String {
@@ -39,7 +43,7 @@ pub fn OrgsPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"组织管理"</h1>
-            <p class="hint">"区委 → 党委 / 联合党委 / 党总支 → 党支部 / 临时党支部 / 流动党员党支部。临时党支部需填写成立日期，结束后填写撤销日期。名册导入时按这里的支部名称识别。"</p>
+            <p class="hint">"区委 → 党委 / 联合党委 / 党总支 → 党支部 / 临时党支部 / 流动党员党支部 → 党小组。临时党支部需填写成立日期，结束后填写撤销日期。名册导入时按这里的支部名称识别。党委管理员管理本党委范围内的成员、名册和统计。"</p>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
             <ul class="org-tree" data-testid="org-tree">
                 {move || {
@@ -77,6 +81,8 @@ fn OrgItem(
     reload: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    // Only a district admin edits the tree; a committee admin reads it.
+    let edits = ctx.role() == Some(Role::Admin);
     let (error, set_error) = signal(None::<String>);
     let id = node.id;
     let dates = match (&node.starts_on, &node.ends_on) {
@@ -95,19 +101,27 @@ fn OrgItem(
             }
         });
     };
+    let new_child = if node.form.kind() == "branch" {
+        "新建党小组"
+    } else {
+        "新建下级组织"
+    };
     let editing = node.clone();
     let parent_for_new = node.id;
     view! {
         <li class="org" style=format!("margin-left: {}rem", depth as f32 * 1.2) data-testid="org">
             <p><strong>{node.name.clone()}</strong><br/><span class="muted">{about}</span></p>
+            {((edits && node.form.kind() == "committee") || !node.admins.is_empty()).then(|| view! {
+                <Admins org=id admins=node.admins.clone() edits reload/>
+            })}
             <div class="actions">
-                {node.parent_id.is_some().then(|| view! {
+                {(edits && node.parent_id.is_some()).then(|| view! {
                     <button type="button" class="link" on:click=move |_| open.set(Some((Some(id), id)))>"修改"</button>
                 })}
-                {node.form.has_children().then(|| view! {
-                    <button type="button" class="link" on:click=move |_| open.set(Some((None, parent_for_new)))>"新建下级组织"</button>
+                {(edits && node.form.has_children()).then(|| view! {
+                    <button type="button" class="link" on:click=move |_| open.set(Some((None, parent_for_new)))>{new_child}</button>
                 })}
-                {deletable.then(|| view! { <button type="button" class="link" on:click=remove>"删除"</button> })}
+                {(edits && deletable).then(|| view! { <button type="button" class="link" on:click=remove>"删除"</button> })}
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || match open.get() {
@@ -131,7 +145,16 @@ fn OrgEditor(
     let id = editing.as_ref().map(|n| n.id);
     let parent_id = RwSignal::new(parent);
     let name = RwSignal::new(editing.as_ref().map(|n| n.name.clone()).unwrap_or_default());
-    let form = RwSignal::new(editing.as_ref().map_or(OrgForm::Branch, |n| n.form));
+    // A new organisation under a branch is a 党小组; elsewhere a branch.
+    let under_branch = all
+        .iter()
+        .any(|n| n.id == parent && n.form.kind() == "branch");
+    let new_form = if under_branch {
+        OrgForm::Group
+    } else {
+        OrgForm::Branch
+    };
+    let form = RwSignal::new(editing.as_ref().map_or(new_form, |n| n.form));
     let starts_on = RwSignal::new(
         editing
             .as_ref()
@@ -215,5 +238,74 @@ fn OrgEditor(
             <button type="submit" class="primary">"保存"</button>
             <button type="button" class="secondary" on:click=move |_| open.set(None)>"取消"</button>
         </form>
+    }
+}
+
+/// A 党委's admins: each with an invitation (or password reset) and, for a district admin, 停用; and a
+/// form to name one.
+#[component]
+fn Admins(
+    org: i64,
+    admins: Vec<OrgAdmin>,
+    edits: bool,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let name = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(token) = ctx.token() else { return };
+        let body = NewOrgAdmin {
+            name: name.get_untracked(),
+            phone: phone.get_untracked().trim().to_owned(),
+        };
+        spawn_local(async move {
+            match http::post_json::<_, OrgAdmin>(Some(&token), &paths::org_admins(org), &body).await
+            {
+                Ok(_) => reload(),
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    let withdraw = move |user: i64| {
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            match http::delete(&token, &paths::org_admin(org, user)).await {
+                Ok(()) => reload(),
+                Err(e) => set_error.set(Some(say(e))),
+            }
+        });
+    };
+    view! {
+        <div class="org-admins" data-testid="org-admins">
+            <p class="muted">"管理员"</p>
+            <ul>
+                {admins.into_iter().map(|a| {
+                    let user = a.id;
+                    view! {
+                        <li>
+                            {format!("{} {}", a.name, a.phone)}" "
+                            <span class=if a.joined { "tag" } else { "tag warn" }>{if a.joined { "已加入" } else { "未加入" }}</span>
+                            {edits.then(|| view! {
+                                <InviteButton user_id=user joined=a.joined/>
+                                <button type="button" class="link" on:click=move |_| withdraw(user)>"停用"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {edits.then(|| view! {
+                <form class="org-admin-add" on:submit=add novalidate>
+                    <label for=format!("admin-name-{org}")>"新增管理员姓名"</label>
+                    <input id=format!("admin-name-{org}") type="text" maxlength="30" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                    <label for=format!("admin-phone-{org}")>"手机号（单独的工作账号）"</label>
+                    <input id=format!("admin-phone-{org}") type="tel" inputmode="numeric" maxlength="11" prop:value=phone on:input=move |ev| phone.set(event_target_value(&ev))/>
+                    <button type="submit" class="secondary">"设为管理员"</button>
+                </form>
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </div>
     }
 }

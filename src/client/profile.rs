@@ -61,6 +61,7 @@ fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
     let tags = RwSignal::new(p.tags);
     let audience = RwSignal::new(p.audience);
     let hosts = RwSignal::new(p.host_org_ids);
+    let group = RwSignal::new(p.group_id);
     let away = RwSignal::new(p.mobile.is_some());
     let m = p.mobile.unwrap_or_default();
     let fields: [(&'static str, &'static str, RwSignal<String>); 7] = [
@@ -84,6 +85,7 @@ fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
             tags: tags.get_untracked(),
             audience: audience.get_untracked(),
             host_org_ids: hosts.get_untracked(),
+            group_id: group.get_untracked(),
             mobile: away.get_untracked().then(|| MobileRegistration {
                 destination: value(0),
                 employer: value(1),
@@ -150,6 +152,16 @@ fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
             <select id="p-audience" on:change=move |ev| if let Some(a) = Audience::parse(&event_target_value(&ev)) { audience.set(a) }>
                 {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=move || audience.get() == a>{a.label()}</option> }).collect_view()}
             </select>
+            {(!detail.groups.is_empty()).then(|| view! {
+                <label for="p-group">"党小组"</label>
+                <select id="p-group" on:change=move |ev| group.set(event_target_value(&ev).parse().ok())>
+                    <option value="" selected=move || group.get().is_none()>"未分组"</option>
+                    {detail.groups.into_iter().map(|g| {
+                        let gid = g.id;
+                        view! { <option value=gid.to_string() selected=move || group.get() == Some(gid)>{g.name}</option> }
+                    }).collect_view()}
+                </select>
+            })}
             <fieldset class="unit">
                 <legend>"同时参加组织生活的支部（一方隶属、多重组织生活）"</legend>
                 {detail.branches.into_iter().map(|b| {

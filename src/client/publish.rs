@@ -47,6 +47,13 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
     ));
     let (error, set_error) = signal(None::<String>);
     let editing = existing.is_some();
+    // A 党小组会 is for one of the branch's 党小组 (or, when it has none, the whole branch).
+    let groups = ctx
+        .session
+        .with_untracked(|s| s.as_ref().map(|s| s.user.groups.clone()))
+        .unwrap_or_default();
+    let (group, set_group) = signal(groups.first().map(|g| g.id));
+    let group_names = groups.clone();
     let (fence, set_fence) = signal(None::<Fence>);
     let (study, set_study) = signal(
         old.as_ref()
@@ -93,7 +100,16 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             code: String::new(),
             fence: fence.get_untracked(),
             study_hours,
+            group_id: (!editing && kind.get_untracked() == ActivityKind::GroupMeeting)
+                .then(|| group.get_untracked())
+                .flatten(),
         };
+        let group_name = activity.group_id.and_then(|id| {
+            group_names
+                .iter()
+                .find(|g| g.id == id)
+                .map(|g| g.name.clone())
+        });
         if let Err(problem) = check_new_activity(
             &activity.title,
             &activity.place,
@@ -115,6 +131,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             secret: Some(activity.secret.clone()),
             code_step_ms: activity.code_step_ms,
             fence: activity.fence,
+            group_name,
             ..ActivityView::default()
         });
         let view = ActivityView {
@@ -154,6 +171,17 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                         <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
                     }).collect_view()}
                 </select>
+                {(!editing && !groups.is_empty()).then(|| view! {
+                    <Show when=move || kind.get() == ActivityKind::GroupMeeting>
+                        <label for="new-group">"党小组"</label>
+                        <select id="new-group" on:change=move |ev| set_group.set(event_target_value(&ev).parse().ok())>
+                            {groups.clone().into_iter().map(|g| {
+                                let gid = g.id;
+                                view! { <option value=gid.to_string() selected=move || group.get() == Some(gid)>{g.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </Show>
+                })}
                 <label for="new-title">"主题"</label>
                 <input id="new-title" type="text" maxlength="100" required
                     prop:value=title on:input=move |ev| set_title.set(event_target_value(&ev))/>

@@ -52,7 +52,7 @@ const PEOPLE: [Seed; 10] = [
     ),
     ("13800000006", "陈静", "member", 3, "full", true, None),
     ("13800000007", "孙丽", "lead", 4, "full", false, None),
-    ("13800000008", "吴刚", "committee", 2, "full", false, None),
+    ("13800000008", "郭强", "committee", 2, "full", false, None),
     ("13800000009", "周敏", "admin", 1, "full", false, None),
     // Home branch the 机关 branch, working on the Shanghai site: attends its branch as a guest.
     ("13800000010", "钱鹏", "member", 4, "full", true, None),

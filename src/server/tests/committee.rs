@@ -5,7 +5,7 @@
 use super::*;
 
 const ADMIN: &str = "13800000009";
-/// 吴刚, admin of the joint committee (org 2), which holds the 浦东 branch (3) but not the 机关 branch (4).
+/// 郭强, admin of the joint committee (org 2), which holds the 浦东 branch (3) but not the 机关 branch (4).
 const COMMITTEE: &str = "13800000008";
 /// 钱鹏: home branch 机关 (4).
 const OFFICE_MEMBER: &str = "13800000010";
@@ -240,7 +240,7 @@ async fn the_district_admin_names_and_withdraws_a_committee_admin() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(listed, ["吴刚", "郑华"]);
+    assert_eq!(listed, ["郭强", "郑华"]);
     assert_eq!(tree.body[1]["members"], 0, "admins are not members");
 
     // Invited by the district admin (a committee admin cannot invite another admin), joins, signs in.
