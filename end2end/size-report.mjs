@@ -22,7 +22,9 @@
 // the pages themselves are chunks (164 → 327 KiB in all). Measured on the way: a second <Routes> for the signed-out
 // /join page cost 5 KiB (now one Routes, the login page shown unless the path is /join); dropping the lazy
 // routes altogether made the first load *larger* (382 KiB: wasm-split then keeps the code they share in
-// the main module).)
+// the main module). 党委管理员 and 党小组 took it from 346.9 to 348.8 KiB: the lead's publishing form (in the
+// first load) chooses the 党小组 of a 党小组会 from the signed-in account, lists name the group, and the role
+// and organisation forms grew by one each.)
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,7 +32,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 347;
+const LIMIT_KIB = 349;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
