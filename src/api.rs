@@ -762,6 +762,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_group_meeting_is_listed_with_its_group_and_older_apps_read_it() {
+        let mut a = ActivityView {
+            kind: ActivityKind::GroupMeeting,
+            ..ActivityView::default()
+        };
+        assert_eq!(a.kind_label(), "党小组会");
+        a.group_name = Some("钢筋班组党小组".into());
+        assert_eq!(a.kind_label(), "党小组会 · 钢筋班组党小组");
+        // A phone from before 党小组 sends no group; one from after sends it only when there is one.
+        let old: NewActivity = serde_json::from_str(
+            r#"{"activity_id":"x","kind":"theme_day","title":"t","place":"p","starts_at":1,"ends_at":2}"#,
+        )
+        .unwrap();
+        assert_eq!(old.group_id, None);
+        assert!(!serde_json::to_string(&old).unwrap().contains("group_id"));
+    }
+
+    #[test]
     fn a_mutation_carries_its_change_and_gets_it_back() {
         let change = Change::SignIn(SignIn {
             activity_id: "a".into(),

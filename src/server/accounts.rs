@@ -16,7 +16,7 @@ use rand::rngs::OsRng;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, hash_password, hash_token, load_me, start_session};
-use super::db::{ORG_SCOPE, audit, now_ms};
+use super::db::{ORG_SCOPE, audit, groups_of, is_group_of, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
@@ -234,22 +234,15 @@ async fn detail(
             .bind(member.org_id)
             .fetch_all(&mut *conn)
             .await?;
-    let groups: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM orgs WHERE kind = 'group' AND parent_id = ? ORDER BY id",
-    )
-    .bind(member.org_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let refs = |list: Vec<(i64, String)>| {
-        list.into_iter()
-            .map(|(id, name)| OrgRef { id, name })
-            .collect()
-    };
+    let groups = groups_of(conn, member.org_id).await?;
     Ok(MemberDetail {
         member,
         profile,
-        branches: refs(branches),
-        groups: refs(groups),
+        branches: branches
+            .into_iter()
+            .map(|(id, name)| OrgRef { id, name })
+            .collect(),
+        groups,
     })
 }
 
@@ -280,19 +273,12 @@ pub async fn edit_member(
             ));
         }
     }
-    if let Some(group) = p.group_id {
-        let ours: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
-        )
-        .bind(group)
-        .bind(member.org_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if !ours {
-            return Err(AppError::BadRequest(
-                "党小组应为本人所在支部的党小组".to_owned(),
-            ));
-        }
+    if let Some(group) = p.group_id
+        && !is_group_of(&mut tx, group, member.org_id).await?
+    {
+        return Err(AppError::BadRequest(
+            "党小组应为本人所在支部的党小组".to_owned(),
+        ));
     }
     let post = p.post.trim();
     let role = if LEAD_POSTS.contains(&post) {

@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::auth::{CurrentUser, Person};
-use super::db::{audit, in_subtree};
+use super::db::{audit, in_subtree, is_group_of};
 use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -147,14 +147,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
         if a.kind != ActivityKind::GroupMeeting {
             return Ok(Err("只有党小组会按党小组确定应到人员".to_owned()));
         }
-        let ours: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
-        )
-        .bind(group)
-        .bind(by.org_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        if !ours {
+        if !is_group_of(conn, group, by.org_id).await? {
             return Ok(Err(
                 "这个党小组不在本支部（可能已被删除），请重新选择".to_owned()
             ));

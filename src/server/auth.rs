@@ -18,7 +18,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
-use super::db::{now_ms, within};
+use super::db::{groups_of, now_ms, within};
 use super::{AppError, AppState};
 use crate::api::{ErrorBody, LoginRequest, LoginResponse, Me, paths};
 use crate::model::Role;
@@ -298,13 +298,8 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     .fetch_one(&state.db.reader)
     .await?;
     let role = stored_role(id, &role)?;
-    let groups: Vec<(i64, String)> = if role == Role::Lead {
-        sqlx::query_as(
-            "SELECT id, name FROM orgs WHERE parent_id = ? AND kind = 'group' ORDER BY id",
-        )
-        .bind(org_id)
-        .fetch_all(&state.db.reader)
-        .await?
+    let groups = if role == Role::Lead {
+        groups_of(&mut *state.db.reader.acquire().await?, org_id).await?
     } else {
         Vec::new()
     };
@@ -316,10 +311,7 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         org_id,
         org_name,
         audience: Audience::parse(&audience).unwrap_or_default(),
-        groups: groups
-            .into_iter()
-            .map(|(id, name)| crate::api::OrgRef { id, name })
-            .collect(),
+        groups,
     })
 }
 

@@ -130,6 +130,38 @@ pub async fn within(conn: &mut SqliteConnection, root: i64, org: i64) -> Result<
         .await
 }
 
+/// A branch's 党小组, in the order they were made.
+pub async fn groups_of(
+    conn: &mut SqliteConnection,
+    branch: i64,
+) -> Result<Vec<crate::api::OrgRef>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind = 'group' ORDER BY id",
+    )
+    .bind(branch)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| crate::api::OrgRef { id, name })
+        .collect())
+}
+
+/// Whether `group` is a 党小组 of `branch`.
+pub async fn is_group_of(
+    conn: &mut SqliteConnection,
+    group: i64,
+    branch: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
+    )
+    .bind(group)
+    .bind(branch)
+    .fetch_one(conn)
+    .await
+}
+
 /// Records a lead's or admin's action for the audit trail.
 pub async fn audit(
     conn: &mut SqliteConnection,
