@@ -143,6 +143,20 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     if a.fence.is_some_and(|f| !f.is_valid()) {
         return Ok(Err("签到范围无效：半径应在50米至2000米之间".to_owned()));
     }
+    // A temporary branch that has ended holds nothing after its last day (Shanghai time).
+    let ended: Option<String> = sqlx::query_scalar("SELECT ends_on FROM orgs WHERE id = ?")
+        .bind(by.org_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    if let Some(day) = ended.as_deref().and_then(crate::study::Day::parse)
+        && crate::study::Day::of_millis(a.starts_at) > day
+    {
+        return Ok(Err(format!(
+            "本支部已于{}撤销，不能再发布之后的活动",
+            day.iso()
+        )));
+    }
     if let Some(group) = a.group_id {
         if a.kind != ActivityKind::GroupMeeting {
             return Ok(Err("只有党小组会按党小组确定应到人员".to_owned()));

@@ -176,3 +176,41 @@ async fn the_admin_builds_the_tree_and_its_rules_hold() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_branch_that_has_ended_takes_no_activities_after_its_last_day() {
+    let h = Harness::new().await;
+    let (admin, lead) = (h.login(ADMIN).await, h.login(LEAD).await);
+    let now = now_ms();
+    let yesterday = crate::study::Day::of_millis(now - 86_400_000);
+    let mut ended = entry(
+        2,
+        "上海浦东项目部党支部",
+        "temporary_branch",
+        Some("2026-01-01"),
+    );
+    ended["ends_on"] = json!(yesterday.iso());
+    let r = h
+        .call("PUT", &paths::org(3), Some(&admin), Some(ended))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let at = |starts_at: i64| {
+        let a = NewActivity {
+            activity_id: new_id(),
+            kind: ActivityKind::ThemeDay,
+            title: "主题党日".into(),
+            place: "项目部".into(),
+            starts_at,
+            ends_at: starts_at + 3_600_000,
+            code: "246810".into(),
+            ..Default::default()
+        };
+        Mutation::new(1, new_id(), &Change::CreateActivity(a), now, 0)
+    };
+    let last_day = (yesterday.0 * 86_400_000) - 8 * 3_600_000 + 10 * 3_600_000;
+    let r = h.push(&lead, "lead-phone", &[at(now + 3_600_000)]).await;
+    assert_eq!(r.body["receipts"][0]["status"], "quarantined", "{}", r.text);
+    assert!(r.text.contains("撤销，不能再发布之后的活动"), "{}", r.text);
+    let r = h.push(&lead, "lead-phone-2", &[at(last_day)]).await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
+}
