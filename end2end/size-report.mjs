@@ -24,7 +24,8 @@
 // routes altogether made the first load *larger* (382 KiB: wasm-split then keeps the code they share in
 // the main module). 党委管理员 and 党小组 took it from 346.9 to 348.8 KiB: the lead's publishing form (in the
 // first load) chooses the 党小组 of a 党小组会 from the signed-in account, lists name the group, and the role
-// and organisation forms grew by one each.)
+// and organisation forms grew by one each. A fresh clone measured 348.9 KiB — paths built into the wasm
+// differ by checkout — so the ratchet leaves a little room: 350.)
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 349;
+const LIMIT_KIB = 350;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
