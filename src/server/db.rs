@@ -31,16 +31,28 @@ impl Db {
             .busy_timeout(Duration::from_secs(10));
         // Migrations run on a connection of their own with foreign keys off: SQLite widens a CHECK only by
         // rebuilding the table, and sqlx runs each migration inside a transaction, where foreign keys cannot
-        // be switched off. Every reference is checked afterwards.
+        // be switched off. When a migration ran, every reference is checked afterwards (a full scan, so not
+        // on an ordinary start).
         let mut migrating =
             SqliteConnection::connect_with(&options.clone().foreign_keys(false)).await?;
-        sqlx::migrate!("src/server/migrations")
-            .run(&mut migrating)
-            .await?;
-        let dangling: Vec<(String, i64)> =
+        let migrator = sqlx::migrate!("src/server/migrations");
+        let latest = migrator.iter().map(|m| m.version).max();
+        // No table yet (a new database) reads as behind.
+        let behind =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT max(version) FROM _sqlx_migrations")
+                .fetch_one(&mut migrating)
+                .await
+                .ok()
+                .flatten()
+                != latest;
+        migrator.run(&mut migrating).await?;
+        let dangling: Vec<(String, i64)> = if behind {
             sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
                 .fetch_all(&mut migrating)
-                .await?;
+                .await?
+        } else {
+            Vec::new()
+        };
         migrating.close().await?;
         if let Some((table, row)) = dangling.first() {
             return Err(sqlx::Error::Protocol(format!(
