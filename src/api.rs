@@ -120,6 +120,10 @@ pub struct ErrorBody {
 pub struct LoginRequest {
     pub phone: String,
     pub password: String,
+    /// This browser's device id: a phone that logged in to this account before is not slowed down by
+    /// others' wrong guesses, and is told what happened to the account since.
+    #[serde(default)]
+    pub device_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,6 +133,10 @@ pub struct LoginResponse {
     pub token: String,
     pub expires_at: Millis,
     pub user: Me,
+    /// What happened to the account since this phone last logged in (a password reset and who issued it,
+    /// a new password set elsewhere …), to show once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The signed-in person, as the app needs to know them.
@@ -236,6 +244,14 @@ pub struct Mutation {
     pub device_time: Millis,
     /// server time − phone time, as last measured by the phone (0 if never).
     pub server_offset_ms: Millis,
+    /// The server's time of this phone's last successful sync when the record was made (0: none yet). A
+    /// record claiming an earlier time was made with the clock set back, and is flagged for the lead.
+    #[serde(default, skip_serializing_if = "is_zero_ms")]
+    pub synced_at: Millis,
+}
+
+fn is_zero_ms(ms: &Millis) -> bool {
+    *ms == 0
 }
 
 /// A mutation's body as the JSON text it arrived in. Kept raw (not a `serde_json::Value`) so that it is
@@ -343,6 +359,7 @@ impl Mutation {
             payload,
             device_time,
             server_offset_ms,
+            synced_at: 0,
         }
     }
 
@@ -703,9 +720,23 @@ pub struct AttendanceView {
     /// Set when the phone's clock was more than five minutes off the server's.
     #[serde(default)]
     pub clock_skewed: bool,
-    /// The 签到码 did not match the time the member claims: kept 待确认 for the lead to judge.
+    /// The sign-in is not proven by its code (a wrong code, a location statement, a time before the
+    /// phone's last sync, too many attempts): kept 待确认 for the lead to judge, out of 一键确认全部.
     #[serde(default)]
     pub code_unverified: bool,
+    /// Wrong codes the member typed for this activity (after [`crate::life::MAX_CODE_ATTEMPTS`] the
+    /// code is no longer checked).
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub wrong_codes: u32,
+    /// The member's record claims a time before their phone's last sync (the clock was set back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub time_doubtful: bool,
+    /// A lead marked themselves present (their own statement, for another lead to confirm).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_marked: bool,
+    /// When the server received the member's latest sign-in or request about this row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<Millis>,
     /// Attending as a guest of this branch (home branch elsewhere): no vote here.
     #[serde(default)]
     pub guest: bool,
@@ -726,7 +757,74 @@ pub struct AttendanceView {
     pub server_seq: i64,
 }
 
+fn is_zero_count(n: &u32) -> bool {
+    *n == 0
+}
+
 impl AttendanceView {
+    /// A sign-in its code proves: 一键确认全部 confirms these, and only these.
+    pub fn verified_sign_in(&self) -> bool {
+        self.status == AttendanceStatus::SignedIn && !self.code_unverified && !self.time_doubtful
+    }
+
+    /// Whether the member may type the code again to prove a kept sign-in (not after too many wrong
+    /// codes, nor when the phone's clock was set back).
+    pub fn may_retry_code(&self) -> bool {
+        self.status == AttendanceStatus::SignedIn
+            && self.code_unverified
+            && self.wrong_codes < crate::life::MAX_CODE_ATTEMPTS
+            && !self.time_doubtful
+    }
+
+    /// What the lead should know before confirming by hand (and the register keeps), one note each.
+    pub fn proof_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(l) = self.location {
+            notes.push(format!(
+                "位置自报：{}，距离{}米（精度{}米），未经签到码验证",
+                if l.inside { "范围内" } else { "范围外" },
+                l.distance_m,
+                l.accuracy_m
+            ));
+        }
+        if self.self_marked {
+            notes.push("本人标记出席，未经他人确认".to_owned());
+        }
+        if self.wrong_codes >= crate::life::MAX_CODE_ATTEMPTS {
+            notes.push(format!("签到码输错{}次，已停止校验", self.wrong_codes));
+        } else if self.code_unverified
+            && self.location.is_none()
+            && !self.time_doubtful
+            && !self.self_marked
+        {
+            notes.push("签到未通过校验".to_owned());
+        }
+        if self.time_doubtful {
+            notes.push("时间早于该手机上次同步，手机时间可能被调整过".to_owned());
+        }
+        notes
+    }
+
+    /// `上传于 2026-03-08 20:05，晚于签到 5.5 小时` when the member's record arrived an hour or more after
+    /// the time it claims.
+    pub fn lateness(&self) -> Option<String> {
+        let received = self.received_at?;
+        let signed = self.signed_at?;
+        let late = received - signed;
+        if late < 3_600_000 {
+            return None;
+        }
+        let tenths = late / 360_000;
+        let hours = match tenths % 10 {
+            0 => format!("{}", tenths / 10),
+            tenth => format!("{}.{tenth}", tenths / 10),
+        };
+        Some(format!(
+            "上传于 {}，晚于签到 {hours} 小时",
+            crate::model::LocalTime::from_millis(received).table()
+        ))
+    }
+
     /// The row as the meeting record counts it (quorum).
     pub fn counted(&self) -> crate::life::Counted {
         crate::life::Counted {
@@ -1094,6 +1192,9 @@ pub struct JoinRequest {
     pub password: String,
     /// The member read and accepted the privacy notice ([`PRIVACY_VERSION`]); required.
     pub privacy_consent: bool,
+    /// This browser's device id (see [`LoginRequest::device_id`]).
+    #[serde(default)]
+    pub device_id: String,
 }
 
 /// The privacy notice a consent refers to (bumped when its text changes).

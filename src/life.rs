@@ -188,6 +188,90 @@ pub fn code_matches(secret: &str, typed: &str, at: Millis, step_ms: Millis) -> b
     (step - STEPS_BEHIND..=step + STEPS_AHEAD).any(|s| code_for_step(secret, s) == typed)
 }
 
+/// Wrong codes one member may type for one activity; after that their sign-in is no longer checked
+/// against the code and stays for the lead to judge by hand. With four codes valid around any moment,
+/// three tries find a six-digit code about once in 80,000 activities.
+pub const MAX_CODE_ATTEMPTS: u32 = 3;
+/// Sign-ins one person may have checked against a code in an hour (a member signs in to one or two
+/// meetings a day); past that, the rest are kept for the lead to judge.
+pub const MAX_CHECKED_SIGN_INS_PER_HOUR: u32 = 20;
+
+/// What the server knows about one sign-in when it judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignInClaim {
+    /// Wrong codes this member already typed for this activity.
+    pub wrong_codes: u32,
+    /// Sign-ins of this person checked in the last hour, this one included.
+    pub checked_this_hour: u32,
+    /// A location sign-in: the member's own statement, never proof.
+    pub by_location: bool,
+    /// The claimed time lies before the phone's last successful sync, which happened before the record
+    /// was made: the phone's clock was set back.
+    pub before_last_sync: bool,
+}
+
+/// How a sign-in stands once judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInVerdict {
+    /// The code matched the claimed time: 一键确认全部 may confirm it.
+    Verified,
+    /// The code was checked and did not match: one more wrong attempt.
+    WrongCode,
+    /// Not checked against the code (a location statement, a time before the last sync, too many wrong
+    /// codes or sign-ins): kept for the lead to judge.
+    Unchecked,
+}
+
+/// Judges a sign-in. `code_ok` is asked only when the code is to be checked, so a member who ran out of
+/// attempts learns nothing more from trying.
+pub fn judge_sign_in(claim: SignInClaim, code_ok: impl FnOnce() -> bool) -> SignInVerdict {
+    if claim.by_location
+        || claim.before_last_sync
+        || claim.wrong_codes >= MAX_CODE_ATTEMPTS
+        || claim.checked_this_hour > MAX_CHECKED_SIGN_INS_PER_HOUR
+    {
+        SignInVerdict::Unchecked
+    } else if code_ok() {
+        SignInVerdict::Verified
+    } else {
+        SignInVerdict::WrongCode
+    }
+}
+
+/// A roster row's sign-in, as far as proof goes: how many wrong codes were typed, whether a sign-in is on
+/// record, and whether that one is unproven.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignInProof {
+    pub wrong_codes: u32,
+    pub recorded: bool,
+    pub unverified: bool,
+}
+
+impl SignInProof {
+    /// Takes a judged sign-in: counts a wrong code, and answers whether it becomes the row's record —
+    /// the first to arrive stands, unless it was not proven and this one is.
+    pub fn take(&mut self, verdict: SignInVerdict) -> bool {
+        if verdict == SignInVerdict::WrongCode {
+            self.wrong_codes += 1;
+        }
+        let verified = verdict == SignInVerdict::Verified;
+        let replaces = !self.recorded || (self.unverified && verified);
+        if replaces {
+            self.recorded = true;
+            self.unverified = !verified;
+        }
+        replaces
+    }
+}
+
+/// Whether a record's claimed time (`at`, the phone's clock corrected by its offset) lies before the
+/// phone's last successful sync as the server timed it (`synced_at`, 0 when unknown), beyond what the
+/// offset's own error explains. Such a record was made after that sync with the clock set back.
+pub fn claims_before_sync(at: Millis, synced_at: Millis) -> bool {
+    const OFFSET_ERROR_MS: Millis = 60_000;
+    synced_at > 0 && at.saturating_add(OFFSET_ERROR_MS) < synced_at
+}
+
 /// The link a QR code on the lead's screen carries: it opens the app (offline too, once installed) and
 /// signs the member in with this code.
 pub fn sign_in_link(origin: &str, activity_id: &str, code: &str) -> String {
@@ -600,10 +684,12 @@ impl Quorum {
 
 /// Why a record cannot be closed yet, one line per problem; empty when it can.
 ///
-/// `rows` are (name, status, reason). Every absentee needs a 缺席原因; requests must be decided and
-/// sign-ins confirmed or rejected first, so the record shows only settled facts.
+/// `rows` are (name, status, reason, whether the row is the closing lead's own). Every absentee needs a
+/// 缺席原因; requests must be decided and sign-ins confirmed or rejected first, so the record shows only
+/// settled facts — except the lead's own sign-in, which nobody may confirm for themselves: it stands as
+/// 已签到 (present) unless another lead of the branch confirmed it.
 pub fn close_problems<'a>(
-    rows: impl IntoIterator<Item = (&'a str, AttendanceStatus, Option<&'a str>)>,
+    rows: impl IntoIterator<Item = (&'a str, AttendanceStatus, Option<&'a str>, bool)>,
     host: &str,
     recorder: &str,
 ) -> Vec<String> {
@@ -617,9 +703,10 @@ pub fn close_problems<'a>(
     }
     let mut unsettled = Vec::new();
     let mut no_reason = Vec::new();
-    for (name, status, reason) in rows {
+    for (name, status, reason, closers_own) in rows {
         let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
         match status {
+            SignedIn if closers_own => {}
             SignedIn | LeavePending | MakeupPending => unsettled.push(name),
             Pending | Absent | MakeupRejected if !has_reason => no_reason.push(name),
             _ => {}
@@ -680,6 +767,79 @@ mod tests {
         assert!(!code_matches(SECRET, &code, shown_at + 3 * step, step));
         assert!(!code_matches(SECRET, &code, shown_at - 2 * step, step));
         assert!(!code_matches(SECRET, "000000", shown_at, step) || code == "000000");
+    }
+
+    #[test]
+    fn a_sign_in_is_checked_against_the_code_only_while_it_may_be_believed() {
+        let honest = SignInClaim {
+            wrong_codes: 0,
+            checked_this_hour: 1,
+            by_location: false,
+            before_last_sync: false,
+        };
+        assert_eq!(judge_sign_in(honest, || true), SignInVerdict::Verified);
+        assert_eq!(judge_sign_in(honest, || false), SignInVerdict::WrongCode);
+        let guessed = SignInClaim {
+            wrong_codes: MAX_CODE_ATTEMPTS,
+            ..honest
+        };
+        assert_eq!(
+            judge_sign_in(guessed, || panic!("not checked any more")),
+            SignInVerdict::Unchecked
+        );
+        for claim in [
+            SignInClaim {
+                by_location: true,
+                ..honest
+            },
+            SignInClaim {
+                before_last_sync: true,
+                ..honest
+            },
+            SignInClaim {
+                checked_this_hour: MAX_CHECKED_SIGN_INS_PER_HOUR + 1,
+                ..honest
+            },
+        ] {
+            assert_eq!(
+                judge_sign_in(claim, || true),
+                SignInVerdict::Unchecked,
+                "{claim:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_sign_in_stands_unless_a_proven_one_follows_an_unproven_one() {
+        use SignInVerdict::*;
+        let mut row = SignInProof::default();
+        assert!(row.take(WrongCode), "the first record stands, flagged");
+        assert!(!row.take(WrongCode));
+        assert!(row.take(Verified), "a proven code replaces it");
+        assert!(!row.take(Unchecked), "and nothing replaces a proven one");
+        assert_eq!(
+            row,
+            SignInProof {
+                wrong_codes: 2,
+                recorded: true,
+                unverified: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_time_before_the_last_sync_is_a_clock_set_back() {
+        let synced = 1_000_000_000;
+        assert!(
+            !claims_before_sync(synced - 1_000, 0),
+            "never synced: nothing to compare"
+        );
+        assert!(
+            !claims_before_sync(synced - 30_000, synced),
+            "the offset's error"
+        );
+        assert!(claims_before_sync(synced - 3_600_000, synced));
+        assert!(!claims_before_sync(synced + 5, synced));
     }
 
     #[test]
@@ -830,17 +990,18 @@ mod tests {
     #[test]
     fn a_record_closes_only_when_every_absentee_has_a_reason_and_nothing_is_pending() {
         let rows = [
-            ("张三", Confirmed, None),
-            ("李四", Absent, Some("工地加班")),
-            ("王五", Leave, Some("出差")),
-            ("赵六", Exempt, Some("长期患病")),
+            ("张三", Confirmed, None, false),
+            ("李四", Absent, Some("工地加班"), false),
+            ("王五", Leave, Some("出差"), false),
+            ("赵六", Exempt, Some("长期患病"), false),
+            ("书记", SignedIn, None, true),
         ];
         assert!(close_problems(rows, "张三", "李四").is_empty());
         let rows = [
-            ("张三", SignedIn, None),
-            ("李四", Absent, None),
-            ("王五", Pending, Some(" ")),
-            ("赵六", MakeupPending, Some("没信号")),
+            ("张三", SignedIn, None, false),
+            ("李四", Absent, None, false),
+            ("王五", Pending, Some(" "), false),
+            ("赵六", MakeupPending, Some("没信号"), false),
         ];
         assert_eq!(
             close_problems(rows, "", "李四"),

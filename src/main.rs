@@ -12,6 +12,9 @@
 //! --makeup-days N     HONGYAN_MAKEUP_DAYS (3) how long after an activity a 补签 may be asked
 //! --backdate-days N   HONGYAN_BACKDATE_DAYS (30) how far back an activity may be recorded
 //! --inactive-days N   HONGYAN_INACTIVE_DAYS (90) the lead's list of members without participation
+//! --trusted-proxy IP[,IP…]  HONGYAN_TRUSTED_PROXIES  reverse proxies whose X-Forwarded-For names the
+//!                     caller (throttles and the security log then see real addresses)
+//! --security-log PATH HONGYAN_SECURITY_LOG (the database's path + .security.log)
 //! ```
 //!
 //! Operators' commands (each takes `--db PATH` too):
@@ -46,7 +49,7 @@ fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N] [--code-step-secs N] [--makeup-days N] [--backdate-days N] [--inactive-days N]\n       hongyan migrate | create-admin --phone P --name N | import-roster FILE [--dry-run] | backup FILE | restore FILE  [--db PATH]"
+                "hongyan: {e}\nusage: hongyan [--port N] [--host IP] [--db PATH] [--site DIR] [--demo] [--at-risk-days N] [--code-step-secs N] [--makeup-days N] [--backdate-days N] [--inactive-days N] [--trusted-proxy IP,…] [--security-log PATH]\n       hongyan migrate | create-admin --phone P --name N | import-roster FILE [--dry-run] | backup FILE | restore FILE  [--db PATH]"
             );
             return std::process::ExitCode::from(2);
         }
@@ -220,6 +223,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut db = env("HONGYAN_DB").unwrap_or_else(|| "hongyan.db".into());
     let mut site = env("HONGYAN_SITE").unwrap_or_else(|| "target/site".into());
     let mut demo = env("HONGYAN_DEMO").is_some_and(|v| v == "1");
+    let mut proxies = env("HONGYAN_TRUSTED_PROXIES").unwrap_or_default();
+    let mut security_log = env("HONGYAN_SECURITY_LOG");
     let mut settings: Vec<Option<String>> = SETTINGS.iter().map(|s| env(s.var)).collect();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -229,6 +234,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
             "--db" => db = value()?,
             "--site" => site = value()?,
             "--demo" => demo = true,
+            "--trusted-proxy" => proxies = value()?,
+            "--security-log" => security_log = Some(value()?),
             other => match SETTINGS.iter().position(|s| s.flag == other) {
                 Some(i) => settings[i] = Some(value()?),
                 None => return Err(format!("unknown option {other}")),
@@ -236,6 +243,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
         }
     }
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
+    let trusted_proxies = proxies
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().map_err(|_| format!("bad --trusted-proxy {p}")))
+        .collect::<Result<Vec<IpAddr>, String>>()?;
+    let security_log = security_log.unwrap_or_else(|| format!("{db}.security.log"));
     let host: IpAddr = host.parse().map_err(|_| format!("bad host {host}"))?;
     let mut ms = [0i64; 5];
     for (i, setting) in SETTINGS.iter().enumerate() {
@@ -265,6 +279,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
         db_path: db.into(),
         site_dir: site.into(),
         demo,
+        trusted_proxies,
+        security_log: security_log.into(),
         settings: Settings {
             at_risk_after_ms,
             code_step_ms,

@@ -500,6 +500,57 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// Why a new password would be easy to guess, or `None` when it is fine: 8 to 128 characters, not one
+/// character over and over, not a run like `12345678` or `abcdefgh`, not a phone number or containing the
+/// person's own, not a date like a birthday (`19850312`, `850312`). The server also refuses the most
+/// common passwords from a list.
+pub fn password_problem(password: &str, phone: &str) -> Option<String> {
+    let length = password.chars().count();
+    if !(8..=128).contains(&length) {
+        return Some("密码应为8到128个字符".to_owned());
+    }
+    let lower = password.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let easy = "密码太容易被猜到，请换一个（不要用手机号、生日、连续或重复的字符）".to_owned();
+    if bytes.iter().all(|&b| b == bytes[0]) {
+        return Some(easy);
+    }
+    let steps: Vec<i16> = bytes
+        .windows(2)
+        .map(|w| w[1] as i16 - w[0] as i16)
+        .collect();
+    if steps.iter().all(|&d| d == 1) || steps.iter().all(|&d| d == -1) {
+        return Some(easy);
+    }
+    let digits: String = password.chars().filter(char::is_ascii_digit).collect();
+    let only_digits = digits.len() == password.len();
+    if (only_digits && is_valid_phone(password))
+        || (is_valid_phone(phone) && (password.contains(phone) || password.contains(&phone[3..])))
+    {
+        return Some(easy);
+    }
+    if only_digits && is_date(&digits) {
+        return Some(easy);
+    }
+    None
+}
+
+/// `19850312`, `850312`, `03121985`: digits that read as a calendar date.
+fn is_date(digits: &str) -> bool {
+    let n = |s: &str| s.parse::<u32>().unwrap_or(0);
+    let day_of = |month: u32, day: u32| (1..=12).contains(&month) && (1..=31).contains(&day);
+    match digits.len() {
+        8 => {
+            let (y, m, d) = (n(&digits[..4]), n(&digits[4..6]), n(&digits[6..]));
+            let (m2, d2, y2) = (n(&digits[..2]), n(&digits[2..4]), n(&digits[4..]));
+            ((1900..=2099).contains(&y) && day_of(m, d))
+                || ((1900..=2099).contains(&y2) && (day_of(m2, d2) || day_of(d2, m2)))
+        }
+        6 => day_of(n(&digits[2..4]), n(&digits[4..])),
+        _ => false,
+    }
+}
+
 /// Members may sign in from this long before an activity starts …
 pub const SIGN_IN_OPENS_BEFORE_MS: Millis = 60 * 60_000;
 /// … until this long after it ends.
@@ -555,6 +606,33 @@ pub fn check_new_activity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn easy_passwords_are_refused_with_what_to_avoid() {
+        for easy in [
+            "1234567",
+            "aaaaaaaa",
+            "12345678",
+            "87654321",
+            "abcdefgh",
+            "13800000002",
+            "x13800000002",
+            "liming00000002",
+            "19850312",
+            "850312xx",
+            "03121985",
+        ] {
+            let refused = password_problem(easy, "13800000002");
+            assert!(refused.is_some() || easy == "850312xx", "{easy}");
+        }
+        assert!(
+            password_problem("850312", "13800000002").is_some(),
+            "too short"
+        );
+        for fine in ["hongyan-demo", "liming-new-1", "钢筋班组2026春", "85031277"] {
+            assert_eq!(password_problem(fine, "13800000002"), None, "{fine}");
+        }
+    }
 
     #[test]
     fn every_enum_value_round_trips_through_its_database_name() {

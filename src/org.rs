@@ -182,6 +182,95 @@ pub fn tags(written: &str) -> Result<String, String> {
         .join("、"))
 }
 
+/// Most host branches and exemptions one member's record keeps.
+pub const MAX_HOST_ORGS: usize = 20;
+pub const MAX_EXEMPTIONS: usize = 20;
+
+/// What an edit of a member's record changes, one field each as `label：old → new`, for the audit log.
+/// `org` names an organisation (host branches, 党小组) by id.
+pub fn profile_changes(
+    old: &crate::api::MemberProfile,
+    new: &crate::api::MemberProfile,
+    org: impl Fn(i64) -> String,
+) -> Vec<String> {
+    use crate::model::Membership;
+    let shown = |s: String| {
+        if s.trim().is_empty() {
+            "（无）".to_owned()
+        } else {
+            s
+        }
+    };
+    let category = |m: Membership| match m {
+        Membership::Full => "正式党员",
+        Membership::Probationary => "预备党员",
+    };
+    let hosts = |ids: &[i64]| ids.iter().map(|&id| org(id)).collect::<Vec<_>>().join("、");
+    let mobile = |m: &Option<crate::api::MobileRegistration>| {
+        m.as_ref().map_or(String::new(), |m| {
+            format!(
+                "{} {} {}至{} 活动证{}（有效期至{}） 最近联系{}",
+                m.destination.trim(),
+                m.employer.trim(),
+                m.starts_on.trim(),
+                m.ends_on.trim(),
+                m.card_no.trim(),
+                m.card_valid_until.trim(),
+                m.last_contact_on.trim()
+            )
+        })
+    };
+    let exemptions = |e: &[crate::api::Exemption]| {
+        e.iter()
+            .map(|e| format!("{}（至{}）", e.reason.trim(), e.until.trim()))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let fields = [
+        (
+            "类别",
+            category(old.membership).to_owned(),
+            category(new.membership).to_owned(),
+        ),
+        (
+            "职务",
+            old.post.trim().to_owned(),
+            new.post.trim().to_owned(),
+        ),
+        (
+            "标签",
+            old.tags.clone(),
+            tags(&new.tags).unwrap_or_else(|_| new.tags.clone()),
+        ),
+        (
+            "学时对象",
+            old.audience.label().to_owned(),
+            new.audience.label().to_owned(),
+        ),
+        (
+            "参加组织生活的其他支部",
+            hosts(&old.host_org_ids),
+            hosts(&new.host_org_ids),
+        ),
+        (
+            "党小组",
+            old.group_id.map(&org).unwrap_or_default(),
+            new.group_id.map(&org).unwrap_or_default(),
+        ),
+        ("流动党员登记", mobile(&old.mobile), mobile(&new.mobile)),
+        (
+            "免参加",
+            exemptions(&old.exemptions),
+            exemptions(&new.exemptions),
+        ),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(label, a, b)| format!("{label}：{} → {}", shown(a), shown(b)))
+        .collect()
+}
+
 /// Checks a member's record as their lead or an admin writes it (`home`: their home branch).
 pub fn check_profile(p: &crate::api::MemberProfile, home: i64) -> Result<(), String> {
     tags(&p.tags)?;
@@ -223,6 +312,11 @@ pub fn check_profile(p: &crate::api::MemberProfile, home: i64) -> Result<(), Str
         {
             return Err("返回日期不能早于外出日期".to_owned());
         }
+    }
+    if p.host_org_ids.len() > MAX_HOST_ORGS || p.exemptions.len() > MAX_EXEMPTIONS {
+        return Err(format!(
+            "最多{MAX_HOST_ORGS}个参加组织生活的其他支部、{MAX_EXEMPTIONS}条免参加记录"
+        ));
     }
     for e in &p.exemptions {
         let reason = e.reason.trim();
@@ -286,6 +380,41 @@ mod tests {
         p.mobile = None;
         p.exemptions[0].until = String::new();
         assert!(check_profile(&p, 4).unwrap_err().contains("截止日期"));
+    }
+
+    #[test]
+    fn an_edit_is_described_field_by_field_as_old_and_new() {
+        use crate::api::{Exemption, MemberProfile};
+        use crate::model::Membership;
+        use crate::study::Audience;
+        let old = MemberProfile {
+            audience: Audience::Township,
+            host_org_ids: vec![3],
+            ..Default::default()
+        };
+        let new = MemberProfile {
+            membership: Membership::Probationary,
+            audience: Audience::Member,
+            post: "组织委员".into(),
+            host_org_ids: vec![3, 4],
+            exemptions: vec![Exemption {
+                reason: "孕产".into(),
+                until: "2026-12-31".into(),
+            }],
+            ..Default::default()
+        };
+        let name = |id: i64| format!("{id}支部");
+        assert_eq!(
+            profile_changes(&old, &new, name),
+            [
+                "类别：正式党员 → 预备党员",
+                "职务：（无） → 组织委员",
+                "学时对象：乡科级及以下干部 → 党员",
+                "参加组织生活的其他支部：3支部 → 3支部、4支部",
+                "免参加：（无） → 孕产（至2026-12-31）",
+            ]
+        );
+        assert!(profile_changes(&old, &old, name).is_empty());
     }
 
     #[test]

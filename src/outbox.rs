@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{
     ActivityView, AttendanceView, Change, FeedbackView, Mutation, PullResponse, Receipt,
-    ReceiptStatus, Settings, StudyView,
+    ReceiptStatus, Settings, SignIn, StudyView,
 };
 use crate::life::{self, Confirmation, RequestKind, SignInEffect};
 use crate::model::{AttendanceStatus, Millis};
@@ -211,6 +211,10 @@ pub struct Cache {
     /// The user's own 投诉建议 (a district admin's: everyone's).
     #[serde(default)]
     pub feedback: Vec<FeedbackView>,
+    /// The server's time of the last pull: every record made after it carries it (see
+    /// [`Mutation::synced_at`]).
+    #[serde(default)]
+    pub synced_at: Millis,
 }
 
 impl Cache {
@@ -244,6 +248,7 @@ impl Cache {
             .sort_by_key(|a| std::cmp::Reverse(a.starts_at));
         self.cursor = self.cursor.max(pull.cursor);
         self.settings = pull.settings;
+        self.synced_at = self.synced_at.max(pull.server_time);
     }
 
     /// Replaces or adds one roster row (natural key: activity and member).
@@ -422,9 +427,24 @@ pub fn lead_roster(activity_id: &str, cache: &Cache, entries: &[Entry]) -> Vec<R
                 Change::Decide(d) => d.member_id == member,
                 _ => false,
             });
-            overlay(row, about_member.map(|(e, c)| (*e, c.clone())))
+            overlay(row, about_member.map(as_stored))
         })
         .collect()
+}
+
+/// A record as the server will store it: a lead's 确认 of their own row is their own statement, so it
+/// shows as signed in, never as confirmed.
+fn as_stored<'e>((entry, change): &(&'e Entry, Change)) -> (&'e Entry, Change) {
+    match change {
+        Change::Confirm(own) if own.member_id == entry.author => (
+            entry,
+            Change::SignIn(SignIn {
+                activity_id: own.activity_id.clone(),
+                ..Default::default()
+            }),
+        ),
+        _ => (entry, change.clone()),
+    }
 }
 
 /// A member's own row on one activity with their sign-ins and requests laid over it (a row not pulled yet

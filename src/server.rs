@@ -17,13 +17,15 @@ mod orgs;
 mod register;
 mod rights;
 mod roster;
+pub mod security;
 mod site;
 mod study;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod throttle;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -38,6 +40,8 @@ use crate::api::Settings;
 
 pub use db::Db;
 pub use error::AppError;
+/// A roster file as rows of text (for the parser property tests).
+pub use roster::read_table as read_roster;
 pub use site::Site;
 
 /// Largest request body accepted (a full push batch is far smaller).
@@ -53,8 +57,11 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
 pub struct AppState {
     pub db: Db,
     pub site: Arc<Site>,
-    pub throttle: Arc<auth::Throttle>,
+    pub throttle: Arc<throttle::Throttle>,
     pub settings: Settings,
+    /// Reverse proxies whose `X-Forwarded-For` names the real caller.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    pub security: Arc<security::SecurityLog>,
 }
 
 impl AppState {
@@ -64,6 +71,8 @@ impl AppState {
             site: Arc::new(site),
             throttle: Arc::default(),
             settings,
+            trusted_proxies: Arc::default(),
+            security: Arc::default(),
         }
     }
 }
@@ -119,6 +128,10 @@ pub fn app(state: AppState) -> Router {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     api.fallback(serve_site)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::log_refusals,
+        ))
         .with_state(state)
         .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -143,6 +156,10 @@ pub struct Config {
     /// Seed demo data into an empty database.
     pub demo: bool,
     pub settings: Settings,
+    /// Reverse proxies in front of the server (their `X-Forwarded-For` is believed).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Where the security log goes (by default beside the database).
+    pub security_log: PathBuf,
 }
 
 /// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
@@ -161,7 +178,17 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let app = app(AppState::new(db, site, config.settings));
+    let mut state = AppState::new(db, site, config.settings);
+    state.trusted_proxies = Arc::new(config.trusted_proxies);
+    state.security = Arc::new(
+        security::SecurityLog::open(&config.security_log).map_err(|e| {
+            format!(
+                "cannot open the security log {}: {e}",
+                config.security_log.display()
+            )
+        })?,
+    );
+    let app = app(state);
     // The caller's address throttles wrong invitation codes (see accounts.rs).
     axum::serve(
         listener,

@@ -568,6 +568,75 @@ pub fn split_by_year(starts_on: Day, ends_on: Day, hours: Hours) -> Vec<(i64, Ho
 /// The longest evidence photo accepted, as a `data:` URL (the phone shrinks photos to fit).
 pub const MAX_EVIDENCE_CHARS: usize = 400_000;
 
+/// Why an evidence photo is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoProblem {
+    /// Not a `data:image/jpeg|png|webp;base64,` URL.
+    NotAPhoto,
+    TooLarge,
+    /// The base64 is broken, or the bytes are not the image the URL names.
+    Damaged,
+}
+
+/// Checks an evidence photo as uploaded: a base64 `data:` URL of a JPEG, PNG or WebP whose bytes really
+/// begin as that kind of image (so nothing else can be stored and shown as a photo). One linear pass.
+pub fn check_photo(data_url: &str) -> Result<(), PhotoProblem> {
+    const KINDS: [(&str, &[u8]); 3] = [
+        ("data:image/jpeg;base64,", b"\xFF\xD8\xFF"),
+        ("data:image/png;base64,", b"\x89PNG\r\n\x1A\n"),
+        ("data:image/webp;base64,", b"RIFF"),
+    ];
+    let (body, magic) = KINDS
+        .iter()
+        .find_map(|(prefix, magic)| Some((data_url.strip_prefix(prefix)?, *magic)))
+        .ok_or(PhotoProblem::NotAPhoto)?;
+    if data_url.len() > MAX_EVIDENCE_CHARS {
+        return Err(PhotoProblem::TooLarge);
+    }
+    let head = base64_head(body.as_bytes()).ok_or(PhotoProblem::Damaged)?;
+    let webp = magic == b"RIFF";
+    if !head.starts_with(magic) || (webp && head.get(8..12) != Some(b"WEBP".as_slice())) {
+        return Err(PhotoProblem::Damaged);
+    }
+    Ok(())
+}
+
+/// The first 12 bytes that standard, padded base64 decodes to, if every character of it is valid.
+fn base64_head(text: &[u8]) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    if text.is_empty() || text.len() % 4 != 0 {
+        return None;
+    }
+    let mut head = Vec::with_capacity(12);
+    let quads = text.len() / 4;
+    for (i, quad) in text.chunks_exact(4).enumerate() {
+        let padding = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if padding > 2 || (padding > 0 && i + 1 != quads) {
+            return None;
+        }
+        let mut bits = 0u32;
+        for &c in &quad[..4 - padding] {
+            bits = bits << 6 | value(c)?;
+        }
+        bits <<= 6 * padding as u32;
+        if head.len() < 12 {
+            let bytes = bits.to_be_bytes();
+            head.extend_from_slice(&bytes[1..4 - padding]);
+        }
+    }
+    head.truncate(12);
+    Some(head)
+}
+
 /// Longest title, organiser and notes (characters).
 pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_NOTES_CHARS: usize = 500;
@@ -653,6 +722,51 @@ pub fn review(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_photo_is_an_image_whose_bytes_are_that_image() {
+        use super::{PhotoProblem, check_photo};
+        assert_eq!(
+            check_photo("data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ=="),
+            Ok(())
+        );
+        assert_eq!(check_photo("data:image/png;base64,iVBORw0KGgo="), Ok(()));
+        // "RIFF", a length, "WEBP".
+        assert_eq!(
+            check_photo("data:image/webp;base64,UklGRiQAAABXRUJQ"),
+            Ok(())
+        );
+        assert_eq!(
+            check_photo("data:text/html;base64,PGgxPg=="),
+            Err(PhotoProblem::NotAPhoto)
+        );
+        assert_eq!(
+            check_photo("data:image/jpeg;base64,<script>"),
+            Err(PhotoProblem::Damaged)
+        );
+        // A web page labelled as a photo.
+        assert_eq!(
+            check_photo("data:image/jpeg;base64,PGh0bWw+PHNjcmlwdD4="),
+            Err(PhotoProblem::Damaged)
+        );
+        assert_eq!(
+            check_photo("data:image/png;base64,/9j/4AAQ"),
+            Err(PhotoProblem::Damaged)
+        );
+        assert_eq!(
+            check_photo("data:image/jpeg;base64,/9j=4AAQ"),
+            Err(PhotoProblem::Damaged)
+        );
+        assert_eq!(
+            check_photo("data:image/jpeg;base64,"),
+            Err(PhotoProblem::Damaged)
+        );
+        let huge = format!(
+            "data:image/jpeg;base64,/9j/{}",
+            "A".repeat(super::MAX_EVIDENCE_CHARS)
+        );
+        assert_eq!(check_photo(&huge), Err(PhotoProblem::TooLarge));
+    }
+
     use super::*;
 
     fn day(s: &str) -> Day {

@@ -44,13 +44,15 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
         move || counts(kind, &rows())
     };
     let open = activity.state == ActivityState::Open;
-    // Verified sign-ins only: a flagged code is for the lead to judge one by one.
+    // Sign-ins their code proves, of others: anything else is for the lead to judge one by one, and the
+    // lead's own row for another lead.
+    let me = ctx.user_id();
     let confirmable = {
         let rows = rows.clone();
         move || {
             rows()
                 .into_iter()
-                .filter(|r| r.status == AttendanceStatus::SignedIn && !r.code_unverified)
+                .filter(|r| r.verified_sign_in() && Some(r.member_id) != me)
                 .map(|r| r.member_id)
                 .collect::<Vec<_>>()
         }
@@ -160,8 +162,12 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
         }
     };
     use AttendanceStatus::*;
+    let own = ctx.user_id() == Some(member_id);
     let actions: &[(Option<Decision>, &str)] = match row.status {
         _ if !open => &[],
+        // The lead's own row: their own statement that they were there, or their absence.
+        Pending | Absent if own => &[(None, "标记本人出席"), (Some(Decision::Absent), "缺席原因")],
+        _ if own => &[],
         SignedIn => &[(None, "确认"), (Some(Decision::RejectSignIn), "不予确认")],
         Pending | Absent => &[
             (None, "标记出席"),
@@ -222,8 +228,9 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
             <span class="status">{row.status.label()}</span>
             {signed_at.map(|s| view! { <span class="time">{s}</span> })}
             {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
-            {row.code_unverified.then(|| view! { <span class="flag">"签到未通过校验，请核实"</span> })}
-            {row.location.map(|l| view! { <span class="muted detail">{l.label()}</span> })}
+            {row.proof_notes().into_iter().map(|note| view! { <span class="flag">{note}</span> }).collect_view()}
+            {row.lateness().map(|late| view! { <span class="muted detail">{late}</span> })}
+            {(own && open).then(|| view! { <span class="muted detail">"本人的出席由支部其他委员确认"</span> })}
             {mark.map(|(class, text)| view! { <span class=class>{text}</span> })}
             {(!detail.is_empty()).then(|| view! { <span class="muted detail">{detail}</span> })}
             <span class="actions">{buttons}</span>
@@ -303,12 +310,14 @@ fn CloseForm(activity: ActivityView) -> impl IntoView {
         let rows = ctx
             .cache
             .with_untracked(|c| ctx.entries.with_untracked(|e| lead_roster(&id, c, e)));
+        let me = ctx.user_id();
         let problems = close_problems(
             rows.iter().map(|r| {
                 (
                     r.row.member_name.as_str(),
                     r.row.status,
                     r.row.reason.as_deref(),
+                    Some(r.row.member_id) == me,
                 )
             }),
             &host.get_untracked(),

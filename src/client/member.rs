@@ -57,13 +57,11 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
         let mine = mine.clone();
         move || mine().row.status
     };
-    // The server kept a sign-in whose code did not match its time: the member may type the code again.
+    // The server kept a sign-in its code did not prove: the member may type the code again (unless they
+    // used up their attempts, or their phone's clock was set back).
     let flagged = {
         let mine = mine.clone();
-        move || {
-            let row = mine().row;
-            row.code_unverified && row.status == AttendanceStatus::SignedIn
-        }
+        move || mine().row.may_retry_code()
     };
     let can_sign_in = {
         let (s, flagged) = (sign_in_state.clone(), flagged.clone());

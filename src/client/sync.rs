@@ -175,11 +175,12 @@ impl Ctx {
     pub fn record(&self, change: Change) -> Result<(), String> {
         let user_id = self.user_id().ok_or("请先登录")?;
         let seq = store::next_seq(user_id).map_err(|_| StoreFull::MESSAGE)?;
-        let offset = self.cache.with_untracked(|c| c.server_offset_ms);
-        let entry = Entry::new(
-            user_id,
-            Mutation::new(seq, new_id(), &change, now_ms(), offset),
-        );
+        let (offset, synced_at) = self
+            .cache
+            .with_untracked(|c| (c.server_offset_ms, c.synced_at));
+        let mut mutation = Mutation::new(seq, new_id(), &change, now_ms(), offset);
+        mutation.synced_at = synced_at;
+        let entry = Entry::new(user_id, mutation);
         store::put_entry(user_id, &entry).map_err(|_| StoreFull::MESSAGE)?;
         self.entries.update(|e| e.push(entry));
         self.sync_now();

@@ -5,17 +5,20 @@
 //! A code is 8 characters from an alphabet without look-alikes (about 2^39 codes), kept only as a SHA-256,
 //! valid for [`INVITATION_MS`] and once. Wrong codes are throttled per address like logins.
 
-use std::net::SocketAddr;
-
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::{Json, Router, routing::get, routing::post};
 use rand::Rng;
 use rand::rngs::OsRng;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, hash_password, hash_token, load_me, start_session};
+use super::auth::{
+    ClientAddress, CurrentUser, check_new_password, end_sessions, hash_password, hash_token,
+    hashing, load_me, start_session,
+};
+use super::security::{account_event, notices_at_login};
+use super::throttle;
+
 use super::db::{ORG_SCOPE, audit, groups_of, is_group_of, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
@@ -113,6 +116,17 @@ pub async fn members(
     .await?;
     let rows = rows.into_iter().map(member_row).collect();
     Ok(Json(rows))
+}
+
+/// A lead looks after the members of their branch, not its other leads: changing or resetting a fellow
+/// lead is for the admins above them.
+fn leads_manage_members_only(user: &CurrentUser, member: &MemberRow) -> Result<(), AppError> {
+    if user.role == Role::Lead && member.role == Role::Lead {
+        return Err(AppError::Forbidden(
+            "支部委员的资料和账号由党委或区委组织部管理员管理",
+        ));
+    }
+    Ok(())
 }
 
 /// The member `id` as their lead (of their branch, not their own) or an admin may see and edit them.
@@ -261,7 +275,9 @@ pub async fn edit_member(
     let Json(p) = body?;
     let mut tx = state.db.writer.begin().await?;
     let member = editable(&mut tx, &user, id).await?;
+    leads_manage_members_only(&user, &member)?;
     check_profile(&p, member.org_id).map_err(AppError::BadRequest)?;
+    let before = profile(&mut tx, id).await?;
     for host in &p.host_org_ids {
         let branch: Option<String> = sqlx::query_scalar("SELECT kind FROM orgs WHERE id = ?")
             .bind(host)
@@ -282,17 +298,31 @@ pub async fn edit_member(
     }
     let post = p.post.trim();
     let role = if LEAD_POSTS.contains(&post) {
-        "lead"
+        Role::Lead
     } else {
-        "member"
+        Role::Member
     };
+    // Who leads a branch is decided above it: a lead who could appoint a co-lead could have their own
+    // attendance and 学时 confirmed by someone of their choosing.
+    if user.role == Role::Lead && role != member.role {
+        return Err(AppError::Forbidden(
+            "任免支部委员（书记、副书记、组织委员）须由党委或区委组织部管理员办理",
+        ));
+    }
+    // A cadre's 学时对象 decides how much they owe and who recognises it: the 区委组织部's to set.
+    if user.role != Role::Admin
+        && before.audience != p.audience
+        && (before.audience.is_cadre() || p.audience.is_cadre())
+    {
+        return Err(AppError::Forbidden(super::roster::CADRE_AUDIENCE));
+    }
     let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
     sqlx::query("UPDATE users SET membership = ?, post = ?, tags = ?, audience = ?, role = ?, mobile = ?, group_id = ? WHERE id = ?")
         .bind(p.membership.as_str())
         .bind(post)
         .bind(&tags)
         .bind(p.audience.as_str())
-        .bind(role)
+        .bind(role.as_str())
         .bind(tags.contains("流动党员") || p.mobile.is_some())
         .bind(p.group_id)
         .bind(id)
@@ -344,7 +374,33 @@ pub async fn edit_member(
             .execute(&mut *tx)
             .await?;
     }
-    audit(&mut tx, now_ms(), user.id, "edit_member", &member.name).await?;
+    let after = profile(&mut tx, id).await?;
+    let mut names = std::collections::HashMap::new();
+    for org in [&before, &after]
+        .iter()
+        .flat_map(|p| p.host_org_ids.iter().copied().chain(p.group_id))
+    {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(org) {
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM orgs WHERE id = ?")
+                .bind(org)
+                .fetch_optional(&mut *tx)
+                .await?;
+            slot.insert(name.unwrap_or_else(|| org.to_string()));
+        }
+    }
+    let changes = crate::org::profile_changes(&before, &after, |org| names[&org].clone());
+    if !changes.is_empty() {
+        let subject = format!("{}：{}", member.name, changes.join("；"));
+        audit(
+            &mut tx,
+            now_ms(),
+            user.id,
+            "edit_member",
+            &subject,
+            Some(id),
+        )
+        .await?;
+    }
     let detail = detail(&mut tx, &user, id).await?;
     tx.commit().await?;
     Ok(Json(detail))
@@ -384,10 +440,20 @@ pub async fn invite(
     if !allowed {
         return Err(AppError::Forbidden("只能邀请本支部或本党委范围内的成员"));
     }
-    if disabled {
-        return Err(AppError::Conflict(
-            "这个管理员账号已停用；需要时请在组织管理中重新设为管理员",
+    if user.role == Role::Lead && role == Role::Lead {
+        return Err(AppError::Forbidden(
+            "支部委员的资料和账号由党委或区委组织部管理员管理",
         ));
+    }
+    // A new password for someone who already has one is a way into their account: not for the lead who
+    // sees their records every day, and the member is told who did it at their next login.
+    if user.role == Role::Lead && reset {
+        return Err(AppError::Forbidden(
+            "已加入的成员忘记密码，请由党委或区委组织部管理员重置，以免账号被他人冒用",
+        ));
+    }
+    if disabled {
+        return Err(AppError::Conflict("这个账号已停用；需要时请先恢复账号"));
     }
     let now = now_ms();
     let code = new_code();
@@ -406,8 +472,11 @@ pub async fn invite(
     .bind(expires_at)
     .execute(&mut *tx)
     .await?;
+    if reset {
+        account_event(&mut tx, user_id, now, Some(user.id), "发起了密码重置").await?;
+    }
     let action = if reset { "reset_password" } else { "invite" };
-    audit(&mut tx, now, user.id, action, &name).await?;
+    audit(&mut tx, now, user.id, action, &name, Some(user_id)).await?;
     tx.commit().await?;
     Ok(Json(Invitation {
         link: format!("/join?code={code}"),
@@ -420,16 +489,18 @@ pub async fn invite(
 
 /// Whose invitation a code is (name, masked phone, branch), before the member sets a password.
 #[utoipa::path(post, path = paths::JOIN_CHECK, tag = "accounts", request_body = JoinCheck,
-    responses((status = 200, body = JoinPreview), (status = 404, body = ErrorBody, description = "Unknown, used or expired code"),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = JoinPreview), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Unknown, used or expired code"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn check(
     State(state): State<AppState>,
-    ip: ClientIp,
+    address: ClientAddress,
     body: Result<Json<JoinCheck>, JsonRejection>,
 ) -> Result<Json<JoinPreview>, AppError> {
     let Json(JoinCheck { code }) = body?;
     let mut conn = state.db.reader.acquire().await?;
-    let (user_id, expires_at) = valid_code(&state, &mut conn, &ip, &code).await?;
+    let (user_id, expires_at) = valid_code(&state, &mut conn, &address, &code).await?;
     let (name, phone, org_name): (String, String, String) = sqlx::query_as(
         "SELECT u.name, u.phone, o.name FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
     )
@@ -444,47 +515,64 @@ pub async fn check(
     }))
 }
 
-/// Accept an invitation: set the password (at least 8 characters), record the privacy consent, and sign in.
-/// Every other session of the account ends (a reset locks out whoever had the old password).
+/// Accept an invitation: set the password (at least 8 characters, not a common one), record the privacy
+/// consent, and sign in. Every other session of the account ends (a reset locks out whoever had the old
+/// password). The code is throttled and looked up before any password is hashed.
 #[utoipa::path(post, path = paths::JOIN, tag = "accounts", request_body = JoinRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn join(
     State(state): State<AppState>,
-    ip: ClientIp,
+    address: ClientAddress,
     body: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, AppError> {
     let Json(req) = body?;
-    let length = req.password.chars().count();
-    if !(8..=128).contains(&length) {
-        return Err(AppError::BadRequest("密码应为8到128个字符".to_owned()));
-    }
     if !req.privacy_consent {
         return Err(AppError::BadRequest(
             "请先阅读并同意《个人信息保护说明》".to_owned(),
         ));
     }
+    if req.device_id.len() > 64 {
+        return Err(AppError::BadRequest("设备编号无效".to_owned()));
+    }
+    let (user_id, _) = {
+        let mut conn = state.db.reader.acquire().await?;
+        valid_code(&state, &mut conn, &address, &req.code).await?
+    };
+    let phone: String = sqlx::query_scalar("SELECT phone FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(&state.db.reader)
+        .await?;
+    check_new_password(&req.password, &phone)?;
     let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(format!("hash task: {e}")))?;
+    let hash = hashing(move || hash_password(&password)).await?;
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
-    let (user_id, _) = valid_code(&state, &mut tx, &ip, &req.code).await?;
-    sqlx::query("UPDATE invitations SET used_at = ? WHERE code_hash = ?")
-        .bind(now)
-        .bind(hash_token(&normalise(&req.code)))
-        .execute(&mut *tx)
-        .await?;
+    // Used once: a second request with the same code (sent twice, or raced) finds it gone.
+    let used = sqlx::query(
+        "UPDATE invitations SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(now)
+    .bind(hash_token(&normalise(&req.code)))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if used == 0 {
+        return Err(AppError::NotFound(BAD_CODE));
+    }
+    let joined_before: bool =
+        sqlx::query_scalar("SELECT password_hash != '' FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
         .bind(&hash)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    end_sessions(&mut tx, user_id).await?;
     sqlx::query(
         "INSERT INTO consents (user_id, kind, granted, version, at) VALUES (?, 'privacy', 1, ?, ?)",
     )
@@ -493,35 +581,53 @@ pub async fn join(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let what = if joined_before {
+        "用邀请码设置了新密码（此前的登录均已退出）"
+    } else {
+        "用邀请码加入红雁并设置了密码"
+    };
+    account_event(&mut tx, user_id, now, None, what).await?;
     let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
+    let notices = notices_at_login(&mut tx, user_id, &req.device_id, now).await?;
     tx.commit().await?;
+    state.security.log(
+        if joined_before {
+            "password_reset_used"
+        } else {
+            "joined"
+        },
+        serde_json::json!({"user": user_id, "address": address.0}),
+    );
     let user = load_me(&state, user_id).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at,
         user,
+        notices,
     }))
 }
 
-/// The account a code invites, and when it expires; throttled per address.
+/// The account a code invites, and when it expires; every try counts against the caller's address first.
 async fn valid_code(
     state: &AppState,
     conn: &mut sqlx::SqliteConnection,
-    ip: &ClientIp,
+    address: &ClientAddress,
     code: &str,
 ) -> Result<(i64, i64), AppError> {
     let now = now_ms();
-    let key = format!("join:{}", ip.0);
-    if state.throttle.is_blocked(&key, now) {
-        return Err(AppError::TooManyAttempts(
-            "邀请码错误次数过多，请15分钟后再试",
-        ));
-    }
+    let keys = [(format!("join:{}", address.0), throttle::CODES)];
+    let attempt = state.throttle.attempt(&keys, false, now).map_err(|wait| {
+        state.security.log(
+            "invitation_code_throttled",
+            serde_json::json!({"address": address.0, "wait_s": wait.0}),
+        );
+        AppError::TooManyAttempts(wait.message("邀请码错误次数过多"))
+    })?;
     let code = normalise(code);
     let found: Option<(i64, i64)> = if code.len() == CODE_LEN {
         sqlx::query_as(
-            "SELECT user_id, expires_at FROM invitations
-             WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT i.user_id, i.expires_at FROM invitations i JOIN users u ON u.id = i.user_id
+             WHERE i.code_hash = ? AND i.used_at IS NULL AND i.expires_at > ? AND u.disabled_at IS NULL",
         )
         .bind(hash_token(&code))
         .bind(now)
@@ -530,10 +636,19 @@ async fn valid_code(
     } else {
         None
     };
-    found.ok_or_else(|| {
-        state.throttle.fail(&key, now);
-        AppError::NotFound(BAD_CODE)
-    })
+    match found {
+        Some(found) => {
+            attempt.succeeded(&[]);
+            Ok(found)
+        }
+        None => {
+            state.security.log(
+                "invitation_code_wrong",
+                serde_json::json!({"address": address.0}),
+            );
+            Err(AppError::NotFound(BAD_CODE))
+        }
+    }
 }
 
 /// `ABCD-EFGH`
@@ -550,21 +665,6 @@ fn normalise(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
-}
-
-/// The caller's address, when the server knows it (tests without one share a bucket).
-pub struct ClientIp(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-        Ok(ClientIp(ip))
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::auth::{CurrentUser, Person};
-use super::db::{audit, in_subtree, is_group_of};
+use super::db::{in_subtree, is_group_of};
 use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -101,13 +101,15 @@ fn fence(lat_e6: Option<i32>, lng_e6: Option<i32>, radius_m: Option<u32>) -> Opt
 /// Shortest and longest time a rotating code may be shown.
 const CODE_STEPS_MS: std::ops::RangeInclusive<i64> = 10_000..=600_000;
 
+/// Judged by when the server received the record, not by the time the phone claims: a lead's clock set
+/// back would otherwise record a meeting of any age.
 fn check_fields(a: &NewActivity, ap: &Applying) -> Result<(), String> {
     check_new_activity(
         &a.title,
         &a.place,
         a.starts_at,
         a.ends_at,
-        ap.at(),
+        ap.now,
         ap.settings.backdate_limit_ms,
     )?;
     if a.study_hours > MAX_ACTIVITY_HOURS {
@@ -217,7 +219,8 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(a.group_id)
     .execute(&mut *conn)
     .await?;
-    audit(conn, ap.now, by.id, "publish_activity", &a.activity_id).await?;
+    ap.audit(conn, "publish_activity", &a.activity_id, None)
+        .await?;
     Ok(Ok(()))
 }
 
@@ -246,7 +249,7 @@ pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_
     .execute(&mut *conn)
     .await?;
     let subject = format!("{}：{}", a.activity_id, a.title.trim());
-    audit(conn, ap.now, ap.author.id, "edit_activity", &subject).await?;
+    ap.audit(conn, "edit_activity", &subject, None).await?;
     Ok(Ok(()))
 }
 
@@ -268,7 +271,7 @@ pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) 
     .execute(&mut *conn)
     .await?;
     let subject = format!("{}：{reason}", c.activity_id);
-    audit(conn, ap.now, ap.author.id, "cancel_activity", &subject).await?;
+    ap.audit(conn, "cancel_activity", &subject, None).await?;
     Ok(Ok(()))
 }
 
@@ -289,16 +292,21 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     if too_long(&c.online_note, MAX_REASON_CHARS) {
         return Ok(Err("线上参加人员不能超过200字".to_owned()));
     }
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT u.name, t.status, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT t.member_id, u.name, t.status, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
          WHERE t.activity_id = ? ORDER BY t.member_id",
     )
     .bind(&c.activity_id)
     .fetch_all(&mut *conn)
     .await?;
-    let parsed = rows.iter().map(|(name, status, reason)| {
+    let parsed = rows.iter().map(|(member_id, name, status, reason)| {
         let status = AttendanceStatus::parse(status).unwrap_or(AttendanceStatus::Pending);
-        (name.as_str(), status, reason.as_deref())
+        (
+            name.as_str(),
+            status,
+            reason.as_deref(),
+            *member_id == ap.author.id,
+        )
     });
     let problems = close_problems(parsed, &c.host, &c.recorder);
     if !problems.is_empty() {
@@ -323,7 +331,7 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     .bind(&c.activity_id)
     .execute(&mut *conn)
     .await?;
-    audit(conn, ap.now, ap.author.id, "close_record", &c.activity_id).await?;
+    ap.audit(conn, "close_record", &c.activity_id, None).await?;
     Ok(Ok(()))
 }
 

@@ -6,13 +6,13 @@ use sqlx::SqliteConnection;
 use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
-use super::db::{audit, in_subtree};
+use super::db::in_subtree;
 use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
-    self, Confirmation, Decision, LeaveCategory, LocationCheck, MAX_ACCURACY_M, RequestKind,
-    SignInEffect, When, code_matches,
+    self, Confirmation, Decision, LeaveCategory, LocationCheck, RequestKind, SignInClaim,
+    SignInEffect, SignInProof, When, code_matches,
 };
 use crate::model::{
     AttendanceStatus, Membership, Role, in_sign_in_window, is_skewed, normalize_code,
@@ -32,10 +32,11 @@ async fn status_of(
     Ok(status.and_then(|s| AttendanceStatus::parse(&s)))
 }
 
-/// A member's sign-in. The code is judged against the time the member claims (their clock corrected by
-/// its last known offset to ours; SYNC.md: clocks are not trusted); a code that does not match keeps the
-/// record, 待确认 with a flag for the lead. Outside the sign-in window, or for a cancelled or closed
-/// activity, it is refused.
+/// A member's sign-in, judged by [`life::judge_sign_in`]: the code against the time the member claims
+/// (their clock corrected by its last known offset to ours — clocks are not trusted), a location as the
+/// member's own statement, never proof. What is not proven is kept, 待确认 and flagged for the lead, out of
+/// 一键确认全部; wrong codes are counted, and after a few the code is no longer checked at all. Outside the
+/// sign-in window, or for a cancelled or closed activity, the sign-in is refused.
 pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>) -> Outcome {
     let author = ap.author;
     let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
@@ -44,55 +45,96 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     if let Err(why) = activity.state.check_open() {
         return Ok(Err(why.to_owned()));
     }
-    let Some(status) = status_of(conn, &s.activity_id, author.id).await? else {
+    let row: Option<(String, u32, bool, bool)> = sqlx::query_as(
+        "SELECT status, wrong_codes, record_id IS NOT NULL, code_unverified FROM attendance
+         WHERE activity_id = ? AND member_id = ?",
+    )
+    .bind(&s.activity_id)
+    .bind(author.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((status, wrong_codes, recorded, unverified)) = row else {
         return Ok(Err("您不在该活动的应到名单中".to_owned()));
     };
+    let status = AttendanceStatus::parse(&status).unwrap_or_default();
     let at = ap.at();
     if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
         return Ok(Err(
             "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
         ));
     }
-    // A location sign-in stands on its fix (inside the fence with a usable accuracy); any other on its code.
-    let verified = match (&s.location, activity.fence) {
-        (Some(_), None) => return Ok(Err("该活动未设置位置签到，请输入签到码".to_owned())),
-        (Some(l), Some(_)) => l.inside && l.accuracy_m <= MAX_ACCURACY_M,
-        (None, _) if activity.secret.is_empty() => normalize_code(&s.code) == activity.code,
-        (None, _) => code_matches(
-            &activity.secret,
-            &normalize_code(&s.code),
-            at,
-            activity.code_step_ms,
-        ),
+    if s.location.is_some() && activity.fence.is_none() {
+        return Ok(Err("该活动未设置位置签到，请输入签到码".to_owned()));
+    }
+    let checked_this_hour: u32 = sqlx::query_scalar(
+        "SELECT count(*) FROM mutations WHERE user_id = ? AND kind = 'sign_in' AND received_at > ?",
+    )
+    .bind(author.id)
+    .bind(ap.now - 3_600_000)
+    .fetch_one(&mut *conn)
+    .await?;
+    let claim = SignInClaim {
+        wrong_codes,
+        checked_this_hour,
+        by_location: s.location.is_some(),
+        before_last_sync: ap.before_last_sync(),
     };
-    let location = s.location.as_ref();
+    let typed = normalize_code(&s.code);
+    let verdict = life::judge_sign_in(claim, || {
+        if activity.secret.is_empty() {
+            typed == activity.code
+        } else {
+            code_matches(&activity.secret, &typed, at, activity.code_step_ms)
+        }
+    });
     // Natural-key merge: the row exists from publication; a sign-in only moves it forward. If the lead has
     // already confirmed the member, the record merges into that row (which keeps its status) instead of
-    // adding one. A member who asked for leave and came after all is present. The first record to arrive
-    // stands, unless its code was flagged and this one's verifies.
+    // adding one. A member who asked for leave and came after all is present.
     let merge = match life::sign_in_effect(status) {
         SignInEffect::SignsIn => "status = 'signed_in',",
         SignInEffect::Attaches => "",
         SignInEffect::Ignored => return Ok(Ok(())),
     };
+    let mut proof = SignInProof {
+        wrong_codes,
+        recorded,
+        unverified,
+    };
+    if !proof.take(verdict) {
+        if proof.wrong_codes != wrong_codes {
+            sqlx::query(
+                "UPDATE attendance SET wrong_codes = ? WHERE activity_id = ? AND member_id = ?",
+            )
+            .bind(proof.wrong_codes)
+            .bind(&s.activity_id)
+            .bind(author.id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        return Ok(Ok(()));
+    }
+    let location = s.location.as_ref();
     sqlx::query(&format!(
         "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
-                clock_skewed = ?5, code_unverified = NOT ?6, server_seq = ?7, location_inside = ?10,
-                location_distance_m = ?11, location_accuracy_m = ?12
-         WHERE activity_id = ?8 AND member_id = ?9 AND (record_id IS NULL OR (code_unverified AND ?6))"
+                clock_skewed = ?5, code_unverified = ?6, server_seq = ?7, location_inside = ?10,
+                location_distance_m = ?11, location_accuracy_m = ?12, time_doubtful = ?13, wrong_codes = ?14,
+                self_marked = 0
+         WHERE activity_id = ?8 AND member_id = ?9"
     ))
     .bind(ap.record_id)
     .bind(at)
     .bind(ap.device_time)
     .bind(ap.now)
     .bind(is_skewed(ap.offset))
-    .bind(verified)
+    .bind(proof.unverified)
     .bind(ap.seq)
     .bind(&s.activity_id)
     .bind(author.id)
     .bind(location.map(|l| l.inside))
     .bind(location.map(|l| l.distance_m))
     .bind(location.map(|l| l.accuracy_m))
+    .bind(claim.before_last_sync)
+    .bind(proof.wrong_codes)
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
@@ -120,18 +162,22 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
         Err(why) => return Ok(Err(why.to_owned())),
     };
     let reason = r.reason.trim();
+    // The lead sees when it arrived, and whether its claimed time is before the phone's last sync.
     let (sql, category) = match r.kind {
         RequestKind::Study => (
-            "UPDATE attendance SET status = ?, study = ?, server_seq = ? WHERE activity_id = ? AND member_id = ?",
+            "UPDATE attendance SET status = ?, study = ?, received_at = ?, time_doubtful = ?, server_seq = ?
+             WHERE activity_id = ? AND member_id = ?",
             None,
         ),
         RequestKind::Leave => (
-            "UPDATE attendance SET status = ?, reason = ?, category = ?, lead_note = NULL, server_seq = ?
+            "UPDATE attendance SET status = ?, reason = ?, category = ?, lead_note = NULL, received_at = ?,
+                    time_doubtful = ?, server_seq = ?
              WHERE activity_id = ? AND member_id = ?",
             Some(r.category.unwrap_or(LeaveCategory::Other)),
         ),
         RequestKind::Makeup => (
-            "UPDATE attendance SET status = ?, reason = ?, lead_note = NULL, server_seq = ?
+            "UPDATE attendance SET status = ?, reason = ?, lead_note = NULL, received_at = ?, time_doubtful = ?,
+                    server_seq = ?
              WHERE activity_id = ? AND member_id = ?",
             None,
         ),
@@ -141,10 +187,46 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
         query = query.bind(category.as_str());
     }
     query
+        .bind(ap.now)
+        .bind(ap.before_last_sync())
         .bind(ap.seq)
         .bind(&r.activity_id)
         .bind(ap.author.id)
         .execute(&mut *conn)
+        .await?;
+    Ok(Ok(()))
+}
+
+/// Nobody confirms or decides their own row: a lead's own attendance (and the 学时 it may earn) is for
+/// another lead of the branch to confirm; unconfirmed, it still counts as 已签到.
+const NOT_ONESELF: &str = "不能审批本人的出席记录，请由支部其他委员处理";
+
+/// A lead's 确认 of their own row marks them present as their own statement: 已签到（待确认）, flagged as
+/// such for another lead, never 已确认 and never earning 学时 by itself. (A lead who forgot to sign in to
+/// the meeting they held can still close its record.)
+async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
+    let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
+        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+    };
+    match life::sign_in_effect(status) {
+        SignInEffect::SignsIn => {}
+        SignInEffect::Attaches => return Ok(Ok(())),
+        SignInEffect::Ignored => return Ok(Err(NOT_ONESELF.to_owned())),
+    }
+    sqlx::query(
+        "UPDATE attendance SET status = 'signed_in', record_id = ?, signed_at = ?, received_at = ?,
+                code_unverified = 1, self_marked = 1, server_seq = ?
+         WHERE activity_id = ? AND member_id = ?",
+    )
+    .bind(ap.record_id)
+    .bind(ap.now)
+    .bind(ap.now)
+    .bind(ap.seq)
+    .bind(&c.activity_id)
+    .bind(c.member_id)
+    .execute(&mut *conn)
+    .await?;
+    ap.audit(conn, "mark_self_present", &c.activity_id, Some(c.member_id))
         .await?;
     Ok(Ok(()))
 }
@@ -155,6 +237,9 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
 pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
     if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
         return Ok(Err(why));
+    }
+    if c.member_id == ap.author.id {
+        return mark_self_present(conn, c, ap).await;
     }
     let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
         return Ok(Err("该成员不在应到名单中".to_owned()));
@@ -177,7 +262,7 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
     .execute(&mut *conn)
     .await?;
     let subject = format!("{}/{}", c.activity_id, c.member_id);
-    audit(conn, ap.now, ap.author.id, action, &subject).await?;
+    ap.audit(conn, action, &subject, Some(c.member_id)).await?;
     study::credit_attendance(
         conn,
         &c.activity_id,
@@ -193,6 +278,9 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
 pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) -> Outcome {
     if let Err(why) = ActivityRow::for_lead(conn, ap.author, &d.activity_id).await? {
         return Ok(Err(why));
+    }
+    if d.member_id == ap.author.id && d.decision != Decision::Absent {
+        return Ok(Err(NOT_ONESELF.to_owned()));
     }
     let Some(status) = status_of(conn, &d.activity_id, d.member_id).await? else {
         return Ok(Err("该成员不在应到名单中".to_owned()));
@@ -235,7 +323,8 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
             format!("（{reason}）")
         }
     );
-    audit(conn, ap.now, ap.author.id, "decide", &subject).await?;
+    ap.audit(conn, "decide", &subject, Some(d.member_id))
+        .await?;
     study::credit_attendance(conn, &d.activity_id, d.member_id, next, ap).await?;
     Ok(Ok(()))
 }
@@ -287,7 +376,8 @@ pub async fn add_to_roster(
             a.activity_id,
             if guest { "（外支部）" } else { "" }
         );
-        audit(conn, ap.now, ap.author.id, "add_to_roster", &subject).await?;
+        ap.audit(conn, "add_to_roster", &subject, Some(member_id))
+            .await?;
     }
     Ok(Ok(()))
 }
@@ -302,6 +392,10 @@ pub struct AttendanceRecord {
     pub signed_at: Option<i64>,
     pub clock_skewed: bool,
     pub code_unverified: bool,
+    pub wrong_codes: u32,
+    pub time_doubtful: bool,
+    pub self_marked: bool,
+    pub received_at: Option<i64>,
     pub guest: bool,
     pub reason: Option<String>,
     pub category: Option<String>,
@@ -315,7 +409,7 @@ pub struct AttendanceRecord {
 
 /// The columns of [`AttendanceRecord`], for queries over `attendance t JOIN users u`.
 pub const ATTENDANCE_COLUMNS: &str = "t.activity_id, t.member_id, u.name AS member_name, u.membership, t.status,
-    t.signed_at, t.clock_skewed, t.code_unverified, t.guest, t.reason, t.category, t.lead_note, t.study, t.location_inside,
+    t.signed_at, t.clock_skewed, t.code_unverified, t.wrong_codes, t.time_doubtful, t.self_marked, t.received_at, t.guest, t.reason, t.category, t.lead_note, t.study, t.location_inside,
     t.location_distance_m, t.location_accuracy_m, t.server_seq";
 
 impl AttendanceRecord {
@@ -338,6 +432,10 @@ impl AttendanceRecord {
             signed_at: self.signed_at,
             clock_skewed: self.clock_skewed,
             code_unverified: self.code_unverified,
+            wrong_codes: self.wrong_codes,
+            time_doubtful: self.time_doubtful,
+            self_marked: self.self_marked,
+            received_at: self.received_at,
             guest: self.guest,
             reason: self.reason,
             category: self.category.as_deref().and_then(LeaveCategory::parse),

@@ -4,8 +4,7 @@
 //! only its SHA-256, with an expiry. An unknown phone and a wrong password get the same answer after the same
 //! work, so the login cannot be used to find out who has an account.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -19,16 +18,14 @@ use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
 use super::db::{groups_of, now_ms, within};
-use super::{AppError, AppState};
+use super::security::notices_at_login;
+use super::{AppError, AppState, throttle};
 use crate::api::{ErrorBody, LoginRequest, LoginResponse, Me, paths};
-use crate::model::Role;
+use crate::model::{Role, mask_phone};
 use crate::study::Audience;
 
 /// A session lasts this long; the outbox survives its end (the member just logs in again).
 pub const SESSION_MS: i64 = 30 * 24 * 3_600_000;
-/// Failed logins allowed per phone number within [`THROTTLE_WINDOW_MS`].
-const MAX_FAILURES: u32 = 5;
-const THROTTLE_WINDOW_MS: i64 = 15 * 60_000;
 
 const WRONG_CREDENTIALS: &str = "手机号或密码不正确";
 
@@ -139,7 +136,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token_hash = hash_token(token.trim());
         let row: Option<(i64, String, i64)> = sqlx::query_as(
             "SELECT u.id, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
         )
         .bind(&token_hash)
         .bind(now_ms())
@@ -156,90 +153,176 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// Counts failed logins per phone number in memory; a restart forgets them, which is acceptable for a
-/// throttle whose job is to make guessing slow.
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-impl Throttle {
-    pub fn is_blocked(&self, key: &str, now: i64) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        matches!(map.get(key), Some(&(n, since)) if n >= MAX_FAILURES && now - since < THROTTLE_WINDOW_MS)
-    }
-
-    pub fn fail(&self, key: &str, now: i64) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| now - *since < THROTTLE_WINDOW_MS);
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, now));
-        if now - entry.1 >= THROTTLE_WINDOW_MS {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-    }
-
-    fn succeed(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-}
-
-/// Log in with phone number and password.
+/// Log in with phone number and password. Guessing is slowed per phone and per address, by a budget for
+/// the whole server, and not at all for a phone that logged in to this account before (see throttle.rs);
+/// the answer tells the phone what happened to the account since it last logged in (a reset, …).
 #[utoipa::path(post, path = paths::LOGIN, tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "Unknown phone or wrong password"),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many attempts: the message says when to try again"),
+        (status = 503, body = ErrorBody, description = "Too busy checking passwords: try again shortly"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    address: ClientAddress,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, AppError> {
     let Json(req) = body?;
     let phone = req.phone.trim().to_owned();
-    if req.password.len() > 256 || phone.len() > 32 {
+    if req.password.len() > 256 || phone.len() > 32 || req.device_id.len() > 64 {
         return Err(AppError::BadRequest("手机号或密码过长".to_owned()));
     }
     let now = now_ms();
-    if state.throttle.is_blocked(&phone, now) {
-        return Err(AppError::TooManyAttempts(
-            "登录失败次数过多，请15分钟后再试",
-        ));
-    }
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE phone = ?")
-            .bind(&phone)
-            .fetch_optional(&state.db.reader)
-            .await?;
+    let row: Option<(i64, String, bool)> = sqlx::query_as(
+        "SELECT id, password_hash, disabled_at IS NOT NULL FROM users WHERE phone = ?",
+    )
+    .bind(&phone)
+    .fetch_optional(&state.db.reader)
+    .await?;
+    let known_device = match &row {
+        Some((id, _, _)) if !req.device_id.is_empty() => {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ? AND user_id = ? AND last_login_at IS NOT NULL)",
+            )
+            .bind(&req.device_id)
+            .bind(id)
+            .fetch_one(&state.db.reader)
+            .await?
+        }
+        _ => false,
+    };
+    let (phone_key, device_key) = (
+        format!("phone:{phone}"),
+        format!("device:{phone}:{}", req.device_id),
+    );
+    let keys = if known_device {
+        vec![(device_key.clone(), throttle::KNOWN_DEVICE)]
+    } else {
+        vec![
+            (phone_key.clone(), throttle::PHONE),
+            (format!("addr:{}", address.0), throttle::ADDRESS),
+        ]
+    };
+    let attempt = match state.throttle.attempt(&keys, !known_device, now) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            state.security.log(
+                "login_throttled",
+                serde_json::json!({"phone": mask_phone(&phone), "address": address.0, "wait_s": wait.0}),
+            );
+            return Err(AppError::TooManyAttempts(wait.message("登录失败次数过多")));
+        }
+    };
     // Verify against a dummy hash for unknown phones so both cases cost the same.
-    let (user_id, stored) = match row {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, dummy_hash().to_owned()),
+    let (user_id, stored, disabled) = match row {
+        Some((id, hash, disabled)) => (Some(id), hash, disabled),
+        None => (None, dummy_hash().to_owned(), false),
     };
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(|e| AppError::Internal(format!("verify task: {e}")))?;
-    let Some(user_id) = user_id.filter(|_| ok) else {
-        state.throttle.fail(&phone, now);
+    let ok = hashing(move || verify_password(&password, &stored)).await?;
+    let Some(user_id) = user_id.filter(|_| ok && !disabled) else {
+        state.security.log(
+            "login_failed",
+            serde_json::json!({"phone": mask_phone(&phone), "address": address.0, "known_device": known_device}),
+        );
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS));
     };
-    state.throttle.succeed(&phone);
-
+    attempt.succeeded(&[&phone_key, &device_key]);
+    state.security.log(
+        "login",
+        serde_json::json!({"user": user_id, "address": address.0, "known_device": known_device}),
+    );
     let mut tx = state.db.writer.begin().await?;
     let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
+    let notices = notices_at_login(&mut tx, user_id, &req.device_id, now).await?;
     tx.commit().await?;
     let user = load_me(&state, user_id).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at,
         user,
+        notices,
     }))
+}
+
+/// Runs password hashing (argon2id: CPU and 19 MiB each) on a blocking thread, at most two per core at a
+/// time; a caller who waits too long is told the server is busy, so a flood of logins cannot exhaust CPU
+/// or memory.
+pub async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cores)
+    });
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(10), permits.acquire())
+        .await
+        .map_err(|_| AppError::Busy)?
+        .map_err(|e| AppError::Internal(format!("hashing semaphore: {e}")))?;
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?;
+    drop(permit);
+    Ok(out)
+}
+
+/// The caller's address: the connection's peer, or — when the peer is one of the configured trusted
+/// proxies (`--trusted-proxy`) — the nearest address in `X-Forwarded-For` that is not one of them. Behind
+/// a reverse proxy every connection comes from the proxy, so without this all callers would share one
+/// address (and one throttle).
+pub fn client_address<B>(state: &AppState, req: &axum::http::Request<B>) -> String {
+    address_of(state, req.headers(), req.extensions())
+}
+
+fn address_of(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> String {
+    use std::net::{IpAddr, SocketAddr};
+    let Some(peer) = extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    else {
+        return "unknown".to_owned();
+    };
+    if !state.trusted_proxies.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !state.trusted_proxies.contains(a))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+/// The caller's address as an extractor (see [`client_address`]).
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(address_of(
+            state,
+            &parts.headers,
+            &parts.extensions,
+        )))
+    }
 }
 
 /// A new session for `user_id` (expired ones are swept); answers the token, shown to the client once.
@@ -320,6 +403,36 @@ fn stored_role(user_id: i64, role: &str) -> Result<Role, AppError> {
     Role::parse(role).ok_or_else(|| AppError::Internal(format!("user {user_id} has role {role}")))
 }
 
+/// Ends every session of an account at once (a new password, a disabled account).
+pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Refuses a new password that is easy to guess ([`crate::model::password_problem`]) or among the most
+/// common passwords (`common-passwords.txt`).
+pub fn check_new_password(password: &str, phone: &str) -> Result<(), AppError> {
+    static COMMON: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    if let Some(problem) = crate::model::password_problem(password, phone) {
+        return Err(AppError::BadRequest(problem));
+    }
+    let common = COMMON.get_or_init(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect()
+    });
+    if common.contains(password.to_lowercase().as_str()) {
+        return Err(AppError::BadRequest(
+            "这是最常见的密码之一，很容易被猜到，请换一个".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// An argon2id hash (PHC string) of `password` with a fresh random salt.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -373,23 +486,18 @@ mod tests {
     }
 
     #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert!(check_new_password("Password1", "13800000002").is_err());
+        assert!(check_new_password("woaini1314", "13800000002").is_err());
+        assert!(check_new_password("hongyan-demo", "13800000002").is_ok());
+    }
+
+    #[test]
     fn tokens_are_256_random_bits_and_stored_hashed() {
         let t = new_token();
         assert_eq!(t.len(), 64);
         assert_ne!(t, new_token());
         assert_ne!(hash_token(&t), t);
         assert_eq!(hash_token(&t), hash_token(&t));
-    }
-
-    #[test]
-    fn the_throttle_blocks_after_five_failures_and_forgets_after_the_window() {
-        let th = Throttle::default();
-        for _ in 0..MAX_FAILURES {
-            assert!(!th.is_blocked("138", 0));
-            th.fail("138", 0);
-        }
-        assert!(th.is_blocked("138", 1));
-        assert!(!th.is_blocked("139", 1), "other numbers are not affected");
-        assert!(!th.is_blocked("138", THROTTLE_WINDOW_MS));
     }
 }

@@ -174,22 +174,41 @@ pub async fn is_group_of(
     .await
 }
 
-/// Records a lead's or admin's action for the audit trail.
+/// Records a lead's or admin's action for the audit trail; `about` is the person it concerns (they find
+/// it in 我的信息).
 pub async fn audit(
     conn: &mut SqliteConnection,
     at: i64,
     actor_id: i64,
     action: &str,
     subject: &str,
+    about: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_log (at, actor_id, action, subject) VALUES (?, ?, ?, ?)")
-        .bind(at)
-        .bind(actor_id)
-        .bind(action)
-        .bind(subject)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    audit_row(conn, at, actor_id, action, subject, about, None).await
+}
+
+/// [`audit`], for an action that arrived in a file of records someone else (`imported_by`) carried in.
+pub async fn audit_row(
+    conn: &mut SqliteConnection,
+    at: i64,
+    actor_id: i64,
+    action: &str,
+    subject: &str,
+    about: Option<i64>,
+    imported_by: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, action, subject, about_user, imported_by) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(at)
+    .bind(actor_id)
+    .bind(action)
+    .bind(subject)
+    .bind(about)
+    .bind(imported_by)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Milliseconds since the Unix epoch, now.

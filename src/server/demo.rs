@@ -158,6 +158,8 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         seq: next_seq(&mut tx).await?,
         now,
         settings,
+        synced_at: 0,
+        imported_by: None,
     };
     if let Err(reason) = activities::create(&mut tx, &activity, &applying).await? {
         tracing::warn!(%reason, "demo activity not created");

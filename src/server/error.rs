@@ -38,7 +38,10 @@ pub enum AppError {
     UpgradeRequired,
     /// 429: too many failed attempts (logins, invitation codes); the message says when to try again.
     #[error("too many attempts")]
-    TooManyAttempts(&'static str),
+    TooManyAttempts(String),
+    /// 503: too busy (password checks queued too long); try again shortly.
+    #[error("busy")]
+    Busy,
     /// 500: something broke on our side; logged with its cause.
     #[error("internal: {0}")]
     Internal(String),
@@ -56,18 +59,21 @@ impl AppError {
             AppError::Rejected(status, _) => *status,
             AppError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn message(&self) -> String {
+    pub fn message(&self) -> String {
         match self {
-            AppError::BadRequest(m) | AppError::Rejected(_, m) => m.clone(),
+            AppError::BadRequest(m) | AppError::Rejected(_, m) | AppError::TooManyAttempts(m) => {
+                m.clone()
+            }
             AppError::Unauthorized(m)
             | AppError::Forbidden(m)
             | AppError::NotFound(m)
-            | AppError::Conflict(m)
-            | AppError::TooManyAttempts(m) => (*m).to_owned(),
+            | AppError::Conflict(m) => (*m).to_owned(),
+            AppError::Busy => "服务器繁忙，请稍后再试".to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
             AppError::UpgradeRequired => {
                 "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned()

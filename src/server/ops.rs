@@ -36,8 +36,8 @@ pub async fn create_admin(
     if name.trim().is_empty() || name.chars().count() > 50 {
         return Err("请填写姓名（50字以内）".into());
     }
-    if password.chars().count() < 8 {
-        return Err("密码至少8位".into());
+    if let Err(refused) = super::auth::check_new_password(password, phone) {
+        return Err(refused.message().into());
     }
     let db = Db::open(db_path).await?;
     let mut tx = db.writer.begin().await?;
@@ -206,7 +206,7 @@ mod tests {
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&db).await.unwrap(), 5);
+        assert_eq!(migrate(&db).await.unwrap(), 6);
         let id = create_admin(&db, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

@@ -212,6 +212,7 @@ pub async fn create(
         user.id,
         "create_org",
         &format!("{}（{}）", e.name.trim(), e.form.label()),
+        None,
     )
     .await?;
     let node = nodes(&mut tx, Some(id)).await?.remove(0);
@@ -275,6 +276,7 @@ pub async fn edit(
         user.id,
         "edit_org",
         &format!("{} → {}（{}）", current.name, e.name.trim(), e.form.label()),
+        None,
     )
     .await?;
     let node = nodes(&mut tx, Some(id)).await?.remove(0);
@@ -315,7 +317,7 @@ pub async fn remove(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    audit(&mut tx, now_ms(), user.id, "delete_org", &node.name).await?;
+    audit(&mut tx, now_ms(), user.id, "delete_org", &node.name, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -391,6 +393,7 @@ pub async fn add_admin(
         user.id,
         "add_org_admin",
         &format!("{}：{name}", org.name),
+        Some(user_id),
     )
     .await?;
     tx.commit().await?;
@@ -444,6 +447,7 @@ pub async fn remove_admin(
         user.id,
         "remove_org_admin",
         &format!("{org}：{name}"),
+        Some(user_id),
     )
     .await?;
     tx.commit().await?;

@@ -85,16 +85,12 @@ impl Register {
         let rows = roster
             .iter()
             .map(|r| {
-                let flag = match (r.code_unverified, r.status) {
-                    (false, _) => "",
-                    (true, AttendanceStatus::Confirmed) => "签到未通过校验，书记已确认到会",
-                    (true, _) => "签到未通过校验",
-                };
-                let flag = match &r.location {
-                    Some(l) if flag.is_empty() => l.label(),
-                    Some(l) => format!("{}；{flag}", l.label()),
-                    None => flag.to_owned(),
-                };
+                let mut notes = r.proof_notes();
+                if !notes.is_empty() && r.status == AttendanceStatus::Confirmed {
+                    notes.push("书记已确认到会".to_owned());
+                }
+                notes.extend(r.lateness());
+                let flag = notes.join("；");
                 [
                     r.member_name.clone(),
                     match r.membership {
@@ -130,11 +126,12 @@ impl Register {
         }
     }
 
-    /// CSV with a BOM (so Excel and WPS read it as UTF-8) and CRLF line ends, every field quoted.
+    /// CSV with a BOM (so Excel and WPS read it as UTF-8) and CRLF line ends, every field quoted and
+    /// none able to start a formula ([`inert`]).
     pub fn csv(&self) -> String {
         let line = |fields: &mut dyn Iterator<Item = &str>| {
             let quoted: Vec<String> = fields
-                .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                .map(|f| format!("\"{}\"", inert(f).replace('"', "\"\"")))
                 .collect();
             quoted.join(",") + "\r\n"
         };
@@ -335,9 +332,40 @@ pub async fn quiet_members(
         .collect())
 }
 
+/// A cell as a spreadsheet will not run it: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return (or their full-width forms, which some spreadsheets also read as formulas) gets a leading `'`.
+pub fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    const STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    if cell.starts_with(STARTS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_cell_of_an_export_can_start_a_formula() {
+        for formula in [
+            "=1+1",
+            "+86 138",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "＝HYPERLINK(\"x\")",
+            "＋1",
+            "－1",
+            "＠x",
+        ] {
+            assert!(inert(formula).starts_with('\''), "{formula}");
+        }
+        assert_eq!(inert("李明"), "李明");
+        assert_eq!(inert(""), "");
+    }
 
     #[test]
     fn file_names_are_percent_encoded_for_content_disposition() {

@@ -10,7 +10,7 @@ use axum::{Router, routing::get};
 use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
-use super::db::{audit, now_ms};
+use super::db::now_ms;
 use super::sync::{Applying, Outcome};
 use super::{AppError, AppState, study};
 use crate::api::{
@@ -81,7 +81,7 @@ pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying
     let Some(author) = author else {
         return Ok(Err("没有这条投诉建议".to_owned()));
     };
-    audit(conn, ap.now, ap.author.id, "reply_feedback", &author).await?;
+    ap.audit(conn, "reply_feedback", &author, None).await?;
     Ok(Ok(()))
 }
 

@@ -7,8 +7,10 @@
 //! changes nothing, and an edited file changes exactly the rows that differ. Columns the import does not
 //! know (性别, 出生年月 …) are ignored; an ID-card column is never read.
 
+mod read;
+
 use std::collections::HashMap;
-use std::io::Cursor;
+use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -66,7 +68,9 @@ pub async fn import(
         }
     };
     let Query(ImportQuery { dry_run }) = query?;
-    let table = read_table(&body).map_err(AppError::BadRequest)?;
+    let table = parse_off_the_runtime(body)
+        .await?
+        .map_err(AppError::BadRequest)?;
     let actor = Some(user.id);
     let report = if dry_run {
         let mut conn = state.db.reader.acquire().await?;
@@ -78,6 +82,22 @@ pub async fn import(
         report
     };
     Ok(Json(report?))
+}
+
+pub use read::read_table;
+
+/// Reads an uploaded roster on a blocking thread, one file at a time: parsing is CPU work, and a server's
+/// async workers must keep answering phones meanwhile.
+async fn parse_off_the_runtime(body: Bytes) -> Result<Result<Vec<Vec<String>>, String>, AppError> {
+    static ONE_AT_A_TIME: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let _turn = ONE_AT_A_TIME
+        .get_or_init(|| tokio::sync::Semaphore::new(1))
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("roster semaphore: {e}")))?;
+    tokio::task::spawn_blocking(move || read_table(&body))
+        .await
+        .map_err(|e| AppError::Internal(format!("roster reader: {e}")))
 }
 
 /// Checks the table against the database and, unless `dry_run` or any row has a problem, writes it.
@@ -111,99 +131,9 @@ pub async fn run(
     report.applied = true;
     if let Some(actor) = actor.filter(|_| report.created + report.updated > 0) {
         let subject = format!("名册：新增{}人，更新{}人", report.created, report.updated);
-        audit(conn, now, actor, "import_roster", &subject).await?;
+        audit(conn, now, actor, "import_roster", &subject, None).await?;
     }
     Ok(Ok(report))
-}
-
-/// The file's cells as text, row by row. xlsx: the first sheet; CSV: UTF-8 (with or without BOM) or GBK.
-pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    const NOT_A_ROSTER: &str = "无法读取该文件：请上传 .xlsx 或 CSV 格式的名册";
-    if bytes.is_empty() {
-        return Err("文件是空的".to_owned());
-    }
-    if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        return Err("这是旧版 .xls 文件：请在 Excel 中另存为 .xlsx 或 CSV 后再上传".to_owned());
-    }
-    let rows = if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::{Reader, Xlsx};
-        let mut book: Xlsx<_> =
-            calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| NOT_A_ROSTER)?;
-        let sheet = book
-            .worksheet_range_at(0)
-            .ok_or("表格里没有工作表")?
-            .map_err(|_| NOT_A_ROSTER)?;
-        sheet
-            .rows()
-            .map(|row| row.iter().map(cell_text).collect())
-            .collect::<Vec<Vec<String>>>()
-    } else {
-        let text = decode(bytes).ok_or(
-            "文件编码无法识别：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传",
-        )?;
-        if text.contains('\0') {
-            return Err(NOT_A_ROSTER.to_owned());
-        }
-        let first = text.lines().next().unwrap_or("");
-        let delimiter = if first.matches('\t').count() > first.matches(',').count() {
-            b'\t'
-        } else {
-            b','
-        };
-        // Record by record, so that row numbers stay as the spreadsheet shows them (blank lines
-        // included); a quoted cell may span lines.
-        let mut rows: Vec<Vec<String>> = Vec::new();
-        let mut lines = text.lines();
-        while let Some(line) = lines.next() {
-            let mut record = line.to_owned();
-            let start = rows.len();
-            while record.matches('"').count() % 2 == 1 {
-                let Some(more) = lines.next() else { break };
-                record.push('\n');
-                record.push_str(more);
-                rows.push(Vec::new());
-            }
-            let cells = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .delimiter(delimiter)
-                .from_reader(record.as_bytes())
-                .records()
-                .next()
-                .transpose()
-                .map_err(|_| NOT_A_ROSTER)?
-                .map(|r| r.iter().map(|c| c.trim().to_owned()).collect())
-                .unwrap_or_default();
-            rows.insert(start, cells);
-        }
-        rows
-    };
-    if rows.len() > MAX_ROWS + 10 {
-        return Err(format!("一次最多导入{MAX_ROWS}行，请分成几个文件"));
-    }
-    Ok(rows)
-}
-
-/// UTF-8 (a BOM is dropped) or, failing that, GBK / GB18030 as Excel on a Chinese PC saves CSV.
-fn decode(bytes: &[u8]) -> Option<String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Some(text.to_owned()),
-        Err(_) => encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|text| text.into_owned()),
-    }
-}
-
-/// A cell as text; a phone number Excel stored as a number reads back without `.0`.
-fn cell_text(cell: &calamine::Data) -> String {
-    use calamine::Data;
-    match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_owned(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        other => other.to_string().trim().to_owned(),
-    }
 }
 
 /// The columns the import reads.
@@ -408,6 +338,10 @@ impl Directory {
     }
 }
 
+/// Only a district admin sets or changes a cadre's 学时对象 (it decides who reviews their study and how
+/// much they owe).
+pub const CADRE_AUDIENCE: &str = "干部的学时对象（乡科级、县处级）只能由区委组织部设置";
+
 /// Checks every row; the report and the rows that add or change a member (line, phone, member).
 fn check(
     table: &[Vec<String>],
@@ -456,7 +390,19 @@ fn check(
         if is_valid_phone(&phone) {
             seen.entry(phone.clone()).or_insert(line);
         }
-        match parsed.and_then(|member| match directory.users.get(&phone) {
+        let existing = directory.users.get(&phone);
+        let parsed = parsed.and_then(|member| {
+            // Cadres' 学时对象 (乡科级 / 县处级) are the 区委组织部's to set, not a 党委's.
+            let before = existing.map_or(Audience::Member, |e| e.audience);
+            if directory.scoped
+                && before != member.audience
+                && (before.is_cadre() || member.audience.is_cadre())
+            {
+                return Err(CADRE_AUDIENCE.to_owned());
+            }
+            Ok(member)
+        });
+        match parsed.and_then(|member| match existing {
             None => Ok((RowOutcome::New, String::new(), member)),
             Some(existing) if existing.role.administers() => {
                 Err("这是管理员的账号，名册不能修改它".to_owned())
@@ -682,51 +628,5 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("出现了两次"), "{e}");
-    }
-
-    #[test]
-    fn csv_is_read_as_utf8_with_or_without_bom_and_as_gbk() {
-        let text = "姓名,手机号,支部\n张三,13800000001,一支部\n";
-        let expect = table(&[
-            &["姓名", "手机号", "支部"],
-            &["张三", "13800000001", "一支部"],
-        ]);
-        assert_eq!(read_table(text.as_bytes()).unwrap(), expect);
-        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        assert_eq!(read_table(&bom).unwrap(), expect);
-        let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
-        assert!(!unmappable && std::str::from_utf8(&gbk).is_err());
-        assert_eq!(read_table(&gbk).unwrap(), expect);
-        let tabs = text.replace(',', "\t");
-        assert_eq!(read_table(tabs.as_bytes()).unwrap(), expect);
-    }
-
-    #[test]
-    fn rows_keep_the_numbers_the_spreadsheet_shows() {
-        let text = "姓名,手机号\r\n\r\n\"张\r\n三\",138\r\n李四,139\r\n";
-        let rows = read_table(text.as_bytes()).unwrap();
-        assert_eq!(rows.len(), 5);
-        assert_eq!(rows[2], ["张\n三", "138"]);
-        assert_eq!(
-            rows[4],
-            ["李四", "139"],
-            "line 5, after a blank line and a cell over two lines"
-        );
-    }
-
-    #[test]
-    fn files_that_are_not_rosters_are_refused_with_what_to_do() {
-        assert!(read_table(b"").unwrap_err().contains("空"));
-        assert!(
-            read_table(b"\xD0\xCF\x11\xE0rest")
-                .unwrap_err()
-                .contains(".xls")
-        );
-        assert!(
-            read_table(b"PK\x03\x04garbage")
-                .unwrap_err()
-                .contains("无法读取")
-        );
-        assert!(read_table(&[0xff, 0xfe, 0x00, 0x41]).is_err());
     }
 }

@@ -25,8 +25,8 @@ use crate::api::{
 };
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Role, is_uuid};
 use crate::study::{
-    self, Audience, Credit, Day, Hours, MAX_EVIDENCE_CHARS, Programme, StudyKind, StudyRules,
-    StudyStatus, check_editable, check_entry,
+    self, Audience, Credit, Day, Hours, MAX_EVIDENCE_CHARS, PhotoProblem, Programme, StudyKind,
+    StudyRules, StudyStatus, check_editable, check_entry,
 };
 
 pub fn router() -> Router<AppState> {
@@ -267,7 +267,7 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
         ),
         _ => ("return_study", format!("{}：退回（{comment}）", r.study_id)),
     };
-    audit(conn, ap.now, ap.author.id, action, &subject).await?;
+    ap.audit(conn, action, &subject, Some(author.id)).await?;
     Ok(Ok(()))
 }
 
@@ -297,10 +297,38 @@ pub async fn credit_attendance(
         return Ok(());
     };
     let kind = StudyKind::of_activity(ActivityKind::parse(&kind).unwrap_or_default());
+    // Recognised at once only when the lead who confirmed may recognise this member's 学时; a co-lead's or
+    // a cadre's attendance waits, 待认定, for the district admin like any record of theirs.
+    let (role, org_id, audience): (String, i64, String) =
+        sqlx::query_as("SELECT role, org_id, audience FROM users WHERE id = ?")
+            .bind(member_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let recognised = may_review(
+        ap.author,
+        &Author::stored(member_id, &role, org_id, &audience),
+    );
+    let (status, credited, comment, reviewed_by, reviewed_at) = if recognised {
+        (
+            "recognised",
+            halves,
+            "参加组织生活，书记确认出席",
+            Some(ap.author.id),
+            Some(ap.now),
+        )
+    } else {
+        (
+            "pending",
+            0,
+            "参加组织生活，书记确认出席，待认定学时",
+            None,
+            None,
+        )
+    };
     sqlx::query(
         "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, status,
                                    credited, comment, reviewed_by, reviewed_at, activity_id, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recognised', ?, '参加组织生活，书记确认出席', ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(format!("activity-{activity_id}-{member_id}"))
@@ -311,9 +339,11 @@ pub async fn credit_attendance(
     .bind(Day::of_millis(starts_at).iso())
     .bind(Day::of_millis(ends_at).iso())
     .bind(halves)
-    .bind(halves)
-    .bind(ap.author.id)
-    .bind(ap.now)
+    .bind(status)
+    .bind(credited)
+    .bind(comment)
+    .bind(reviewed_by)
+    .bind(reviewed_at)
     .bind(activity_id)
     .bind(ap.now)
     .bind(ap.seq)
@@ -477,7 +507,7 @@ pub async fn put_rules(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, now, user.id, "study_rules", &json).await?;
+    audit(&mut tx, now, user.id, "study_rules", &json, None).await?;
     tx.commit().await?;
     Ok(Json(rules))
 }
@@ -486,22 +516,13 @@ pub async fn put_rules(
 // Evidence
 
 fn check_data_url(data_url: &str) -> Result<(), AppError> {
-    let body = [
-        "data:image/jpeg;base64,",
-        "data:image/png;base64,",
-        "data:image/webp;base64,",
-    ]
-    .iter()
-    .find_map(|prefix| data_url.strip_prefix(prefix))
-    .ok_or_else(|| AppError::BadRequest("证明材料应为照片（JPEG、PNG或WebP）".to_owned()))?;
-    if data_url.len() > MAX_EVIDENCE_CHARS {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
-    if body.is_empty() || !body.bytes().all(base64) {
-        return Err(AppError::BadRequest("照片数据无效，请重新选择".to_owned()));
-    }
-    Ok(())
+    study::check_photo(data_url).map_err(|problem| match problem {
+        PhotoProblem::NotAPhoto => {
+            AppError::BadRequest("证明材料应为照片（JPEG、PNG或WebP）".to_owned())
+        }
+        PhotoProblem::TooLarge => AppError::PayloadTooLarge,
+        PhotoProblem::Damaged => AppError::BadRequest("照片数据无效，请重新选择".to_owned()),
+    })
 }
 
 /// The author attaches (or replaces) the photo of a certificate while the record is not yet recognised.

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::{CurrentUser, Person, find_person};
-use super::db::{Sequence, audit, now_ms};
+use super::db::{Sequence, audit, audit_row, now_ms};
 use super::{AppError, AppState};
 use super::{activities, attendance, rights, study};
 use crate::api::{
@@ -150,6 +150,7 @@ async fn store_batch(
                 device_id,
                 m,
                 now,
+                imported_by,
             )
             .await?,
         );
@@ -173,7 +174,15 @@ async fn store_batch(
             mutations.len(),
             author.id
         );
-        audit(&mut tx, now, actor, "import_records", &subject).await?;
+        audit(
+            &mut tx,
+            now,
+            actor,
+            "import_records",
+            &subject,
+            Some(author.id),
+        )
+        .await?;
     }
     seq.save(&mut tx).await?;
     tx.commit().await?;
@@ -181,6 +190,7 @@ async fn store_batch(
 }
 
 /// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     conn: &mut SqliteConnection,
     settings: &Settings,
@@ -189,6 +199,7 @@ async fn apply(
     device_id: &str,
     m: &Mutation,
     now: i64,
+    imported_by: Option<i64>,
 ) -> Result<Receipt, AppError> {
     let receipt = |status, reason: Option<String>, server_seq| Receipt {
         id: m.id.clone(),
@@ -206,8 +217,8 @@ async fn apply(
     }
     let inserted = sqlx::query(
         "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
-                                status, server_seq, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?)
+                                status, server_seq, received_at, imported_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&m.id)
@@ -220,6 +231,7 @@ async fn apply(
     .bind(m.server_offset_ms)
     .bind(seq.peek())
     .bind(now)
+    .bind(imported_by)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -267,6 +279,8 @@ async fn apply(
         seq: server_seq,
         now,
         settings,
+        synced_at: m.synced_at,
+        imported_by,
     };
     let outcome = match m.change() {
         Ok(change) => apply_change(conn, change, &applying).await?,
@@ -302,12 +316,41 @@ pub struct Applying<'a> {
     pub seq: i64,
     pub now: Millis,
     pub settings: &'a Settings,
+    /// The server's time of the phone's last sync before the record was made (0: unknown).
+    pub synced_at: Millis,
+    /// Who imported the file this record came in, when not its author.
+    pub imported_by: Option<i64>,
 }
 
 impl Applying<'_> {
     /// When the record was made: the phone's clock corrected by its last known offset to ours.
     pub fn at(&self) -> Millis {
         self.device_time.saturating_add(self.offset)
+    }
+
+    /// The record claims a time before the phone's last sync, which came before it was made.
+    pub fn before_last_sync(&self) -> bool {
+        crate::life::claims_before_sync(self.at(), self.synced_at)
+    }
+
+    /// Audits what this record does, in its author's name and, when someone else imported it, theirs.
+    pub async fn audit(
+        &self,
+        conn: &mut SqliteConnection,
+        action: &str,
+        subject: &str,
+        about: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        audit_row(
+            conn,
+            self.now,
+            self.author.id,
+            action,
+            subject,
+            about,
+            self.imported_by,
+        )
+        .await
     }
 }
 

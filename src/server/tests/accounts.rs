@@ -6,6 +6,7 @@ use super::*;
 use crate::api::{Consent, ConsentKind, FeedbackEntry, FeedbackTopic, ReplyFeedback};
 
 const ADMIN: &str = "13800000009";
+const COMMITTEE: &str = "13800000008";
 const SITE: &str = "上海浦东项目部党支部";
 const OFFICE: &str = "区发展改革委机关党支部";
 
@@ -468,21 +469,28 @@ async fn an_imported_member_joins_with_a_one_time_code_from_their_lead() {
 }
 
 #[tokio::test]
-async fn a_lead_resets_a_forgotten_password_and_the_old_sessions_end() {
+async fn a_lead_cannot_take_over_a_joined_members_account_and_a_reset_is_told_to_the_member() {
     let h = Harness::new().await;
-    let (lead, member) = (h.login(LEAD).await, h.login(MEMBER).await);
-    let r = invite(&h, &lead, h.user_id(MEMBER).await).await;
-    assert_eq!(r.body["reset"], true);
+    let (lead, committee, member) = (
+        h.login(LEAD).await,
+        h.login(COMMITTEE).await,
+        h.login_on(MEMBER, "liming-phone").await,
+    );
+    let liming = h.user_id(MEMBER).await;
+    // The attack: the lead issues a reset for a member who has a password, and logs in as them.
+    let r = invite(&h, &lead, liming).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("管理员重置"), "{}", r.text);
+    // Their 党委's admin may; the old password and sessions work until the code is used.
+    let r = invite(&h, &committee, liming).await;
+    assert_eq!(r.body["reset"], true, "{}", r.text);
     assert_eq!(
         h.call("GET", paths::ME, Some(&member), None).await.status,
         StatusCode::OK,
-        "the old password and sessions work until the code is used"
     );
     let code = r.body["code"].as_str().unwrap();
-    assert_eq!(
-        join(&h, code, "liming-new-1", true).await.status,
-        StatusCode::OK
-    );
+    let joined = join(&h, code, "liming-new-1", true).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
     assert_eq!(
         h.call("GET", paths::ME, Some(&member), None).await.status,
         StatusCode::UNAUTHORIZED
@@ -491,10 +499,18 @@ async fn a_lead_resets_a_forgotten_password_and_the_old_sessions_end() {
         h.try_login(MEMBER, demo::PASSWORD).await.status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        h.try_login(MEMBER, "liming-new-1").await.status,
-        StatusCode::OK
+    // Back on their own phone, the member is told who reset it and when, and that a password was set.
+    let r = h.try_login_on(MEMBER, "liming-new-1", "liming-phone").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let notices = r.body["notices"].to_string();
+    assert!(
+        notices.contains("郭强（党委管理员）发起了密码重置")
+            && notices.contains("用邀请码设置了新密码"),
+        "{notices}"
     );
+    // Told once on that phone.
+    let again = h.try_login_on(MEMBER, "liming-new-1", "liming-phone").await;
+    assert_eq!(again.body["notices"], Value::Null, "{}", again.text);
     assert_eq!(
         h.rows("SELECT count(*) FROM audit_log WHERE action = 'reset_password'")
             .await,
@@ -505,12 +521,13 @@ async fn a_lead_resets_a_forgotten_password_and_the_old_sessions_end() {
 #[tokio::test]
 async fn wrong_codes_are_throttled_per_address() {
     let h = Harness::new().await;
-    let lead = h.login(LEAD).await;
-    let code = invite(&h, &lead, h.user_id(MEMBER).await).await.body["code"]
+    let admin = h.login(ADMIN).await;
+    let code = invite(&h, &admin, h.user_id(MEMBER).await).await.body["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    for wrong in ["AAAA-AAAA", "", "x", "BBBB-BBBB", "CCCC-CCCC"] {
+    let wrong = ["AAAA-AAAA", "", "x", "BBBB-BBBB", "CCCC-CCCC"];
+    for wrong in wrong.iter().chain(&wrong) {
         assert_eq!(
             join(&h, wrong, "liming-new-1", true).await.status,
             StatusCode::NOT_FOUND
@@ -795,23 +812,36 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
                    "card_no": "苏流2026-0012", "card_valid_until": "2027-02-28", "last_contact_on": "2026-11-20"},
         "exemptions": [{"reason": "孕产", "until": "2099-12-31"}],
     });
+    // Appointing a co-lead is for the admins above the branch, not the lead.
+    let r = h
+        .call("PUT", &path, Some(&lead), Some(profile.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    profile["post"] = json!("宣传委员");
     let r = h
         .call("PUT", &path, Some(&lead), Some(profile.clone()))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["profile"]["tags"], "流动党员、干部");
-    assert_eq!(
-        r.body["member"]["role"], "lead",
-        "a 组织委员 leads the branch"
-    );
+    assert_eq!(r.body["member"]["role"], "member");
     assert_eq!(r.body["profile"]["mobile"]["card_no"], "苏流2026-0012");
     assert_eq!(r.body["profile"]["exemptions"][0]["until"], "2099-12-31");
     assert_eq!(r.body["profile"]["host_org_ids"], json!([4]));
-    assert_eq!(
-        h.rows("SELECT count(*) FROM audit_log WHERE action = 'edit_member' AND subject = '张伟'")
-            .await,
-        1
-    );
+    let subject: String = sqlx::query_scalar(
+        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = ?",
+    )
+    .bind(zhang)
+    .fetch_one(&h.db.reader)
+    .await
+    .unwrap();
+    for change in [
+        "职务：（无） → 宣传委员",
+        "标签：流动党员 → 流动党员、干部",
+        "参加组织生活的其他支部：（无） → 区发展改革委机关党支部",
+        "免参加：（无） → 孕产（至2099-12-31）",
+    ] {
+        assert!(subject.contains(change), "{change}: {subject}");
+    }
     // The exemption and the host branch take effect on rosters published from now on.
     let (activity, _) = h.publish(&lead).await;
     let status: String =
@@ -846,9 +876,25 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
     }
     profile["mobile"] = Value::Null;
     profile["exemptions"] = json!([]);
+    profile["post"] = json!("组织委员");
     let r = h.call("PUT", &path, Some(&admin), Some(profile)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["profile"].get("mobile").is_none());
+    assert_eq!(
+        r.body["member"]["role"], "lead",
+        "a 组织委员 leads the branch"
+    );
+    let r = h.call("GET", &path, Some(&lead), None).await;
+    assert_eq!(r.status, StatusCode::OK, "a lead reads a co-lead's record");
+    let r = h
+        .call("PUT", &path, Some(&lead), Some(r.body["profile"].clone()))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "but does not change it: {}",
+        r.text
+    );
     assert_eq!(
         h.rows(&format!(
             "SELECT count(*) FROM exemptions WHERE user_id = {zhang}"

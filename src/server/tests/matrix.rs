@@ -186,11 +186,12 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
             })),
         // Anyone holding a code may see whose it is, before newer codes replace it (wrong codes are throttled: see the accounts tests).
         row("post", paths::JOIN_CHECK, [OK; 6]).json(json!({"code": code})),
-        // 张伟 is in the 浦东 branch: its lead, the joint committee's admin and the district admin may invite him.
-        row("post", paths::INVITATIONS, [401, 403, OK, 403, OK, OK])
+        // 张伟 is in the 浦东 branch and has a password: a new one is for the joint committee's admin and the
+        // district admin to issue, not for his lead (who could then log in as him).
+        row("post", paths::INVITATIONS, [401, 403, 403, 403, OK, OK])
             .json(json!({"user_id": invited})),
-        // Checked before the code is: a short password is refused for everyone, and nothing is spent.
-        row("post", paths::JOIN, [400; 6])
+        // The code is looked up (and throttled) before any password is hashed; it was replaced just above.
+        row("post", paths::JOIN, [404; 6])
             .json(json!({"code": code, "password": "short", "privacy_consent": true})),
         row("get", paths::MY_DATA, [401, OK, OK, OK, OK, OK]),
         // Leads: their branch (asked without `org`); committee admins: their 党委; district admins: anywhere.

@@ -1,0 +1,36 @@
+-- Records nobody can fake: how each sign-in was proven, who carried a record in, and the limits that keep
+-- guessing and flooding out.
+
+-- Wrong 签到码 typed per member and activity: after a few, the code is no longer checked.
+ALTER TABLE attendance ADD COLUMN wrong_codes INTEGER NOT NULL DEFAULT 0;
+-- The member's record claims a time before their phone's last sync (the clock was set back).
+ALTER TABLE attendance ADD COLUMN time_doubtful INTEGER NOT NULL DEFAULT 0;
+-- A lead marked themselves present (their own statement: never 已确认 by themselves).
+ALTER TABLE attendance ADD COLUMN self_marked INTEGER NOT NULL DEFAULT 0;
+-- A location sign-in is the member's own statement, never proof: those already stored are judged again.
+UPDATE attendance SET code_unverified = 1
+WHERE location_inside IS NOT NULL AND record_id IS NOT NULL AND status = 'signed_in';
+
+-- Sign-ins per person and hour, and per-person quotas, are counted from the ledger.
+CREATE INDEX mutations_user_kind ON mutations(user_id, kind, received_at);
+
+-- Who carried a record in, when someone imported another person's file of unsent records; and whom an
+-- audited action concerns (they see it in 我的信息).
+ALTER TABLE mutations ADD COLUMN imported_by INTEGER REFERENCES users(id);
+ALTER TABLE audit_log ADD COLUMN imported_by INTEGER REFERENCES users(id);
+ALTER TABLE audit_log ADD COLUMN about_user INTEGER REFERENCES users(id);
+CREATE INDEX audit_log_about ON audit_log(about_user) WHERE about_user IS NOT NULL;
+
+-- What happened to each account (a reset someone issued, a new password, disabled or restored), told to
+-- its owner at the next login on their own phone and listed in 我的信息.
+CREATE TABLE account_events (
+    id       INTEGER PRIMARY KEY,
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    at       INTEGER NOT NULL,
+    actor_id INTEGER REFERENCES users(id),
+    what     TEXT NOT NULL
+);
+CREATE INDEX account_events_user ON account_events(user_id, at);
+-- When this phone last logged in to this account: it is not slowed down by others' wrong guesses, and it
+-- is told what happened since.
+ALTER TABLE devices ADD COLUMN last_login_at INTEGER;

@@ -1,0 +1,449 @@
+//! Records nobody can fake: each test is an attack a dishonest member, an overreaching lead or a stranger
+//! with a script would try, through the real router, and what stops it.
+
+use super::life::{HOUR, now_send, publish, row, send, sign};
+use super::*;
+use crate::api::{Decide, MemberProfile, Request};
+use crate::life::{Decision, Fence, LeaveCategory, MAX_CODE_ATTEMPTS, RequestKind, code_at};
+use crate::study::{Audience, Hours};
+
+const ADMIN: &str = "13800000009";
+const COMMITTEE: &str = "13800000008";
+
+/// One record as a phone with the given clock and last sync would send it.
+async fn claimed(
+    h: &Harness,
+    token: &str,
+    change: Change,
+    device_time: i64,
+    synced_at: i64,
+) -> (String, String) {
+    let mut m = Mutation::new(1, new_id(), &change, device_time, 0);
+    m.synced_at = synced_at;
+    pushed(h, token, m).await
+}
+
+#[tokio::test]
+async fn a_member_guessing_the_code_gets_a_few_tries_and_then_is_left_for_the_lead() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let a = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    let member = h.login(MEMBER).await;
+    let now = now_ms();
+    let right = code_at(&a.secret, now, a.code_step_ms);
+    // Every code for one claimed time, as a script would push them.
+    let mut batch = Vec::new();
+    for guess in 0..50 {
+        let code = format!(
+            "{:06}",
+            (right.parse::<u32>().unwrap() + 1 + guess) % 1_000_000
+        );
+        let change = Change::SignIn(SignIn {
+            activity_id: a.activity_id.clone(),
+            code,
+            ..Default::default()
+        });
+        batch.push(Mutation::new(guess as u64 + 1, new_id(), &change, now, 0));
+    }
+    batch.push(Mutation::new(51, new_id(), &sign(&a, now), now, 0));
+    let r = h.push(&member, "script", &batch).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Stored, but the right code among the guesses proves nothing: the row stays for the lead.
+    assert_eq!(
+        row(&h, &a.activity_id, MEMBER).await,
+        ("signed_in".into(), true, None)
+    );
+    let wrong: i64 = h
+        .rows(&format!(
+            "SELECT wrong_codes FROM attendance WHERE activity_id = '{}' AND member_id = {}",
+            a.activity_id,
+            h.user_id(MEMBER).await
+        ))
+        .await;
+    assert_eq!(
+        wrong, MAX_CODE_ATTEMPTS as i64,
+        "counting stops where checking stops"
+    );
+    let pulled = h.pull(&lead, 0).await;
+    let mine = pulled["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["member_name"] == "李明" && r["activity_id"] == a.activity_id.as_str())
+        .unwrap();
+    let view: crate::api::AttendanceView = serde_json::from_value(mine.clone()).unwrap();
+    assert!(!view.verified_sign_in(), "not in 一键确认全部");
+    assert!(!view.may_retry_code(), "no more tries");
+    assert_eq!(view.proof_notes(), ["签到码输错3次，已停止校验"]);
+
+    // An honest member who mistypes once still gets in with the right code.
+    let other = h.login("13800000004").await;
+    let typo = Change::SignIn(SignIn {
+        activity_id: a.activity_id.clone(),
+        code: "000000".into(),
+        ..Default::default()
+    });
+    assert_eq!(now_send(&h, &other, typo).await.0, "applied");
+    assert_eq!(now_send(&h, &other, sign(&a, now_ms())).await.0, "applied");
+    assert_eq!(
+        row(&h, &a.activity_id, "13800000004").await,
+        ("signed_in".into(), false, None)
+    );
+}
+
+#[tokio::test]
+async fn signing_in_to_many_meetings_at_once_stops_being_checked_after_the_hourly_limit() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let member = h.login(MEMBER).await;
+    let mut last = None;
+    for _ in 0..=crate::life::MAX_CHECKED_SIGN_INS_PER_HOUR {
+        let a = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+        assert_eq!(now_send(&h, &member, sign(&a, now_ms())).await.0, "applied");
+        last = Some(a);
+    }
+    let last = last.unwrap();
+    assert!(
+        row(&h, &last.activity_id, MEMBER).await.1,
+        "the sign-in past the limit is kept for the lead, unchecked"
+    );
+}
+
+#[tokio::test]
+async fn a_location_inside_the_fence_claimed_from_anywhere_is_a_statement_not_proof() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日".into(),
+        starts_at: now - HOUR,
+        ends_at: now + HOUR,
+        secret: crate::life::secret_hex(rand::random()),
+        fence: Some(Fence::around(31.2304, 121.4737, 200)),
+        ..Default::default()
+    };
+    assert_eq!(
+        now_send(&h, &lead, Change::CreateActivity(a.clone()))
+            .await
+            .0,
+        "applied"
+    );
+    // The phone says "inside, 3 m, accurate to 5 m" from a hundred kilometres away.
+    let member = h.login(MEMBER).await;
+    let claim = Change::SignIn(SignIn {
+        activity_id: a.activity_id.clone(),
+        code: String::new(),
+        location: Some(crate::life::LocationCheck {
+            inside: true,
+            distance_m: 3,
+            accuracy_m: 5,
+        }),
+    });
+    assert_eq!(now_send(&h, &member, claim).await.0, "applied");
+    let pulled = h.pull(&lead, 0).await;
+    let view: crate::api::AttendanceView = serde_json::from_value(
+        pulled["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["member_name"] == "李明" && r["activity_id"] == a.activity_id.as_str())
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    assert!(view.code_unverified && !view.verified_sign_in(), "{view:?}");
+    assert_eq!(
+        view.proof_notes(),
+        ["位置自报：范围内，距离3米（精度5米），未经签到码验证"]
+    );
+    // Typing the code there proves it.
+    assert!(view.may_retry_code());
+    assert_eq!(now_send(&h, &member, sign(&a, now_ms())).await.0, "applied");
+    assert!(!row(&h, &a.activity_id, MEMBER).await.1);
+}
+
+#[tokio::test]
+async fn a_lead_cannot_backdate_a_meeting_by_setting_the_phone_clock_back() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let long_ago = now - 40 * 24 * HOUR;
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "补录的主题党日".into(),
+        starts_at: long_ago,
+        ends_at: long_ago + 2 * HOUR,
+        secret: crate::life::secret_hex(rand::random()),
+        ..Default::default()
+    };
+    // The phone claims it was recorded the same evening, forty days ago.
+    let (status, reason) = send(&h, &lead, Change::CreateActivity(a), long_ago + 3 * HOUR, 0).await;
+    assert_eq!(status, "quarantined");
+    assert!(reason.contains("不能补录30天以前的活动"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_clock_set_back_after_the_last_sync_is_flagged_and_the_lead_sees_how_late_it_arrived() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let a = publish(&h, &lead, ActivityKind::ThemeDay, -3 * HOUR, 2).await;
+    // A code relayed to a member at home; the phone synced ten minutes ago, then its clock was set back
+    // to the meeting.
+    let member = h.login(MEMBER).await;
+    let at = now - 2 * HOUR;
+    let (status, _) = claimed(&h, &member, sign(&a, at), at, now - 10 * 60_000).await;
+    assert_eq!(status, "applied", "kept: the member may have a reason");
+    let pulled = h.pull(&lead, 0).await;
+    let view: crate::api::AttendanceView = serde_json::from_value(
+        pulled["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["member_name"] == "李明" && r["activity_id"] == a.activity_id.as_str())
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    assert!(view.time_doubtful && !view.verified_sign_in(), "{view:?}");
+    assert!(!view.may_retry_code());
+    assert_eq!(
+        view.proof_notes(),
+        ["时间早于该手机上次同步，手机时间可能被调整过"]
+    );
+    assert!(
+        view.lateness().unwrap().contains("晚于签到 2 小时"),
+        "{:?}",
+        view.lateness()
+    );
+
+    // Offline all along (no sync since before the meeting): the same late arrival is believed, and
+    // its lateness shown.
+    let other = h.login("13800000004").await;
+    let (status, _) = claimed(&h, &other, sign(&a, at), at, a.starts_at - HOUR).await;
+    assert_eq!(status, "applied");
+    assert!(!row(&h, &a.activity_id, "13800000004").await.1);
+
+    // Leave "before" a meeting that is over, asked with the clock set back.
+    let b = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    let leave = Change::Request(Request {
+        activity_id: b.activity_id.clone(),
+        kind: RequestKind::Leave,
+        category: Some(LeaveCategory::Work),
+        reason: "工地加班".into(),
+    });
+    let (status, _) = claimed(&h, &member, leave, b.starts_at - HOUR, now - 60_000).await;
+    assert_eq!(status, "applied");
+    let doubtful: i64 = h
+        .rows(&format!(
+            "SELECT time_doubtful FROM attendance WHERE activity_id = '{}' AND member_id = {}",
+            b.activity_id,
+            h.user_id(MEMBER).await
+        ))
+        .await;
+    assert_eq!(doubtful, 1);
+}
+
+#[tokio::test]
+async fn a_lead_cannot_confirm_their_own_attendance_into_recognised_hours() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::PartyLecture,
+        title: "党课".into(),
+        starts_at: now - HOUR,
+        ends_at: now + HOUR,
+        secret: crate::life::secret_hex(rand::random()),
+        study_hours: Hours::whole(3),
+        ..Default::default()
+    };
+    assert_eq!(
+        now_send(&h, &lead, Change::CreateActivity(a.clone()))
+            .await
+            .0,
+        "applied"
+    );
+    let lead_id = h.user_id(LEAD).await;
+    let own = Change::Confirm(Confirm {
+        activity_id: a.activity_id.clone(),
+        member_id: lead_id,
+    });
+    assert_eq!(now_send(&h, &lead, own).await.0, "applied");
+    // Their own statement: present, flagged, never confirmed, no 学时.
+    assert_eq!(
+        row(&h, &a.activity_id, LEAD).await,
+        ("signed_in".into(), true, None)
+    );
+    let credited = format!("SELECT count(*) FROM study_records WHERE user_id = {lead_id}");
+    let before = h.rows(&credited).await;
+    // Nor may they approve their own leave or excuse themselves.
+    for decision in [Decision::Online, Decision::Exempt, Decision::RejectSignIn] {
+        let d = Change::Decide(Decide {
+            activity_id: a.activity_id.clone(),
+            member_id: lead_id,
+            decision,
+            reason: "本人".into(),
+        });
+        assert_eq!(
+            now_send(&h, &lead, d).await.0,
+            "quarantined",
+            "{decision:?}"
+        );
+    }
+    // Another lead of the branch confirms: present, and the 学时 wait for the district admin, who
+    // reviews leads' study.
+    let admin = h.login(ADMIN).await;
+    let zhang = h.user_id("13800000004").await;
+    let r = h
+        .call(
+            "PUT",
+            &paths::member(zhang),
+            Some(&admin),
+            Some(
+                json!({"membership": "full", "post": "组织委员", "tags": "", "audience": "member"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let co_lead = h.login("13800000004").await;
+    let theirs = Change::Confirm(Confirm {
+        activity_id: a.activity_id.clone(),
+        member_id: lead_id,
+    });
+    assert_eq!(now_send(&h, &co_lead, theirs).await.0, "applied");
+    assert_eq!(row(&h, &a.activity_id, LEAD).await.0, "confirmed");
+    assert_eq!(h.rows(&credited).await, before + 1);
+    let status: String = sqlx::query_scalar("SELECT status FROM study_records WHERE user_id = ?")
+        .bind(lead_id)
+        .fetch_one(&h.db.reader)
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "pending",
+        "a lead's 学时 are recognised by the district admin"
+    );
+}
+
+#[tokio::test]
+async fn a_lead_cannot_lower_a_cadres_requirement_or_change_a_fellow_lead() {
+    let h = Harness::new().await;
+    let office_lead = h.login(OTHER_LEAD).await;
+    let cadre = h.user_id(CADRE).await;
+    let as_member =
+        json!({"membership": "full", "post": "", "tags": "挂职干部", "audience": "member"});
+    let r = h
+        .call(
+            "PUT",
+            &paths::member(cadre),
+            Some(&office_lead),
+            Some(as_member.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("区委组织部"), "{}", r.text);
+    let r = h
+        .call(
+            "PUT",
+            &paths::member(cadre),
+            Some(&h.login(COMMITTEE).await),
+            Some(as_member.clone()),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "not the 党委 either: {}",
+        r.text
+    );
+    let audience: String = sqlx::query_scalar("SELECT audience FROM users WHERE id = ?")
+        .bind(cadre)
+        .fetch_one(&h.db.reader)
+        .await
+        .unwrap();
+    assert_eq!(Audience::parse(&audience), Some(Audience::Township));
+    // The district admin may, and the audit says what changed.
+    let r = h
+        .call(
+            "PUT",
+            &paths::member(cadre),
+            Some(&h.login(ADMIN).await),
+            Some(as_member),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let subject: String = sqlx::query_scalar(
+        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = ?",
+    )
+    .bind(cadre)
+    .fetch_one(&h.db.reader)
+    .await
+    .unwrap();
+    assert!(
+        subject.contains("学时对象：乡科级及以下干部 → 党员"),
+        "{subject}"
+    );
+
+    // A lead's co-lead: not theirs to edit, demote or reset.
+    let admin = h.login(ADMIN).await;
+    let zhang = h.user_id("13800000004").await;
+    let co_lead: MemberProfile = serde_json::from_value(json!({
+        "membership": "full", "post": "组织委员", "tags": "", "audience": "member"
+    }))
+    .unwrap();
+    let r = h
+        .call(
+            "PUT",
+            &paths::member(zhang),
+            Some(&admin),
+            Some(json!(co_lead)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let lead = h.login(LEAD).await;
+    let demoted = json!({"membership": "full", "post": "", "tags": "", "audience": "member"});
+    let r = h
+        .call("PUT", &paths::member(zhang), Some(&lead), Some(demoted))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h
+        .call(
+            "POST",
+            paths::INVITATIONS,
+            Some(&lead),
+            Some(json!({"user_id": zhang})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_tiny_spreadsheet_claiming_the_whole_sheet_is_refused_and_the_server_keeps_answering() {
+    let h = Harness::new().await;
+    let admin = h.login(ADMIN).await;
+    // One heading and one cell in the last row and column: a reader that trusts positions makes a
+    // dense sheet of 17 billion cells and aborts the process.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "姓名").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let file = book.save_to_buffer().unwrap();
+    assert!(file.len() < 8 * 1024, "{} bytes", file.len());
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("{}?dry_run=true", paths::ROSTER_IMPORT))
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .body(Body::from(file))
+        .unwrap();
+    let r = h.send(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("最多导入"), "{}", r.text);
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&admin), None).await.status,
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,283 @@
+//! Slowing down guessing — passwords, invitation codes — without letting a stranger lock anyone out.
+//!
+//! Every guess is counted **before** it is checked: [`Throttle::attempt`] takes the lock, checks each key
+//! and counts the attempt as a failure in one step, and only a success takes it back. So a hundred guesses
+//! sent at once are judged one after another, not all against the count before any of them failed.
+//!
+//! After a few free failures each key has to wait before its next attempt, twice as long each time up to
+//! a cap: **delays, never bans.** The keys of a login are the phone number and the caller's address; a
+//! phone that has logged in to this account before (its device id, which only that browser knows) is
+//! judged by its own key alone, so a stranger hammering a lead's number does not keep the lead's own phone
+//! out before a meeting. A server-wide budget of failures per minute slows down a spread-out attack on
+//! many accounts at once; known phones pass it too.
+//!
+//! Counts live in this process's memory (a restart forgets them) and are bounded in number.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// How one kind of key is slowed down.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Failures before any waiting.
+    pub free: u32,
+    /// The longest wait between attempts.
+    pub max_wait_ms: i64,
+    /// A key this long without an attempt starts afresh.
+    pub forget_after_ms: i64,
+}
+
+/// A phone number (logins): five tries, then up to a minute between tries.
+pub const PHONE: Limits = Limits {
+    free: 5,
+    max_wait_ms: 60_000,
+    forget_after_ms: 15 * 60_000,
+};
+/// A phone that logged in to this account before.
+pub const KNOWN_DEVICE: Limits = Limits {
+    free: 10,
+    max_wait_ms: 60_000,
+    forget_after_ms: 15 * 60_000,
+};
+/// A caller's address. A site's Wi-Fi puts many members behind one address, so it gets more room.
+pub const ADDRESS: Limits = Limits {
+    free: 30,
+    max_wait_ms: 5 * 60_000,
+    forget_after_ms: 60 * 60_000,
+};
+/// Invitation codes per address.
+pub const CODES: Limits = Limits {
+    free: 10,
+    max_wait_ms: 5 * 60_000,
+    forget_after_ms: 60 * 60_000,
+};
+/// The current password when changing it, per account.
+pub const ACCOUNT: Limits = Limits {
+    free: 5,
+    max_wait_ms: 5 * 60_000,
+    forget_after_ms: 60 * 60_000,
+};
+
+/// Failures of unknown callers per minute, server-wide, before every unknown caller waits.
+const GLOBAL_FAILURES_PER_MINUTE: usize = 600;
+/// Keys kept at most (about 100 bytes each).
+const MAX_KEYS: usize = 200_000;
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    failures: u32,
+    last: i64,
+}
+
+impl Bucket {
+    /// How long after the last attempt the next may come.
+    fn wait_ms(&self, limits: Limits) -> i64 {
+        match self.failures.checked_sub(limits.free) {
+            None => 0,
+            Some(over) => 1_000i64
+                .saturating_mul(1i64 << over.min(30))
+                .min(limits.max_wait_ms),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    buckets: Mutex<HashMap<String, Bucket>>,
+    /// When each recent failure of an unknown caller happened.
+    global: Mutex<VecDeque<i64>>,
+}
+
+/// Too many attempts: try again after this many seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait(pub i64);
+
+impl Wait {
+    /// `请30秒后再试` / `请5分钟后再试`
+    pub fn message(self, what: &str) -> String {
+        if self.0 >= 120 {
+            format!("{what}，请{}分钟后再试", (self.0 + 59) / 60)
+        } else {
+            format!("{what}，请{}秒后再试", self.0.max(1))
+        }
+    }
+}
+
+/// One attempt, already counted as a failure; [`Attempt::succeeded`] takes that back.
+#[must_use]
+pub struct Attempt<'a> {
+    throttle: &'a Throttle,
+    keys: Vec<(String, Limits)>,
+    global: bool,
+    at: i64,
+}
+
+impl Throttle {
+    /// Counts an attempt on every key, or answers how long to wait when any key must wait. `global`:
+    /// the caller is unknown and also spends the server-wide budget.
+    pub fn attempt(
+        &self,
+        keys: &[(String, Limits)],
+        global: bool,
+        now: i64,
+    ) -> Result<Attempt<'_>, Wait> {
+        if global {
+            let mut recent = self.global.lock().unwrap_or_else(|p| p.into_inner());
+            while recent.front().is_some_and(|&t| now - t >= 60_000) {
+                recent.pop_front();
+            }
+            if recent.len() >= GLOBAL_FAILURES_PER_MINUTE {
+                let oldest = recent.front().copied().unwrap_or(now);
+                return Err(Wait((60_000 - (now - oldest)).max(1_000) / 1_000));
+            }
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > MAX_KEYS {
+            buckets.retain(|_, b| now - b.last < ADDRESS.forget_after_ms);
+        }
+        let mut longest = 0;
+        for (key, limits) in keys {
+            if let Some(b) = buckets.get(key)
+                && now - b.last < limits.forget_after_ms
+            {
+                longest = longest.max(b.last + b.wait_ms(*limits) - now);
+            }
+        }
+        if longest > 0 {
+            return Err(Wait((longest + 999) / 1_000));
+        }
+        if buckets.len() + keys.len() > MAX_KEYS {
+            return Err(Wait(60));
+        }
+        for (key, limits) in keys {
+            let b = buckets.entry(key.clone()).or_insert(Bucket {
+                failures: 0,
+                last: now,
+            });
+            if now - b.last >= limits.forget_after_ms {
+                b.failures = 0;
+            }
+            b.failures += 1;
+            b.last = now;
+        }
+        drop(buckets);
+        if global {
+            self.global
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_back(now);
+        }
+        Ok(Attempt {
+            throttle: self,
+            keys: keys.to_vec(),
+            global,
+            at: now,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The guess was right: the keys of this person start afresh (an address only gives this attempt
+    /// back, so one's own login does not clear a neighbour's guessing).
+    pub fn succeeded(self, fresh: &[&str]) {
+        let mut buckets = self
+            .throttle
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (key, _) in &self.keys {
+            if fresh.contains(&key.as_str()) {
+                buckets.remove(key);
+            } else if let Some(b) = buckets.get_mut(key) {
+                b.failures = b.failures.saturating_sub(1);
+            }
+        }
+        drop(buckets);
+        if self.global {
+            let mut recent = self
+                .throttle
+                .global
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = recent.iter().rposition(|&t| t == self.at) {
+                recent.remove(at);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone() -> Vec<(String, Limits)> {
+        vec![("phone:138".to_owned(), PHONE)]
+    }
+
+    #[test]
+    fn after_the_free_failures_each_attempt_waits_twice_as_long_up_to_the_cap() {
+        let t = Throttle::default();
+        for _ in 0..PHONE.free {
+            drop(t.attempt(&phone(), false, 0).unwrap());
+        }
+        assert_eq!(t.attempt(&phone(), false, 0).err(), Some(Wait(1)));
+        drop(t.attempt(&phone(), false, 1_000).unwrap());
+        assert_eq!(t.attempt(&phone(), false, 1_000).err(), Some(Wait(2)));
+        let mut now = 1_000;
+        for _ in 0..20 {
+            now += 60_000;
+            drop(t.attempt(&phone(), false, now).unwrap());
+        }
+        assert_eq!(
+            t.attempt(&phone(), false, now).err(),
+            Some(Wait(60)),
+            "a delay, never a ban"
+        );
+        assert!(
+            t.attempt(&phone(), false, now + PHONE.forget_after_ms)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_success_gives_the_person_a_fresh_start_and_the_address_only_its_attempt() {
+        let t = Throttle::default();
+        let keys = vec![
+            ("phone:138".to_owned(), PHONE),
+            ("addr:1.2.3.4".to_owned(), ADDRESS),
+        ];
+        for _ in 0..4 {
+            drop(t.attempt(&keys, true, 0).unwrap());
+        }
+        t.attempt(&keys, true, 0).unwrap().succeeded(&["phone:138"]);
+        let buckets = t.buckets.lock().unwrap();
+        assert!(!buckets.contains_key("phone:138"));
+        assert_eq!(buckets["addr:1.2.3.4"].failures, 4);
+        assert_eq!(t.global.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn the_server_wide_budget_slows_unknown_callers_only() {
+        let t = Throttle::default();
+        for i in 0..GLOBAL_FAILURES_PER_MINUTE {
+            let key = vec![(format!("phone:{i}"), PHONE)];
+            drop(t.attempt(&key, true, 0).unwrap());
+        }
+        let fresh = vec![("phone:new".to_owned(), PHONE)];
+        assert_eq!(t.attempt(&fresh, true, 1_000).err(), Some(Wait(59)));
+        assert!(
+            t.attempt(&fresh, false, 1_000).is_ok(),
+            "a known phone passes"
+        );
+        assert!(t.attempt(&fresh, true, 60_000).is_ok(), "a minute later");
+    }
+
+    #[test]
+    fn waits_read_in_seconds_or_minutes() {
+        assert_eq!(
+            Wait(30).message("登录失败次数过多"),
+            "登录失败次数过多，请30秒后再试"
+        );
+        assert_eq!(Wait(300).message("x"), "x，请5分钟后再试");
+    }
+}
