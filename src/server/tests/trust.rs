@@ -433,7 +433,7 @@ async fn a_tiny_spreadsheet_claiming_the_whole_sheet_is_refused_and_the_server_k
     sheet.write_string(1_048_575, 16_383, "x").unwrap();
     let file = book.save_to_buffer().unwrap();
     assert!(file.len() < 8 * 1024, "{} bytes", file.len());
-    let req = Request::builder()
+    let req = axum::http::Request::builder()
         .method("POST")
         .uri(format!("{}?dry_run=true", paths::ROSTER_IMPORT))
         .header(header::AUTHORIZATION, format!("Bearer {admin}"))
