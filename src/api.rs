@@ -48,6 +48,11 @@ pub mod paths {
     /// One member's record as the organisation keeps it (post, tags, 流动党员 registration, host branches,
     /// exemptions): their lead or an admin reads and edits it.
     pub const MEMBER: &str = "/api/v1/members/{id}";
+    /// Disable an account (transferred out, phone lost) or restore it: their lead (members only) or an
+    /// admin above them.
+    pub const MEMBER_ACCESS: &str = "/api/v1/members/{id}/access";
+    /// The signed-in person changes their own password.
+    pub const PASSWORD: &str = "/api/v1/me/password";
     /// A one-time code for a member to join (or to set a new password).
     pub const INVITATIONS: &str = "/api/v1/invitations";
     /// Whose invitation a code is, before the member sets a password.
@@ -69,6 +74,10 @@ pub mod paths {
 
     pub fn member(id: i64) -> String {
         format!("/api/v1/members/{id}")
+    }
+
+    pub fn member_access(id: i64) -> String {
+        format!("/api/v1/members/{id}/access")
     }
 
     pub fn org(id: i64) -> String {
@@ -1143,6 +1152,29 @@ pub struct MemberRow {
     pub tags: String,
     /// Has set a password (an imported member has not until they accept an invitation).
     pub joined: bool,
+    /// The account is disabled (transferred out, phone lost): no login, not on new rosters.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// Disable an account, or restore it (the member then joins again with a new invitation).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MemberAccess {
+    pub enabled: bool,
+    /// Why (组织关系转出, 手机丢失 …), for the member and the audit log.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The signed-in person's new password, with the current one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

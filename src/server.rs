@@ -23,7 +23,7 @@ mod study;
 mod sync;
 #[cfg(test)]
 mod tests;
-mod throttle;
+pub(crate) mod throttle;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -82,7 +82,7 @@ impl AppState {
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
     paths(auth::login, auth::logout, auth::me, sync::push, sync::pull, sync::import, register::register,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
-        study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::invite,
+        study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::set_access, accounts::change_password, accounts::invite,
         accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
         orgs::add_admin, orgs::remove_admin,
         openapi_json),

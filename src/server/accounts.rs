@@ -23,8 +23,8 @@ use super::db::{ORG_SCOPE, audit, groups_of, is_group_of, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
-    MemberDetail, MemberProfile, MemberRow, MobileRegistration, NewInvitation, OrgRef,
-    PRIVACY_VERSION, paths,
+    MemberAccess, MemberDetail, MemberProfile, MemberRow, MobileRegistration, NewInvitation,
+    OrgRef, PRIVACY_VERSION, PasswordChange, paths,
 };
 use crate::model::{Membership, Role, mask_phone};
 use crate::org::{LEAD_POSTS, check_profile};
@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::MEMBERS, get(members))
         .route(paths::MEMBER, get(member).put(edit_member))
+        .route(paths::MEMBER_ACCESS, axum::routing::put(set_access))
+        .route(paths::PASSWORD, axum::routing::put(change_password))
         .route(paths::INVITATIONS, post(invite))
         .route(paths::JOIN_CHECK, post(check))
         .route(paths::JOIN, post(join))
@@ -57,7 +59,7 @@ pub struct MembersQuery {
 /// A member as [`member_row`] reads them; add `WHERE …`.
 const SELECT_MEMBER: &str =
     "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
-        u.password_hash != '' FROM users u JOIN orgs o ON o.id = u.org_id";
+        u.password_hash != '', u.disabled_at IS NOT NULL FROM users u JOIN orgs o ON o.id = u.org_id";
 
 type MemberFields = (
     i64,
@@ -70,10 +72,12 @@ type MemberFields = (
     String,
     String,
     bool,
+    bool,
 );
 
 fn member_row(fields: MemberFields) -> MemberRow {
-    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined) = fields;
+    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined, disabled) =
+        fields;
     MemberRow {
         id,
         name,
@@ -85,6 +89,7 @@ fn member_row(fields: MemberFields) -> MemberRow {
         post,
         tags,
         joined,
+        disabled,
     }
 }
 
@@ -108,8 +113,9 @@ pub async fn members(
         )
         .await?;
     let rows: Vec<MemberFields> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope) AND u.disabled_at IS NULL
-         ORDER BY o.id, u.role = 'member', u.name, u.id"
+        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope)
+         AND (u.disabled_at IS NULL OR u.role IN ('member', 'lead'))
+         ORDER BY o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id"
     ))
     .bind(root)
     .fetch_all(&mut *conn)
@@ -427,7 +433,7 @@ pub async fn invite(
     }
     let mut tx = state.db.writer.begin().await?;
     let target: Option<(String, String, i64, bool, bool)> = sqlx::query_as(
-        "SELECT name, role, org_id, password_hash != '', disabled_at IS NOT NULL FROM users WHERE id = ?",
+        "SELECT name, role, org_id, joined_at IS NOT NULL, disabled_at IS NOT NULL FROM users WHERE id = ?",
     )
     .bind(user_id)
     .fetch_optional(&mut *tx)
@@ -485,6 +491,144 @@ pub async fn invite(
         name,
         reset,
     }))
+}
+
+/// Disable an account — transferred out, phone lost — or restore it. Disabling ends every session and the
+/// password at once and withdraws open invitations; the records stay, and the account is on no roster
+/// published from then on. Restored, the member joins again with an invitation (from an admin if they had
+/// joined before: see [`invite`]). Leads: members of their branch; admins: anyone below them.
+#[utoipa::path(put, path = paths::MEMBER_ACCESS, tag = "accounts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = MemberAccess,
+    responses((status = 200, body = MemberRow), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_access(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<MemberAccess>, JsonRejection>,
+) -> Result<Json<MemberRow>, AppError> {
+    let Path(id) = id?;
+    let Json(access) = body?;
+    let reason = access.reason.trim();
+    if reason.chars().count() > crate::life::MAX_REASON_CHARS {
+        return Err(AppError::BadRequest("原因不能超过200字".to_owned()));
+    }
+    if !access.enabled && reason.is_empty() {
+        return Err(AppError::BadRequest(
+            "请写明停用原因（如组织关系转出、手机丢失）".to_owned(),
+        ));
+    }
+    let mut tx = state.db.writer.begin().await?;
+    let member = editable(&mut tx, &user, id).await?;
+    leads_manage_members_only(&user, &member)?;
+    let now = now_ms();
+    if access.enabled == !member.disabled {
+        return Ok(Json(member));
+    }
+    if access.enabled {
+        sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        account_event(&mut tx, id, now, Some(user.id), "恢复了账号").await?;
+    } else {
+        sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        end_sessions(&mut tx, id).await?;
+        sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        account_event(
+            &mut tx,
+            id,
+            now,
+            Some(user.id),
+            &format!("停用了账号（{reason}）"),
+        )
+        .await?;
+    }
+    let (action, subject) = if access.enabled {
+        ("enable_member", member.name.clone())
+    } else {
+        ("disable_member", format!("{}：{reason}", member.name))
+    };
+    audit(&mut tx, now, user.id, action, &subject, Some(id)).await?;
+    let member = editable(&mut tx, &user, id).await?;
+    tx.commit().await?;
+    state
+        .security
+        .log(action, serde_json::json!({"by": user.id, "user": id}));
+    Ok(Json(member))
+}
+
+/// Change one's own password: the current one is checked (and guesses of it are throttled per account),
+/// the new one must not be easy to guess, and every other session ends.
+#[utoipa::path(put, path = paths::PASSWORD, tag = "accounts", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The current password is wrong"), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let Json(change) = body?;
+    if change.current.len() > 256 {
+        return Err(AppError::BadRequest("密码过长".to_owned()));
+    }
+    let (phone, stored): (String, String) =
+        sqlx::query_as("SELECT phone, password_hash FROM users WHERE id = ?")
+            .bind(user.id)
+            .fetch_one(&state.db.reader)
+            .await?;
+    check_new_password(&change.new, &phone)?;
+    let now = now_ms();
+    let key = format!("password:{}", user.id);
+    let attempt = state
+        .throttle
+        .attempt(&[(key.clone(), throttle::ACCOUNT)], false, now)
+        .map_err(|wait| AppError::TooManyAttempts(wait.message("原密码错误次数过多")))?;
+    let current = change.current;
+    if !hashing(move || super::auth::verify_password(&current, &stored)).await? {
+        state.security.log(
+            "password_change_failed",
+            serde_json::json!({"user": user.id}),
+        );
+        return Err(AppError::Forbidden("原密码不正确"));
+    }
+    attempt.succeeded(&[&key]);
+    let new = change.new;
+    let hash = hashing(move || hash_password(&new)).await?;
+    let mut tx = state.db.writer.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(&hash)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+        .bind(user.id)
+        .bind(user.token_hash())
+        .execute(&mut *tx)
+        .await?;
+    account_event(
+        &mut tx,
+        user.id,
+        now,
+        None,
+        "修改了密码（其他设备已退出登录）",
+    )
+    .await?;
+    tx.commit().await?;
+    state
+        .security
+        .log("password_changed", serde_json::json!({"user": user.id}));
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Whose invitation a code is (name, masked phone, branch), before the member sets a password.
@@ -563,15 +707,18 @@ pub async fn join(
         return Err(AppError::NotFound(BAD_CODE));
     }
     let joined_before: bool =
-        sqlx::query_scalar("SELECT password_hash != '' FROM users WHERE id = ?")
+        sqlx::query_scalar("SELECT joined_at IS NOT NULL FROM users WHERE id = ?")
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-        .bind(&hash)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, joined_at = coalesce(joined_at, ?) WHERE id = ?",
+    )
+    .bind(&hash)
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
     end_sessions(&mut tx, user_id).await?;
     sqlx::query(
         "INSERT INTO consents (user_id, kind, granted, version, at) VALUES (?, 'privacy', 1, ?, ?)",

@@ -206,9 +206,11 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
                 u.org_id != ?3, ?2
          FROM (SELECT id, org_id FROM users
                WHERE org_id = ?3 AND role IN ('member', 'lead') AND (?5 IS NULL OR group_id = ?5)
+                     AND disabled_at IS NULL
                UNION
                SELECT u.id, u.org_id FROM host_orgs h JOIN users u ON u.id = h.user_id
-               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead') AND ?5 IS NULL) u
+               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead') AND ?5 IS NULL
+                     AND u.disabled_at IS NULL) u
          LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > ?4 GROUP BY user_id) e
                 ON e.user_id = u.id",
     )

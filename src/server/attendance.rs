@@ -339,11 +339,12 @@ pub async fn add_to_roster(
         Ok(activity) => activity,
         Err(why) => return Ok(Err(why)),
     };
-    let person: Option<(i64, i64, bool, String)> =
-        sqlx::query_as("SELECT id, org_id, mobile, role FROM users WHERE phone = ?")
-            .bind(a.phone.trim())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let person: Option<(i64, i64, bool, String)> = sqlx::query_as(
+        "SELECT id, org_id, mobile, role FROM users WHERE phone = ? AND disabled_at IS NULL",
+    )
+    .bind(a.phone.trim())
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some((member_id, org_id, mobile, role)) = person else {
         return Ok(Err("没有这个手机号的党员，请核对".to_owned()));
     };

@@ -54,6 +54,11 @@ pub struct Person {
 }
 
 impl CurrentUser {
+    /// This session's token, as stored (to keep this session when ending the others).
+    pub fn token_hash(&self) -> &str {
+        &self.token_hash
+    }
+
     pub fn person(&self) -> Person {
         Person {
             id: self.id,

@@ -90,8 +90,9 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     for (phone, name, role, org, membership, mobile, programme) in PEOPLE {
         sqlx::query(
-            "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, programme, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, programme, created_at,
+                                joined_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?9, ?9)",
         )
         .bind(phone)
         .bind(name)

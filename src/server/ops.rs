@@ -55,7 +55,8 @@ pub async fn create_admin(
         .last_insert_rowid(),
     };
     let inserted = sqlx::query(
-        "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES (?, ?, ?, 'admin', ?, ?)
+        "INSERT INTO users (phone, name, password_hash, role, org_id, created_at, joined_at)
+         VALUES (?, ?, ?, 'admin', ?, ?5, ?5)
          ON CONFLICT (phone) DO NOTHING",
     )
     .bind(phone)

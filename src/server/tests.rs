@@ -49,12 +49,23 @@ struct Reply {
 
 impl Harness {
     async fn new() -> Harness {
+        Harness::with(|_| {}).await
+    }
+
+    /// Behind a reverse proxy at `proxy`.
+    async fn with_trusted_proxy(proxy: std::net::IpAddr) -> Harness {
+        Harness::with(|state| state.trusted_proxies = std::sync::Arc::new(vec![proxy])).await
+    }
+
+    async fn with(configure: impl FnOnce(&mut AppState)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("test.db")).await.unwrap();
         assert!(demo::seed(&db, &Settings::default()).await.unwrap());
         let site = Site::load(std::path::Path::new("public")).unwrap();
+        let mut state = AppState::new(db.clone(), site, Settings::default());
+        configure(&mut state);
         Harness {
-            app: app(AppState::new(db.clone(), site, Settings::default())),
+            app: app(state),
             _dir: std::sync::Arc::new(dir),
             db,
         }

@@ -34,3 +34,8 @@ CREATE INDEX account_events_user ON account_events(user_id, at);
 -- When this phone last logged in to this account: it is not slowed down by others' wrong guesses, and it
 -- is told what happened since.
 ALTER TABLE devices ADD COLUMN last_login_at INTEGER;
+
+-- When the account first had a password: from then on a new one (a reset) is for an admin to issue, even
+-- after the account was disabled and its password cleared.
+ALTER TABLE users ADD COLUMN joined_at INTEGER;
+UPDATE users SET joined_at = created_at WHERE password_hash != '';

@@ -184,6 +184,14 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
             .json(json!({
                 "membership": "full", "post": "", "tags": "流动党员", "audience": "member",
             })),
+        // Disabling or restoring 张伟 (here: restoring, which changes nothing): his lead, his 党委's admin and
+        // the district admin.
+        row("put", paths::MEMBER_ACCESS, [401, 403, OK, 403, OK, OK])
+            .uri(paths::member_access(invited))
+            .json(json!({"enabled": true})),
+        // Everyone changes only their own password, knowing the current one (here: not).
+        row("put", paths::PASSWORD, [401, 403, 403, 403, 403, 403])
+            .json(json!({"current": "not the password", "new": "a-much-better-one-2026"})),
         // Anyone holding a code may see whose it is, before newer codes replace it (wrong codes are throttled: see the accounts tests).
         row("post", paths::JOIN_CHECK, [OK; 6]).json(json!({"code": code})),
         // 张伟 is in the 浦东 branch and has a password: a new one is for the joint committee's admin and the

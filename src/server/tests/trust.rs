@@ -447,3 +447,244 @@ async fn a_tiny_spreadsheet_claiming_the_whole_sheet_is_refused_and_the_server_k
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_hundred_guesses_sent_at_once_are_judged_one_after_another() {
+    let h = Harness::new().await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let h = h.clone();
+        guesses.spawn(async move { h.try_login(LEAD, &format!("guess-{i}")).await.status });
+    }
+    let mut checked = 0;
+    while let Some(status) = guesses.join_next().await {
+        match status.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        checked,
+        crate::server::throttle::PHONE.free,
+        "only the free tries were checked"
+    );
+    // The lead's own phone, which logged in before, is not kept out by a stranger's guessing.
+    let h2 = Harness::new().await;
+    h2.login_on(LEAD, "lead-phone").await;
+    for i in 0..20 {
+        h2.try_login(LEAD, &format!("stranger-{i}")).await;
+    }
+    assert_eq!(
+        h2.try_login(LEAD, demo::PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an unknown phone waits"
+    );
+    h2.login_on(LEAD, "lead-phone").await;
+}
+
+/// A request as it arrives through the reverse proxy at `peer`, for `forwarded`.
+fn through_proxy(
+    peer: &str,
+    forwarded: &str,
+    path: &str,
+    body: Value,
+) -> axum::http::Request<Body> {
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-forwarded-for", forwarded)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    req
+}
+
+#[tokio::test]
+async fn behind_the_reverse_proxy_a_strangers_wrong_codes_do_not_stop_others_from_joining() {
+    let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let h = Harness::with_trusted_proxy(proxy).await;
+    let admin = h.login(ADMIN).await;
+    let code = h
+        .call(
+            "POST",
+            paths::INVITATIONS,
+            Some(&admin),
+            Some(json!({"user_id": h.user_id(MEMBER).await})),
+        )
+        .await
+        .body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..30 {
+        let wrong = json!({"code": format!("AAAA-AA{:02}", i % 100)});
+        h.send(through_proxy(
+            "10.0.0.2",
+            "203.0.113.9",
+            paths::JOIN_CHECK,
+            wrong,
+        ))
+        .await;
+    }
+    let stranger = h
+        .send(through_proxy(
+            "10.0.0.2",
+            "203.0.113.9",
+            paths::JOIN_CHECK,
+            json!({"code": code}),
+        ))
+        .await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        stranger.text
+    );
+    // The member on the site's network: another address behind the same proxy.
+    let member = h
+        .send(through_proxy(
+            "10.0.0.2",
+            "198.51.100.7",
+            paths::JOIN_CHECK,
+            json!({"code": code}),
+        ))
+        .await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.text);
+    // A header from a peer that is not the proxy is not believed: it cannot pick someone else's bucket.
+    let spoofed = h
+        .send(through_proxy(
+            "203.0.113.9",
+            "198.51.100.8",
+            paths::JOIN_CHECK,
+            json!({"code": code}),
+        ))
+        .await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        spoofed.text
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_member_is_out_at_once_and_on_no_new_roster() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    let off = json!({"enabled": false, "reason": "组织关系转出"});
+    // Not their own lead's co-lead, and not without a reason.
+    let r = h
+        .call(
+            "PUT",
+            &paths::member_access(liming),
+            Some(&lead),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h
+        .call(
+            "PUT",
+            &paths::member_access(liming),
+            Some(&lead),
+            Some(off.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["disabled"], true);
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&member), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.try_login(MEMBER, demo::PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (activity, _) = h.publish(&lead).await;
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM attendance WHERE activity_id = '{activity}' AND member_id = {liming}"
+        ))
+        .await,
+        0
+    );
+    // Restored by the lead, but a new password for someone who had one is the admins' to issue.
+    let r = h
+        .call(
+            "PUT",
+            &paths::member_access(liming),
+            Some(&lead),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h
+        .call(
+            "POST",
+            paths::INVITATIONS,
+            Some(&lead),
+            Some(json!({"user_id": liming})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // A lead cannot disable a co-lead, nor themselves.
+    let r = h
+        .call(
+            "PUT",
+            &paths::member_access(h.user_id(LEAD).await),
+            Some(&lead),
+            Some(off),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn people_change_their_own_password_knowing_the_current_one() {
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let elsewhere = h.login(MEMBER).await;
+    let change = |current: &str, new: &str| json!({"current": current, "new": new});
+    for (body, status) in [
+        (change("wrong", "liming-2026-new"), StatusCode::FORBIDDEN),
+        (change(demo::PASSWORD, "12345678"), StatusCode::BAD_REQUEST),
+        (
+            change(demo::PASSWORD, "woaini1314"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            change(demo::PASSWORD, "13800000002"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            change(demo::PASSWORD, "liming-2026-new"),
+            StatusCode::NO_CONTENT,
+        ),
+    ] {
+        let r = h
+            .call("PUT", paths::PASSWORD, Some(&member), Some(body))
+            .await;
+        assert_eq!(r.status, status, "{}", r.text);
+    }
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&member), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&elsewhere), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "other sessions end"
+    );
+    assert_eq!(
+        h.try_login(MEMBER, "liming-2026-new").await.status,
+        StatusCode::OK
+    );
+}
