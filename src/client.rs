@@ -105,6 +105,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/me") view=me::MePage/>
             <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
             <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
+            <Route path=path!("/me/password") view={Lazy::<LazyPasswordPage>::new()}/>
             <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
             <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
             <Route path=path!("/members/:id") view={Lazy::<LazyProfilePage>::new()}/>
@@ -152,6 +153,7 @@ lazy_page! {
     LazyMembersPage => accounts::MembersPage,
     LazyRosterPage => accounts::RosterPage,
     LazyJoinPage => accounts::JoinPage,
+    LazyPasswordPage => accounts::PasswordPage,
     LazyDistrictPage => district::DistrictPage,
     LazyOrgsPage => orgs::OrgsPage,
     LazyProfilePage => profile::ProfilePage,

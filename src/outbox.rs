@@ -249,6 +249,22 @@ impl Cache {
         self.cursor = self.cursor.max(pull.cursor);
         self.settings = pull.settings;
         self.synced_at = self.synced_at.max(pull.server_time);
+        self.forget_ended_secrets(pull.server_time);
+    }
+
+    /// The key of an activity's code is needed only while members may sign in; after that it leaves the
+    /// phone, so a lost phone holds no code of past meetings. Answers whether anything was forgotten.
+    pub fn forget_ended_secrets(&mut self, now: Millis) -> bool {
+        let mut forgot = false;
+        for a in &mut self.activities {
+            let over = now > a.ends_at + crate::model::SIGN_IN_CLOSES_AFTER_MS;
+            if over && (a.secret.is_some() || a.code.is_some()) {
+                a.secret = None;
+                a.code = None;
+                forgot = true;
+            }
+        }
+        forgot
     }
 
     /// Replaces or adds one roster row (natural key: activity and member).

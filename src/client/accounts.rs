@@ -300,23 +300,25 @@ pub fn JoinPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let pw = password.get_untracked();
-        let problem = if pw.chars().count() < 8 {
-            Some("密码至少8位")
-        } else if pw != again.get_untracked() {
-            Some("两次输入的密码不一致")
-        } else if !agreed.get_untracked() {
-            Some("请先阅读并同意《个人信息保护说明》")
-        } else {
-            None
-        };
+        // The same rules the server applies (it also refuses the most common passwords).
+        let problem = crate::model::password_problem(&pw, "").or_else(|| {
+            if pw != again.get_untracked() {
+                Some("两次输入的密码不一致".to_owned())
+            } else if !agreed.get_untracked() {
+                Some("请先阅读并同意《个人信息保护说明》".to_owned())
+            } else {
+                None
+            }
+        });
         if let Some(p) = problem {
-            set_error.set(Some(p.to_owned()));
+            set_error.set(Some(p));
             return;
         }
         let body = JoinRequest {
             code: code.get_untracked(),
             password: pw,
             privacy_consent: true,
+            device_id: super::store::device_id(),
         };
         set_busy.set(true);
         let navigate = navigate.clone();
@@ -362,6 +364,65 @@ pub fn JoinPage() -> impl IntoView {
             </Show>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <p class="hint"><a href="/">"已有密码？去登录"</a></p>
+        </section>
+    }
+}
+
+/// `/me/password`: change one's own password (online), knowing the current one. Every other phone that
+/// is logged in to the account is logged out.
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let (message, set_message) = signal(None::<(bool, String)>);
+    let (busy, set_busy) = signal(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let phone = ctx
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.user.phone.clone()))
+            .unwrap_or_default();
+        let (pw, body) = (new.get_untracked(), current.get_untracked());
+        let problem = crate::model::password_problem(&pw, &phone)
+            .or_else(|| (pw != again.get_untracked()).then(|| "两次输入的新密码不一致".to_owned()));
+        if let Some(p) = problem {
+            set_message.set(Some((false, p)));
+            return;
+        }
+        let Some(token) = ctx.token() else { return };
+        let change = crate::api::PasswordChange { current: body, new: pw };
+        set_busy.set(true);
+        spawn_local(async move {
+            let done = http::put::<_, ()>(&token, paths::PASSWORD, &change).await;
+            set_busy.set(false);
+            set_message.set(Some(match done {
+                Ok(()) => {
+                    current.set(String::new());
+                    new.set(String::new());
+                    again.set(String::new());
+                    (true, "密码已修改，其他手机上的登录已退出。".to_owned())
+                }
+                Err(e) => (false, say(e)),
+            }));
+        });
+    };
+    view! {
+        <section class="card">
+            <h1>"修改密码"</h1>
+            <form on:submit=submit>
+                <label>"原密码"<input type="password" autocomplete="current-password" required bind:value=current/></label>
+                <label>"新密码"<input type="password" autocomplete="new-password" minlength="8" required bind:value=new/></label>
+                <label>"再次输入新密码"<input type="password" autocomplete="new-password" minlength="8" required bind:value=again/></label>
+                <p class="hint">"至少8位；不要用手机号、生日、连续或重复的字符，也不要用常见密码。"</p>
+                <button type="submit" class="primary" disabled=busy>"修改密码"</button>
+            </form>
+            {move || message.get().map(|(ok, m)| if ok {
+                view! { <p class="ok" role="status">{m}</p> }.into_any()
+            } else {
+                view! { <p class="error" role="alert">{m}</p> }.into_any()
+            })}
         </section>
     }
 }

@@ -96,7 +96,7 @@ pub fn CodeScreen() -> impl IntoView {
                 </section>
             }
             .into_any(),
-            _ => view! { <p class="empty">"只有本支部书记可以出示签到码。"<a href="/">"返回首页"</a></p> }.into_any(),
+            _ => view! { <p class="empty">"签到码只在本支部书记的手机上，签到结束后即从手机清除。"<a href="/">"返回首页"</a></p> }.into_any(),
         }
     }
 }

@@ -88,6 +88,7 @@ pub async fn login(phone: &str, password: &str) -> Result<LoginResponse, ApiErro
     let body = LoginRequest {
         phone: phone.to_owned(),
         password: password.to_owned(),
+        device_id: super::store::device_id(),
     };
     send(post(paths::LOGIN, None, &body)).await
 }

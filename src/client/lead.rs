@@ -73,8 +73,10 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
             }
         }
     };
+    // The code's key leaves the phone once signing in is over (see `Cache::forget_ended_secrets`).
+    let has_code = activity.secret.is_some() || activity.code.is_some();
     view! {
-        {open.then(|| view! {
+        {(open && has_code).then(|| view! {
             <section class="card code-card">
                 <p class="code-label">"签到码"</p>
                 <CodePanel activity=activity.clone()/>

@@ -23,9 +23,25 @@ pub fn MePage() -> impl IntoView {
                 .count()
         })
     };
-    let log_out = move |_| {
-        ctx.log_out();
-        navigate("/", Default::default());
+    let log_out = {
+        let navigate = navigate.clone();
+        move |_| {
+            ctx.log_out(false);
+            navigate("/", Default::default());
+        }
+    };
+    // Everything of this person leaves the phone, unsent records too: asked first when any wait.
+    let log_out_and_clear = move |_| {
+        let pending = ctx.pending_count();
+        let question = if pending > 0 {
+            format!("还有 {pending} 条记录未上传，清除后将无法找回。建议先在“同步状态”中导出未上传记录。确定退出并清除本机数据吗？")
+        } else {
+            "将退出登录，并清除本机保存的您的全部数据。确定吗？".to_owned()
+        };
+        if window().confirm_with_message(&question).unwrap_or(false) {
+            ctx.log_out(true);
+            navigate("/", Default::default());
+        }
     };
     view! {
         <section class="card">
@@ -52,6 +68,7 @@ pub fn MePage() -> impl IntoView {
         <section class="card">
             <A href="/me/info" attr:class="row-link"><span>"我的信息"</span><span class="muted">"查看、导出 ›"</span></A>
             <A href="/feedback" attr:class="row-link"><span>"投诉建议"</span><span class="muted">" ›"</span></A>
+            <A href="/me/password" attr:class="row-link"><span>"修改密码"</span><span class="muted">" ›"</span></A>
         </section>
         {move || matches!(ctx.role(), Some(Role::Lead | Role::Committee | Role::Admin)).then(|| view! {
             <section class="card">
@@ -72,6 +89,8 @@ pub fn MePage() -> impl IntoView {
                 <p class="hint">{move || format!("还有 {} 条记录未上传。退出后它们仍保存在本机，下次登录会继续上传。", ctx.pending_count())}</p>
             </Show>
             <button type="button" class="secondary" on:click=log_out>"退出登录"</button>
+            <p class="hint">"在别人的手机上用过，或手机要转给他人：请用下面的按钮，本机将不留您的数据。"</p>
+            <button type="button" class="link danger" on:click=log_out_and_clear>"退出并清除本机数据"</button>
         </section>
     }
 }

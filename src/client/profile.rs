@@ -48,7 +48,55 @@ pub fn ProfilePage() -> impl IntoView {
             <p class="hint"><a href="/members">"‹ 成员与邀请"</a></p>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
         </section>
-        {move || detail.get().map(|d| view! { <Editor detail=d id/> })}
+        {move || detail.get().map(|d| view! {
+            <Editor detail=d.clone() id/>
+            <Access disabled=d.member.disabled id/>
+        })}
+    }
+}
+
+/// 停用账号 (transferred out, phone lost: no login, no new rosters) or 恢复账号, with the reason.
+#[component]
+fn Access(disabled: bool, id: i64) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (disabled, set_disabled) = signal(disabled);
+    let reason = RwSignal::new(String::new());
+    let (note, set_note) = signal(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(token) = ctx.token() else { return };
+        let access = crate::api::MemberAccess {
+            enabled: disabled.get_untracked(),
+            reason: reason.get_untracked().trim().to_owned(),
+        };
+        spawn_local(async move {
+            match http::put::<_, crate::api::MemberRow>(&token, &paths::member_access(id), &access).await {
+                Ok(row) => {
+                    set_disabled.set(row.disabled);
+                    set_note.set(Some(if row.disabled {
+                        "账号已停用：该成员已退出登录，不再列入新活动的应到名单。".to_owned()
+                    } else {
+                        "账号已恢复。请为其发邀请，重新设置密码后即可登录。".to_owned()
+                    }));
+                }
+                Err(e) => set_note.set(Some(say(e))),
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"账号"</h2>
+            <p data-testid="account-state">{move || if disabled.get() { "已停用" } else { "使用中" }}</p>
+            <form on:submit=submit>
+                <Show when=move || !disabled.get()>
+                    <label>"停用原因（如组织关系转出、手机丢失）"
+                        <input type="text" maxlength="200" bind:value=reason/>
+                    </label>
+                </Show>
+                <button type="submit" class="secondary">{move || if disabled.get() { "恢复账号" } else { "停用账号" }}</button>
+            </form>
+            {move || note.get().map(|n| view! { <p class="hint" role="status">{n}</p> })}
+        </section>
     }
 }
 

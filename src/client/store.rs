@@ -173,6 +173,28 @@ pub fn save_cache(user_id: i64, cache: &Cache) -> Result<(), StoreFull> {
     set(&key(user_id, "cache"), cache)
 }
 
+/// Logging out: what the server can send again leaves the phone (the cache, delivered records); what
+/// exists only here stays — records not yet sent, and refused ones (kept as evidence), photos waiting to
+/// go up — for this person's next login.
+pub fn forget_cache(user_id: i64) {
+    LocalStorage::delete(key(user_id, "cache"));
+    let delivered: Vec<String> = load_entries(user_id)
+        .entries
+        .into_iter()
+        .filter(|e| matches!(e.state, outbox::EntryState::Delivered { .. }))
+        .map(|e| e.mutation.id)
+        .collect();
+    remove_entries(user_id, &delivered);
+}
+
+/// 退出并清除本机数据: everything of this person on this phone, unsent records included.
+pub fn clear_person(user_id: i64) {
+    let prefix = format!("hongyan.v1.{user_id}.");
+    for k in app_keys().into_iter().filter(|k| k.starts_with(&prefix)) {
+        LocalStorage::delete(k);
+    }
+}
+
 /// The keys this app keeps in localStorage.
 fn app_keys() -> Vec<String> {
     let Ok(Some(storage)) = leptos::prelude::window().local_storage() else {

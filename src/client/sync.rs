@@ -145,6 +145,13 @@ impl Ctx {
         if store::save_session(&session).is_err() {
             self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
         }
+        // What happened to the account since this phone last logged in (a reset, a new password …).
+        if !resp.notices.is_empty() {
+            self.notice.set(Some(format!(
+                "账号提醒：{}。如非本人或管理员所为，请立即联系党支部书记或区委组织部。",
+                resp.notices.join("；")
+            )));
+        }
         self.load_partition(session.user.id);
         self.session.set(Some(session));
         self.status.set(SyncStatus::Idle);
@@ -160,9 +167,16 @@ impl Ctx {
         self.cache.set(store::load_cache(user_id));
     }
 
-    /// Logs out. The outbox stays on the phone and is sent the next time this person logs in.
-    pub fn log_out(&self) {
+    /// Logs out. The cached server data leaves the phone; unsent records stay and are sent the next time
+    /// this person logs in. With `clear`, they go too (退出并清除本机数据).
+    pub fn log_out(&self, clear: bool) {
         if let Some(s) = self.session.get_untracked() {
+            let user_id = s.user.id;
+            if clear {
+                store::clear_person(user_id);
+            } else {
+                store::forget_cache(user_id);
+            }
             spawn_local(async move { http::logout(&s.token).await });
         }
         store::clear_session();

@@ -523,7 +523,7 @@ pub async fn set_access(
     let member = editable(&mut tx, &user, id).await?;
     leads_manage_members_only(&user, &member)?;
     let now = now_ms();
-    if access.enabled == !member.disabled {
+    if access.enabled != member.disabled {
         return Ok(Json(member));
     }
     if access.enabled {
