@@ -53,6 +53,8 @@ pub mod paths {
     pub const MEMBER_ACCESS: &str = "/api/v1/members/{id}/access";
     /// The signed-in person changes their own password.
     pub const PASSWORD: &str = "/api/v1/me/password";
+    /// The public half of this phone's signing key for the signed-in person (see [`super::DeviceKey`]).
+    pub const DEVICE_KEY: &str = "/api/v1/me/keys";
     /// A one-time code for a member to join (or to set a new password).
     pub const INVITATIONS: &str = "/api/v1/invitations";
     /// Whose invitation a code is, before the member sets a password.
@@ -257,6 +259,43 @@ pub struct Mutation {
     /// record claiming an earlier time was made with the clock set back, and is flagged for the lead.
     #[serde(default, skip_serializing_if = "is_zero_ms")]
     pub synced_at: Millis,
+    /// The author's signature over [`Mutation::signed_text`], made on the phone with a key that never
+    /// leaves it (ECDSA P-256 with SHA-256, `r‖s` in hex). Whoever carries a signed record — a push, a
+    /// file imported by someone else — cannot alter it unnoticed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sig: String,
+}
+
+/// JSON with every object's keys in order and no spaces: one text for one value, however it was written.
+fn canonical_json(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut fields: Vec<(&String, &Value)> = map.iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in fields.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical_json(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 fn is_zero_ms(ms: &Millis) -> bool {
@@ -369,7 +408,28 @@ impl Mutation {
             device_time,
             server_offset_ms,
             synced_at: 0,
+            sig: String::new(),
         }
+    }
+
+    /// What the author signs: every field of the record, who made it and on which phone, one per line; the
+    /// payload in a canonical form (keys sorted, no spaces), so that carrying the JSON through anything that
+    /// re-encodes it does not break the signature.
+    pub fn signed_text(&self, author: i64, device_id: &str) -> String {
+        let mut payload = String::new();
+        match serde_json::from_str::<serde_json::Value>(self.payload.get()) {
+            Ok(value) => canonical_json(&value, &mut payload),
+            Err(_) => payload.push_str(self.payload.get()),
+        }
+        format!(
+            "hongyan-record-v1\n{author}\n{device_id}\n{}\n{}\n{}\n{}\n{}\n{}\n{payload}",
+            self.id,
+            self.seq,
+            self.kind.as_str(),
+            self.device_time,
+            self.server_offset_ms,
+            self.synced_at,
+        )
     }
 
     /// Reads the payload as the body its kind names.
@@ -887,6 +947,20 @@ mod tests {
     }
 
     #[test]
+    fn the_signed_text_is_the_same_however_the_payload_was_spaced_or_ordered() {
+        let mut a = Mutation::new(3, "id".into(), &Change::Consent(Consent::default()), 10, -2);
+        let written = a.signed_text(7, "phone");
+        assert_eq!(
+            written,
+            "hongyan-record-v1\n7\nphone\nid\n3\nconsent\n10\n-2\n0\n{\"granted\":false,\"kind\":\"privacy\",\"version\":\"\"}"
+        );
+        a.payload = serde_json::from_str(r#"{ "version": "", "kind": "privacy", "granted": false }"#).unwrap();
+        assert_eq!(a.signed_text(7, "phone"), written);
+        assert_ne!(a.signed_text(8, "phone"), written, "the author is signed");
+        assert_ne!(a.signed_text(7, "other"), written, "so is the phone");
+    }
+
+    #[test]
     fn a_mutation_carries_its_change_and_gets_it_back() {
         let change = Change::SignIn(SignIn {
             activity_id: "a".into(),
@@ -1155,6 +1229,17 @@ pub struct MemberRow {
     /// The account is disabled (transferred out, phone lost): no login, not on new rosters.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+}
+
+/// The public half of a phone's signing key for one person: made in the browser (WebCrypto, the private
+/// half not extractable), registered when they log in on that phone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKey {
+    pub device_id: String,
+    /// The uncompressed P-256 point (65 bytes) in hex.
+    pub public_key: String,
 }
 
 /// Disable an account, or restore it (the member then joins again with a new invitation).

@@ -27,6 +27,7 @@ mod record;
 mod review;
 mod rights;
 mod rules;
+mod signing;
 mod store;
 mod study;
 mod sync;

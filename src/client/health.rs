@@ -153,6 +153,10 @@ fn Export() -> impl IntoView {
     // The file's text, shown for copying where downloads do not work (WeChat's browser).
     let text = RwSignal::new(None::<String>);
     let count = move || ctx.entries.with(|e| outbox::unsent(e).len());
+    // Signed before anyone taps: saving a file must happen within the tap itself.
+    if let Some(user_id) = ctx.user_id() {
+        leptos::task::spawn_local(async move { ctx.sign_unsigned(user_id).await });
+    }
     let export = move |_| {
         message.set(Some(match unsent_file(ctx) {
             Ok((name, json, n)) => match save_file(&name, "application/json", json.as_bytes()) {

@@ -72,6 +72,15 @@ pub fn set_location_consent(user_id: i64, consent: bool) -> Result<(), StoreFull
     }
 }
 
+/// The public key this phone registered for this person (see `signing`).
+pub fn registered_key(user_id: i64) -> Option<String> {
+    LocalStorage::get(key(user_id, "signing-key")).ok()
+}
+
+pub fn set_registered_key(user_id: i64, public_key: &str) -> Result<(), StoreFull> {
+    set(&key(user_id, "signing-key"), &public_key)
+}
+
 /// This browser's device id, made once.
 pub fn device_id() -> String {
     if let Ok(id) = LocalStorage::get::<String>(DEVICE) {

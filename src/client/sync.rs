@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::http::{self, ApiError};
+use super::signing;
 use super::store::{self, Session, StoreFull};
 use super::{new_id, now_ms};
 use crate::api::{
@@ -174,6 +175,7 @@ impl Ctx {
             let user_id = s.user.id;
             if clear {
                 store::clear_person(user_id);
+                spawn_local(signing::forget_key(user_id));
             } else {
                 store::forget_cache(user_id);
             }
@@ -295,6 +297,8 @@ impl Ctx {
             return Err(ApiError::Unauthorized(String::new()));
         }
         let user_id = session.user.id;
+        signing::ensure_registered(&session.token, user_id).await?;
+        self.sign_unsigned(user_id).await;
         let total = self.pending_count();
         let mut sent = 0;
         loop {
@@ -355,6 +359,28 @@ impl Ctx {
                 return Ok(());
             }
         }
+    }
+
+    /// Signs the records waiting on this phone that are not signed yet (see `signing`), and keeps them so.
+    pub async fn sign_unsigned(&self, user_id: i64) {
+        let entries = self.entries.get_untracked();
+        let signed = signing::sign_unsigned(user_id, &entries).await;
+        if signed.is_empty() || self.user_id() != Some(user_id) {
+            return;
+        }
+        for entry in &signed {
+            if store::put_entry(user_id, entry).is_err() {
+                self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+                return;
+            }
+        }
+        self.entries.update(|entries| {
+            for e in entries.iter_mut() {
+                if let Some(s) = signed.iter().find(|s| s.mutation.id == e.mutation.id) {
+                    e.mutation.sig = s.mutation.sig.clone();
+                }
+            }
+        });
     }
 
     /// Uploads the evidence photos whose study records the server has (a photo of a record still waiting

@@ -16,21 +16,25 @@ use tower_http::services::ServeDir;
 use super::AppError;
 use super::auth::hex;
 
-/// The built bundle: every `.js`, `.wasm` and `.css` file in `pkg/` (the app, its styles and the chunks of
-/// lazily loaded pages), in name order. They are hashed into the build id and precached by the service worker.
+/// The built bundle: every `.js`, `.wasm` and `.css` file under `pkg/` (the app, its styles, the chunks of
+/// lazily loaded pages and wasm-bindgen's JS snippets), in name order. They are hashed into the build id and
+/// precached by the service worker.
 fn bundle(dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir.join("pkg"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| {
-            [".js", ".wasm", ".css"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-        })
-        .map(|name| format!("pkg/{name}"))
-        .collect();
+    fn walk(dir: &Path, prefix: &str, files: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let path = format!("{prefix}/{name}");
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&entry.path(), &path, files);
+            } else if [".js", ".wasm", ".css"].iter().any(|ext| name.ends_with(ext)) {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&dir.join("pkg"), "pkg", &mut files);
     files.sort();
     files
 }
@@ -59,7 +63,7 @@ impl Site {
         }
         let build = hex(&hasher.finalize()[..6]);
         let urls: Vec<String> = bundle.iter().map(|f| format!("/{f}")).collect();
-        // File names are [A-Za-z0-9_.]: the JSON needs no escaping inside the script's single quotes.
+        // File names are [A-Za-z0-9_.-/]: the JSON needs no escaping inside the script's single quotes.
         let urls = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".to_owned());
         let service_worker = sw_template
             .replace("{{BUILD}}", &build)

@@ -11,7 +11,17 @@
 //! what makes a retry harmless.
 //!
 //! A file of unsent records exported on a phone goes through the same path (`import`), attributed to the
-//! records' author and audited when someone else imports it.
+//! records' author; when someone else imports it, the mutation and every audit row it causes name them
+//! (`imported_by`).
+//!
+//! **Signed records.** Each phone makes a signing key per person in the browser (WebCrypto ECDSA P-256,
+//! the private half not extractable) and registers the public half when that person logs in on it
+//! ([`register_key`]); every record it sends is signed ([`Mutation::signed_text`]). Push and import check
+//! the signature against the author's keys for that phone before the write transaction: an altered or
+//! invented record is quarantined, so a file of unsent records can be carried by anyone but changed by
+//! no one. Records from phones without a key (an older app, a browser without WebCrypto) arrive unsigned:
+//! the author's own push is believed (the session says who sent it), but someone else may import only a
+//! member's unsigned sign-in, request or study record.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -24,13 +34,14 @@ use super::db::{Sequence, audit, audit_row, now_ms};
 use super::{AppError, AppState};
 use super::{activities, attendance, rights, study};
 use crate::api::{
-    Change, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, PullResponse, PushRequest,
-    PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
+    Change, DeviceKey, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, MutationKind,
+    PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
 };
 use crate::model::{Millis, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(paths::DEVICE_KEY, axum::routing::put(register_key))
         .route(paths::PUSH, post(push))
         .route(paths::PULL, get(pull))
         .route(
@@ -64,7 +75,16 @@ pub async fn push(
             "一次最多上传{MAX_BATCH}条记录"
         )));
     }
-    let receipts = store_batch(&state, user.person(), &req.device_id, &req.mutations, None).await?;
+    let refusals = judge_signatures(&state, user.person(), &req.device_id, &req.mutations, false).await?;
+    let receipts = store_batch(
+        &state,
+        user.person(),
+        &req.device_id,
+        &req.mutations,
+        &refusals,
+        None,
+    )
+    .await?;
     Ok(Json(PushResponse {
         receipts,
         server_time: now_ms(),
@@ -113,7 +133,29 @@ pub async fn import(
         return Err(AppError::Forbidden("只能导入本人或本支部成员的记录"));
     }
     let importer = (author.id != user.id).then_some(user.id);
-    let receipts = store_batch(&state, author, &file.device_id, &file.records, importer).await?;
+    let refusals = judge_signatures(
+        &state,
+        author,
+        &file.device_id,
+        &file.records,
+        importer.is_some(),
+    )
+    .await?;
+    let receipts = store_batch(
+        &state,
+        author,
+        &file.device_id,
+        &file.records,
+        &refusals,
+        importer,
+    )
+    .await?;
+    if let Some(importer) = importer {
+        state.security.log(
+            "records_imported",
+            serde_json::json!({"by": importer, "author": author.id, "records": file.records.len()}),
+        );
+    }
     Ok(Json(PushResponse {
         receipts,
         server_time: now_ms(),
@@ -127,20 +169,140 @@ fn check_device_id(device_id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Register the public half of this phone's signing key for the signed-in person (the app does it after
+/// logging in). Records signed with it are then provably theirs, whoever carries them.
+#[utoipa::path(put, path = paths::DEVICE_KEY, tag = "sync", security(("bearer" = [])), request_body = DeviceKey,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Too many phones registered for this person"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn register_key(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<DeviceKey>, JsonRejection>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let Json(key) = body?;
+    check_device_id(&key.device_id)?;
+    if verifying_key(&key.public_key).is_none() {
+        return Err(AppError::BadRequest("签名公钥无效".to_owned()));
+    }
+    let mut tx = state.db.writer.begin().await?;
+    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM device_keys WHERE user_id = ?")
+        .bind(user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if known >= MAX_KEYS {
+        return Err(AppError::Conflict(
+            "本账号登记的手机过多，请联系管理员",
+        ));
+    }
+    let added = sqlx::query(
+        "INSERT INTO device_keys (user_id, device_id, public_key, registered_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(user.id)
+    .bind(&key.device_id)
+    .bind(key.public_key.to_ascii_lowercase())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    if added > 0 {
+        state.security.log(
+            "device_key_registered",
+            serde_json::json!({"user": user.id, "device": key.device_id}),
+        );
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Signing keys one person may register (phones over the years).
+const MAX_KEYS: i64 = 50;
+
+/// A P-256 public key from its uncompressed point in hex.
+fn verifying_key(public_key: &str) -> Option<p256::ecdsa::VerifyingKey> {
+    let bytes = from_hex(public_key)?;
+    p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).ok()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || text.len() > 256 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Kinds of record someone other than the author may carry in unsigned (from a phone without a signing
+/// key): a member's own sign-in, request or study record — never a consent, a 投诉建议 or a lead's record.
+const CARRIED_UNSIGNED: [MutationKind; 3] = [
+    MutationKind::SignIn,
+    MutationKind::Request,
+    MutationKind::SaveStudy,
+];
+
+/// Why each record must be refused before it is applied, judged outside the write transaction: a
+/// signature that does not match the author's keys for this phone (the record was altered or invented),
+/// or, in a file someone else imports, an unsigned record of a kind only its author may deliver.
+async fn judge_signatures(
+    state: &AppState,
+    author: Person,
+    device_id: &str,
+    mutations: &[Mutation],
+    carried_by_another: bool,
+) -> Result<Vec<Option<String>>, AppError> {
+    let keys: Vec<String> = if mutations.iter().any(|m| !m.sig.is_empty()) {
+        sqlx::query_scalar("SELECT public_key FROM device_keys WHERE user_id = ? AND device_id = ?")
+            .bind(author.id)
+            .bind(device_id)
+            .fetch_all(&state.db.reader)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let keys: Vec<p256::ecdsa::VerifyingKey> =
+        keys.iter().filter_map(|k| verifying_key(k)).collect();
+    Ok(mutations
+        .iter()
+        .map(|m| {
+            if !m.sig.is_empty() {
+                let text = m.signed_text(author.id, device_id);
+                let signature = from_hex(&m.sig)
+                    .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok());
+                let genuine = signature.is_some_and(|sig| {
+                    use p256::ecdsa::signature::Verifier;
+                    keys.iter().any(|k| k.verify(text.as_bytes(), &sig).is_ok())
+                });
+                (!genuine).then(|| "记录与签名不符（可能被改动或伪造），未予接收".to_owned())
+            } else if carried_by_another
+                && !(author.role == Role::Member && CARRIED_UNSIGNED.contains(&m.kind))
+            {
+                Some("这条记录未经本人签名，只能由本人上传，不能由他人代为导入".to_owned())
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
 /// Stores one author's records in one write transaction; answers one receipt each, in order. Nothing is
-/// acknowledged before the commit (durable: `synchronous = FULL`).
+/// acknowledged before the commit (durable: `synchronous = FULL`). `refusals` (one per record) quarantine
+/// a record with that reason instead of applying it.
 async fn store_batch(
     state: &AppState,
     author: Person,
     device_id: &str,
     mutations: &[Mutation],
+    refusals: &[Option<String>],
     imported_by: Option<i64>,
 ) -> Result<Vec<Receipt>, AppError> {
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
     let mut seq = Sequence::begin(&mut tx).await?;
     let mut receipts = Vec::with_capacity(mutations.len());
-    for m in mutations {
+    for (m, refused) in mutations.iter().zip(refusals) {
         receipts.push(
             apply(
                 &mut tx,
@@ -151,6 +313,7 @@ async fn store_batch(
                 m,
                 now,
                 imported_by,
+                refused.as_deref(),
             )
             .await?,
         );
@@ -200,6 +363,7 @@ async fn apply(
     m: &Mutation,
     now: i64,
     imported_by: Option<i64>,
+    refused: Option<&str>,
 ) -> Result<Receipt, AppError> {
     let receipt = |status, reason: Option<String>, server_seq| Receipt {
         id: m.id.clone(),
@@ -282,9 +446,10 @@ async fn apply(
         synced_at: m.synced_at,
         imported_by,
     };
-    let outcome = match m.change() {
-        Ok(change) => apply_change(conn, change, &applying).await?,
-        Err(reason) => Err(reason),
+    let outcome = match (refused, m.change()) {
+        (Some(reason), _) => Err(reason.to_owned()),
+        (None, Ok(change)) => apply_change(conn, change, &applying).await?,
+        (None, Err(reason)) => Err(reason),
     };
     match outcome {
         Ok(()) => Ok(receipt(ReceiptStatus::Applied, None, server_seq)),

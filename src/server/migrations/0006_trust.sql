@@ -39,3 +39,13 @@ ALTER TABLE devices ADD COLUMN last_login_at INTEGER;
 -- after the account was disabled and its password cleared.
 ALTER TABLE users ADD COLUMN joined_at INTEGER;
 UPDATE users SET joined_at = created_at WHERE password_hash != '';
+
+-- The public halves of the keys each person's phones sign their records with. Kept for as long as the
+-- records they signed may still arrive (an exported file can be imported months later).
+CREATE TABLE device_keys (
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    device_id     TEXT NOT NULL,
+    public_key    TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, public_key)
+);

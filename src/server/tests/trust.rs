@@ -688,3 +688,196 @@ async fn people_change_their_own_password_knowing_the_current_one() {
         StatusCode::OK
     );
 }
+
+/// A phone's signing key for one person, as the browser keeps it, and its registration.
+struct PhoneKey {
+    key: p256::ecdsa::SigningKey,
+    device: String,
+}
+
+impl PhoneKey {
+    async fn registered(h: &Harness, token: &str, device: &str) -> PhoneKey {
+        let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+        let public = p256::ecdsa::VerifyingKey::from(&key)
+            .to_encoded_point(false)
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let r = h
+            .call(
+                "PUT",
+                paths::DEVICE_KEY,
+                Some(token),
+                Some(json!({"device_id": device, "public_key": public})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        PhoneKey {
+            key,
+            device: device.to_owned(),
+        }
+    }
+
+    fn sign(&self, author: i64, seq: u64, change: &Change) -> Mutation {
+        use p256::ecdsa::signature::Signer;
+        let mut m = Mutation::new(seq, new_id(), change, now_ms(), 0);
+        let sig: p256::ecdsa::Signature = self.key.sign(m.signed_text(author, &self.device).as_bytes());
+        m.sig = sig.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        m
+    }
+}
+
+fn unsent_file(author: i64, device: &str, records: &[Mutation]) -> Value {
+    json!({
+        "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": device,
+        "user_id": author, "user_name": "李明", "records": records,
+    })
+}
+
+#[tokio::test]
+async fn a_signed_record_altered_on_the_way_is_refused_and_one_signed_elsewhere_too() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    let phone = PhoneKey::registered(&h, &member, "liming-phone").await;
+    let wrong = Change::SignIn(SignIn {
+        activity_id: activity.clone(),
+        code: "000000".into(),
+        ..Default::default()
+    });
+    let mut altered = phone.sign(liming, 1, &wrong);
+    altered.payload = Payload::of(&SignIn {
+        activity_id: activity.clone(),
+        code: code.clone(),
+        ..Default::default()
+    });
+    let right = Change::SignIn(SignIn {
+        activity_id: activity.clone(),
+        code,
+        ..Default::default()
+    });
+    let genuine = phone.sign(liming, 2, &right);
+    // Signed with this key, but sent as if from another phone of the same person.
+    let elsewhere = phone.sign(liming, 3, &right);
+    let r = h.push(&member, "liming-phone", &[altered, genuine]).await;
+    let statuses: Vec<&str> = r.body["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["quarantined", "applied"], "{}", r.text);
+    assert!(r.text.contains("记录与签名不符"), "{}", r.text);
+    let r = h.push(&member, "another-phone", &[elsewhere]).await;
+    assert_eq!(r.body["receipts"][0]["status"], "quarantined", "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_lead_may_carry_a_members_signed_records_but_not_speak_for_them_unsigned() {
+    use crate::api::{Consent, ConsentKind, FeedbackEntry, FeedbackTopic};
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, code) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    let phone = PhoneKey::registered(&h, &member, "liming-phone").await;
+    let withdraw = Change::Consent(Consent {
+        kind: ConsentKind::Location,
+        granted: false,
+        version: String::new(),
+    });
+    let complaint = Change::Feedback(FeedbackEntry {
+        feedback_id: new_id(),
+        topic: FeedbackTopic::Complaint,
+        body: "书记代我撤回了投诉".into(),
+    });
+    let sign_in = Change::SignIn(SignIn {
+        activity_id: activity.clone(),
+        code,
+        ..Default::default()
+    });
+    // The lead writes records "by" the member, unsigned: only a sign-in may be carried that way.
+    let forged: Vec<Mutation> = [withdraw.clone(), complaint, sign_in.clone()]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Mutation::new(i as u64 + 1, new_id(), c, now_ms(), 0))
+        .collect();
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(unsent_file(liming, "liming-phone", &forged)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let statuses: Vec<&str> = r.body["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["quarantined", "quarantined", "applied"], "{}", r.text);
+    assert!(r.text.contains("未经本人签名"), "{}", r.text);
+    // The member's own signed consent, exported from their phone, carried by the lead: theirs, and the
+    // carrier is named.
+    let signed = phone.sign(liming, 10, &withdraw);
+    let r = h
+        .call("POST", paths::IMPORT, Some(&lead), Some(unsent_file(liming, "liming-phone", &[signed.clone()])))
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
+    let lead_id = h.user_id(LEAD).await;
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM mutations WHERE id = '{}' AND user_id = {liming} AND imported_by = {lead_id}",
+            signed.id
+        ))
+        .await,
+        1
+    );
+    // A lead's own records cannot be carried in unsigned by someone else either.
+    let admin = h.login(ADMIN).await;
+    let cancel = Change::CancelActivity(crate::api::Cancel {
+        activity_id: activity.clone(),
+        reason: "代为取消".into(),
+    });
+    let r = h
+        .call(
+            "POST",
+            paths::IMPORT,
+            Some(&admin),
+            Some(json!({
+                "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": "lead-phone",
+                "user_id": lead_id, "user_name": "王建国",
+                "records": [Mutation::new(5, new_id(), &cancel, now_ms(), 0)],
+            })),
+        )
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "quarantined", "{}", r.text);
+}
+
+#[tokio::test]
+async fn every_audit_row_of_an_imported_record_names_who_carried_it_in() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let lead_id = h.user_id(LEAD).await;
+    let (activity, _) = h.publish(&lead).await;
+    let phone = PhoneKey::registered(&h, &lead, "lead-phone").await;
+    let confirm = Change::Confirm(Confirm {
+        activity_id: activity,
+        member_id: h.user_id(MEMBER).await,
+    });
+    let admin = h.login(ADMIN).await;
+    let file = json!({
+        "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": "lead-phone",
+        "user_id": lead_id, "user_name": "王建国", "records": [phone.sign(lead_id, 9, &confirm)],
+    });
+    let r = h.call("POST", paths::IMPORT, Some(&admin), Some(file)).await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
+    let admin_id = h.user_id(ADMIN).await;
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'mark_present' AND actor_id = {lead_id} AND imported_by = {admin_id}"
+        ))
+        .await,
+        1
+    );
+}
