@@ -215,6 +215,27 @@ impl MutationKind {
         }
     }
 
+    /// The largest payload a record of this kind may have, in bytes of JSON: far above what the phone
+    /// writes (every text field has its own limit in characters), so only a crafted record meets it.
+    pub fn max_payload_bytes(self) -> usize {
+        match self {
+            MutationKind::Confirm
+            | MutationKind::AddToRoster
+            | MutationKind::WithdrawStudy
+            | MutationKind::Consent => 512,
+            MutationKind::SignIn | MutationKind::Unknown => 1_024,
+            MutationKind::CreateActivity
+            | MutationKind::EditActivity
+            | MutationKind::CancelActivity
+            | MutationKind::CloseRecord
+            | MutationKind::Request
+            | MutationKind::Decide
+            | MutationKind::ReviewStudy => 4_096,
+            MutationKind::SaveStudy => 8_192,
+            MutationKind::Feedback | MutationKind::ReplyFeedback => 16_384,
+        }
+    }
+
     /// What the member calls such a record.
     pub fn label(self) -> &'static str {
         match self {
@@ -954,7 +975,9 @@ mod tests {
             written,
             "hongyan-record-v1\n7\nphone\nid\n3\nconsent\n10\n-2\n0\n{\"granted\":false,\"kind\":\"privacy\",\"version\":\"\"}"
         );
-        a.payload = serde_json::from_str(r#"{ "version": "", "kind": "privacy", "granted": false }"#).unwrap();
+        a.payload =
+            serde_json::from_str(r#"{ "version": "", "kind": "privacy", "granted": false }"#)
+                .unwrap();
         assert_eq!(a.signed_text(7, "phone"), written);
         assert_ne!(a.signed_text(8, "phone"), written, "the author is signed");
         assert_ne!(a.signed_text(7, "other"), written, "so is the phone");
@@ -1469,6 +1492,12 @@ pub struct MyData {
     pub feedback: Vec<FeedbackView>,
     /// The phones that have sent records, and when each was last seen.
     pub devices: Vec<MyDevice>,
+    /// What happened to the account (resets, new passwords, disabled or restored), as sentences.
+    #[serde(default)]
+    pub account: Vec<String>,
+    /// What leads and admins did about this person (the audit log's entries about them).
+    #[serde(default)]
+    pub audit: Vec<MyAuditEntry>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1484,6 +1513,15 @@ pub struct MyProfile {
     pub audience: Audience,
     pub host_orgs: Vec<String>,
     pub created_at: Millis,
+    /// Their 党小组.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The 流动党员 registration their lead keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<MobileRegistration>,
+    /// Approved exemptions (免参加).
+    #[serde(default)]
+    pub exemptions: Vec<Exemption>,
 }
 
 /// One activity on the member's roster and what the record says about them.
@@ -1499,6 +1537,33 @@ pub struct MyAttendance {
     pub signed_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The kind of leave asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<LeaveCategory>,
+    /// The lead's note on a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_note: Option<String>,
+    /// What they recorded as 补学.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
+    /// A location sign-in's outcome (never a coordinate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationCheck>,
+    /// What the lead was told about the sign-in (not proven by its code, time doubtful …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<Millis>,
+}
+
+/// An action a lead or admin took about this person, from the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MyAuditEntry {
+    pub at: Millis,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -569,6 +569,8 @@ pub fn decide(
     use AttendanceStatus::*;
     if decision.needs_reason() {
         check_reason(reason, "请填写原因")?;
+    } else if reason.trim().chars().count() > MAX_REASON_CHARS {
+        return Err("原因不能超过200字");
     }
     match (decision, status) {
         (Decision::ApproveLeave, LeavePending | Leave) => Ok(Leave),

@@ -20,7 +20,7 @@ mod roster;
 pub mod security;
 mod site;
 mod study;
-mod sync;
+pub(crate) mod sync;
 #[cfg(test)]
 mod tests;
 pub(crate) mod throttle;

@@ -392,7 +392,10 @@ pub fn PasswordPage() -> impl IntoView {
             return;
         }
         let Some(token) = ctx.token() else { return };
-        let change = crate::api::PasswordChange { current: body, new: pw };
+        let change = crate::api::PasswordChange {
+            current: body,
+            new: pw,
+        };
         set_busy.set(true);
         spawn_local(async move {
             let done = http::put::<_, ()>(&token, paths::PASSWORD, &change).await;

@@ -34,7 +34,9 @@ pub fn MePage() -> impl IntoView {
     let log_out_and_clear = move |_| {
         let pending = ctx.pending_count();
         let question = if pending > 0 {
-            format!("还有 {pending} 条记录未上传，清除后将无法找回。建议先在“同步状态”中导出未上传记录。确定退出并清除本机数据吗？")
+            format!(
+                "还有 {pending} 条记录未上传，清除后将无法找回。建议先在“同步状态”中导出未上传记录。确定退出并清除本机数据吗？"
+            )
         } else {
             "将退出登录，并清除本机保存的您的全部数据。确定吗？".to_owned()
         };

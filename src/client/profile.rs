@@ -70,7 +70,9 @@ fn Access(disabled: bool, id: i64) -> impl IntoView {
             reason: reason.get_untracked().trim().to_owned(),
         };
         spawn_local(async move {
-            match http::put::<_, crate::api::MemberRow>(&token, &paths::member_access(id), &access).await {
+            match http::put::<_, crate::api::MemberRow>(&token, &paths::member_access(id), &access)
+                .await
+            {
                 Ok(row) => {
                     set_disabled.set(row.disabled);
                     set_note.set(Some(if row.disabled {

@@ -9,7 +9,8 @@ use super::http::{self, ApiError};
 use super::new_id;
 use super::sync::Ctx;
 use crate::api::{
-    Change, FeedbackEntry, FeedbackTopic, MAX_FEEDBACK_CHARS, MyData, ReplyFeedback, paths,
+    Change, Consent, ConsentKind, FeedbackEntry, FeedbackTopic, MAX_FEEDBACK_CHARS, MyData,
+    ReplyFeedback, paths,
 };
 use crate::model::{LocalTime, Role};
 use crate::outbox::{FeedbackItem, RowMark, feedback_items};
@@ -26,6 +27,7 @@ pub fn PrivacyNotice() -> impl IntoView {
                 <li>"不保存：身份证号、您的坐标或行动轨迹（位置签到只上传是否在范围内、距离和精度，且须您单独同意）。"</li>
                 <li>"谁能看到：本人、本支部书记和上级组织部门的管理员；其他人看到的手机号会隐去中间四位。"</li>
                 <li>"您的权利：在“我的信息”中查看并导出本人的全部信息；通过“投诉建议”提出更正、删除或其他意见；随时撤回位置签到的同意。"</li>
+                <li>"撤回对本说明的同意：在“我的信息”中操作。撤回后账号停用，不能再登录，也不再列入新活动的应到名单；此前的组织生活记录按党内规定由支部保存。需要时可请管理员恢复账号。"</li>
             </ul>
         </details>
     }
@@ -202,6 +204,37 @@ pub fn MyInfoPage() -> impl IntoView {
     }
 }
 
+/// 撤回同意: what the privacy notice says it does — the account stops. Asked first; goes through the
+/// outbox like every record.
+#[component]
+fn WithdrawPrivacy() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (note, set_note) = signal(None::<String>);
+    let withdraw = move |_| {
+        let question = "撤回后账号将停用：不能再登录，也不再列入新活动的应到名单；此前的组织生活记录由支部保存。确定撤回吗？";
+        if !window().confirm_with_message(question).unwrap_or(false) {
+            return;
+        }
+        let record = Change::Consent(Consent {
+            kind: ConsentKind::Privacy,
+            granted: false,
+            version: crate::api::PRIVACY_VERSION.to_owned(),
+        });
+        set_note.set(Some(match ctx.record(record) {
+            Ok(()) => "已记录撤回。上传到服务器后账号即停用。".to_owned(),
+            Err(e) => e,
+        }));
+    };
+    view! {
+        <section class="card">
+            <h2>"撤回同意"</h2>
+            <p class="hint">"撤回对《个人信息保护说明》的同意后，账号停用。"</p>
+            <button type="button" class="link danger" on:click=withdraw>"撤回同意并停用账号"</button>
+            {move || note.get().map(|n| view! { <p class="hint" role="status">{n}</p> })}
+        </section>
+    }
+}
+
 #[component]
 fn MyDataView(data: MyData) -> impl IntoView {
     let p = data.profile;
@@ -219,6 +252,46 @@ fn MyDataView(data: MyData) -> impl IntoView {
         let what = if c.granted { "同意" } else { "撤回" };
         view! { <li>{format!("{} {}{}", LocalTime::from_millis(c.at).table(), what, c.kind.label())}</li> }
     }).collect_view();
+    let group = p.group.unwrap_or_else(|| "无".to_owned());
+    let mobile = p.mobile.map_or("无".to_owned(), |m| {
+        format!(
+            "{} {} {}起，活动证{}",
+            m.destination, m.employer, m.starts_on, m.card_no
+        )
+    });
+    let exemptions = if p.exemptions.is_empty() {
+        "无".to_owned()
+    } else {
+        p.exemptions
+            .iter()
+            .map(|e| format!("{}（至{}）", e.reason, e.until))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let lines = |items: Vec<String>| {
+        if items.is_empty() {
+            view! { <p class="muted">"无"</p> }.into_any()
+        } else {
+            view! { <ul>{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }
+                .into_any()
+        }
+    };
+    let account = lines(data.account);
+    let audit = lines(
+        data.audit
+            .into_iter()
+            .rev()
+            .map(|a| {
+                format!(
+                    "{} {} {}：{}",
+                    LocalTime::from_millis(a.at).table(),
+                    a.actor,
+                    a.action,
+                    a.subject
+                )
+            })
+            .collect(),
+    );
     view! {
         <section class="card" data-testid="my-data">
             <h2>"基本信息"</h2>
@@ -231,12 +304,20 @@ fn MyDataView(data: MyData) -> impl IntoView {
                 <dt>"标签"</dt><dd>{or_none(p.tags)}</dd>
                 <dt>"学时对象"</dt><dd>{p.audience.label()}</dd>
                 <dt>"参加组织生活的其他组织"</dt><dd>{hosts}</dd>
+                <dt>"党小组"</dt><dd>{group}</dd>
+                <dt>"流动党员登记"</dt><dd>{mobile}</dd>
+                <dt>"免参加"</dt><dd>{exemptions}</dd>
             </dl>
             <h2>"记录"</h2>
             <p>{format!("组织生活 {} 条 · 学习记录 {} 条 · 投诉建议 {} 条 · 上传过记录的手机 {} 部",
                 data.attendance.len(), data.study.len(), data.feedback.len(), data.devices.len())}</p>
             <h2>"授权记录"</h2>
             <ul>{consents}</ul>
+            <h2>"账号记录"</h2>
+            {account}
+            <h2>"书记和管理员对您的操作"</h2>
+            {audit}
         </section>
+        <WithdrawPrivacy/>
     }
 }

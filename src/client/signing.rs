@@ -58,7 +58,10 @@ pub async fn sign_unsigned(user_id: i64, entries: &[Entry]) -> Vec<Entry> {
     }
     let device_id = store::device_id();
     let mut signed = Vec::new();
-    for entry in entries.iter().filter(|e| e.is_pending() && e.mutation.sig.is_empty()) {
+    for entry in entries
+        .iter()
+        .filter(|e| e.is_pending() && e.mutation.sig.is_empty())
+    {
         let text = entry.mutation.signed_text(user_id, &device_id);
         let Ok(sig) = sign(user_id as f64, &text).await else {
             break;

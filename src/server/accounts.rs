@@ -163,7 +163,7 @@ async fn editable(
     Ok(member)
 }
 
-async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
+pub async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
     type Fields = (String, String, String, String, Option<i64>);
     let (membership, post, tags, audience, group_id): Fields =
         sqlx::query_as("SELECT membership, post, tags, audience, group_id FROM users WHERE id = ?")

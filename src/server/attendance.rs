@@ -66,6 +66,20 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     if s.location.is_some() && activity.fence.is_none() {
         return Ok(Err("该活动未设置位置签到，请输入签到码".to_owned()));
     }
+    // Location needs its own consent (单独同意), as the member's latest record of it says.
+    if s.location.is_some() {
+        let consented: Option<bool> = sqlx::query_scalar(
+            "SELECT granted FROM consents WHERE user_id = ? AND kind = 'location' ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(author.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if consented != Some(true) {
+            return Ok(Err(
+                "您未同意（或已撤回）位置签到，请输入签到码签到".to_owned()
+            ));
+        }
+    }
     let checked_this_hour: u32 = sqlx::query_scalar(
         "SELECT count(*) FROM mutations WHERE user_id = ? AND kind = 'sign_in' AND received_at > ?",
     )

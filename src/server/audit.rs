@@ -65,7 +65,7 @@ pub async fn audit_log(
 }
 
 /// What an action is called in the log.
-fn action_label(action: &str) -> &str {
+pub fn action_label(action: &str) -> &str {
     match action {
         "publish_activity" => "发布活动",
         "edit_activity" => "修改活动",
@@ -87,6 +87,12 @@ fn action_label(action: &str) -> &str {
         "create_org" => "新建组织",
         "edit_org" => "修改组织",
         "delete_org" => "删除组织",
+        "add_org_admin" => "设置党委管理员",
+        "remove_org_admin" => "停用党委管理员",
+        "mark_self_present" => "本人标记出席",
+        "disable_member" => "停用账号",
+        "enable_member" => "恢复账号",
+        "withdraw_privacy_consent" => "撤回个人信息保护说明的同意",
         other => other,
     }
 }

@@ -9,16 +9,18 @@ use axum::response::Response;
 use axum::{Router, routing::get};
 use sqlx::SqliteConnection;
 
+use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::now_ms;
+use super::security::account_event;
 use super::sync::{Applying, Outcome};
 use super::{AppError, AppState, study};
 use crate::api::{
     Consent, ConsentKind, ConsentRecord, ErrorBody, FeedbackEntry, FeedbackTopic, FeedbackView,
-    MAX_FEEDBACK_CHARS, MyAttendance, MyData, MyDevice, MyProfile, PRIVACY_VERSION, ReplyFeedback,
-    paths,
+    MAX_FEEDBACK_CHARS, MyAttendance, MyAuditEntry, MyData, MyDevice, MyProfile, PRIVACY_VERSION,
+    ReplyFeedback, paths,
 };
-use crate::model::{ActivityKind, AttendanceStatus, Membership, Role, is_uuid};
+use crate::model::{ActivityKind, Membership, Role, is_uuid};
 use crate::study::Audience;
 
 pub fn router() -> Router<AppState> {
@@ -101,8 +103,28 @@ pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>
     .bind(version)
     .bind(ap.at().min(ap.now))
     .bind(ap.record_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // What the notice says withdrawing it does: the account stops — no login, no new rosters; the records
+    // of organisational life stay with the branch, as party rules require.
+    if c.kind == ConsentKind::Privacy && !c.granted {
+        sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ? AND disabled_at IS NULL")
+            .bind(ap.now)
+            .bind(ap.author.id)
+            .execute(&mut *conn)
+            .await?;
+        super::auth::end_sessions(conn, ap.author.id).await?;
+        account_event(
+            conn,
+            ap.author.id,
+            ap.now,
+            None,
+            "撤回了《个人信息保护说明》的同意，账号已停用",
+        )
+        .await?;
+        ap.audit(conn, "withdraw_privacy_consent", "", Some(ap.author.id))
+            .await?;
+    }
     Ok(Ok(()))
 }
 
@@ -205,20 +227,35 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    type Attended = (
-        String,
-        String,
-        String,
-        i64,
-        String,
-        Option<i64>,
-        Option<String>,
-    );
-    let attended: Vec<Attended> = sqlx::query_as(
-        "SELECT a.id, a.title, a.kind, a.starts_at, t.status, t.signed_at, t.reason
-         FROM attendance t JOIN activities a ON a.id = t.activity_id
-         WHERE t.member_id = ? ORDER BY a.starts_at, a.id",
+    let group: Option<String> = sqlx::query_scalar(
+        "SELECT o.name FROM users u JOIN orgs o ON o.id = u.group_id WHERE u.id = ?",
     )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let record = super::accounts::profile(conn, user_id).await?;
+    let account = super::security::events_since(conn, user_id, i64::MIN).await?;
+    let audit: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT l.at, u.name, l.action, l.subject FROM audit_log l JOIN users u ON u.id = l.actor_id
+         WHERE l.about_user = ? ORDER BY l.id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    /// A roster row of theirs, with the activity it is on.
+    #[derive(sqlx::FromRow)]
+    struct Attended {
+        #[sqlx(flatten)]
+        row: AttendanceRecord,
+        title: String,
+        kind: String,
+        starts_at: i64,
+    }
+    let attended: Vec<Attended> = sqlx::query_as(&format!(
+        "SELECT {ATTENDANCE_COLUMNS}, a.title, a.kind, a.starts_at
+         FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
+         WHERE t.member_id = ? ORDER BY a.starts_at, a.id"
+    ))
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -254,24 +291,33 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
             audience: Audience::parse(&audience).unwrap_or_default(),
             host_orgs,
             created_at,
+            group,
+            mobile: record.mobile,
+            exemptions: record.exemptions,
         },
         attendance: attended
             .into_iter()
-            .map(
-                |(activity_id, title, kind, starts_at, status, signed_at, reason)| {
-                    let stored =
-                        |what: &str| AppError::Internal(format!("activity {activity_id}: {what}"));
-                    Ok(MyAttendance {
-                        kind: ActivityKind::parse(&kind).ok_or_else(|| stored(&kind))?,
-                        status: AttendanceStatus::parse(&status).ok_or_else(|| stored(&status))?,
-                        activity_id,
-                        title,
-                        starts_at,
-                        signed_at,
-                        reason,
-                    })
-                },
-            )
+            .map(|a| {
+                let kind = ActivityKind::parse(&a.kind).ok_or_else(|| {
+                    AppError::Internal(format!("activity {}: {}", a.row.activity_id, a.kind))
+                })?;
+                let row = a.row.view()?;
+                Ok(MyAttendance {
+                    title: a.title,
+                    kind,
+                    starts_at: a.starts_at,
+                    status: row.status,
+                    signed_at: row.signed_at,
+                    notes: row.proof_notes(),
+                    reason: row.reason,
+                    category: row.category,
+                    lead_note: row.lead_note,
+                    study: row.study,
+                    location: row.location,
+                    received_at: row.received_at,
+                    activity_id: row.activity_id,
+                })
+            })
             .collect::<Result<_, AppError>>()?,
         study: study::own_study(conn, user_id).await?,
         consents: consents
@@ -292,6 +338,16 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
                 device_id,
                 records,
                 last_seen,
+            })
+            .collect(),
+        account,
+        audit: audit
+            .into_iter()
+            .map(|(at, actor, action, subject)| MyAuditEntry {
+                at,
+                actor,
+                action: super::audit::action_label(&action).to_owned(),
+                subject,
             })
             .collect(),
     })

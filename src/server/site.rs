@@ -28,7 +28,10 @@ fn bundle(dir: &Path) -> Vec<String> {
             let path = format!("{prefix}/{name}");
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 walk(&entry.path(), &path, files);
-            } else if [".js", ".wasm", ".css"].iter().any(|ext| name.ends_with(ext)) {
+            } else if [".js", ".wasm", ".css"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
                 files.push(path);
             }
         }

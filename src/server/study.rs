@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
 }
 
 const EVIDENCE_BODY_LIMIT: usize = MAX_EVIDENCE_CHARS + 1_024;
+/// Photos one person may keep on the server, in bytes of data URL (a hundred shrunk photos).
+const MAX_EVIDENCE_BYTES_PER_PERSON: i64 = 40 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------
 // Who reviews whose records
@@ -549,6 +551,20 @@ pub async fn put_evidence(
     }
     if check_editable(status).is_err() {
         return Err(AppError::Conflict("该学习记录已认定，不能再更换证明材料"));
+    }
+    // A quota per person: photos are the one thing members upload in bulk.
+    let others: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(length(e.data_url)), 0) FROM study_evidence e JOIN study_records r ON r.id = e.study_id
+         WHERE r.user_id = ? AND e.study_id != ?",
+    )
+    .bind(user.id)
+    .bind(&id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if others + evidence.data_url.len() as i64 > MAX_EVIDENCE_BYTES_PER_PERSON {
+        return Err(AppError::Conflict(
+            "您上传的证明材料已达上限（约40MB），请删除不需要的照片或联系管理员",
+        ));
     }
     let now = now_ms();
     let mut seq = Sequence::begin(&mut tx).await?;

@@ -75,7 +75,8 @@ pub async fn push(
             "一次最多上传{MAX_BATCH}条记录"
         )));
     }
-    let refusals = judge_signatures(&state, user.person(), &req.device_id, &req.mutations, false).await?;
+    let refusals =
+        judge_signatures(&state, user.person(), &req.device_id, &req.mutations, false).await?;
     let receipts = store_batch(
         &state,
         user.person(),
@@ -191,9 +192,7 @@ pub async fn register_key(
         .fetch_one(&mut *tx)
         .await?;
     if known >= MAX_KEYS {
-        return Err(AppError::Conflict(
-            "本账号登记的手机过多，请联系管理员",
-        ));
+        return Err(AppError::Conflict("本账号登记的手机过多，请联系管理员"));
     }
     let added = sqlx::query(
         "INSERT INTO device_keys (user_id, device_id, public_key, registered_at) VALUES (?, ?, ?, ?)
@@ -216,6 +215,21 @@ pub async fn register_key(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+/// Records one person may send in a day (a member makes a few; the fault harness's busiest phone a few
+/// thousand).
+pub const MAX_RECORDS_PER_DAY: i64 = 20_000;
+/// What is kept of a refused record's payload, as evidence of what was sent.
+const KEEP_REFUSED_BYTES: usize = 2_048;
+
+/// `text` cut to at most `bytes`, at a character boundary.
+fn truncated(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Signing keys one person may register (phones over the years).
 const MAX_KEYS: i64 = 50;
 
@@ -226,7 +240,7 @@ fn verifying_key(public_key: &str) -> Option<p256::ecdsa::VerifyingKey> {
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 256 {
+    if !text.len().is_multiple_of(2) || text.len() > 256 {
         return None;
     }
     (0..text.len())
@@ -299,6 +313,23 @@ async fn store_batch(
     imported_by: Option<i64>,
 ) -> Result<Vec<Receipt>, AppError> {
     let now = now_ms();
+    // A quota of records per person and day: a phone (or a script) cannot fill the database. Refused
+    // whole, with a 429 the phone retries later, so nothing is lost.
+    let today: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mutations WHERE user_id = ? AND received_at > ?")
+            .bind(author.id)
+            .bind(now - 24 * 3_600_000)
+            .fetch_one(&state.db.reader)
+            .await?;
+    if today + mutations.len() as i64 > MAX_RECORDS_PER_DAY {
+        state.security.log(
+            "record_quota",
+            serde_json::json!({"user": author.id, "today": today}),
+        );
+        return Err(AppError::TooManyAttempts(
+            "今天上传的记录已达上限，记录仍保存在手机上，明天会自动继续上传".to_owned(),
+        ));
+    }
     let mut tx = state.db.writer.begin().await?;
     let mut seq = Sequence::begin(&mut tx).await?;
     let mut receipts = Vec::with_capacity(mutations.len());
@@ -379,6 +410,17 @@ async fn apply(
             0,
         ));
     }
+    let oversized = m.payload.get().len() > m.kind.max_payload_bytes();
+    let refused = if oversized {
+        Some("记录内容过大，未予接收")
+    } else {
+        refused
+    };
+    let stored_payload = if refused.is_some() {
+        truncated(m.payload.get(), KEEP_REFUSED_BYTES)
+    } else {
+        m.payload.get()
+    };
     let inserted = sqlx::query(
         "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
                                 status, server_seq, received_at, imported_by)
@@ -390,7 +432,7 @@ async fn apply(
     .bind(author.id)
     .bind(m.seq as i64)
     .bind(m.kind.as_str())
-    .bind(m.payload.get())
+    .bind(stored_payload)
     .bind(m.device_time)
     .bind(m.server_offset_ms)
     .bind(seq.peek())
@@ -454,11 +496,16 @@ async fn apply(
     match outcome {
         Ok(()) => Ok(receipt(ReceiptStatus::Applied, None, server_seq)),
         Err(reason) => {
-            sqlx::query("UPDATE mutations SET status = 'quarantined', reason = ? WHERE id = ?")
-                .bind(&reason)
-                .bind(&m.id)
-                .execute(&mut *conn)
-                .await?;
+            // Kept as evidence of what was sent, but no larger than that needs.
+            sqlx::query(
+                "UPDATE mutations SET status = 'quarantined', reason = ?, payload = substr(payload, 1, ?)
+                 WHERE id = ?",
+            )
+            .bind(&reason)
+            .bind(KEEP_REFUSED_BYTES as i64)
+            .bind(&m.id)
+            .execute(&mut *conn)
+            .await?;
             Ok(receipt(
                 ReceiptStatus::Quarantined,
                 Some(reason),

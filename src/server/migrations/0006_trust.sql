@@ -11,8 +11,8 @@ ALTER TABLE attendance ADD COLUMN self_marked INTEGER NOT NULL DEFAULT 0;
 UPDATE attendance SET code_unverified = 1
 WHERE location_inside IS NOT NULL AND record_id IS NOT NULL AND status = 'signed_in';
 
--- Sign-ins per person and hour, and per-person quotas, are counted from the ledger.
-CREATE INDEX mutations_user_kind ON mutations(user_id, kind, received_at);
+-- Sign-ins per person and hour, and records per person and day, are counted from the ledger.
+CREATE INDEX mutations_user_received ON mutations(user_id, received_at);
 
 -- Who carried a record in, when someone imported another person's file of unsent records; and whom an
 -- audited action concerns (they see it in 我的信息).

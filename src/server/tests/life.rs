@@ -744,6 +744,15 @@ async fn a_location_sign_in_stores_only_the_outcome_and_outside_the_fence_is_fla
         })
     };
     let member = h.login(MEMBER).await;
+    let other = h.login("13800000004").await;
+    for token in [&member, &other] {
+        let consent = Change::Consent(crate::api::Consent {
+            kind: crate::api::ConsentKind::Location,
+            granted: true,
+            version: String::new(),
+        });
+        assert_eq!(now_send(&h, token, consent).await.0, "applied");
+    }
     let inside = fence.check(31.2310, 121.4737, 20.0);
     assert_eq!(
         now_send(&h, &member, by_location(inside)).await.0,
@@ -754,7 +763,6 @@ async fn a_location_sign_in_stores_only_the_outcome_and_outside_the_fence_is_fla
         row(&h, &a.activity_id, MEMBER).await,
         ("signed_in".into(), true, None)
     );
-    let other = h.login("13800000004").await;
     let outside = fence.check(31.2394, 121.4737, 30.0);
     assert_eq!(
         now_send(&h, &other, by_location(outside)).await.0,

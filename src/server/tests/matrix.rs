@@ -147,12 +147,22 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
     )
     .into_bytes();
 
+    let public_key: String =
+        p256::ecdsa::VerifyingKey::from(&p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+            .to_encoded_point(false)
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
     const OK: u16 = 200;
     const NO: u16 = 204;
     let rows = vec![
         row("post", paths::LOGIN, [OK; 6])
             .json(json!({"phone": MEMBER, "password": demo::PASSWORD})),
         row("get", paths::ME, [401, OK, OK, OK, OK, OK]),
+        // Everyone registers their own phone's signing key.
+        row("put", paths::DEVICE_KEY, [401, NO, NO, NO, NO, NO])
+            .json(json!({"device_id": "matrix", "public_key": public_key})),
         row("post", paths::PUSH, [401, OK, OK, OK, OK, OK])
             .json(json!({"device_id": "matrix", "protocol": PROTOCOL, "mutations": []})),
         row("get", paths::PULL, [401, OK, OK, OK, OK, OK]),

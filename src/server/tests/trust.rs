@@ -132,6 +132,12 @@ async fn a_location_inside_the_fence_claimed_from_anywhere_is_a_statement_not_pr
     );
     // The phone says "inside, 3 m, accurate to 5 m" from a hundred kilometres away.
     let member = h.login(MEMBER).await;
+    let consent = Change::Consent(crate::api::Consent {
+        kind: crate::api::ConsentKind::Location,
+        granted: true,
+        version: String::new(),
+    });
+    assert_eq!(now_send(&h, &member, consent).await.0, "applied");
     let claim = Change::SignIn(SignIn {
         activity_id: a.activity_id.clone(),
         code: String::new(),
@@ -722,7 +728,9 @@ impl PhoneKey {
     fn sign(&self, author: i64, seq: u64, change: &Change) -> Mutation {
         use p256::ecdsa::signature::Signer;
         let mut m = Mutation::new(seq, new_id(), change, now_ms(), 0);
-        let sig: p256::ecdsa::Signature = self.key.sign(m.signed_text(author, &self.device).as_bytes());
+        let sig: p256::ecdsa::Signature = self
+            .key
+            .sign(m.signed_text(author, &self.device).as_bytes());
         m.sig = sig.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
         m
     }
@@ -806,7 +814,12 @@ async fn a_lead_may_carry_a_members_signed_records_but_not_speak_for_them_unsign
         .map(|(i, c)| Mutation::new(i as u64 + 1, new_id(), c, now_ms(), 0))
         .collect();
     let r = h
-        .call("POST", paths::IMPORT, Some(&lead), Some(unsent_file(liming, "liming-phone", &forged)))
+        .call(
+            "POST",
+            paths::IMPORT,
+            Some(&lead),
+            Some(unsent_file(liming, "liming-phone", &forged)),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let statuses: Vec<&str> = r.body["receipts"]
@@ -815,13 +828,27 @@ async fn a_lead_may_carry_a_members_signed_records_but_not_speak_for_them_unsign
         .iter()
         .map(|x| x["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["quarantined", "quarantined", "applied"], "{}", r.text);
+    assert_eq!(
+        statuses,
+        ["quarantined", "quarantined", "applied"],
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("未经本人签名"), "{}", r.text);
     // The member's own signed consent, exported from their phone, carried by the lead: theirs, and the
     // carrier is named.
     let signed = phone.sign(liming, 10, &withdraw);
     let r = h
-        .call("POST", paths::IMPORT, Some(&lead), Some(unsent_file(liming, "liming-phone", &[signed.clone()])))
+        .call(
+            "POST",
+            paths::IMPORT,
+            Some(&lead),
+            Some(unsent_file(
+                liming,
+                "liming-phone",
+                std::slice::from_ref(&signed),
+            )),
+        )
         .await;
     assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
     let lead_id = h.user_id(LEAD).await;
@@ -870,7 +897,9 @@ async fn every_audit_row_of_an_imported_record_names_who_carried_it_in() {
         "app": "hongyan-unsent", "format": 1, "exported_at": now_ms(), "device_id": "lead-phone",
         "user_id": lead_id, "user_name": "王建国", "records": [phone.sign(lead_id, 9, &confirm)],
     });
-    let r = h.call("POST", paths::IMPORT, Some(&admin), Some(file)).await;
+    let r = h
+        .call("POST", paths::IMPORT, Some(&admin), Some(file))
+        .await;
     assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
     let admin_id = h.user_id(ADMIN).await;
     assert_eq!(
@@ -880,4 +909,254 @@ async fn every_audit_row_of_an_imported_record_names_who_carried_it_in() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn an_oversized_record_is_refused_and_kept_only_in_part() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, _) = h.publish(&lead).await;
+    let member = h.login(MEMBER).await;
+    let huge = Change::SignIn(SignIn {
+        activity_id: activity,
+        code: "1".repeat(200_000),
+        ..Default::default()
+    });
+    let m = Mutation::new(1, new_id(), &huge, now_ms(), 0);
+    let r = h.push(&member, "script", std::slice::from_ref(&m)).await;
+    assert_eq!(r.body["receipts"][0]["status"], "quarantined", "{}", r.text);
+    assert!(r.text.contains("记录内容过大"), "{}", r.text);
+    assert!(
+        h.rows(&format!(
+            "SELECT length(payload) FROM mutations WHERE id = '{}'",
+            m.id
+        ))
+        .await
+            <= 2_048
+    );
+    // A reason no lead would write, on a decision that needs none, is refused too.
+    let decision = Change::Decide(Decide {
+        activity_id: h.publish(&lead).await.0,
+        member_id: h.user_id(MEMBER).await,
+        decision: Decision::Exempt,
+        reason: "长".repeat(1_000),
+    });
+    assert_eq!(now_send(&h, &lead, decision).await.0, "quarantined");
+}
+
+#[tokio::test]
+async fn a_person_cannot_fill_the_database_and_loses_nothing_trying() {
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    // Today's records so far, as if a script had sent them.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms, status,
+                                server_seq, received_at)
+         SELECT 'flood-' || i, 'script', ?, i, 'feedback', '{}', 0, 0, 'quarantined', 0, ? FROM n",
+    )
+    .bind(crate::server::sync::MAX_RECORDS_PER_DAY)
+    .bind(liming)
+    .bind(now_ms())
+    .execute(&h.db.writer)
+    .await
+    .unwrap();
+    let r = h
+        .push(
+            &member,
+            "phone",
+            &[Mutation::new(
+                1,
+                new_id(),
+                &Change::Consent(Default::default()),
+                now_ms(),
+                0,
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(r.text.contains("记录仍保存在手机上"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn evidence_photos_have_a_quota_per_person() {
+    use crate::api::StudyEntry;
+    use crate::study::StudyKind;
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    let entry = |title: &str| StudyEntry {
+        study_id: new_id(),
+        kind: StudyKind::SelfStudy,
+        title: title.into(),
+        starts_on: "2026-11-02".into(),
+        ends_on: "2026-11-02".into(),
+        hours: Hours::whole(2),
+        submit: true,
+        ..Default::default()
+    };
+    let first = entry("学习党章");
+    assert_eq!(
+        now_send(&h, &member, Change::SaveStudy(first.clone()))
+            .await
+            .0,
+        "applied"
+    );
+    // Forty megabytes of photos already kept for other records.
+    sqlx::query(
+        "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, status, created_at,
+                                    server_seq) VALUES ('bulk', ?, 'self_study', 'x', '', '2026-01-01', '2026-01-01', 2,
+                                    'pending', 0, 0)",
+    )
+    .bind(liming)
+    .execute(&h.db.writer)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ('bulk', zeroblob(41943040), 0)")
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    let photo = json!({"data_url": "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ=="});
+    let r = h
+        .call(
+            "PUT",
+            &paths::evidence(&first.study_id),
+            Some(&member),
+            Some(photo),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("已达上限"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn my_data_holds_everything_kept_about_me_and_withdrawing_consent_stops_the_account() {
+    use crate::api::{Consent, ConsentKind};
+    let h = Harness::new().await;
+    let admin = h.login(ADMIN).await;
+    let liming = h.user_id(MEMBER).await;
+    let profile = json!({
+        "membership": "full", "post": "", "tags": "流动党员", "audience": "member", "group_id": null,
+        "mobile": {"destination": "上海市浦东新区", "starts_on": "2026-03-01", "card_no": "苏流2026-0012"},
+        "exemptions": [{"reason": "孕产", "until": "2020-12-31"}],
+    });
+    let r = h
+        .call("PUT", &paths::member(liming), Some(&admin), Some(profile))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日".into(),
+        starts_at: now + 2 * HOUR,
+        ends_at: now + 3 * HOUR,
+        secret: crate::life::secret_hex(rand::random()),
+        fence: Some(Fence::around(31.2304, 121.4737, 200)),
+        ..Default::default()
+    };
+    let (status, reason) = now_send(&h, &lead, Change::CreateActivity(a.clone())).await;
+    assert_eq!(status, "applied", "{reason}");
+    let member = h.login(MEMBER).await;
+    let leave = Change::Request(Request {
+        activity_id: a.activity_id.clone(),
+        kind: RequestKind::Leave,
+        category: Some(LeaveCategory::Personal),
+        reason: "家中有事".into(),
+    });
+    assert_eq!(now_send(&h, &member, leave).await.0, "applied");
+    let data = h.call("GET", paths::MY_DATA, Some(&member), None).await;
+    assert_eq!(data.status, StatusCode::OK, "{}", data.text);
+    let body = &data.body;
+    assert_eq!(
+        body["profile"]["mobile"]["card_no"], "苏流2026-0012",
+        "{}",
+        data.text
+    );
+    assert_eq!(body["profile"]["exemptions"][0]["reason"], "孕产");
+    let mine = body["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["activity_id"] == a.activity_id.as_str())
+        .unwrap();
+    assert_eq!(mine["category"], "personal", "{mine}");
+    assert!(
+        body["audit"].to_string().contains("修改成员资料"),
+        "what the admin changed about me: {}",
+        body["audit"]
+    );
+
+    // A location sign-in without the separate consent is refused by the server as well as the phone.
+    // Withdrawing the privacy consent stops the account, as the notice says.
+    let withdraw = Change::Consent(Consent {
+        kind: ConsentKind::Privacy,
+        granted: false,
+        version: String::new(),
+    });
+    assert_eq!(now_send(&h, &member, withdraw).await.0, "applied");
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&member), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.try_login(MEMBER, demo::PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (activity, _) = h.publish(&lead).await;
+    assert_eq!(
+        h.rows(&format!(
+            "SELECT count(*) FROM attendance WHERE activity_id = '{activity}' AND member_id = {liming}"
+        ))
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_location_sign_in_needs_the_members_own_consent_on_record() {
+    use crate::api::{Consent, ConsentKind};
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let now = now_ms();
+    let a = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "主题党日".into(),
+        starts_at: now - HOUR,
+        ends_at: now + HOUR,
+        secret: crate::life::secret_hex(rand::random()),
+        fence: Some(Fence::around(31.2304, 121.4737, 200)),
+        ..Default::default()
+    };
+    assert_eq!(
+        now_send(&h, &lead, Change::CreateActivity(a.clone()))
+            .await
+            .0,
+        "applied"
+    );
+    let member = h.login(MEMBER).await;
+    let by_location = Change::SignIn(SignIn {
+        activity_id: a.activity_id.clone(),
+        code: String::new(),
+        location: Some(crate::life::LocationCheck {
+            inside: true,
+            distance_m: 30,
+            accuracy_m: 20,
+        }),
+    });
+    let (status, reason) = now_send(&h, &member, by_location.clone()).await;
+    assert_eq!(status, "quarantined");
+    assert!(reason.contains("位置签到"), "{reason}");
+    let consent = |granted| {
+        Change::Consent(Consent {
+            kind: ConsentKind::Location,
+            granted,
+            version: String::new(),
+        })
+    };
+    assert_eq!(now_send(&h, &member, consent(true)).await.0, "applied");
+    assert_eq!(now_send(&h, &member, by_location).await.0, "applied");
 }
