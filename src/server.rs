@@ -86,9 +86,64 @@ impl AppState {
         accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
         orgs::add_admin, orgs::remove_admin,
         openapi_json),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &SharedErrors),
 )]
 struct ApiDoc;
+
+/// The answers every endpoint of a kind can give, documented once: a JSON body can be malformed (400),
+/// too large (413), not JSON (415) or of the wrong shape (422); path and query parameters can be invalid
+/// (400); a signed-in endpoint refuses a missing or expired session (401); and any endpoint can fail on
+/// our side (500). Each is an [`ErrorBody`](crate::api::ErrorBody), so a client generated from the
+/// document handles them all.
+struct SharedErrors;
+
+impl utoipa::Modify for SharedErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Ref;
+        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            for op in operations.into_iter().flatten() {
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let mut shared = vec![("500", "Failed on the server (logged); try again")];
+                if json_body {
+                    shared.extend([
+                        ("400", "Malformed request"),
+                        ("413", "Body too large"),
+                        ("415", "Body is not JSON (Content-Type: application/json)"),
+                        ("422", "Body is JSON of the wrong shape"),
+                    ]);
+                }
+                if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                    shared.push(("400", "Invalid path or query parameter"));
+                }
+                if op.security.is_some() {
+                    shared.push(("401", "No valid session: log in again"));
+                }
+                for (status, description) in shared {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

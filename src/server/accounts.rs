@@ -45,8 +45,11 @@ pub fn router() -> Router<AppState> {
         .route(paths::MEMBER_ACCESS, axum::routing::put(set_access))
         .route(paths::PASSWORD, axum::routing::put(change_password))
         .route(paths::INVITATIONS, post(invite))
-        .route(paths::JOIN_CHECK, post(check))
-        .route(paths::JOIN, post(join))
+        .route(
+            paths::JOIN_CHECK,
+            post(check).layer(super::auth::unauthenticated()),
+        )
+        .route(paths::JOIN, post(join).layer(super::auth::unauthenticated()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

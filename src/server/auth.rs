@@ -31,10 +31,41 @@ const WRONG_CREDENTIALS: &str = "手机号或密码不正确";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::LOGIN, post(login))
+        .route(paths::LOGIN, post(login).layer(unauthenticated()))
         .route(paths::LOGOUT, post(logout))
         .route(paths::ME, get(me))
 }
+
+/// Routes anyone may call without a session (login, joining): at most so many at once and each within a
+/// time limit; past that, a clear "busy" at once rather than a queue a flood could grow without end.
+pub fn unauthenticated() -> impl tower::Layer<
+    axum::routing::Route,
+    Service = impl tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send + 'static,
+    > + Clone
+        + Send
+        + Sync
+        + 'static,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    use axum::error_handling::HandleErrorLayer;
+    use axum::response::IntoResponse;
+    tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            AppError::Busy.into_response()
+        }))
+        .load_shed()
+        .concurrency_limit(UNAUTHENTICATED_AT_ONCE)
+        .timeout(std::time::Duration::from_secs(20))
+}
+
+/// Unauthenticated requests handled at once (password work is bounded separately, see [`hashing`]).
+const UNAUTHENTICATED_AT_ONCE: usize = 64;
 
 /// The person behind a valid bearer token. Extracting it fails with 401 otherwise.
 #[derive(Clone, Debug)]

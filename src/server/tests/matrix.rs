@@ -274,9 +274,49 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
                     r.method, r.uri, got.status, r.expect[i], got.text
                 ));
             }
+            let listed = &doc["paths"][r.path][r.method]["responses"][got.status.as_str()];
+            if listed.is_null() {
+                wrong.push(format!(
+                    "{} {} answers {} but the OpenAPI document does not list it",
+                    r.method, r.path, got.status
+                ));
+            }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every endpoint that takes JSON answers a body that is not JSON with 415, and says so in the document.
+#[tokio::test]
+async fn a_body_that_is_not_json_gets_415_wherever_json_is_expected_and_the_document_says_so() {
+    let h = Harness::new().await;
+    let admin = h.login(ADMIN).await;
+    let doc = h.call("GET", paths::OPENAPI, None, None).await.body;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["requestBody"]["content"]["application/json"].is_null() {
+                continue;
+            }
+            assert!(
+                !op["responses"]["415"].is_null(),
+                "{method} {path} does not list 415"
+            );
+            let uri = path.replace("{id}", "1").replace("{user_id}", "1");
+            let req = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("not json"))
+                .unwrap();
+            let r = h.send(req).await;
+            assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{method} {path}: {}", r.text);
+            assert!(r.body["message"].is_string(), "{method} {path}: {}", r.text);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked}");
 }
 
 /// Every path constant in `api::paths` is served and documented (so the matrix above sees it).
