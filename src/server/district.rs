@@ -105,6 +105,10 @@ pub async fn district(
     if q.format == "xlsx" {
         let body = workbook(&view).map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
         let stem = format!("组织生活统计-{}-{}", view.org_name, view.period);
+        state.security.log(
+            "export",
+            serde_json::json!({"by": user.id, "what": "district", "org": view.org_id, "rows": view.branches.len()}),
+        );
         return Ok(attachment("xlsx", &stem, body));
     }
     Ok(Json(view).into_response())

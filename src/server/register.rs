@@ -232,6 +232,10 @@ pub async fn register(
             .xlsx()
             .map_err(|e| AppError::Internal(format!("xlsx: {e}")))?
     };
+    state.security.log(
+        "export",
+        serde_json::json!({"by": user.id, "what": "register", "activity": id, "format": format, "rows": roster.len()}),
+    );
     Ok(attachment(&format, &stem, body))
 }
 

@@ -198,6 +198,10 @@ pub async fn my_data(
     let body = serde_json::to_vec_pretty(&data)
         .map_err(|e| AppError::Internal(format!("my data: {e}")))?;
     let stem = format!("我的信息-{}", data.profile.name);
+    state.security.log(
+        "export",
+        serde_json::json!({"by": user.id, "what": "my_data", "rows": data.attendance.len() + data.study.len()}),
+    );
     Ok(super::register::attachment("json", &stem, body))
 }
 

@@ -671,6 +671,10 @@ pub async fn overview(
             "学时完成情况-{year}年-导出{:04}{:02}{:02}",
             date.year, date.month, date.day
         );
+        state.security.log(
+            "export",
+            serde_json::json!({"by": user.id, "what": "study_overview", "org": root, "year": year, "rows": overview.rows.len()}),
+        );
         return Ok(attachment("xlsx", &stem, body));
     }
     Ok(Json(overview).into_response())

@@ -1160,3 +1160,33 @@ async fn a_location_sign_in_needs_the_members_own_consent_on_record() {
     assert_eq!(now_send(&h, &member, consent(true)).await.0, "applied");
     assert_eq!(now_send(&h, &member, by_location).await.0, "applied");
 }
+
+#[tokio::test]
+async fn the_security_log_sees_logins_refusals_exports_and_imports_but_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("security.log");
+    let log = std::sync::Arc::new(crate::server::security::SecurityLog::open(&path).unwrap());
+    let h = Harness::with(|state| state.security = log).await;
+    assert_eq!(h.try_login(LEAD, "guess-1").await.status, StatusCode::UNAUTHORIZED);
+    let lead = h.login(LEAD).await;
+    let member = h.login(MEMBER).await;
+    let (activity, _) = h.publish(&lead).await;
+    assert_eq!(
+        h.call("GET", &paths::register(&activity, "csv"), Some(&member), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.call("GET", &paths::register(&activity, "csv"), Some(&lead), None).await.status,
+        StatusCode::OK
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for kind in ["login_failed", "login", "forbidden", "export"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    let export = events.iter().find(|e| e["event"] == "export").unwrap();
+    assert_eq!(export["what"], "register");
+    assert_eq!(export["rows"], 6, "{export}");
+    assert!(!text.contains("guess-1") && !text.contains(&lead) && !text.contains(LEAD), "{text}");
+}
