@@ -287,38 +287,6 @@ pub struct Mutation {
     pub sig: String,
 }
 
-/// JSON with every object's keys in order and no spaces: one text for one value, however it was written.
-fn canonical_json(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut fields: Vec<(&String, &Value)> = map.iter().collect();
-            fields.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, value)) in fields.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                canonical_json(value, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
 fn is_zero_ms(ms: &Millis) -> bool {
     *ms == 0
 }
@@ -433,23 +401,18 @@ impl Mutation {
         }
     }
 
-    /// What the author signs: every field of the record, who made it and on which phone, one per line; the
-    /// payload in a canonical form (keys sorted, no spaces), so that carrying the JSON through anything that
-    /// re-encodes it does not break the signature.
+    /// What the author signs: every field of the record, who made it and on which phone, one per line, the
+    /// payload exactly as sent (the phone writes it once; files and pasted text carry it unchanged).
     pub fn signed_text(&self, author: i64, device_id: &str) -> String {
-        let mut payload = String::new();
-        match serde_json::from_str::<serde_json::Value>(self.payload.get()) {
-            Ok(value) => canonical_json(&value, &mut payload),
-            Err(_) => payload.push_str(self.payload.get()),
-        }
         format!(
-            "hongyan-record-v1\n{author}\n{device_id}\n{}\n{}\n{}\n{}\n{}\n{}\n{payload}",
+            "hongyan-record-v1\n{author}\n{device_id}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
             self.id,
             self.seq,
             self.kind.as_str(),
             self.device_time,
             self.server_offset_ms,
             self.synced_at,
+            self.payload.get()
         )
     }
 
@@ -968,19 +931,21 @@ mod tests {
     }
 
     #[test]
-    fn the_signed_text_is_the_same_however_the_payload_was_spaced_or_ordered() {
+    fn the_signed_text_names_author_phone_and_every_field_and_the_payload_as_sent() {
         let mut a = Mutation::new(3, "id".into(), &Change::Consent(Consent::default()), 10, -2);
         let written = a.signed_text(7, "phone");
         assert_eq!(
             written,
-            "hongyan-record-v1\n7\nphone\nid\n3\nconsent\n10\n-2\n0\n{\"granted\":false,\"kind\":\"privacy\",\"version\":\"\"}"
+            "hongyan-record-v1\n7\nphone\nid\n3\nconsent\n10\n-2\n0\n{\"kind\":\"privacy\",\"granted\":false,\"version\":\"\"}"
         );
-        a.payload =
-            serde_json::from_str(r#"{ "version": "", "kind": "privacy", "granted": false }"#)
-                .unwrap();
-        assert_eq!(a.signed_text(7, "phone"), written);
         assert_ne!(a.signed_text(8, "phone"), written, "the author is signed");
         assert_ne!(a.signed_text(7, "other"), written, "so is the phone");
+        a.synced_at = 5;
+        assert_ne!(
+            a.signed_text(7, "phone"),
+            written,
+            "and the last sync it claims"
+        );
     }
 
     #[test]

@@ -113,7 +113,12 @@ impl utoipa::Modify for SharedErrors {
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
             for op in operations.into_iter().flatten() {
                 let json_body = op
                     .request_body

@@ -49,7 +49,10 @@ pub fn router() -> Router<AppState> {
             paths::JOIN_CHECK,
             post(check).layer(super::auth::unauthenticated()),
         )
-        .route(paths::JOIN, post(join).layer(super::auth::unauthenticated()))
+        .route(
+            paths::JOIN,
+            post(join).layer(super::auth::unauthenticated()),
+        )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

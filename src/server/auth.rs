@@ -46,13 +46,13 @@ pub fn unauthenticated() -> impl tower::Layer<
         Error = std::convert::Infallible,
         Future = impl Send + 'static,
     > + Clone
-        + Send
-        + Sync
-        + 'static,
+              + Send
+              + Sync
+              + 'static,
 > + Clone
-       + Send
-       + Sync
-       + 'static {
++ Send
++ Sync
++ 'static {
     use axum::error_handling::HandleErrorLayer;
     use axum::response::IntoResponse;
     tower::ServiceBuilder::new()

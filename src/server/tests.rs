@@ -129,10 +129,21 @@ impl Harness {
         r.body["token"].as_str().unwrap().to_owned()
     }
 
+    /// Pushes as the phone does: each payload exactly as written (signatures cover it as sent).
     async fn push(&self, token: &str, device: &str, mutations: &[Mutation]) -> Reply {
-        let body = json!({"device_id": device, "protocol": PROTOCOL, "mutations": mutations});
-        self.call("POST", paths::PUSH, Some(token), Some(body))
-            .await
+        let body = crate::api::PushRequest {
+            device_id: device.to_owned(),
+            protocol: PROTOCOL,
+            mutations: mutations.to_vec(),
+        };
+        let req = Request::builder()
+            .method("POST")
+            .uri(paths::PUSH)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_string(&body).unwrap()))
+            .unwrap();
+        self.send(req).await
     }
 
     async fn try_pull(&self, token: &str, cursor: &str) -> Reply {

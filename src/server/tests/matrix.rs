@@ -311,7 +311,12 @@ async fn a_body_that_is_not_json_gets_415_wherever_json_is_expected_and_the_docu
                 .body(Body::from("not json"))
                 .unwrap();
             let r = h.send(req).await;
-            assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{method} {path}: {}", r.text);
+            assert_eq!(
+                r.status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{method} {path}: {}",
+                r.text
+            );
             assert!(r.body["message"].is_string(), "{method} {path}: {}", r.text);
             checked += 1;
         }
