@@ -55,6 +55,9 @@ pub mod paths {
     pub const PASSWORD: &str = "/api/v1/me/password";
     /// The public half of this phone's signing key for the signed-in person (see [`super::DeviceKey`]).
     pub const DEVICE_KEY: &str = "/api/v1/me/keys";
+    /// Two-step login (an authenticator app's codes) for committee and district admins: `POST` starts
+    /// setting it up, `PUT` with a code turns it on or off.
+    pub const TWO_FACTOR: &str = "/api/v1/me/two-factor";
     /// A one-time code for a member to join (or to set a new password).
     pub const INVITATIONS: &str = "/api/v1/invitations";
     /// Whose invitation a code is, before the member sets a password.
@@ -123,6 +126,9 @@ pub mod paths {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub message: String,
+    /// For the app to act on: `otp_required` when a login needs the 6-digit code of an authenticator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +141,9 @@ pub struct LoginRequest {
     /// others' wrong guesses, and is told what happened to the account since.
     #[serde(default)]
     pub device_id: String,
+    /// The authenticator's 6-digit code, for an account with two-step login.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub otp: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,6 +175,28 @@ pub struct Me {
     /// A lead's branch's 党小组, to publish a 党小组会 for one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<OrgRef>,
+    /// Logging in needs an authenticator's code too (committee and district admins may turn it on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub two_factor: bool,
+}
+
+/// Setting up two-step login: the secret to put into an authenticator app (by hand or as a QR code).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct TwoFactorSetup {
+    /// Base32, as authenticator apps take it.
+    pub secret: String,
+    /// `otpauth://totp/…`, for the QR code.
+    pub uri: String,
+}
+
+/// Turn two-step login on (with a code from the app just set up) or off (with a current code).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorChange {
+    pub enabled: bool,
+    pub code: String,
 }
 
 /// What a mutation does. Unknown kinds (from a newer app) are quarantined one by one, never the batch.

@@ -107,6 +107,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
             <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
             <Route path=path!("/me/password") view={Lazy::<LazyPasswordPage>::new()}/>
+            <Route path=path!("/me/two-factor") view={Lazy::<LazyTwoFactorPage>::new()}/>
             <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
             <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
             <Route path=path!("/members/:id") view={Lazy::<LazyProfilePage>::new()}/>
@@ -155,6 +156,7 @@ lazy_page! {
     LazyRosterPage => accounts::RosterPage,
     LazyJoinPage => accounts::JoinPage,
     LazyPasswordPage => accounts::PasswordPage,
+    LazyTwoFactorPage => accounts::TwoFactorPage,
     LazyDistrictPage => district::DistrictPage,
     LazyOrgsPage => orgs::OrgsPage,
     LazyProfilePage => profile::ProfilePage,

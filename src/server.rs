@@ -24,6 +24,7 @@ pub(crate) mod sync;
 #[cfg(test)]
 mod tests;
 pub(crate) mod throttle;
+pub(crate) mod two_factor;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -84,7 +85,7 @@ impl AppState {
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::set_access, accounts::change_password, accounts::invite,
         accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
-        orgs::add_admin, orgs::remove_admin,
+        orgs::add_admin, orgs::remove_admin, two_factor::start, two_factor::change,
         openapi_json),
     modifiers(&BearerAuth, &SharedErrors),
 )]
@@ -182,6 +183,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rights::router())
         .merge(district::router())
         .merge(orgs::router())
+        .merge(two_factor::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let header = |name: HeaderName, value: &'static str| {

@@ -135,7 +135,7 @@ test('the admin imports a roster, invites a member who joins on a phone, who sen
   await expect(log).toContainText('答复投诉建议');
 });
 
-test('a lead resets a forgotten password with a new code, and keeps a mobile member\'s registration', async ({ server, newApp }) => {
+test('a forgotten password is reset by the committee admin, not the lead, and the lead keeps a mobile member\'s registration', async ({ server, newApp }) => {
   const { app: lead } = await newApp();
   await lead.login('13800000001');
   await lead.page.getByRole('link', { name: '我的' }).click();
@@ -144,9 +144,19 @@ test('a lead resets a forgotten password with a new code, and keeps a mobile mem
   const li = lead.page.getByTestId('member');
   await expect(li).toHaveCount(1);
   await expect(li).toContainText('李明');
-  await li.getByRole('button', { name: '重置密码' }).click();
-  const code = (await li.getByTestId('invitation-code').textContent())!;
-  await expect(li).toContainText('李明的重置码');
+  // The lead could log in as the member with a reset code they issued: not theirs to issue.
+  await expect(li.getByRole('button', { name: '重置密码' })).toHaveCount(0);
+  await expect(li).toContainText('忘记密码请联系党委或区委组织部管理员重置');
+
+  const { app: committee } = await newApp();
+  await committee.login('13800000008');
+  await committee.page.getByRole('link', { name: '我的' }).click();
+  await committee.page.getByRole('link', { name: '成员与邀请' }).click();
+  await committee.page.getByLabel('按姓名或手机号查找').fill(MEMBER);
+  const theirs = committee.page.getByTestId('member');
+  await theirs.getByRole('button', { name: '重置密码' }).click();
+  const code = (await theirs.getByTestId('invitation-code').textContent())!;
+  await expect(theirs).toContainText('李明的重置码');
 
   const { app: member } = await newApp();
   await member.page.goto('/');
@@ -162,6 +172,8 @@ test('a lead resets a forgotten password with a new code, and keeps a mobile mem
   await member.page.getByLabel('我已阅读并同意《个人信息保护说明》').check();
   await member.page.getByRole('button', { name: '设置密码并登录' }).click();
   await expect(member.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  // Whoever logs in next on a phone is told who reset the password and when.
+  await expect(member.page.getByRole('alert').filter({ hasText: '账号提醒' })).toContainText('郭强（党委管理员）发起了密码重置');
 
   const old = await fetch(`${server.url}/api/v1/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' },

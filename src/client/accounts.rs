@@ -216,17 +216,31 @@ fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
     if admin {
         about.insert(0, member.org_name);
     }
-    let (id, joined) = (member.id, member.joined);
+    let (id, joined, disabled) = (member.id, member.joined, member.disabled);
+    // A new password for someone who has one, or anything about a fellow lead, is for the admins above
+    // the branch (a lead who could reset a member's password could log in as them).
+    let may_invite = !disabled && (admin || (!joined && member.role != Role::Lead));
+    let (state, class) = match (disabled, joined) {
+        (true, _) => ("已停用", "tag warn"),
+        (false, true) => ("已加入", "tag"),
+        (false, false) => ("未加入", "tag warn"),
+    };
     view! {
         <li class="member" data-testid="member">
             <p>
                 <strong>{member.name}</strong>" "{member.phone}" "
-                <span class=if joined { "tag" } else { "tag warn" }>{if joined { "已加入" } else { "未加入" }}</span>
+                <span class=class>{state}</span>
             </p>
             <p class="muted">{about.join(" · ")}</p>
             {(!member.role.administers()).then(|| view! {
                 <a href=format!("/members/{id}") class="row-link"><span>"成员资料"</span><span class="muted">"职务、标签、外出登记、免参加 ›"</span></a>
-                <InviteButton user_id=id joined/>
+                {if may_invite {
+                    view! { <InviteButton user_id=id joined/> }.into_any()
+                } else if joined && !disabled {
+                    view! { <p class="hint">"忘记密码请联系党委或区委组织部管理员重置。"</p> }.into_any()
+                } else {
+                    ().into_any()
+                }}
             })}
         </li>
     }
@@ -421,6 +435,96 @@ pub fn PasswordPage() -> impl IntoView {
                 <p class="hint">"至少8位；不要用手机号、生日、连续或重复的字符，也不要用常见密码。"</p>
                 <button type="submit" class="primary" disabled=busy>"修改密码"</button>
             </form>
+            {move || message.get().map(|(ok, m)| if ok {
+                view! { <p class="ok" role="status">{m}</p> }.into_any()
+            } else {
+                view! { <p class="error" role="alert">{m}</p> }.into_any()
+            })}
+        </section>
+    }
+}
+
+/// `/me/two-factor`: a committee or district admin adds an authenticator app's codes to their password
+/// (online). The secret is shown once, as text and as a QR code; a code from the app turns it on.
+#[component]
+pub fn TwoFactorPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let on = move || {
+        ctx.session
+            .with(|s| s.as_ref().is_some_and(|s| s.user.two_factor))
+    };
+    let setup = RwSignal::new(None::<crate::api::TwoFactorSetup>);
+    let code = RwSignal::new(String::new());
+    let (message, set_message) = signal(None::<(bool, String)>);
+    let start = move |_| {
+        let Some(token) = ctx.token() else { return };
+        spawn_local(async move {
+            match http::post_json::<_, crate::api::TwoFactorSetup>(
+                Some(&token),
+                paths::TWO_FACTOR,
+                &(),
+            )
+            .await
+            {
+                Ok(s) => setup.set(Some(s)),
+                Err(e) => set_message.set(Some((false, say(e)))),
+            }
+        });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(token) = ctx.token() else { return };
+        let enabled = !on();
+        let change = crate::api::TwoFactorChange {
+            enabled,
+            code: code.get_untracked(),
+        };
+        spawn_local(async move {
+            match http::put::<_, ()>(&token, paths::TWO_FACTOR, &change).await {
+                Ok(()) => {
+                    ctx.session.update(|s| {
+                        if let Some(s) = s {
+                            s.user.two_factor = enabled;
+                            let _ = super::store::save_session(s);
+                        }
+                    });
+                    setup.set(None);
+                    code.set(String::new());
+                    set_message.set(Some((
+                        true,
+                        if enabled {
+                            "两步验证已开启：以后登录时还需输入身份验证器中的动态码。"
+                        } else {
+                            "两步验证已关闭。"
+                        }
+                        .to_owned(),
+                    )));
+                }
+                Err(e) => set_message.set(Some((false, say(e)))),
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h1>"两步验证"</h1>
+            <p class="hint">"管理员账号能看到整个党委或全区的信息。开启后，登录时除密码外还需输入手机身份验证器（如微信小程序“腾讯身份验证器”）中的6位动态码，密码泄露也无法登录。"</p>
+            <p data-testid="two-factor-state">{move || if on() { "已开启" } else { "未开启" }}</p>
+            <Show when=move || !on() && setup.with(Option::is_none)>
+                <button type="button" class="primary" on:click=start>"开启两步验证"</button>
+            </Show>
+            {move || setup.get().map(|s| view! {
+                <p>"在身份验证器中扫描二维码，或手动输入密钥："</p>
+                <super::code::Qr text=s.uri.clone()/>
+                <p class="code" data-testid="two-factor-secret">{s.secret.clone()}</p>
+            })}
+            <Show when=move || on() || setup.with(Option::is_some)>
+                <form on:submit=submit>
+                    <label>"身份验证器中的6位动态码"
+                        <input type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" bind:value=code/>
+                    </label>
+                    <button type="submit" class="primary">{move || if on() { "关闭两步验证" } else { "确认开启" }}</button>
+                </form>
+            </Show>
             {move || message.get().map(|(ok, m)| if ok {
                 view! { <p class="ok" role="status">{m}</p> }.into_any()
             } else {

@@ -18,6 +18,8 @@ pub enum ApiError {
     Offline,
     /// 401: the session is gone. Records stay; the person logs in again.
     Unauthorized(String),
+    /// 401 at login: the password was right; the authenticator's 6-digit code is needed too.
+    SecondFactor(String),
     /// 426: this app is older than the server supports.
     UpgradeRequired(String),
     /// Any other refusal, with the server's message.
@@ -28,9 +30,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Offline => "当前无网络，已保存到本机，联网后将自动上传".to_owned(),
-            ApiError::Unauthorized(m) | ApiError::UpgradeRequired(m) | ApiError::Rejected(m) => {
-                m.clone()
-            }
+            ApiError::Unauthorized(m)
+            | ApiError::SecondFactor(m)
+            | ApiError::UpgradeRequired(m)
+            | ApiError::Rejected(m) => m.clone(),
         }
     }
 }
@@ -63,11 +66,15 @@ async fn send<R: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<R, Ap
         return serde_json::from_str::<R>(&body)
             .map_err(|_| ApiError::Rejected("服务器的回答无法识别，请稍后重试".to_owned()));
     }
-    let message = match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(body) => body.message,
-        Err(_) => format!("服务器暂时无法处理（{}），稍后将自动重试", status.as_u16()),
+    let (message, code) = match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(body) => (body.message, body.code),
+        Err(_) => (
+            format!("服务器暂时无法处理（{}），稍后将自动重试", status.as_u16()),
+            None,
+        ),
     };
     Err(match status.as_u16() {
+        401 if code.as_deref() == Some("otp_required") => ApiError::SecondFactor(message),
         401 => ApiError::Unauthorized(message),
         426 => ApiError::UpgradeRequired(message),
         // A proxy or gateway in between without the server behind it: the same as no network.
@@ -84,11 +91,12 @@ fn post<B: Serialize>(path: &str, token: Option<&str>, body: &B) -> reqwest::Req
     }
 }
 
-pub async fn login(phone: &str, password: &str) -> Result<LoginResponse, ApiError> {
+pub async fn login(phone: &str, password: &str, otp: &str) -> Result<LoginResponse, ApiError> {
     let body = LoginRequest {
         phone: phone.to_owned(),
         password: password.to_owned(),
         device_id: super::store::device_id(),
+        otp: otp.to_owned(),
     };
     send(post(paths::LOGIN, None, &body)).await
 }

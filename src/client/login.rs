@@ -15,6 +15,8 @@ pub fn LoginPage() -> impl IntoView {
     let navigate = use_navigate();
     let (phone, set_phone) = signal(String::new());
     let (password, set_password) = signal(String::new());
+    // Asked for once the server says the account has two-step login.
+    let (otp, set_otp) = signal(None::<String>);
     let (error, set_error) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
     let previous = ctx
@@ -41,11 +43,18 @@ pub fn LoginPage() -> impl IntoView {
         set_busy.set(true);
         set_error.set(None);
         let navigate = navigate.clone();
+        let code = otp.get_untracked().unwrap_or_default();
         spawn_local(async move {
-            match http::login(&phone, &password).await {
+            match http::login(&phone, &password, &code).await {
                 Ok(resp) => {
                     ctx.signed_in(resp);
                     navigate("/", Default::default());
+                }
+                Err(ApiError::SecondFactor(m)) => {
+                    if otp.get_untracked().is_none() {
+                        set_otp.set(Some(String::new()));
+                    }
+                    set_error.set(Some(m));
                 }
                 Err(ApiError::Offline) => set_error.set(Some(
                     "当前无网络，登录需要联网。已保存在手机上的记录不会丢失。".to_owned(),
@@ -69,12 +78,18 @@ pub fn LoginPage() -> impl IntoView {
                 <label for="login-password">"密码"</label>
                 <input id="login-password" type="password" autocomplete="current-password"
                     prop:value=password on:input=move |ev| set_password.set(event_target_value(&ev))/>
+                {move || otp.get().is_some().then(|| view! {
+                    <label for="login-otp">"动态验证码"</label>
+                    <input id="login-otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7"
+                        prop:value=move || otp.get().unwrap_or_default()
+                        on:input=move |ev| set_otp.set(Some(event_target_value(&ev)))/>
+                })}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit" class="primary" disabled=busy>
                     {move || if busy.get() { "正在登录…" } else { "登录" }}
                 </button>
             </form>
-            <p class="hint"><a href="/join">"有邀请码？设置密码加入"</a>"（忘记密码请向书记索取新的邀请码）"</p>
+            <p class="hint"><a href="/join">"有邀请码？设置密码加入"</a>"（忘记密码请找党委或区委组织部管理员重置）"</p>
         </section>
     }
 }

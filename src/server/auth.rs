@@ -195,7 +195,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 #[utoipa::path(post, path = paths::LOGIN, tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "Unknown phone or wrong password"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "Unknown phone or wrong password; or `code: otp_required` when the authenticator's code is needed too"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "Too many attempts: the message says when to try again"),
         (status = 503, body = ErrorBody, description = "Too busy checking passwords: try again shortly"),
@@ -207,7 +207,11 @@ pub async fn login(
 ) -> Result<Json<LoginResponse>, AppError> {
     let Json(req) = body?;
     let phone = req.phone.trim().to_owned();
-    if req.password.len() > 256 || phone.len() > 32 || req.device_id.len() > 64 {
+    if req.password.len() > 256
+        || phone.len() > 32
+        || req.device_id.len() > 64
+        || req.otp.len() > 16
+    {
         return Err(AppError::BadRequest("手机号或密码过长".to_owned()));
     }
     let now = now_ms();
@@ -265,12 +269,27 @@ pub async fn login(
         );
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS));
     };
+    let mut tx = state.db.writer.begin().await?;
+    match super::two_factor::check_login(&mut tx, user_id, &req.otp, now).await {
+        Ok(()) => {}
+        // The password was right: that try is given back, and the code asked for.
+        Err(AppError::SecondFactorRequired) => {
+            attempt.succeeded(&[]);
+            return Err(AppError::SecondFactorRequired);
+        }
+        Err(wrong) => {
+            state.security.log(
+                "login_failed",
+                serde_json::json!({"user": user_id, "address": address.0, "second_factor": true}),
+            );
+            return Err(wrong);
+        }
+    }
     attempt.succeeded(&[&phone_key, &device_key]);
     state.security.log(
         "login",
         serde_json::json!({"user": user_id, "address": address.0, "known_device": known_device}),
     );
-    let mut tx = state.db.writer.begin().await?;
     let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
     let notices = notices_at_login(&mut tx, user_id, &req.device_id, now).await?;
     tx.commit().await?;
@@ -408,9 +427,9 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
 }
 
 pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
-    type Row = (i64, String, String, String, i64, String, String);
-    let (id, name, phone, role, org_id, org_name, audience): Row = sqlx::query_as(
-        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name, u.audience
+    type Row = (i64, String, String, String, i64, String, String, bool);
+    let (id, name, phone, role, org_id, org_name, audience, two_factor): Row = sqlx::query_as(
+        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name, u.audience, u.totp_secret IS NOT NULL
          FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
     )
     .bind(user_id)
@@ -431,6 +450,7 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         org_name,
         audience: Audience::parse(&audience).unwrap_or_default(),
         groups,
+        two_factor,
     })
 }
 

@@ -18,6 +18,9 @@ pub enum AppError {
     /// 401: no valid session (missing, unknown or expired token) or wrong credentials.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// 401 with `code: otp_required`: the password was right; the authenticator's code is needed too.
+    #[error("second factor required")]
+    SecondFactorRequired,
     /// 403: signed in, but this role or branch may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -51,7 +54,7 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_) | AppError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -74,6 +77,7 @@ impl AppError {
             | AppError::NotFound(m)
             | AppError::Conflict(m) => (*m).to_owned(),
             AppError::Busy => "服务器繁忙，请稍后再试".to_owned(),
+            AppError::SecondFactorRequired => "请输入身份验证器中的6位动态码".to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
             AppError::UpgradeRequired => {
                 "应用版本过旧，请刷新页面或更新应用后再同步（未上传的记录会保留）".to_owned()
@@ -93,6 +97,8 @@ impl IntoResponse for AppError {
             self.status(),
             Json(ErrorBody {
                 message: self.message(),
+                code: matches!(self, AppError::SecondFactorRequired)
+                    .then(|| "otp_required".to_owned()),
             }),
         )
             .into_response()

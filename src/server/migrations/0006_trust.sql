@@ -49,3 +49,9 @@ CREATE TABLE device_keys (
     registered_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, device_id, public_key)
 );
+
+-- Two-step login for committee and district admins (TOTP): the secret once confirmed, one being set up,
+-- and the last time step used (a code works once).
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;

@@ -199,6 +199,10 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         row("put", paths::MEMBER_ACCESS, [401, 403, OK, 403, OK, OK])
             .uri(paths::member_access(invited))
             .json(json!({"enabled": true})),
+        // Two-step login: for committee and district admins (here: turning it off when it is not on).
+        row("post", paths::TWO_FACTOR, [401, 403, 403, 403, OK, OK]),
+        row("put", paths::TWO_FACTOR, [401, 403, 403, 403, 409, 409])
+            .json(json!({"enabled": false, "code": "000000"})),
         // Everyone changes only their own password, knowing the current one (here: not).
         row("put", paths::PASSWORD, [401, 403, 403, 403, 403, 403])
             .json(json!({"current": "not the password", "new": "a-much-better-one-2026"})),

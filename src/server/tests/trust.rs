@@ -1217,3 +1217,75 @@ async fn the_security_log_sees_logins_refusals_exports_and_imports_but_no_secret
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_adds_an_authenticator_and_a_stolen_password_is_not_enough() {
+    use crate::server::two_factor::{code, matching_step};
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let r = h.call("POST", paths::TWO_FACTOR, Some(&member), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let admin = h.login(ADMIN).await;
+    let r = h.call("POST", paths::TWO_FACTOR, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.body["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    let hex: String = sqlx::query_scalar("SELECT totp_pending FROM users WHERE phone = ?")
+        .bind(ADMIN)
+        .fetch_one(&h.db.reader)
+        .await
+        .unwrap();
+    let secret: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let now_code = |offset: i64| code(&secret, (now_ms() / 1_000) / 30 + offset);
+    let on = |code: String| json!({"enabled": true, "code": code});
+    let r = h
+        .call(
+            "PUT",
+            paths::TWO_FACTOR,
+            Some(&admin),
+            Some(on("000000".into())),
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::BAD_REQUEST || now_code(0) == "000000",
+        "{}",
+        r.text
+    );
+    // The code just shown enables it; a later login uses a newer one.
+    let r = h
+        .call(
+            "PUT",
+            paths::TWO_FACTOR,
+            Some(&admin),
+            Some(on(now_code(-1))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        h.call("GET", paths::ME, Some(&admin), None).await.body["two_factor"],
+        true
+    );
+
+    // The password alone: asked for the code.
+    let r = h.try_login(ADMIN, demo::PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(r.body["code"], "otp_required");
+    let with = |otp: String| json!({"phone": ADMIN, "password": demo::PASSWORD, "otp": otp});
+    let r = h
+        .call("POST", paths::LOGIN, None, Some(with(now_code(0))))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The same code again (seen over a shoulder): refused.
+    let r = h
+        .call("POST", paths::LOGIN, None, Some(with(now_code(0))))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert!(matching_step(&secret, &now_code(0), now_ms()).is_some());
+}
