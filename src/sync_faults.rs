@@ -509,8 +509,11 @@ impl Phone {
             acknowledged.insert(r.id.clone(), (quarantined, r.server_seq));
         }
         drop(acknowledged);
-        // A lead's acknowledged activities become ones members sign in to.
-        for m in &request.mutations {
+        // A lead's activities the server took become ones members sign in to.
+        for (m, r) in request.mutations.iter().zip(&resp.receipts) {
+            if r.status == ReceiptStatus::Quarantined {
+                continue;
+            }
             if let Ok(Change::CreateActivity(a)) = m.change() {
                 world
                     .activities
@@ -672,18 +675,23 @@ async fn check_acknowledged(db: &Path, world: &World) -> usize {
 async fn check_exact(db: &Path, world: &World) {
     let created = world.created.lock().unwrap().clone();
     let mut conn = open_db(db).await;
-    let stored: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT id, status, user_id FROM mutations")
+    let stored: Vec<(String, String, i64, Option<String>)> =
+        sqlx::query_as("SELECT id, status, user_id, reason FROM mutations")
             .fetch_all(&mut conn)
             .await
             .unwrap();
     assert_eq!(stored.len(), created.len(), "lost or duplicated records");
-    for (id, status, user_id) in &stored {
+    for (id, status, user_id, reason) in &stored {
         let made = created
             .get(id)
             .unwrap_or_else(|| panic!("{id} was never made"));
         let expected = if made.valid { "applied" } else { "quarantined" };
-        assert_eq!((status.as_str(), *user_id), (expected, made.author), "{id}");
+        assert_eq!(
+            (status.as_str(), *user_id),
+            (expected, made.author),
+            "{id}: {:?} {reason:?}",
+            made.change
+        );
     }
     let counter: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&mut conn)
