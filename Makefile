@@ -8,6 +8,8 @@
 #   make faults  SYNC.md faults 11 and 12 against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
 #   make faults-long  the same at benchmark size: 50,000 records and 200 SIGKILLs
+#   make fuzz    the API fuzzed from its OpenAPI document as every role, at length (≥ 100,000 requests;
+#                `make test` runs a short round of it)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,12 +23,12 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size bench faults faults-long setup setup-rust setup-node setup-browser lint unit e2e clean
+.PHONY: run test build size bench faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
 
-test: setup setup-browser lint unit faults build size e2e
+test: setup setup-browser setup-fuzz lint unit faults build size fuzz-quick e2e
 
 build: setup
 	cargo leptos build --release --split
@@ -59,6 +61,14 @@ faults-long:
 e2e:
 	cd end2end && npx playwright test
 
+# Schemathesis from the OpenAPI document against the release server (loopback): no 5xx, only documented
+# statuses, every body as documented. The seed is printed; HONGYAN_SEED=<n> replays it.
+fuzz-quick:
+	node end2end/fuzz.mjs target/site 12
+
+fuzz: setup-fuzz build
+	node end2end/fuzz.mjs target/site 600
+
 setup: setup-rust setup-node
 
 # The wasm target, wasm-bindgen and cargo-leptos (installed once into CARGO_HOME; later runs find it there).
@@ -76,6 +86,13 @@ setup-rust:
 setup-node:
 	@if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
 		cd end2end && npm ci --no-audit --no-fund; \
+	fi
+
+# Schemathesis (PyPI) for fuzzing the API, in a virtualenv of its own.
+SCHEMATHESIS_VERSION := 4.32.5
+setup-fuzz:
+	@if ! end2end/.venv/bin/schemathesis --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)"; then \
+		python3 -m venv end2end/.venv && end2end/.venv/bin/pip install -q "schemathesis==$(SCHEMATHESIS_VERSION)"; \
 	fi
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).

@@ -25,7 +25,12 @@
 // the main module). 党委管理员 and 党小组 took it from 346.9 to 348.8 KiB: the lead's publishing form (in the
 // first load) chooses the 党小组 of a 党小组会 from the signed-in account, lists name the group, and the role
 // and organisation forms grew by one each. A fresh clone measured 348.9 KiB — paths built into the wasm
-// differ by checkout — so the ratchet leaves a little room: 350.)
+// differ by checkout — so the ratchet leaves a little room: 350.
+// Records nobody can fake (issue 14) took it from 348.9 to 358.9 KiB: signing every record in the browser
+// (the WebCrypto key module, a wasm-bindgen snippet now counted here, and the signing in the sync loop),
+// login notices and the device id, logging out that clears the cache, the codes' keys forgotten after a
+// meeting, sign-ins' proof and lateness on the wire, two-step login at the login form; the new pages
+// (修改密码, 两步验证, 停用账号, 我的信息's additions) are chunks. Ratchet: 360.)
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,13 +38,23 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 350;
+const LIMIT_KIB = 360;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
 const pkg = readdirSync(join(site, 'pkg'));
 const loader = pkg.filter((f) => f.startsWith('__wasm_split') && f.endsWith('.js')).map((f) => `pkg/${f}`);
-const files = ['shell.html', 'boot.js', 'pkg/hongyan.js', ...loader, 'pkg/hongyan.wasm', 'pkg/hongyan.css'];
+// wasm-bindgen's JS snippets (the signing key module) are imported by the app's JS: first load too.
+const snippets = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(join(site, dir), { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) walk(path);
+    else if (entry.name.endsWith('.js')) snippets.push(path);
+  }
+};
+if (pkg.includes('snippets')) walk('pkg/snippets');
+const files = ['shell.html', 'boot.js', 'pkg/hongyan.js', ...loader, ...snippets, 'pkg/hongyan.wasm', 'pkg/hongyan.css'];
 const lazy = pkg.filter((f) => f.endsWith('.wasm') && f !== 'hongyan.wasm').map((f) => `pkg/${f}`);
 const brotli = (file) => brotliCompressSync(readFileSync(join(site, file)), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 

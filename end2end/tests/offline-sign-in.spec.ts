@@ -78,7 +78,7 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   await expect(member.myStatus()).toHaveText('已送达');
   await lead.syncNow();
   const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
-  await expect(row).toContainText('签到未通过校验，请核实');
+  await expect(row).toContainText('签到未通过校验');
   await expect(lead.page.getByRole('button', { name: /一键确认全部/ })).toHaveCount(0);
 
   // The member is told, and types the code on the lead's screen again: the flag goes.

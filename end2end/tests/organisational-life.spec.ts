@@ -147,7 +147,10 @@ test('the lead settles the roster, closes the record, prints it and exports it a
   await lead.page.getByRole('button', { name: '归档' }).click();
   await expect(lead.page.getByText(/^请填写缺席原因：王建国、李明、张伟、刘洋、陈静、钱鹏$/)).toBeVisible();
 
-  for (const name of ['王建国', '李明', '张伟']) {
+  // The lead marks themselves present as their own statement — never confirmed by themselves.
+  await lead.page.getByRole('button', { name: '标记本人出席 王建国' }).click();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '王建国' })).toContainText('已签到（待确认）');
+  for (const name of ['李明', '张伟']) {
     await lead.page.getByRole('button', { name: `标记出席 ${name}` }).click();
   }
   for (const name of ['刘洋', '陈静', '钱鹏']) {
@@ -182,6 +185,7 @@ test('the lead settles the roster, closes the record, prints it and exports it a
   expect(csv).toContain('"表决","有表决权的党员4人，到会3人，到会人数已过半数"');
   expect(csv).toContain('"钱鹏","正式党员","是","缺席","","在外地工地施工","",""');
   expect(csv).toMatch(/"李明","正式党员","","已签到（已确认）"/);
+  expect(csv).toMatch(/"王建国","正式党员","","已签到（待确认）".*本人标记出席，未经他人确认/);
 
   const xlsxDownload = lead.page.waitForEvent('download');
   await lead.page.getByRole('button', { name: '导出 Excel' }).click();

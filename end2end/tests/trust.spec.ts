@@ -100,7 +100,7 @@ test('a member changes their own password; the old one stops working', async ({ 
   await member.page.getByLabel('新密码', { exact: true }).fill('gangjin-banzu-2026');
   await member.page.getByLabel('再次输入新密码').fill('gangjin-banzu-2026');
   await member.page.getByRole('button', { name: '修改密码' }).click();
-  await expect(member.page.getByRole('status')).toContainText('密码已修改');
+  await expect(member.page.getByRole('status').filter({ hasText: '密码已修改' })).toBeVisible();
   const old = await fetch(`${server.url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -34,13 +34,12 @@ async fn lead_view(activity: Memo<Option<ActivityView>>) -> AnyView {
 pub fn ActivityPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let activity = use_activity();
-    // Whether this is the lead's own activity: changes (almost) never, so the lead's chunk is awaited once.
+    // Whether this is the lead's own branch's activity (the code's key, which leaves the phone after the
+    // meeting, does not say): changes (almost) never, so the lead's chunk is awaited once.
     let leads_it = Memo::new(move |_| {
+        let branch = ctx.session.with(|s| s.as_ref().map(|s| s.user.org_id));
         ctx.role() == Some(Role::Lead)
-            && activity.with(|a| {
-                a.as_ref()
-                    .is_some_and(|a| a.secret.is_some() || a.code.is_some())
-            })
+            && activity.with(|a| a.as_ref().is_some_and(|a| Some(a.org_id) == branch))
     });
     let details = move || {
         activity.get().map(|a| {
