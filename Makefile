@@ -5,7 +5,7 @@
 #                and the browser end-to-end tests in Chromium
 #   make size    brotli size of the first load (html + js + wasm + css) of the release build
 #   make bench   push throughput of the release server on a fresh database (loopback only)
-#   make faults  SYNC.md faults 11 and 12 against the server binary: 10,000 records through a
+#   make faults  sync faults 11 and 12 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
 #   make faults-long  the same at benchmark size: 50,000 records and 200 SIGKILLs
 #   make fuzz    the API fuzzed from its OpenAPI document as every role, at length (≥ 100,000 requests;

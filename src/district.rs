@@ -1,5 +1,5 @@
 //! The district view's calendar: how often a branch is to hold each kind of organisational life (三会一课,
-//! 主题党日, 组织生活会, 民主评议党员 — DOMAIN.md), and for a period, which months, quarters or the year were held.
+//! 主题党日, 组织生活会, 民主评议党员), and for a period, which months, quarters or the year were held.
 //!
 //! Plain functions over times, tested natively; the server counts activities and the phone only shows.
 //! A slot still running is "open", never "missing": a branch is not behind in November for November.

@@ -1,7 +1,7 @@
 //! Domain types and pure rules: roles, activity kinds, attendance statuses, counts, dates, ids, backoff.
 //!
 //! Nothing here does I/O and nothing here depends on a cargo feature, so the browser and the server apply
-//! exactly the same rules and `cargo test` covers them natively. The Chinese wording of DOMAIN.md lives here
+//! exactly the same rules and `cargo test` covers them natively. The product's Chinese wording lives here
 //! too, next to the values it names.
 
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ impl Role {
     }
 }
 
-/// The types of organisational life a branch holds (DOMAIN.md, 组织生活).
+/// The types of organisational life a branch holds (组织生活).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -458,7 +458,7 @@ pub fn size_label(bytes: f64) -> String {
     }
 }
 
-/// A device clock that is off from the server's by more than this is flagged (SYNC.md).
+/// A device clock that is off from the server's by more than this is flagged: clocks are not trusted.
 pub const SKEW_LIMIT_MS: Millis = 5 * 60_000;
 
 /// Whether a device's known offset to the server is large enough to warn about.

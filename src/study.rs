@@ -127,7 +127,7 @@ impl Day {
     }
 }
 
-/// What kind of study a record is (DOMAIN.md).
+/// What kind of study a record is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -353,7 +353,7 @@ pub struct Cap {
     pub hours: Hours,
 }
 
-/// The district's study rules (a setting the district admin edits; defaults from DOMAIN.md).
+/// The district's study rules (a setting the district admin edits; defaults from the 2023 《干部教育培训工作条例》 and the training plans).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(default)]

@@ -1,4 +1,4 @@
-//! SYNC.md faults 11 and 12, against the real server binary (an integration test target, see Cargo.toml).
+//! Faults 11 and 12 of the README's “Proving sync under faults”, against the real server binary (an integration test target, see Cargo.toml).
 //!
 //! Simulated phones run the app's own outbox rules (`hongyan::outbox`): each makes records, keeps them
 //! until a receipt arrives, and pushes the oldest first in batches. Between them and the server:

@@ -1,4 +1,4 @@
-// SYNC.md's faults as a member and a lead live them in Chromium: long offline queues, lost responses,
+// The numbered sync faults (README, “Proving sync under faults”) as a member and a lead live them in Chromium: long offline queues, lost responses,
 // expired logins and a shared phone, full storage, an app update with records in the old format, wrong
 // clocks, the at-risk warning, and a broken phone's records exported and imported by the lead.
 import { readFileSync } from 'node:fs';

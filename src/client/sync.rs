@@ -1,6 +1,6 @@
 //! The app's shared state and the sync loop that moves the outbox to the server and pulls changes back.
 //!
-//! The page drives sync (SYNC.md): on start, on the `online` event, when the page becomes visible, after
+//! The page drives sync (not the service worker): on start, on the `online` event, when the page becomes visible, after
 //! each new record, on the 立即同步 button, and on a timer — every 5 minutes when all is well, with
 //! capped, jittered backoff after failures. It never gives up while records wait.
 

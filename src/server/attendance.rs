@@ -247,7 +247,7 @@ async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applyi
 
 /// The lead confirms one member's attendance: their sign-in, or — the member was seen at the meeting but
 /// their record has not arrived — marks them present (audited as such); their own record merges into this
-/// row when it arrives (SYNC.md fault 10). Confirming twice is harmless.
+/// row when it arrives (fault 10 in the README's “Proving sync under faults”). Confirming twice is harmless.
 pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
     if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
         return Ok(Err(why));

@@ -1,4 +1,4 @@
-//! Members' rights (个人信息保护法, DOMAIN.md): 投诉建议 that reach the district admins and come back with
+//! Members' rights (个人信息保护法): 投诉建议 that reach the district admins and come back with
 //! a reply, consent records for the privacy notice and for location, and 我的信息 — everything stored about
 //! the member, as a file they keep.
 //!
