@@ -818,6 +818,12 @@ pub struct AttendanceView {
     /// A lead marked themselves present (their own statement, for another lead to confirm).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub self_marked: bool,
+    /// The member's record came unsigned in a file someone else imported (they could have written it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub carried: bool,
+    /// Leave asked "before the start" that reached the server only after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late_request: bool,
     /// When the server received the member's latest sign-in or request about this row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<Millis>,
@@ -880,11 +886,18 @@ impl AttendanceView {
             && self.location.is_none()
             && !self.time_doubtful
             && !self.self_marked
+            && !self.carried
         {
             notes.push("签到未通过校验".to_owned());
         }
         if self.time_doubtful {
             notes.push("时间早于该手机上次同步，手机时间可能被调整过".to_owned());
+        }
+        if self.carried {
+            notes.push("由他人代为导入，未经本人签名".to_owned());
+        }
+        if self.late_request {
+            notes.push("请假在活动开始后才送达服务器".to_owned());
         }
         notes
     }
@@ -1248,6 +1261,9 @@ pub struct MemberRow {
     /// The account is disabled (transferred out, phone lost): no login, not on new rosters.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// Has had a password (a new one is a reset: the admins' to issue).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined_before: bool,
 }
 
 /// The public half of a phone's signing key for one person: made in the browser (WebCrypto, the private
@@ -1448,7 +1464,7 @@ impl ConsentKind {
     pub fn label(self) -> &'static str {
         match self {
             ConsentKind::Privacy => "个人信息保护说明",
-            ConsentKind::Location => "定位签到",
+            ConsentKind::Location => "位置签到",
         }
     }
 }

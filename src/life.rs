@@ -203,7 +203,8 @@ pub struct SignInClaim {
     pub wrong_codes: u32,
     /// Sign-ins of this person checked in the last hour, this one included.
     pub checked_this_hour: u32,
-    /// A location sign-in: the member's own statement, never proof.
+    /// Not the member's own proof: a location (their statement), a lead of the activity's branch (who
+    /// holds the code's key), or a record someone else carried in unsigned (who may know the code).
     pub by_location: bool,
     /// The claimed time lies before the phone's last successful sync, which happened before the record
     /// was made: the phone's clock was set back.

@@ -63,6 +63,8 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the real caller.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     pub security: Arc<security::SecurityLog>,
+    /// Requests without a session in progress, per network.
+    pub in_flight: Arc<throttle::InFlight>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             settings,
             trusted_proxies: Arc::default(),
             security: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 }
@@ -172,7 +175,16 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 
 /// The whole application: API, site, and the headers every response carries.
 pub fn app(state: AppState) -> Router {
+    // Logging in and joining: each network's share of the slots, before any of its body is read.
+    let unauthenticated = Router::new()
+        .merge(auth::unauthenticated_router())
+        .merge(accounts::unauthenticated_router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::one_network_at_a_time,
+        ));
     let api = Router::new()
+        .merge(unauthenticated)
         .merge(auth::router())
         .merge(sync::router())
         .merge(register::router())
@@ -185,7 +197,11 @@ pub fn app(state: AppState) -> Router {
         .merge(orgs::router())
         .merge(two_factor::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A body that stops arriving is given up (a connection held open a byte at a time).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(10),
+        ));
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };

@@ -659,8 +659,23 @@ async fn check_acknowledged(db: &Path, world: &World) -> usize {
             .into_iter()
             .map(|(id, status, seq)| (id, (status == "quarantined", seq)))
             .collect();
+    let refused: HashSet<String> =
+        sqlx::query_scalar::<_, String>("SELECT record_id FROM refused_records")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
     conn.close().await.unwrap();
     for (id, told) in &acknowledged {
+        // A record refused before it was applied (an altered signature) is kept apart, under no id.
+        if *told == (true, 0) {
+            assert!(
+                refused.contains(id),
+                "refused record {id} is not kept as evidence"
+            );
+            continue;
+        }
         assert_eq!(
             stored.get(id),
             Some(told),
@@ -680,7 +695,9 @@ async fn check_exact(db: &Path, world: &World) {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(stored.len(), created.len(), "lost or duplicated records");
+    // Every record once; the altered ones (refused before they were applied) under no id.
+    let genuine = created.values().filter(|m| m.valid).count();
+    assert_eq!(stored.len(), genuine, "lost or duplicated records");
     for (id, status, user_id, reason) in &stored {
         let made = created
             .get(id)
@@ -698,6 +715,15 @@ async fn check_exact(db: &Path, world: &World) {
         .await
         .unwrap();
     assert_eq!(counter, 1 + stored.len() as i64, "no sequence spent twice");
+    let refused: i64 = sqlx::query_scalar("SELECT count(DISTINCT record_id) FROM refused_records")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused as usize,
+        created.len() - genuine,
+        "each altered record refused and kept"
+    );
 
     let mut rows = roster(3); // the demo activity's roster
     let mut activities = 1;
@@ -776,15 +802,13 @@ async fn check_exact(db: &Path, world: &World) {
     received.sort_by_key(|(seq, _)| *seq);
     let mut per_person: HashMap<i64, u32> = HashMap::new();
     let mut proofs: HashMap<(String, i64), SignInProof> = HashMap::new();
-    for (_, made) in received {
+    // Altered records were refused before they were stored: they count for nothing.
+    for (_, made) in received.into_iter().filter(|(_, m)| m.valid) {
         let checked_this_hour = per_person.entry(made.author).or_default();
         *checked_this_hour += 1;
         let Change::SignIn(s) = &made.change else {
             continue;
         };
-        if !made.valid {
-            continue;
-        }
         let proof = proofs
             .entry((s.activity_id.clone(), made.author))
             .or_default();

@@ -192,7 +192,11 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"成员与邀请"</h1>
-            <p class="hint">"导入的成员需要一次性邀请码才能设置密码并登录；忘记密码的成员也可以用新的邀请码重新设置。邀请码7天内有效，只能使用一次，请当面或电话告诉本人，不要发到群里。"</p>
+            <p class="hint">{if admin {
+                "导入的成员需要一次性邀请码才能设置密码并登录；忘记密码的成员可以用新的重置码重新设置。邀请码7天内有效，只能使用一次，请当面或电话告诉本人，不要发到群里。"
+            } else {
+                "导入的成员需要一次性邀请码才能设置密码并登录。邀请码7天内有效，只能使用一次，请当面或电话告诉本人，不要发到群里。已加入的成员忘记密码，请联系党委或区委组织部管理员重置。"
+            }}</p>
             {admin.then(|| view! { <a href="/roster" class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></a> })}
             <label for="member-filter">"按姓名或手机号查找"</label>
             <input id="member-filter" type="search" prop:value=filter on:input=move |ev| set_filter.set(event_target_value(&ev))/>
@@ -217,13 +221,15 @@ fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
         about.insert(0, member.org_name);
     }
     let (id, joined, disabled) = (member.id, member.joined, member.disabled);
-    // A new password for someone who has one, or anything about a fellow lead, is for the admins above
-    // the branch (a lead who could reset a member's password could log in as them).
-    let may_invite = !disabled && (admin || (!joined && member.role != Role::Lead));
-    let (state, class) = match (disabled, joined) {
-        (true, _) => ("已停用", "tag warn"),
-        (false, true) => ("已加入", "tag"),
-        (false, false) => ("未加入", "tag warn"),
+    // A new password for someone who has had one, or anything about a fellow lead, is for the admins
+    // above the branch (a lead who could reset a member's password could log in as them).
+    let reset = joined || member.joined_before;
+    let may_invite = !disabled && (admin || (!reset && member.role != Role::Lead));
+    let (state, class) = match (disabled, joined, reset) {
+        (true, _, _) => ("已停用", "tag warn"),
+        (false, true, _) => ("已加入", "tag"),
+        (false, false, true) => ("待重置密码", "tag warn"),
+        (false, false, false) => ("未加入", "tag warn"),
     };
     view! {
         <li class="member" data-testid="member">
@@ -234,13 +240,7 @@ fn MemberItem(member: MemberRow, admin: bool) -> impl IntoView {
             <p class="muted">{about.join(" · ")}</p>
             {(!member.role.administers()).then(|| view! {
                 <a href=format!("/members/{id}") class="row-link"><span>"成员资料"</span><span class="muted">"职务、标签、外出登记、免参加 ›"</span></a>
-                {if may_invite {
-                    view! { <InviteButton user_id=id joined/> }.into_any()
-                } else if joined && !disabled {
-                    view! { <p class="hint">"忘记密码请联系党委或区委组织部管理员重置。"</p> }.into_any()
-                } else {
-                    ().into_any()
-                }}
+                {may_invite.then(|| view! { <InviteButton user_id=id joined=reset/> })}
             })}
         </li>
     }
@@ -444,6 +444,16 @@ pub fn PasswordPage() -> impl IntoView {
     }
 }
 
+/// `7LMA A6HV …`: a key in groups of four, to read and type.
+fn grouped(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `/me/two-factor`: a committee or district admin adds an authenticator app's codes to their password
 /// (online). The secret is shown once, as text and as a QR code; a code from the app turns it on.
 #[component]
@@ -507,15 +517,15 @@ pub fn TwoFactorPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"两步验证"</h1>
-            <p class="hint">"管理员账号能看到整个党委或全区的信息。开启后，登录时除密码外还需输入手机身份验证器（如微信小程序“腾讯身份验证器”）中的6位动态码，密码泄露也无法登录。"</p>
+            <p class="hint">"管理员账号能看到整个党委或全区的信息。开启后，登录时除密码外还需输入手机身份验证器（如微信小程序“腾讯身份验证器”）中的6位动态码；即使密码泄露，他人也无法登录。"</p>
             <p data-testid="two-factor-state">{move || if on() { "已开启" } else { "未开启" }}</p>
             <Show when=move || !on() && setup.with(Option::is_none)>
                 <button type="button" class="primary" on:click=start>"开启两步验证"</button>
             </Show>
             {move || setup.get().map(|s| view! {
                 <p>"在身份验证器中扫描二维码，或手动输入密钥："</p>
-                <super::code::Qr text=s.uri.clone()/>
-                <p class="code" data-testid="two-factor-secret">{s.secret.clone()}</p>
+                <super::code::Qr text=s.uri.clone() label="两步验证二维码"/>
+                <p class="secret" data-testid="two-factor-secret">{grouped(&s.secret)}</p>
             })}
             <Show when=move || on() || setup.with(Option::is_some)>
                 <form on:submit=submit>

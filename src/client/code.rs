@@ -37,7 +37,7 @@ pub fn ticking_clock(ctx: Ctx) -> ReadSignal<i64> {
 
 /// The QR code of `text` as SVG: one path of dark modules, with a quiet zone.
 #[component]
-pub fn Qr(text: String) -> impl IntoView {
+pub fn Qr(text: String, #[prop(default = "签到二维码")] label: &'static str) -> impl IntoView {
     let qr = QrCode::encode_text(&text, QrCodeEcc::Medium).ok();
     qr.map(|qr| {
         let size = qr.size();
@@ -51,7 +51,7 @@ pub fn Qr(text: String) -> impl IntoView {
         }
         let view_box = format!("0 0 {0} {0}", size + 8);
         view! {
-            <svg class="qr" viewBox=view_box role="img" aria-label="签到二维码" shape-rendering="crispEdges">
+            <svg class="qr" viewBox=view_box role="img" aria-label=label shape-rendering="crispEdges">
                 <rect width="100%" height="100%" fill="#fff"/>
                 <path d=d fill="#000"/>
             </svg>

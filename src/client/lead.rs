@@ -201,9 +201,14 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
             }
         })
         .collect_view();
-    let signed_at = row
-        .signed_at
-        .map(|t| format!("签到于 {}", LocalTime::from_millis(t).table()));
+    let signed_at = row.signed_at.map(|t| {
+        let what = if row.self_marked {
+            "本人标记于"
+        } else {
+            "签到于"
+        };
+        format!("{what} {}", LocalTime::from_millis(t).table())
+    });
     let mark = match mark {
         RowMark::None => None,
         RowMark::Waiting => Some(("pending-mark", "待上传".to_owned())),
@@ -232,7 +237,7 @@ fn LeadRow(row: RosterRow, open: bool) -> impl IntoView {
             {row.clock_skewed.then(|| view! { <span class="flag">"手机时间偏差较大"</span> })}
             {row.proof_notes().into_iter().map(|note| view! { <span class="flag">{note}</span> }).collect_view()}
             {row.lateness().map(|late| view! { <span class="muted detail">{late}</span> })}
-            {(own && open).then(|| view! { <span class="muted detail">"本人的出席由支部其他委员确认"</span> })}
+            {(own && open && !row.self_marked).then(|| view! { <span class="muted detail">"本人的出席由支部其他委员确认"</span> })}
             {mark.map(|(class, text)| view! { <span class=class>{text}</span> })}
             {(!detail.is_empty()).then(|| view! { <span class="muted detail">{detail}</span> })}
             <span class="actions">{buttons}</span>

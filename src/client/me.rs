@@ -128,7 +128,7 @@ fn LocationConsent() -> impl IntoView {
             <p class="hint">"同意后，您可以在设置了签到范围的活动中用位置签到：签到时手机取一次位置，只上传是否在范围内、距离和精度，不上传您的坐标，不记录行动轨迹。不同意也可以用签到码或扫码签到。"</p>
             <p data-testid="location-consent">{move || if consent.get() { "已同意位置签到" } else { "未同意位置签到" }}</p>
             <button type="button" class="secondary" on:click=toggle>
-                {move || if consent.get() { "撤回同意" } else { "同意位置签到" }}
+                {move || if consent.get() { "撤回位置签到同意" } else { "同意位置签到" }}
             </button>
         </section>
     }

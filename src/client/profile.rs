@@ -75,10 +75,14 @@ fn Access(disabled: bool, id: i64) -> impl IntoView {
             {
                 Ok(row) => {
                     set_disabled.set(row.disabled);
+                    let admin = ctx.role().is_some_and(crate::model::Role::administers);
                     set_note.set(Some(if row.disabled {
                         "账号已停用：该成员已退出登录，不再列入新活动的应到名单。".to_owned()
+                    } else if row.joined_before && !admin {
+                        "账号已恢复。需由党委或区委组织部管理员重置密码后，该成员才能登录。"
+                            .to_owned()
                     } else {
-                        "账号已恢复。请为其发邀请，重新设置密码后即可登录。".to_owned()
+                        "账号已恢复。请为其发邀请，设置密码后即可登录。".to_owned()
                     }));
                 }
                 Err(e) => set_note.set(Some(say(e))),
@@ -91,7 +95,7 @@ fn Access(disabled: bool, id: i64) -> impl IntoView {
             <p data-testid="account-state">{move || if disabled.get() { "已停用" } else { "使用中" }}</p>
             <form on:submit=submit>
                 <Show when=move || !disabled.get()>
-                    <label>"停用原因（如组织关系转出、手机丢失）"
+                    <label>"停用原因（必填，如组织关系转出、手机丢失）"
                         <input type="text" maxlength="200" bind:value=reason/>
                     </label>
                 </Show>

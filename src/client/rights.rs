@@ -211,7 +211,7 @@ fn WithdrawPrivacy() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let (note, set_note) = signal(None::<String>);
     let withdraw = move |_| {
-        let question = "撤回后账号将停用：不能再登录，也不再列入新活动的应到名单；此前的组织生活记录由支部保存。确定撤回吗？";
+        let question = "撤回后账号将停用：不能再登录，也不再列入新活动的应到名单；此前的组织生活记录由支部保存。如需恢复，请联系党支部书记。确定撤回吗？";
         if !window().confirm_with_message(question).unwrap_or(false) {
             return;
         }
@@ -227,7 +227,7 @@ fn WithdrawPrivacy() -> impl IntoView {
     };
     view! {
         <section class="card">
-            <h2>"撤回同意"</h2>
+            <h2>"撤回对《个人信息保护说明》的同意"</h2>
             <p class="hint">"撤回对《个人信息保护说明》的同意后，账号停用。"</p>
             <button type="button" class="link danger" on:click=withdraw>"撤回同意并停用账号"</button>
             {move || note.get().map(|n| view! { <p class="hint" role="status">{n}</p> })}
@@ -248,10 +248,20 @@ fn MyDataView(data: MyData) -> impl IntoView {
     } else {
         p.host_orgs.join("、")
     };
-    let consents = data.consents.into_iter().rev().map(|c| {
-        let what = if c.granted { "同意" } else { "撤回" };
-        view! { <li>{format!("{} {}{}", LocalTime::from_millis(c.at).table(), what, c.kind.label())}</li> }
-    }).collect_view();
+    let consents: Vec<String> = data
+        .consents
+        .into_iter()
+        .rev()
+        .map(|c| {
+            let what = if c.granted { "同意" } else { "撤回" };
+            format!(
+                "{} {}{}",
+                LocalTime::from_millis(c.at).table(),
+                what,
+                c.kind.label()
+            )
+        })
+        .collect();
     let group = p.group.unwrap_or_else(|| "无".to_owned());
     let mobile = p.mobile.map_or("无".to_owned(), |m| {
         format!(
@@ -276,6 +286,7 @@ fn MyDataView(data: MyData) -> impl IntoView {
                 .into_any()
         }
     };
+    let consents = lines(consents);
     let account = lines(data.account);
     let audit = lines(
         data.audit
@@ -312,7 +323,7 @@ fn MyDataView(data: MyData) -> impl IntoView {
             <p>{format!("组织生活 {} 条 · 学习记录 {} 条 · 投诉建议 {} 条 · 上传过记录的手机 {} 部",
                 data.attendance.len(), data.study.len(), data.feedback.len(), data.devices.len())}</p>
             <h2>"授权记录"</h2>
-            <ul>{consents}</ul>
+            {consents}
             <h2>"账号记录"</h2>
             {account}
             <h2>"书记和管理员对您的操作"</h2>

@@ -149,7 +149,7 @@ impl Ctx {
         // What happened to the account since this phone last logged in (a reset, a new password …).
         if !resp.notices.is_empty() {
             self.notice.set(Some(format!(
-                "账号提醒：{}。如非本人或管理员所为，请立即联系党支部书记或区委组织部。",
+                "账号提醒：{}。如果这不是您本人申请或知情的，请立即联系党委或区委组织部。",
                 resp.notices.join("；")
             )));
         }
@@ -182,6 +182,8 @@ impl Ctx {
             spawn_local(async move { http::logout(&s.token).await });
         }
         store::clear_session();
+        // A reminder about the account is for its owner, not the next person holding the phone.
+        self.notice.set(None);
         self.session.set(None);
         self.entries.set(Vec::new());
         self.cache.set(Cache::default());

@@ -38,13 +38,9 @@ const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const CODE_LEN: usize = 8;
 const BAD_CODE: &str = "邀请码无效、已使用或已过期，请向书记重新索取";
 
-pub fn router() -> Router<AppState> {
+/// Joining: anyone holding a code (see [`super::auth::unauthenticated`]).
+pub fn unauthenticated_router() -> Router<AppState> {
     Router::new()
-        .route(paths::MEMBERS, get(members))
-        .route(paths::MEMBER, get(member).put(edit_member))
-        .route(paths::MEMBER_ACCESS, axum::routing::put(set_access))
-        .route(paths::PASSWORD, axum::routing::put(change_password))
-        .route(paths::INVITATIONS, post(invite))
         .route(
             paths::JOIN_CHECK,
             post(check).layer(super::auth::unauthenticated()),
@@ -53,6 +49,15 @@ pub fn router() -> Router<AppState> {
             paths::JOIN,
             post(join).layer(super::auth::unauthenticated()),
         )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::MEMBERS, get(members))
+        .route(paths::MEMBER, get(member).put(edit_member))
+        .route(paths::MEMBER_ACCESS, axum::routing::put(set_access))
+        .route(paths::PASSWORD, axum::routing::put(change_password))
+        .route(paths::INVITATIONS, post(invite))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -65,7 +70,8 @@ pub struct MembersQuery {
 /// A member as [`member_row`] reads them; add `WHERE …`.
 const SELECT_MEMBER: &str =
     "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
-        u.password_hash != '', u.disabled_at IS NOT NULL FROM users u JOIN orgs o ON o.id = u.org_id";
+        u.password_hash != '', u.disabled_at IS NOT NULL, u.joined_at IS NOT NULL
+     FROM users u JOIN orgs o ON o.id = u.org_id";
 
 type MemberFields = (
     i64,
@@ -79,11 +85,24 @@ type MemberFields = (
     String,
     bool,
     bool,
+    bool,
 );
 
 fn member_row(fields: MemberFields) -> MemberRow {
-    let (id, name, phone, org_id, org_name, role, membership, post, tags, joined, disabled) =
-        fields;
+    let (
+        id,
+        name,
+        phone,
+        org_id,
+        org_name,
+        role,
+        membership,
+        post,
+        tags,
+        joined,
+        disabled,
+        joined_before,
+    ) = fields;
     MemberRow {
         id,
         name,
@@ -96,6 +115,7 @@ fn member_row(fields: MemberFields) -> MemberRow {
         tags,
         joined,
         disabled,
+        joined_before,
     }
 }
 
@@ -627,7 +647,7 @@ pub async fn change_password(
         user.id,
         now,
         None,
-        "修改了密码（其他设备已退出登录）",
+        "您修改了密码（其他设备已退出登录）",
     )
     .await?;
     tx.commit().await?;
@@ -735,9 +755,9 @@ pub async fn join(
     .execute(&mut *tx)
     .await?;
     let what = if joined_before {
-        "用邀请码设置了新密码（此前的登录均已退出）"
+        "有人用重置码设置了新密码（此前的登录均已退出）"
     } else {
-        "用邀请码加入红雁并设置了密码"
+        "您用邀请码加入红雁并设置了密码"
     };
     account_event(&mut tx, user_id, now, None, what).await?;
     let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
@@ -768,7 +788,10 @@ async fn valid_code(
     code: &str,
 ) -> Result<(i64, i64), AppError> {
     let now = now_ms();
-    let keys = [(format!("join:{}", address.0), throttle::CODES)];
+    let keys = [(
+        format!("join:{}", throttle::network_of(&address.0)),
+        throttle::CODES,
+    )];
     let attempt = state.throttle.attempt(&keys, false, now).map_err(|wait| {
         state.security.log(
             "invitation_code_throttled",

@@ -81,16 +81,20 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
         }
     }
     let checked_this_hour: u32 = sqlx::query_scalar(
-        "SELECT count(*) FROM mutations WHERE user_id = ? AND kind = 'sign_in' AND received_at > ?",
+        "SELECT count(*) FROM mutations
+         WHERE user_id = ? AND kind = 'sign_in' AND received_at > ? AND imported_by IS NULL",
     )
     .bind(author.id)
     .bind(ap.now - 3_600_000)
     .fetch_one(&mut *conn)
     .await?;
+    // A lead of the activity's branch holds the code's key, and whoever carried an unsigned record in may
+    // know the code: neither sign-in is proven by it.
+    let leads_it = author.role == Role::Lead && author.org_id == activity.org_id;
     let claim = SignInClaim {
         wrong_codes,
         checked_this_hour,
-        by_location: s.location.is_some(),
+        by_location: s.location.is_some() || leads_it || ap.carried_unsigned,
         before_last_sync: ap.before_last_sync(),
     };
     let typed = normalize_code(&s.code);
@@ -132,7 +136,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
         "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
                 clock_skewed = ?5, code_unverified = ?6, server_seq = ?7, location_inside = ?10,
                 location_distance_m = ?11, location_accuracy_m = ?12, time_doubtful = ?13, wrong_codes = ?14,
-                self_marked = 0
+                self_marked = 0, carried_by = ?15
          WHERE activity_id = ?8 AND member_id = ?9"
     ))
     .bind(ap.record_id)
@@ -149,6 +153,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     .bind(location.map(|l| l.accuracy_m))
     .bind(claim.before_last_sync)
     .bind(proof.wrong_codes)
+    .bind(ap.imported_by.filter(|_| ap.carried_unsigned))
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
@@ -176,22 +181,24 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
         Err(why) => return Ok(Err(why.to_owned())),
     };
     let reason = r.reason.trim();
-    // The lead sees when it arrived, and whether its claimed time is before the phone's last sync.
+    // The lead sees when it arrived, whether its claimed time is before the phone's last sync, whether leave
+    // "before the start" only reached the server after it, and who carried it in unsigned.
     let (sql, category) = match r.kind {
         RequestKind::Study => (
-            "UPDATE attendance SET status = ?, study = ?, received_at = ?, time_doubtful = ?, server_seq = ?
+            "UPDATE attendance SET status = ?, study = ?, received_at = ?, time_doubtful = ?, carried_by = ?,
+                    server_seq = ?
              WHERE activity_id = ? AND member_id = ?",
             None,
         ),
         RequestKind::Leave => (
             "UPDATE attendance SET status = ?, reason = ?, category = ?, lead_note = NULL, received_at = ?,
-                    time_doubtful = ?, server_seq = ?
+                    time_doubtful = ?, carried_by = ?, late_request = ?, server_seq = ?
              WHERE activity_id = ? AND member_id = ?",
             Some(r.category.unwrap_or(LeaveCategory::Other)),
         ),
         RequestKind::Makeup => (
             "UPDATE attendance SET status = ?, reason = ?, lead_note = NULL, received_at = ?, time_doubtful = ?,
-                    server_seq = ?
+                    carried_by = ?, server_seq = ?
              WHERE activity_id = ? AND member_id = ?",
             None,
         ),
@@ -200,9 +207,14 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
     if let Some(category) = category {
         query = query.bind(category.as_str());
     }
-    query
+    query = query
         .bind(ap.now)
         .bind(ap.before_last_sync())
+        .bind(ap.imported_by.filter(|_| ap.carried_unsigned));
+    if r.kind == RequestKind::Leave {
+        query = query.bind(ap.now > activity.starts_at);
+    }
+    query
         .bind(ap.seq)
         .bind(&r.activity_id)
         .bind(ap.author.id)
@@ -249,10 +261,15 @@ async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applyi
 /// their record has not arrived — marks them present (audited as such); their own record merges into this
 /// row when it arrives (fault 10 in the README's “Proving sync under faults”). Confirming twice is harmless.
 pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
-    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
-        return Ok(Err(why));
-    }
+    let activity = match ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
+        Ok(activity) => activity,
+        Err(why) => return Ok(Err(why)),
+    };
     if c.member_id == ap.author.id {
+        // Not before members may sign in either.
+        if ap.now < activity.starts_at - crate::model::SIGN_IN_OPENS_BEFORE_MS {
+            return Ok(Err("活动开始前1小时起才能标记本人出席".to_owned()));
+        }
         return mark_self_present(conn, c, ap).await;
     }
     let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
@@ -295,6 +312,19 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
     }
     if d.member_id == ap.author.id && d.decision != Decision::Absent {
         return Ok(Err(NOT_ONESELF.to_owned()));
+    }
+    let carried_by: Option<i64> = sqlx::query_scalar(
+        "SELECT carried_by FROM attendance WHERE activity_id = ? AND member_id = ?",
+    )
+    .bind(&d.activity_id)
+    .bind(d.member_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    if carried_by == Some(ap.author.id) {
+        return Ok(Err(
+            "这条申请是您代为导入的（未经本人签名），须由支部其他委员或上级管理员审批".to_owned(),
+        ));
     }
     let Some(status) = status_of(conn, &d.activity_id, d.member_id).await? else {
         return Ok(Err("该成员不在应到名单中".to_owned()));
@@ -410,6 +440,8 @@ pub struct AttendanceRecord {
     pub wrong_codes: u32,
     pub time_doubtful: bool,
     pub self_marked: bool,
+    pub carried: bool,
+    pub late_request: bool,
     pub received_at: Option<i64>,
     pub guest: bool,
     pub reason: Option<String>,
@@ -424,7 +456,7 @@ pub struct AttendanceRecord {
 
 /// The columns of [`AttendanceRecord`], for queries over `attendance t JOIN users u`.
 pub const ATTENDANCE_COLUMNS: &str = "t.activity_id, t.member_id, u.name AS member_name, u.membership, t.status,
-    t.signed_at, t.clock_skewed, t.code_unverified, t.wrong_codes, t.time_doubtful, t.self_marked, t.received_at, t.guest, t.reason, t.category, t.lead_note, t.study, t.location_inside,
+    t.signed_at, t.clock_skewed, t.code_unverified, t.wrong_codes, t.time_doubtful, t.self_marked, t.carried_by IS NOT NULL AS carried, t.late_request, t.received_at, t.guest, t.reason, t.category, t.lead_note, t.study, t.location_inside,
     t.location_distance_m, t.location_accuracy_m, t.server_seq";
 
 impl AttendanceRecord {
@@ -450,6 +482,8 @@ impl AttendanceRecord {
             wrong_codes: self.wrong_codes,
             time_doubtful: self.time_doubtful,
             self_marked: self.self_marked,
+            carried: self.carried,
+            late_request: self.late_request,
             received_at: self.received_at,
             guest: self.guest,
             reason: self.reason,

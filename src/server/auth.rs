@@ -31,9 +31,13 @@ const WRONG_CREDENTIALS: &str = "手机号或密码不正确";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::LOGIN, post(login).layer(unauthenticated()))
         .route(paths::LOGOUT, post(logout))
         .route(paths::ME, get(me))
+}
+
+/// Logging in: see [`unauthenticated`].
+pub fn unauthenticated_router() -> Router<AppState> {
+    Router::new().route(paths::LOGIN, post(login).layer(unauthenticated()))
 }
 
 /// Routes anyone may call without a session (login, joining): at most so many at once and each within a
@@ -64,8 +68,24 @@ pub fn unauthenticated() -> impl tower::Layer<
         .timeout(std::time::Duration::from_secs(20))
 }
 
-/// Unauthenticated requests handled at once (password work is bounded separately, see [`hashing`]).
-const UNAUTHENTICATED_AT_ONCE: usize = 64;
+/// Unauthenticated requests handled at once (password work is bounded separately, see [`hashing`]; one
+/// network's share by [`one_network_at_a_time`]).
+const UNAUTHENTICATED_AT_ONCE: usize = 256;
+
+/// At most [`throttle::InFlight::PER_NETWORK`] requests without a session in progress per network: a few
+/// slow connections cannot take every slot.
+pub async fn one_network_at_a_time(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let network = throttle::network_of(&client_address(&state, &req));
+    let Some(_slot) = state.in_flight.take(&network) else {
+        return AppError::Busy.into_response();
+    };
+    next.run(req).await
+}
 
 /// The person behind a valid bearer token. Extracting it fails with 401 otherwise.
 #[derive(Clone, Debug)]
@@ -242,7 +262,10 @@ pub async fn login(
     } else {
         vec![
             (phone_key.clone(), throttle::PHONE),
-            (format!("addr:{}", address.0), throttle::ADDRESS),
+            (
+                format!("addr:{}", throttle::network_of(&address.0)),
+                throttle::ADDRESS,
+            ),
         ]
     };
     let attempt = match state.throttle.attempt(&keys, !known_device, now) {

@@ -161,6 +161,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         settings,
         synced_at: 0,
         imported_by: None,
+        carried_unsigned: false,
     };
     if let Err(reason) = activities::create(&mut tx, &activity, &applying).await? {
         tracing::warn!(%reason, "demo activity not created");

@@ -40,6 +40,18 @@ pub async fn feedback(
     if body.is_empty() || body.chars().count() > MAX_FEEDBACK_CHARS {
         return Ok(Err(format!("内容应为1到{MAX_FEEDBACK_CHARS}个字")));
     }
+    // The inbox of the district admins is not a place to flood.
+    let today: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM feedback WHERE user_id = ? AND created_at > ?")
+            .bind(ap.author.id)
+            .bind(ap.now - 24 * 3_600_000)
+            .fetch_one(&mut *conn)
+            .await?;
+    if today >= MAX_FEEDBACK_PER_DAY {
+        return Ok(Err(format!(
+            "每天最多提交{MAX_FEEDBACK_PER_DAY}条投诉建议，请明天再提交"
+        )));
+    }
     let inserted = sqlx::query(
         "INSERT INTO feedback (id, user_id, topic, body, created_at, server_seq) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING",
@@ -48,7 +60,8 @@ pub async fn feedback(
     .bind(ap.author.id)
     .bind(f.topic.as_str())
     .bind(body)
-    .bind(ap.at())
+    // Dated by the server: a phone's clock does not decide when a complaint was made.
+    .bind(ap.now)
     .bind(ap.seq)
     .execute(conn)
     .await?
@@ -59,6 +72,9 @@ pub async fn feedback(
         Err("这条投诉建议已经提交过".to_owned())
     })
 }
+
+/// 投诉建议 one person may send in a day.
+const MAX_FEEDBACK_PER_DAY: i64 = 20;
 
 /// A district admin replies (a later reply replaces the earlier one); the member sees it with their next pull.
 pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying<'_>) -> Outcome {
@@ -119,7 +135,7 @@ pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>
             ap.author.id,
             ap.now,
             None,
-            "撤回了《个人信息保护说明》的同意，账号已停用",
+            "您撤回了《个人信息保护说明》的同意，账号已停用",
         )
         .await?;
         ap.audit(conn, "withdraw_privacy_consent", "", Some(ap.author.id))

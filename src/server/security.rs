@@ -103,7 +103,12 @@ pub async fn events_since(
 #[derive(Default)]
 pub struct SecurityLog {
     file: Option<std::sync::Mutex<std::fs::File>>,
+    /// Refusals logged per network this minute: a stranger cannot fill the disk with 401s.
+    refusals: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
 }
+
+/// Refusals logged per network and minute; past that, one line says how many more were not.
+const REFUSALS_PER_MINUTE: u32 = 60;
 
 impl SecurityLog {
     /// Appends to `path`, creating it.
@@ -114,6 +119,7 @@ impl SecurityLog {
             .open(path)?;
         Ok(SecurityLog {
             file: Some(std::sync::Mutex::new(file)),
+            refusals: Default::default(),
         })
     }
 
@@ -135,14 +141,51 @@ impl SecurityLog {
     }
 }
 
-/// Logs every answer of 401 or 403 with the path and the caller's address (never a token or a body).
+impl SecurityLog {
+    /// Whether one more refusal from `network` is logged now (the minute's first past the limit is, to
+    /// say that the rest are not).
+    fn refusal_allowed(&self, network: &str, now: i64) -> Option<bool> {
+        let mut counts = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() > 100_000 {
+            counts.retain(|_, (_, since)| now - *since < 60_000);
+        }
+        let entry = counts.entry(network.to_owned()).or_insert((0, now));
+        if now - entry.1 >= 60_000 {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        match entry.0 {
+            n if n <= REFUSALS_PER_MINUTE => Some(false),
+            n if n == REFUSALS_PER_MINUTE + 1 => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Logs every answer of 401 or 403 with the path (its first 120 characters) and the caller's address
+/// (never a token or a body), up to a limit per network and minute.
 pub async fn log_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
+    let path: String = req.uri().path().chars().take(120).collect();
     let method = req.method().to_string();
     let address = super::auth::client_address(&state, &req);
     let response = next.run(req).await;
     let status = response.status();
     if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        let network = super::throttle::network_of(&address);
+        match state
+            .security
+            .refusal_allowed(&network, super::db::now_ms())
+        {
+            None => return response,
+            Some(true) => {
+                state.security.log(
+                    "refusals_not_logged",
+                    serde_json::json!({"network": network, "per_minute": REFUSALS_PER_MINUTE}),
+                );
+                return response;
+            }
+            Some(false) => {}
+        }
         state.security.log(
             if status == StatusCode::UNAUTHORIZED {
                 "unauthorized"

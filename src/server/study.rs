@@ -153,13 +153,13 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
     };
     sqlx::query(
         "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, days,
-                                   programme, notes, status, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   programme, notes, status, created_at, server_seq, carried_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
              organiser = excluded.organiser, starts_on = excluded.starts_on, ends_on = excluded.ends_on,
              hours = excluded.hours, days = excluded.days, programme = excluded.programme,
              notes = excluded.notes, status = excluded.status, credited = 0, version = version + 1,
-             server_seq = excluded.server_seq",
+             server_seq = excluded.server_seq, carried_by = excluded.carried_by",
     )
     .bind(&e.study_id)
     .bind(by.id)
@@ -175,6 +175,7 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
     .bind(status.as_str())
     .bind(ap.now)
     .bind(ap.seq)
+    .bind(ap.imported_by.filter(|_| ap.carried_unsigned))
     .execute(&mut *conn)
     .await?;
     Ok(Ok(()))
@@ -219,20 +220,26 @@ pub async fn withdraw(
 
 /// A reviewer recognises or returns a record, judged by [`study::review`]; audited.
 pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<'_>) -> Outcome {
-    type Row = (String, u32, u32, i64, String, i64, String);
+    type Row = (String, u32, u32, i64, String, i64, String, Option<i64>);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.status, s.version, s.hours, u.id, u.role, u.org_id, u.audience
+        "SELECT s.status, s.version, s.hours, u.id, u.role, u.org_id, u.audience, s.carried_by
          FROM study_records s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
     )
     .bind(&r.study_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((status, version, hours, id, role, org_id, audience)) = row else {
+    let Some((status, version, hours, id, role, org_id, audience, carried_by)) = row else {
         return Ok(Err("学习记录不存在".to_owned()));
     };
     let author = Author::stored(id, &role, org_id, &audience);
     if !may_review(ap.author, &author) {
         return Ok(Err(REVIEW_SCOPE.to_owned()));
+    }
+    // Whoever carried an unsigned record in could have written it: someone else recognises it.
+    if carried_by == Some(ap.author.id) {
+        return Ok(Err(
+            "这条学习记录是您代为导入的（未经本人签名），须由其他审核人认定".to_owned(),
+        ));
     }
     let status = StudyStatus::parse(&status).unwrap_or_default();
     let next = match study::review(

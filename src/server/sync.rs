@@ -25,6 +25,8 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
+use std::sync::OnceLock;
+
 use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
@@ -187,11 +189,15 @@ pub async fn register_key(
         return Err(AppError::BadRequest("签名公钥无效".to_owned()));
     }
     let mut tx = state.db.writer.begin().await?;
-    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM device_keys WHERE user_id = ?")
-        .bind(user.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if known >= MAX_KEYS {
+    let (known, on_this_phone): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE device_id = ?) FROM device_keys WHERE user_id = ?",
+    )
+    .bind(&key.device_id)
+    .bind(user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let new = !key_known(&mut tx, user.id, &key).await?;
+    if new && (known >= MAX_KEYS || on_this_phone >= MAX_KEYS_PER_PHONE) {
         return Err(AppError::Conflict("本账号登记的手机过多，请联系管理员"));
     }
     let added = sqlx::query(
@@ -230,8 +236,25 @@ fn truncated(text: &str, bytes: usize) -> &str {
     &text[..end]
 }
 
-/// Signing keys one person may register (phones over the years).
+/// Signing keys one person may register (phones over the years), and on one phone (a browser's storage
+/// cleared now and then). Each key is tried on each signed record: few keys, little work.
 const MAX_KEYS: i64 = 50;
+const MAX_KEYS_PER_PHONE: i64 = 3;
+
+async fn key_known(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    key: &DeviceKey,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = ? AND device_id = ? AND public_key = ?)",
+    )
+    .bind(user_id)
+    .bind(&key.device_id)
+    .bind(key.public_key.to_ascii_lowercase())
+    .fetch_one(conn)
+    .await
+}
 
 /// A P-256 public key from its uncompressed point in hex.
 fn verifying_key(public_key: &str) -> Option<p256::ecdsa::VerifyingKey> {
@@ -257,9 +280,11 @@ const CARRIED_UNSIGNED: [MutationKind; 3] = [
     MutationKind::SaveStudy,
 ];
 
-/// Why each record must be refused before it is applied, judged outside the write transaction: a
-/// signature that does not match the author's keys for this phone (the record was altered or invented),
-/// or, in a file someone else imports, an unsigned record of a kind only its author may deliver.
+/// Why each record must be refused before it is applied, judged outside the write transaction and off
+/// the async workers: a signature that does not match the author's keys for this phone (the record was
+/// altered or invented), or, in a file someone else imports, an unsigned record of a kind only its author
+/// may deliver — or any unsigned record once the author's phones sign (they have registered a key).
+/// After a few bad signatures the rest of the batch is refused unchecked: checking costs CPU.
 async fn judge_signatures(
     state: &AppState,
     author: Person,
@@ -276,29 +301,54 @@ async fn judge_signatures(
     } else {
         Vec::new()
     };
-    let keys: Vec<p256::ecdsa::VerifyingKey> =
-        keys.iter().filter_map(|k| verifying_key(k)).collect();
-    Ok(mutations
+    let signs: bool = carried_by_another
+        && sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = ?)")
+            .bind(author.id)
+            .fetch_one(&state.db.reader)
+            .await?;
+    let records: Vec<(String, String, MutationKind)> = mutations
         .iter()
-        .map(|m| {
-            if !m.sig.is_empty() {
-                let text = m.signed_text(author.id, device_id);
-                let signature = from_hex(&m.sig)
-                    .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok());
-                let genuine = signature.is_some_and(|sig| {
-                    use p256::ecdsa::signature::Verifier;
-                    keys.iter().any(|k| k.verify(text.as_bytes(), &sig).is_ok())
-                });
-                (!genuine).then(|| "记录与签名不符（可能被改动或伪造），未予接收".to_owned())
-            } else if carried_by_another
-                && !(author.role == Role::Member && CARRIED_UNSIGNED.contains(&m.kind))
-            {
-                Some("这条记录未经本人签名，只能由本人上传，不能由他人代为导入".to_owned())
-            } else {
-                None
-            }
-        })
-        .collect())
+        .map(|m| (m.sig.clone(), m.signed_text(author.id, device_id), m.kind))
+        .collect();
+    static CHECKING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let _turn = CHECKING
+        .get_or_init(|| tokio::sync::Semaphore::new(2))
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("signature semaphore: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        use p256::ecdsa::signature::Verifier;
+        const ALTERED: &str = "记录与签名不符（可能被改动或伪造），未予接收";
+        const MAX_BAD: usize = 5;
+        let keys: Vec<p256::ecdsa::VerifyingKey> =
+            keys.iter().filter_map(|k| verifying_key(k)).collect();
+        let mut bad = 0;
+        records
+            .into_iter()
+            .map(|(sig, text, kind)| {
+                if !sig.is_empty() {
+                    let genuine = bad < MAX_BAD
+                        && from_hex(&sig)
+                            .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok())
+                            .is_some_and(|sig| {
+                                keys.iter().any(|k| k.verify(text.as_bytes(), &sig).is_ok())
+                            });
+                    if !genuine {
+                        bad += 1;
+                    }
+                    (!genuine).then(|| ALTERED.to_owned())
+                } else if carried_by_another
+                    && (signs || !(author.role == Role::Member && CARRIED_UNSIGNED.contains(&kind)))
+                {
+                    Some("这条记录未经本人签名，只能由本人上传，不能由他人代为导入".to_owned())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("signature check: {e}")))
 }
 
 /// Stores one author's records in one write transaction; answers one receipt each, in order. Nothing is
@@ -416,11 +466,29 @@ async fn apply(
     } else {
         refused
     };
-    let stored_payload = if refused.is_some() {
-        truncated(m.payload.get(), KEEP_REFUSED_BYTES)
-    } else {
-        m.payload.get()
-    };
+    // Refused before it is applied: kept as evidence, but not under its id, so whoever sent or carried a
+    // bad copy cannot keep the genuine record out.
+    if let Some(reason) = refused {
+        sqlx::query(
+            "INSERT INTO refused_records (record_id, user_id, device_id, kind, payload, reason, imported_by, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&m.id)
+        .bind(author.id)
+        .bind(device_id)
+        .bind(m.kind.as_str())
+        .bind(truncated(m.payload.get(), KEEP_REFUSED_BYTES))
+        .bind(reason)
+        .bind(imported_by)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(receipt(
+            ReceiptStatus::Quarantined,
+            Some(reason.to_owned()),
+            0,
+        ));
+    }
     let inserted = sqlx::query(
         "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
                                 status, server_seq, received_at, imported_by)
@@ -432,7 +500,7 @@ async fn apply(
     .bind(author.id)
     .bind(m.seq as i64)
     .bind(m.kind.as_str())
-    .bind(stored_payload)
+    .bind(m.payload.get())
     .bind(m.device_time)
     .bind(m.server_offset_ms)
     .bind(seq.peek())
@@ -487,11 +555,11 @@ async fn apply(
         settings,
         synced_at: m.synced_at,
         imported_by,
+        carried_unsigned: imported_by.is_some() && m.sig.is_empty(),
     };
-    let outcome = match (refused, m.change()) {
-        (Some(reason), _) => Err(reason.to_owned()),
-        (None, Ok(change)) => apply_change(conn, change, &applying).await?,
-        (None, Err(reason)) => Err(reason),
+    let outcome = match m.change() {
+        Ok(change) => apply_change(conn, change, &applying).await?,
+        Err(reason) => Err(reason),
     };
     match outcome {
         Ok(()) => Ok(receipt(ReceiptStatus::Applied, None, server_seq)),
@@ -532,6 +600,8 @@ pub struct Applying<'a> {
     pub synced_at: Millis,
     /// Who imported the file this record came in, when not its author.
     pub imported_by: Option<i64>,
+    /// It came unsigned in a file someone else imported: the carrier could have written it.
+    pub carried_unsigned: bool,
 }
 
 impl Applying<'_> {

@@ -206,6 +206,69 @@ impl Attempt<'_> {
     }
 }
 
+/// The network an address belongs to, as guessing is counted: the /24 of an IPv4 address, the /64 of an
+/// IPv6 one (one subscriber gets a whole /64, so single IPv6 addresses cost a stranger nothing).
+pub fn network_of(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => address.to_owned(),
+    }
+}
+
+/// Requests without a session in progress per network: a few slow connections from one place cannot hold
+/// every slot the server gives such requests.
+#[derive(Default)]
+pub struct InFlight {
+    counts: Mutex<HashMap<String, usize>>,
+}
+
+/// A slot of [`InFlight`], given back when dropped.
+pub struct Slot<'a> {
+    in_flight: &'a InFlight,
+    key: String,
+}
+
+impl InFlight {
+    /// Most such requests one network may have in progress at once.
+    pub const PER_NETWORK: usize = 8;
+
+    pub fn take(&self, key: &str) -> Option<Slot<'_>> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(key.to_owned()).or_default();
+        if *n >= Self::PER_NETWORK {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            in_flight: self,
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut counts = self
+            .in_flight
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +333,21 @@ mod tests {
             "a known phone passes"
         );
         assert!(t.attempt(&fresh, true, 60_000).is_ok(), "a minute later");
+    }
+
+    #[test]
+    fn addresses_are_counted_by_network() {
+        assert_eq!(network_of("203.0.113.9"), "203.0.113.0/24");
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("unknown"), "unknown");
+        let flights = InFlight::default();
+        let held: Vec<_> = (0..InFlight::PER_NETWORK)
+            .map(|_| flights.take("n").unwrap())
+            .collect();
+        assert!(flights.take("n").is_none());
+        assert!(flights.take("m").is_some());
+        drop(held);
+        assert!(flights.take("n").is_some());
     }
 
     #[test]

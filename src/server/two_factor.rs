@@ -176,12 +176,12 @@ pub async fn change(
     let (sql, what) = if change.enabled {
         (
             "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE id = ?",
-            "开启了两步验证",
+            "您开启了两步验证",
         )
     } else {
         (
             "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = ? WHERE id = ?",
-            "关闭了两步验证",
+            "您关闭了两步验证",
         )
     };
     sqlx::query(sql)

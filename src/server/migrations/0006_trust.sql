@@ -7,6 +7,10 @@ ALTER TABLE attendance ADD COLUMN wrong_codes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attendance ADD COLUMN time_doubtful INTEGER NOT NULL DEFAULT 0;
 -- A lead marked themselves present (their own statement: never 已确认 by themselves).
 ALTER TABLE attendance ADD COLUMN self_marked INTEGER NOT NULL DEFAULT 0;
+-- Who carried in the member's unsigned record about this row, from a file (they may not decide on it).
+ALTER TABLE attendance ADD COLUMN carried_by INTEGER REFERENCES users(id);
+-- Leave that reached the server only after the activity had begun.
+ALTER TABLE attendance ADD COLUMN late_request INTEGER NOT NULL DEFAULT 0;
 -- A location sign-in is the member's own statement, never proof: those already stored are judged again.
 UPDATE attendance SET code_unverified = 1
 WHERE location_inside IS NOT NULL AND record_id IS NOT NULL AND status = 'signed_in';
@@ -55,3 +59,21 @@ CREATE TABLE device_keys (
 ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_pending TEXT;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+
+-- Who carried in an unsigned study record (they may not recognise it).
+ALTER TABLE study_records ADD COLUMN carried_by INTEGER REFERENCES users(id);
+
+-- Records refused before they were applied (a signature that does not match, an unsigned record someone
+-- else carried, too large): kept as evidence, but not under their id — the genuine record may still come.
+CREATE TABLE refused_records (
+    id          INTEGER PRIMARY KEY,
+    record_id   TEXT NOT NULL,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    device_id   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    imported_by INTEGER REFERENCES users(id),
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX refused_records_user ON refused_records(user_id, received_at);

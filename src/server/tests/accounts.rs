@@ -505,7 +505,7 @@ async fn a_lead_cannot_take_over_a_joined_members_account_and_a_reset_is_told_to
     let notices = r.body["notices"].to_string();
     assert!(
         notices.contains("郭强（党委管理员）发起了密码重置")
-            && notices.contains("用邀请码设置了新密码"),
+            && notices.contains("用重置码设置了新密码"),
         "{notices}"
     );
     // Told once on that phone.
