@@ -1414,7 +1414,7 @@ async fn signature_checks_cost_little_whatever_a_script_sends() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    // Two hundred records with signatures that do not match: refused, the rest unchecked after a few.
+    // Two hundred records with signatures that do not match: refused, tried against three keys at most.
     let batch: Vec<Mutation> = (1..=200u64)
         .map(|i| {
             let mut m = Mutation::new(
