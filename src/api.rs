@@ -1540,32 +1540,15 @@ pub struct MyProfile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MyAttendance {
-    pub activity_id: String,
     pub title: String,
     pub kind: ActivityKind,
     pub starts_at: Millis,
-    pub status: AttendanceStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<Millis>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The kind of leave asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<LeaveCategory>,
-    /// The lead's note on a refusal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_note: Option<String>,
-    /// What they recorded as 补学.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub study: Option<String>,
-    /// A location sign-in's outcome (never a coordinate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<LocationCheck>,
+    /// The roster row as the lead sees it: status, leave category and reason, location outcome,
+    /// when it arrived …
+    pub row: AttendanceView,
     /// What the lead was told about the sign-in (not proven by its code, time doubtful …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub received_at: Option<Millis>,
 }
 
 /// An action a lead or admin took about this person, from the audit log.

@@ -154,8 +154,12 @@ pub fn secret_hex(random: [u8; 16]) -> String {
 pub fn code_for_step(secret: &str, step: i64) -> String {
     let mut mac = <Hmac<Sha256>>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(&step.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[31] & 0x0f);
+    six_digits(&mac.finalize().into_bytes())
+}
+
+/// RFC 4226's dynamic truncation of an HMAC to six digits (the last byte says where to read).
+pub fn six_digits(digest: &[u8]) -> String {
+    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
     let word = u32::from_be_bytes([
         digest[offset] & 0x7f,
         digest[offset + 1],

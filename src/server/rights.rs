@@ -326,16 +326,8 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
                     title: a.title,
                     kind,
                     starts_at: a.starts_at,
-                    status: row.status,
-                    signed_at: row.signed_at,
                     notes: row.proof_notes(),
-                    reason: row.reason,
-                    category: row.category,
-                    lead_note: row.lead_note,
-                    study: row.study,
-                    location: row.location,
-                    received_at: row.received_at,
-                    activity_id: row.activity_id,
+                    row,
                 })
             })
             .collect::<Result<_, AppError>>()?,

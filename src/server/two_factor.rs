@@ -32,15 +32,7 @@ pub fn code(secret: &[u8], step: i64) -> String {
         return String::new();
     };
     mac.update(&step.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[19] & 0x0f);
-    let word = u32::from_be_bytes([
-        digest[offset] & 0x7f,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ]);
-    format!("{:06}", word % 1_000_000)
+    crate::life::six_digits(&mac.finalize().into_bytes())
 }
 
 /// The step `typed` is the code of, one step either side of `now` (phones' clocks drift), if any.

@@ -731,7 +731,7 @@ async fn my_data_holds_everything_stored_about_me_and_nobody_else() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["activity_id"] == activity && a["status"] == "signed_in")
+            .any(|a| a["row"]["activity_id"] == activity && a["row"]["status"] == "signed_in")
     );
     assert_eq!(
         d["consents"],

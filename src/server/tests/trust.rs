@@ -1155,9 +1155,9 @@ async fn my_data_holds_everything_kept_about_me_and_withdrawing_consent_stops_th
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["activity_id"] == a.activity_id.as_str())
+        .find(|r| r["row"]["activity_id"] == a.activity_id.as_str())
         .unwrap();
-    assert_eq!(mine["category"], "personal", "{mine}");
+    assert_eq!(mine["row"]["category"], "personal", "{mine}");
     assert!(
         body["audit"].to_string().contains("修改成员资料"),
         "what the admin changed about me: {}",
