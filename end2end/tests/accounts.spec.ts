@@ -146,7 +146,7 @@ test('a forgotten password is reset by the committee admin, not the lead, and th
   await expect(li).toContainText('李明');
   // The lead could log in as the member with a reset code they issued: not theirs to issue.
   await expect(li.getByRole('button', { name: '重置密码' })).toHaveCount(0);
-  await expect(li).toContainText('忘记密码请联系党委或区委组织部管理员重置');
+  await expect(lead.page.getByText(/已加入的成员忘记密码，请联系党委或区委组织部管理员重置/)).toBeVisible();
 
   const { app: committee } = await newApp();
   await committee.login('13800000008');

@@ -249,6 +249,6 @@ test('location sign-in: only with separate consent, one fix, and only the outcom
 
   // Withdrawing consent stops location sign-in at once.
   await other.page.getByRole('link', { name: '我的' }).click();
-  await other.page.getByRole('button', { name: '撤回同意' }).click();
+  await other.page.getByRole('button', { name: '撤回位置签到同意' }).click();
   await expect(other.page.getByTestId('location-consent')).toHaveText('未同意位置签到');
 });
