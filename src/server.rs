@@ -94,8 +94,9 @@ impl AppState {
 )]
 struct ApiDoc;
 
-/// The answers every endpoint of a kind can give, documented once: a JSON body can be malformed (400),
-/// too large (413), not JSON (415) or of the wrong shape (422); path and query parameters can be invalid
+/// The answers every endpoint of a kind can give, documented once: a body can stop arriving (408); a JSON
+/// body can be malformed (400), too large (413), not JSON (415) or of the wrong shape (422); path and query
+/// parameters can be invalid
 /// (400); a signed-in endpoint refuses a missing or expired session (401); and any endpoint can fail on
 /// our side (500). Each is an [`ErrorBody`](crate::api::ErrorBody), so a client generated from the
 /// document handles them all.
@@ -129,6 +130,9 @@ impl utoipa::Modify for SharedErrors {
                     .as_ref()
                     .is_some_and(|b| b.content.contains_key("application/json"));
                 let mut shared = vec![("500", "Failed on the server (logged); try again")];
+                if op.request_body.is_some() {
+                    shared.push(("408", "The body stopped arriving"));
+                }
                 if json_body {
                     shared.extend([
                         ("400", "Malformed request"),

@@ -442,7 +442,9 @@ pub async fn edit_member(
 /// Leads: members of their branch; committee admins: members in their 党委; district admins: anyone. A newer invitation replaces an older one.
 #[utoipa::path(post, path = paths::INVITATIONS, tag = "accounts", security(("bearer" = [])), request_body = NewInvitation,
     responses((status = 200, body = Invitation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The account is disabled: restore it first"),
+        (status = 422, body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -662,7 +664,7 @@ pub async fn change_password(
     responses((status = 200, body = JoinPreview), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "Unknown, used or expired code"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "Busy: try again shortly")))]
 pub async fn check(
     State(state): State<AppState>,
     address: ClientAddress,
