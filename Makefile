@@ -67,7 +67,7 @@ fuzz-quick:
 	node end2end/fuzz.mjs target/site 12
 
 fuzz: setup-fuzz build
-	node end2end/fuzz.mjs target/site 150
+	node end2end/fuzz.mjs target/site 600
 
 setup: setup-rust setup-node
 

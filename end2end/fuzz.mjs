@@ -3,7 +3,7 @@
 // operation; the run fails on any 5xx, any status the document does not list, any answer whose body does
 // not match its documented schema (every error must be `{message}`), or a server that stops answering.
 //
-//   node end2end/fuzz.mjs <site dir> <examples per operation>   (make test: 12; make fuzz: 150)
+//   node end2end/fuzz.mjs <site dir> <examples per operation>   (make test: 12; make fuzz: 600)
 //
 // The roles run one after another on the same server, so later roles meet the state earlier ones made
 // (published activities, pushed records, imported rosters, new organisations). Logging out is left out
