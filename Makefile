@@ -23,7 +23,7 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size bench faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
+.PHONY: run test build size bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
@@ -42,6 +42,17 @@ bench: build
 	trap 'kill $$pid; rm -rf $$dir' EXIT; \
 	for i in $$(seq 50); do curl -sf http://127.0.0.1:3300/api/v1/openapi.json >/dev/null && break; sleep 0.2; done; \
 	node end2end/bench-push.mjs http://127.0.0.1:3300 20
+
+# Reads at a district's size: builds the scale fixture once (100,000 members, three years; about 20 minutes)
+# into target/scale and reuses it, then times every read against the release server.
+SCALE_DB ?= target/scale/district.db
+bench-scale: build
+	@mkdir -p $(dir $(SCALE_DB))
+	@test -f $(SCALE_DB) || target/release/hongyan seed-scale --db $(SCALE_DB) --members 100000 --detailed-months 1
+	@target/release/hongyan --port 3301 --db $(SCALE_DB) --site target/site & pid=$$!; \
+	trap 'kill $$pid' EXIT; \
+	for i in $$(seq 600); do curl -sf http://127.0.0.1:3301/api/v1/openapi.json >/dev/null && break; sleep 0.5; done; \
+	node end2end/bench-scale.mjs http://127.0.0.1:3301 30
 
 lint:
 	cargo fmt --check

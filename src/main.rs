@@ -27,6 +27,9 @@
 //!                                               every row checked, written only when none has a problem
 //! hongyan backup FILE                           online, consistent copy of the live database
 //! hongyan restore FILE                          replace the database with a backup (server stopped)
+//! hongyan seed-scale --db PATH [--members N] [--branches N] [--committees N] [--months N]
+//!                    [--detailed-months N]
+//!                                               a district-sized database for `make bench-scale`
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -73,6 +76,9 @@ fn main() -> std::process::ExitCode {
 /// Runs one operator's command (see the top of this file).
 fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
     use hongyan::server::ops;
+    if command == "seed-scale" {
+        return seed_scale(args);
+    }
     let mut db = std::env::var("HONGYAN_DB").unwrap_or_else(|_| "hongyan.db".into());
     let (mut phone, mut name, mut file) = (None, None, None);
     let mut dry_run = false;
@@ -155,6 +161,76 @@ fn operate(command: &str, args: &[String]) -> std::process::ExitCode {
     match outcome {
         Ok(done) => {
             println!("{done}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// `hongyan seed-scale --db PATH [--members N] [--branches N] [--committees N] [--months N] [--detailed-months N]`: a
+/// district-sized database for `make bench-scale` (see `server::scale`).
+fn seed_scale(args: &[String]) -> std::process::ExitCode {
+    use hongyan::server::scale;
+    let mut shape = scale::Shape::default();
+    let mut db = None;
+    let mut branches = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let Some(value) = it.next() else {
+            return fail(format!("{arg} needs a value"));
+        };
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{arg}: {value} is not a number"))
+        };
+        let parsed = match arg.as_str() {
+            "--db" => {
+                db = Some(std::path::PathBuf::from(value));
+                Ok(())
+            }
+            "--members" => number().map(|n| shape.members = n),
+            "--branches" => number().map(|n| branches = Some(n)),
+            "--committees" => number().map(|n| shape.committees = n),
+            "--months" => number().map(|n| shape.months = n as u32),
+            "--detailed-months" => number().map(|n| shape.detailed_months = n as u32),
+            other => Err(format!("unknown argument {other}")),
+        };
+        if let Err(e) = parsed {
+            return fail(e);
+        }
+    }
+    // Fifty members a branch unless told otherwise.
+    shape.branches = branches.unwrap_or((shape.members / 50).max(1));
+    shape.committees = shape.committees.min(shape.branches);
+    let Some(db) = db else {
+        return fail("seed-scale needs --db PATH (a new file)".to_owned());
+    };
+    // One thread: the records are applied one after another, and handing each statement between
+    // threads would cost more than the statement.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let started = std::time::Instant::now();
+    let progress = |line: String| eprintln!("[{:>5.0} s] {line}", started.elapsed().as_secs_f64());
+    match runtime.block_on(scale::seed(&db, &shape, progress)) {
+        Ok(built) => {
+            println!(
+                "{}: {} activities, {} records in {:.0} s; log in with password {} as member {}, lead {}, committee admin {}, district admin {}",
+                db.display(),
+                built.activities,
+                built.records,
+                started.elapsed().as_secs_f64(),
+                scale::PASSWORD,
+                built.samples.member,
+                built.samples.lead,
+                built.samples.committee,
+                built.samples.admin
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(e) => fail(e.to_string()),

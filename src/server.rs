@@ -17,6 +17,7 @@ mod orgs;
 mod register;
 mod rights;
 mod roster;
+pub mod scale;
 pub mod security;
 mod site;
 mod study;

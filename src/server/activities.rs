@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::auth::{CurrentUser, Person};
-use super::db::{in_subtree, is_group_of};
+use super::db::is_group_of;
 use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -371,9 +371,14 @@ pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, 
     a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.study_halves,
     (SELECT g.name FROM orgs g WHERE g.id = a.group_id) AS group_name, a.server_seq";
 
-/// Activities this user may see that changed in (cursor, upto], the first `limit` by sequence (`None`: all):
-/// a member those of every organisation whose roster they are on (home and host branches) and their own
-/// branch's; a lead their branch's; a committee admin their 党委's; a district admin all. Only the branch's lead gets the 签到码's secret.
+/// Activities this user's phone holds that changed in (cursor, upto], the first `limit` by sequence
+/// (`None`: all): everyone those whose roster they are on (home and host branches); a member and a lead
+/// also their own branch's (published ones they may still join, and the lead's to run). A committee or
+/// district admin's phone holds no copy of the district: their views are read from the server. Only the
+/// branch's lead gets the 签到码's secret.
+///
+/// Each arm of the union is an index search (the branch's activities by sequence, the member's roster
+/// rows), so a pull costs what it returns, whatever the district's size.
 pub async fn visible_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -381,26 +386,15 @@ pub async fn visible_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
-    let all_orgs = user.role == Role::Admin;
-    // Below a branch are only its 党小组, which hold no activities of their own; below a 党委, the
-    // branches its committee admin looks after.
-    let rows: Vec<ActivityRecord> = sqlx::query_as(&format!(
-        "SELECT {ACTIVITY_COLUMNS}
-         FROM activities a JOIN orgs o ON o.id = a.org_id
-         WHERE (?1 OR a.org_id {below}
-                OR EXISTS (SELECT 1 FROM attendance t WHERE t.activity_id = a.id AND t.member_id = ?3))
-           AND a.server_seq > ?4 AND a.server_seq <= ?5
-         ORDER BY a.server_seq LIMIT ?6",
-        below = in_subtree("?2")
-    ))
-    .bind(all_orgs)
-    .bind(user.org_id)
-    .bind(user.id)
-    .bind(cursor)
-    .bind(upto)
-    .bind(sql_limit(limit))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<ActivityRecord> = sqlx::query_as(&visible_since_sql())
+        .bind(holds_branch(user.role))
+        .bind(user.org_id)
+        .bind(user.id)
+        .bind(cursor)
+        .bind(upto)
+        .bind(sql_limit(limit))
+        .fetch_all(conn)
+        .await?;
     rows.into_iter()
         .map(|r| {
             let bad = |what: &str| AppError::Internal(format!("activity {} has {what}", r.id));
@@ -437,6 +431,28 @@ pub async fn visible_since(
             })
         })
         .collect()
+}
+
+/// The query of [`visible_since`]: ?1 whether the phone holds the branch's, ?2 the person's organisation,
+/// ?3 the person, (?4, ?5] the sequence range, ?6 the limit.
+pub fn visible_since_sql() -> String {
+    // CROSS JOIN fixes the order: the keys first, then each activity by its key.
+    "WITH RECURSIVE sub(id) AS (SELECT ?2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
+          keys(id) AS (SELECT b.id FROM sub CROSS JOIN activities b ON b.org_id = sub.id
+                       WHERE ?1 AND b.server_seq > ?4 AND b.server_seq <= ?5
+                       UNION SELECT activity_id FROM attendance WHERE member_id = ?3)
+     SELECT "
+        .to_owned()
+        + ACTIVITY_COLUMNS
+        + "
+     FROM keys k CROSS JOIN activities a ON a.id = k.id JOIN orgs o ON o.id = a.org_id
+     WHERE a.server_seq > ?4 AND a.server_seq <= ?5
+     ORDER BY a.server_seq LIMIT ?6"
+}
+
+/// Whether this role's phone holds its organisation's activities and rosters (see [`visible_since`]).
+pub fn holds_branch(role: Role) -> bool {
+    matches!(role, Role::Member | Role::Lead)
 }
 
 /// SQLite's LIMIT: -1 is no limit.

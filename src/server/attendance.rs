@@ -6,7 +6,6 @@ use sqlx::SqliteConnection;
 use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
-use super::db::in_subtree;
 use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -500,8 +499,24 @@ impl AttendanceRecord {
     }
 }
 
-/// Roster rows this user may see that changed in (cursor, upto], the first `limit` by sequence: a member
-/// their own; a lead their branch's; a committee admin their 党委's; a district admin all.
+/// The query of [`attendance_since`]: ?1 the person, ?2 their organisation, (?3, ?4] the sequence range,
+/// ?5 the limit, ?6 whether they lead it.
+pub fn attendance_since_sql() -> String {
+    format!(
+        "WITH keys(id) AS (
+             SELECT rowid FROM attendance WHERE member_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
+             UNION SELECT r.rowid FROM activities b CROSS JOIN attendance r ON r.activity_id = b.id
+             WHERE ?6 AND b.org_id = ?2 AND r.server_seq > ?3 AND r.server_seq <= ?4)
+         SELECT {ATTENDANCE_COLUMNS}
+         FROM keys k CROSS JOIN attendance t ON t.rowid = k.id JOIN activities a ON a.id = t.activity_id
+              JOIN users u ON u.id = t.member_id
+         ORDER BY t.server_seq LIMIT ?5"
+    )
+}
+
+/// Roster rows this user's phone holds that changed in (cursor, upto], the first `limit` by sequence:
+/// everyone their own; a lead also their branch's (see [`super::activities::visible_since`]). Two index searches
+/// (the member's rows by sequence; the branch's activities, then their rosters).
 pub async fn attendance_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -509,24 +524,13 @@ pub async fn attendance_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<AttendanceView>, AppError> {
-    let scope = match user.role {
-        Role::Member => "t.member_id = ?1".to_owned(),
-        Role::Lead => "(a.org_id = ?2 OR t.member_id = ?1)".to_owned(),
-        Role::Committee => format!("a.org_id {}", in_subtree("?2")),
-        Role::Admin => "1".to_owned(),
-    };
-    let sql = format!(
-        "SELECT {ATTENDANCE_COLUMNS}
-         FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
-         WHERE {scope} AND t.server_seq > ?3 AND t.server_seq <= ?4
-         ORDER BY t.server_seq LIMIT ?5"
-    );
-    let rows: Vec<AttendanceRecord> = sqlx::query_as(&sql)
+    let rows: Vec<AttendanceRecord> = sqlx::query_as(&attendance_since_sql())
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)
         .bind(upto)
         .bind(sql_limit(limit))
+        .bind(user.role == Role::Lead)
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(AttendanceRecord::view).collect()

@@ -193,7 +193,20 @@ pub async fn create(
     admin_only(&user)?;
     let Json(e) = body?;
     let mut tx = state.db.writer.begin().await?;
-    checked(&mut tx, &e, None).await?;
+    let id = add(&mut tx, &e, user.id, now_ms()).await?;
+    let node = nodes(&mut tx, Some(id)).await?.remove(0);
+    tx.commit().await?;
+    Ok(Json(node))
+}
+
+/// Checks and adds one organisation, audited as `actor`'s; answers its id.
+pub async fn add(
+    conn: &mut SqliteConnection,
+    e: &OrgEntry,
+    actor: i64,
+    now: i64,
+) -> Result<i64, AppError> {
+    checked(conn, e, None).await?;
     let id = sqlx::query(
         "INSERT INTO orgs (parent_id, name, kind, form, starts_on, ends_on) VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -203,21 +216,19 @@ pub async fn create(
     .bind(e.form.as_str())
     .bind(day(&e.starts_on))
     .bind(day(&e.ends_on))
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .last_insert_rowid();
     audit(
-        &mut tx,
-        now_ms(),
-        user.id,
+        conn,
+        now,
+        actor,
         "create_org",
         &format!("{}（{}）", e.name.trim(), e.form.label()),
         None,
     )
     .await?;
-    let node = nodes(&mut tx, Some(id)).await?.remove(0);
-    tx.commit().await?;
-    Ok(Json(node))
+    Ok(id)
 }
 
 /// Rename, move, or change the form or dates of an organisation (the 区委 keeps its place).

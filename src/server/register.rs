@@ -297,6 +297,18 @@ pub async fn participation(
     Ok(Json(Participation { since, members }))
 }
 
+/// The query of [`quiet_members`] (?1 the organisation, ?2 since when): each person's last participation
+/// is kept on their account (see the 0007 migration), so this reads the people, not their history.
+pub fn quiet_sql() -> String {
+    format!(
+        "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, a.starts_at, o.name
+         FROM scope CROSS JOIN users u ON u.org_id = scope.id
+              LEFT JOIN activities a ON a.id = u.last_present LEFT JOIN orgs o ON o.id = a.org_id
+         WHERE u.last_present_at < ?2 AND u.role IN ('member', 'lead') AND u.created_at < ?2
+         ORDER BY u.last_present_at, u.id"
+    )
+}
+
 /// Members and leads whose home is the organisation `root` or below, on the roster since before `since`,
 /// with no participation anywhere (home or host branch) since then — with their home organisation.
 pub async fn quiet_members(
@@ -305,23 +317,11 @@ pub async fn quiet_members(
     since: i64,
 ) -> Result<Vec<(i64, QuietMember)>, sqlx::Error> {
     type Row = (i64, i64, String, Option<i64>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, last.starts_at, last.org_name
-         FROM users u
-         LEFT JOIN (
-             SELECT t.member_id, a.starts_at, o.name AS org_name,
-                    row_number() OVER (PARTITION BY t.member_id ORDER BY a.starts_at DESC) AS n
-             FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN orgs o ON o.id = a.org_id
-             WHERE t.status IN ('signed_in', 'confirmed', 'online', 'made_up') AND a.state != 'cancelled'
-         ) last ON last.member_id = u.id AND last.n = 1
-         WHERE u.org_id IN (SELECT id FROM scope) AND u.role IN ('member', 'lead') AND u.created_at < ?2
-           AND (last.starts_at IS NULL OR last.starts_at < ?2)
-         ORDER BY last.starts_at IS NOT NULL, last.starts_at, u.id"
-    ))
-    .bind(root)
-    .bind(since)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(&quiet_sql())
+        .bind(root)
+        .bind(since)
+        .fetch_all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(org_id, member_id, name, last_at, last_org)| {

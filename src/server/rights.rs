@@ -179,6 +179,22 @@ fn feedback_view(row: FeedbackRow) -> FeedbackView {
     }
 }
 
+/// The query of [`feedback_since`]: ?1 the person, ?2 whether they answer everyone's (district admin),
+/// (?3, ?4] the sequence range, ?5 the limit.
+pub fn feedback_since_sql() -> String {
+    let from = SELECT_FEEDBACK.replace(
+        "FROM feedback f",
+        "FROM keys k CROSS JOIN feedback f ON f.rowid = k.id",
+    );
+    format!(
+        "WITH keys(id) AS (
+             SELECT rowid FROM feedback WHERE user_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
+             UNION SELECT rowid FROM feedback WHERE ?2 AND server_seq > ?3 AND server_seq <= ?4)
+         {from}
+         ORDER BY f.server_seq LIMIT ?5"
+    )
+}
+
 /// The member's own 投诉建议 and, for district admins, everyone's, changed in `(cursor, upto]`.
 pub async fn feedback_since(
     conn: &mut SqliteConnection,
@@ -187,17 +203,14 @@ pub async fn feedback_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<FeedbackView>, AppError> {
-    let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(
-        "{SELECT_FEEDBACK} WHERE (f.user_id = ?1 OR ?2) AND f.server_seq > ?3 AND f.server_seq <= ?4
-         ORDER BY f.server_seq LIMIT ?5"
-    ))
-    .bind(user.id)
-    .bind(user.role == Role::Admin)
-    .bind(cursor)
-    .bind(upto)
-    .bind(super::activities::sql_limit(limit))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<FeedbackRow> = sqlx::query_as(&feedback_since_sql())
+        .bind(user.id)
+        .bind(user.role == Role::Admin)
+        .bind(cursor)
+        .bind(upto)
+        .bind(super::activities::sql_limit(limit))
+        .fetch_all(conn)
+        .await?;
     Ok(rows.into_iter().map(feedback_view).collect())
 }
 

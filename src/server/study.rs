@@ -25,8 +25,8 @@ use crate::api::{
 };
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Role, is_uuid};
 use crate::study::{
-    self, Audience, Credit, Day, Hours, MAX_EVIDENCE_CHARS, PhotoProblem, Programme, StudyKind,
-    StudyRules, StudyStatus, check_editable, check_entry,
+    self, Audience, Credit, Day, Hours, MAX_EVIDENCE_CHARS, PhotoProblem, Programme, Progress,
+    StudyKind, StudyRules, StudyStatus, check_editable, check_entry,
 };
 
 pub fn router() -> Router<AppState> {
@@ -447,6 +447,24 @@ pub async fn own_study(
     rows.into_iter().map(StudyRecord::view).collect()
 }
 
+/// The query of [`study_since`] for a role: two index searches, the person's own records (?1) and those
+/// they may review (their organisation ?2); (?3, ?4] the sequence range, ?5 the limit.
+pub fn study_since_sql(role: Role) -> String {
+    let scope = reviewable_sql(role).replace("?org", "?2");
+    let from = SELECT_STUDY.replace(
+        "FROM study_records s",
+        "FROM keys k CROSS JOIN study_records s ON s.rowid = k.id",
+    );
+    format!(
+        "WITH keys(id) AS (
+             SELECT rowid FROM study_records WHERE user_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
+             UNION SELECT s.rowid FROM study_records s JOIN users u ON u.id = s.user_id
+             WHERE s.status != 'draft' AND {scope} AND s.server_seq > ?3 AND s.server_seq <= ?4)
+         {from}
+         ORDER BY s.server_seq LIMIT ?5"
+    )
+}
+
 pub async fn study_since(
     conn: &mut SqliteConnection,
     user: &CurrentUser,
@@ -454,20 +472,14 @@ pub async fn study_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<StudyView>, AppError> {
-    let scope = reviewable_sql(user.role).replace("?org", "?2");
-    let rows: Vec<StudyRecord> = sqlx::query_as(&format!(
-        "{SELECT_STUDY}
-         WHERE (s.user_id = ?1 OR (s.status != 'draft' AND {scope}))
-           AND s.server_seq > ?3 AND s.server_seq <= ?4
-         ORDER BY s.server_seq LIMIT ?5"
-    ))
-    .bind(user.id)
-    .bind(user.org_id)
-    .bind(cursor)
-    .bind(upto)
-    .bind(super::activities::sql_limit(limit))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<StudyRecord> = sqlx::query_as(&study_since_sql(user.role))
+        .bind(user.id)
+        .bind(user.org_id)
+        .bind(cursor)
+        .bind(upto)
+        .bind(super::activities::sql_limit(limit))
+        .fetch_all(conn)
+        .await?;
     rows.into_iter().map(StudyRecord::view).collect()
 }
 
@@ -685,6 +697,70 @@ pub async fn overview(
         return Ok(attachment("xlsx", &stem, body));
     }
     Ok(Json(overview).into_response())
+}
+
+/// For the district view: per organisation in `root` and below, per audience, how many people there are
+/// and how many met every requirement of `year`. Counted from the people grouped by organisation and
+/// audience, and from the people who have recognised records, so it costs the organisations and records
+/// there are rather than one row per person.
+pub async fn study_counts(
+    conn: &mut SqliteConnection,
+    root: i64,
+    year: i64,
+) -> Result<HashMap<(i64, Audience), (u32, u32)>, AppError> {
+    let rules = load_rules(&mut *conn).await?;
+    let groups: Vec<(i64, String, u32)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT u.org_id, u.audience, count(*) FROM scope CROSS JOIN users u ON u.org_id = scope.id
+         WHERE u.role NOT IN ('admin', 'committee') GROUP BY u.org_id, u.audience"
+    ))
+    .bind(root)
+    .fetch_all(&mut *conn)
+    .await?;
+    let records: Vec<(i64, i64, String, String, String, String, u32)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT u.id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
+         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN study_records s ON s.user_id = u.id
+         WHERE u.role NOT IN ('admin', 'committee') AND s.status = 'recognised'"
+    ))
+    .bind(root)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut credits: HashMap<(i64, i64, Audience), Vec<Credit>> = HashMap::new();
+    for (user_id, org_id, audience, kind, from, to, credited) in records {
+        let (Some(kind), Some(starts_on), Some(ends_on)) =
+            (StudyKind::parse(&kind), Day::parse(&from), Day::parse(&to))
+        else {
+            continue;
+        };
+        let audience = Audience::parse(&audience).unwrap_or_default();
+        credits
+            .entry((user_id, org_id, audience))
+            .or_default()
+            .push(Credit {
+                kind,
+                starts_on,
+                ends_on,
+                hours: Hours(credited),
+            });
+    }
+    let met = |audience, credits: &[Credit]| {
+        rules
+            .progress(audience, year, credits)
+            .iter()
+            .all(Progress::met)
+    };
+    // Everyone starts as someone without records; those with records are then moved to their own answer.
+    let mut counts: HashMap<(i64, Audience), (u32, u32)> = HashMap::new();
+    for (org_id, audience, people) in groups {
+        let audience = Audience::parse(&audience).unwrap_or_default();
+        let c = counts.entry((org_id, audience)).or_default();
+        c.0 += people;
+        c.1 += if met(audience, &[]) { people } else { 0 };
+    }
+    for ((_, org_id, audience), mine) in credits {
+        let c = counts.entry((org_id, audience)).or_default();
+        c.1 = c.1 - u32::from(met(audience, &[])) + u32::from(met(audience, &mine));
+    }
+    Ok(counts)
 }
 
 /// Everyone's progress in the organisation `root` and below (the whole district when `None`) for `year`,

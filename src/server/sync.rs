@@ -442,7 +442,7 @@ async fn store_batch(
 
 /// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
 #[allow(clippy::too_many_arguments)]
-async fn apply(
+pub(super) async fn apply(
     conn: &mut SqliteConnection,
     settings: &Settings,
     seq: &mut Sequence,

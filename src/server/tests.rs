@@ -23,6 +23,7 @@ mod district;
 mod life;
 mod matrix;
 mod orgs;
+mod plans;
 mod properties;
 mod study;
 mod trust;
@@ -558,6 +559,26 @@ async fn a_phone_far_behind_pulls_page_by_page_and_gets_every_row_once() {
         h.rows("SELECT value FROM counters WHERE name = 'server_seq'")
             .await
     );
+}
+
+/// Each phone holds what its person works with offline: a member and a lead their branch's activities
+/// and rosters; a district admin none of the district's (they read statistics and registers online).
+#[tokio::test]
+async fn a_district_admins_phone_holds_no_copy_of_the_district() {
+    let h = Harness::new().await;
+    let (activity, _) = h.publish(&h.login(LEAD).await).await;
+    let member = h.pull(&h.login(MEMBER).await, 0).await;
+    assert!(
+        member["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == activity.as_str())
+    );
+    let admin = h.pull(&h.login("13800000009").await, 0).await;
+    assert_eq!(admin["activities"], json!([]), "{admin}");
+    assert_eq!(admin["attendance"], json!([]), "{admin}");
+    assert_eq!(admin["more"], json!(false));
 }
 
 #[tokio::test]

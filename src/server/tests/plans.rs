@@ -1,0 +1,118 @@
+//! Reads that cost what they return: every pull and district-view query is planned by SQLite as index
+//! searches, never a scan of `attendance` or `activities` (which grow with the district's history). The
+//! database is the scale fixture at its smallest, so the fixture's code paths are exercised too.
+
+use crate::model::Role;
+use crate::server::db::Db;
+use crate::server::scale::{self, Shape};
+use crate::server::{activities, attendance, district, register, rights, study};
+
+/// (what, SQL, how many parameters it takes)
+fn queries() -> Vec<(String, String, usize)> {
+    let mut all = vec![
+        (
+            "pull: activities".to_owned(),
+            activities::visible_since_sql(),
+            6,
+        ),
+        (
+            "pull: roster rows".to_owned(),
+            attendance::attendance_since_sql(),
+            6,
+        ),
+        ("pull: 投诉建议".to_owned(), rights::feedback_since_sql(), 5),
+        (
+            "district view: activities held, 应到 and 实到".to_owned(),
+            district::held_sql(),
+            4,
+        ),
+        (
+            "district view: members without participation".to_owned(),
+            register::quiet_sql(),
+            2,
+        ),
+    ];
+    for role in [Role::Member, Role::Lead, Role::Committee, Role::Admin] {
+        all.push((
+            format!("pull: study records ({role:?})"),
+            study::study_since_sql(role),
+            5,
+        ));
+    }
+    all
+}
+
+/// A plan step that reads a growing table whole.
+fn scans_history(detail: &str) -> bool {
+    let Some(rest) = detail.strip_prefix("SCAN ") else {
+        return false;
+    };
+    let table = rest.split_whitespace().next().unwrap_or_default();
+    [
+        "a",
+        "t",
+        "b",
+        "r",
+        "s",
+        "f",
+        "activities",
+        "attendance",
+        "study_records",
+        "feedback",
+    ]
+    .contains(&table)
+}
+
+#[tokio::test]
+async fn every_pull_and_district_view_query_searches_indexes_and_never_scans_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    let shape = Shape {
+        members: 120,
+        committees: 2,
+        branches: 4,
+        months: 2,
+        meetings_per_month: 3,
+        detailed_months: 1,
+    };
+    let built = scale::seed(&path, &shape, |_| {}).await.unwrap();
+    assert!(built.activities >= 12, "{built:?}");
+    assert!(built.records > built.activities * 20, "{built:?}");
+    let db = Db::open(&path).await.unwrap();
+    let mut conn = db.reader.acquire().await.unwrap();
+    for (what, sql, params) in queries() {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for _ in 0..params {
+            q = q.bind(1_i64);
+        }
+        let plan: Vec<String> = q
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.3)
+            .collect();
+        assert!(
+            !plan.iter().any(|d| scans_history(d)),
+            "{what} scans its table:\n{}",
+            plan.join("\n")
+        );
+        assert!(
+            plan.iter().any(|d| d.starts_with("SEARCH")),
+            "{what}:\n{}",
+            plan.join("\n")
+        );
+    }
+}
+
+#[test]
+fn a_scan_of_history_is_told_from_a_search() {
+    assert!(scans_history("SCAN a"));
+    assert!(scans_history("SCAN t USING INDEX attendance_seq"));
+    assert!(!scans_history(
+        "SEARCH a USING INDEX activities_org_seq (org_id=? AND server_seq>? AND server_seq<?)"
+    ));
+    assert!(!scans_history("SCAN scope"));
+    assert!(!scans_history("USE TEMP B-TREE FOR ORDER BY"));
+}
