@@ -63,17 +63,17 @@ for (const [role, phone] of Object.entries(phones)) token[role] = await login(ph
 const describe = (p) => `${p.rows} rows, ${p.pages} page${p.pages > 1 ? 's' : ''}${p.more ? ', more remain' : ''}`;
 
 await measure("a member's first full pull", runs, async () => describe(await fullPull(token.member)));
-await measure("a lead's first full pull", Math.max(3, runs / 3), async () => describe(await fullPull(token.lead)));
+await measure("a lead's first full pull", Math.max(3, Math.round(runs / 3)), async () => describe(await fullPull(token.lead)));
 // One activity's roster: the register of the lead's latest closed meeting.
 const leadPage = JSON.parse(await get(token.lead, '/api/v1/sync/pull?cursor=0'));
 const activity = leadPage.activities.at(-1).id;
 await measure("one activity's roster (登记表)", runs, async () => `${(await get(token.lead, `/api/v1/activities/${activity}/register?format=csv`)).length} bytes`);
 const bytes = (b) => `${(b.length / 1024).toFixed(0)} KiB`;
-await measure('the district view for the year (统计)', Math.max(3, runs / 3), async () => bytes(await get(token.admin, '/api/v1/district')));
-await measure('… its Excel file', Math.max(3, runs / 3), async () => bytes(await get(token.admin, '/api/v1/district?format=xlsx')));
+await measure('the district view for the year (统计)', Math.max(3, Math.round(runs / 3)), async () => bytes(await get(token.admin, '/api/v1/district')));
+await measure('… its Excel file', Math.max(3, Math.round(runs / 3)), async () => bytes(await get(token.admin, '/api/v1/district?format=xlsx')));
 await measure("a committee's district view", runs, async () => bytes(await get(token.committee, '/api/v1/district')));
-await measure('完成情况 for the district', Math.max(3, runs / 3), async () => bytes(await get(token.admin, '/api/v1/study/overview')));
-await measure('the members list (district)', Math.max(3, runs / 3), async () => bytes(await get(token.admin, '/api/v1/members')));
+await measure('完成情况 for the district', Math.max(3, Math.round(runs / 3)), async () => bytes(await get(token.admin, '/api/v1/study/overview')));
+await measure('the members list (district)', Math.max(3, Math.round(runs / 3)), async () => bytes(await get(token.admin, '/api/v1/members')));
 await measure("a district admin's first sync", 3, async () => describe(await fullPull(token.admin, 10)));
 
 console.log('| read | runs | p50 | p99 | what |');

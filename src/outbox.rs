@@ -12,7 +12,7 @@ use crate::api::{
     ReceiptStatus, Settings, SignIn, StudyView,
 };
 use crate::life::{self, Confirmation, RequestKind, SignInEffect};
-use crate::model::{AttendanceStatus, Millis};
+use crate::model::{AttendanceStatus, Millis, Role};
 use crate::study::{Audience, Hours, Progress, StudyRules, StudyStatus, check_editable};
 
 /// Version of the stored outbox format. A new version comes with a migration of the old one ([`migrate`]),
@@ -218,6 +218,26 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// What this phone holds for working offline, in words for 同步状态: the activities and roster rows,
+    /// study records and 投诉建议 it keeps, and where a role's other data lives.
+    pub fn holdings(&self, role: Role) -> String {
+        let mut held = format!(
+            "活动 {} 项、应到名单 {} 行、学习记录 {} 条、投诉建议 {} 条",
+            self.activities.len(),
+            self.attendance.len(),
+            self.study.len(),
+            self.feedback.len()
+        );
+        held += match role {
+            Role::Member => "（本人参加的活动与本支部的活动）",
+            Role::Lead => "（本支部的活动及其应到名单、本人参加的活动、待审核的学习记录）",
+            Role::Committee | Role::Admin => {
+                "（本人的记录与待审核的事项；统计、登记表和各支部的活动联网时从服务器查看，本机不保存全区数据）"
+            }
+        };
+        held
+    }
+
     /// Merges a pull: rows replace the ones with the same key; nothing is dropped.
     pub fn merge(&mut self, pull: PullResponse) {
         for a in pull.activities {
@@ -834,6 +854,15 @@ mod tests {
             2,
             Mutation::new(seq, format!("id-{seq}"), &change, 1_000, 0),
         )
+    }
+
+    #[test]
+    fn the_phone_says_what_it_holds_and_where_an_admin_reads_the_rest() {
+        let cache = Cache::default();
+        let member = cache.holdings(Role::Member);
+        assert!(member.starts_with("活动 0 项、应到名单 0 行"), "{member}");
+        assert!(cache.holdings(Role::Admin).contains("本机不保存全区数据"));
+        assert!(!member.contains("全区"));
     }
 
     fn receipt(id: &str, status: ReceiptStatus, received_at: Millis) -> Receipt {

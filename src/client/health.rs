@@ -11,7 +11,7 @@ use super::components::save_file;
 use super::sync::Ctx;
 use super::{build_id, http, now_ms, store};
 use crate::api::{Change, Mutation, PushResponse, ReceiptStatus, UnsentFile};
-use crate::model::{LocalTime, age_label, size_label};
+use crate::model::{LocalTime, Role, age_label, size_label};
 use crate::outbox::{self, Health};
 
 #[component]
@@ -45,6 +45,11 @@ pub fn SyncHealthPage() -> impl IntoView {
             ("已送达（保留14天）", format!("{} 条", health.delivered)),
             ("最近上传", time(last_push)),
             ("最近获取", time(last_pull)),
+            (
+                "本机保存",
+                ctx.cache
+                    .with(|c| c.holdings(ctx.role().unwrap_or(Role::Member))),
+            ),
             ("本机存储", persisted.to_owned()),
             (
                 "红雁占用",

@@ -107,6 +107,16 @@ impl Harness {
         self.send(req.unwrap()).await
     }
 
+    /// The counts and last participations the database keeps by trigger agree with the rows.
+    async fn assert_kept_counts(&self) {
+        let mut conn = self.db.reader.acquire().await.unwrap();
+        assert_eq!(
+            plans::kept_counts_drift(&mut conn).await,
+            (0, 0),
+            "kept counts drifted"
+        );
+    }
+
     async fn try_login(&self, phone: &str, password: &str) -> Reply {
         let body = json!({"phone": phone, "password": password});
         self.call("POST", paths::LOGIN, None, Some(body)).await

@@ -233,6 +233,7 @@ async fn leave_is_asked_before_the_start_and_only_the_branch_lead_decides_it() {
     assert_eq!(mine["status"], "pending");
     assert_eq!(mine["lead_note"], "本次会议需全员参加");
     assert_eq!(mine.get("reason"), None);
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -308,6 +309,7 @@ async fn make_ups_are_asked_within_the_window_approved_or_refused_and_study_is_r
     .await
     .unwrap();
     assert_eq!(study, "自学党课讲稿并写体会");
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -388,6 +390,7 @@ async fn a_record_closes_only_when_settled_and_then_takes_no_more_records() {
     let pulled = h.pull(&lead, 0).await;
     let record = &pulled["activities"][1]["record"];
     assert_eq!(record["host"], "王建国");
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -451,6 +454,7 @@ async fn edits_and_cancellations_reach_members_and_a_cancelled_activity_refuses_
     };
     let r = now_send(&h, &lead, Change::CreateActivity(old)).await;
     assert_eq!(r, ("quarantined".into(), "不能补录30天以前的活动".into()));
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -531,6 +535,7 @@ async fn guests_and_exemptions_are_on_the_frozen_roster_and_quorum_counts_only_v
         "{}",
         csv.text
     );
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -696,6 +701,7 @@ async fn the_quiet_list_counts_host_branch_attendance_and_only_the_home_lead_see
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
+    h.assert_kept_counts().await;
 }
 
 #[tokio::test]
@@ -885,4 +891,5 @@ async fn the_lead_adds_a_late_joiner_or_invites_a_mobile_member_and_they_receive
         (mine["status"].as_str(), mine["guest"].as_bool()),
         (Some("pending"), Some(true))
     );
+    h.assert_kept_counts().await;
 }
