@@ -112,6 +112,16 @@ pub mod paths {
         format!("/api/v1/study/{study_id}/evidence")
     }
 
+    /// A page of the members list from the organisation `from` on, or (`q`, already URL-encoded) the first
+    /// matches of a search.
+    pub fn members(from: Option<i64>, q: &str) -> String {
+        match (from, q.is_empty()) {
+            (_, false) => format!("{MEMBERS}?q={q}"),
+            (Some(from), true) => format!("{MEMBERS}?from={from}"),
+            (None, true) => MEMBERS.to_owned(),
+        }
+    }
+
     pub fn study_overview(year: i64, format: &str) -> String {
         format!("/api/v1/study/overview?year={year}&format={format}")
     }
@@ -1240,6 +1250,15 @@ pub struct ImportRow {
     /// The member's account once written (to invite them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+/// One page of the members list: whole organisations, in order; `next` is where the next page starts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MemberPage {
+    pub rows: Vec<MemberRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
 }
 
 /// A member as their lead or an admin sees them.

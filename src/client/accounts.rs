@@ -12,7 +12,7 @@ use super::rights::PrivacyNotice;
 use super::sync::Ctx;
 use crate::api::{
     ImportReport, ImportRow, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
-    MemberRow, NewInvitation, RowOutcome, paths,
+    MemberPage, MemberRow, NewInvitation, RowOutcome, paths,
 };
 use crate::model::{LocalTime, Role};
 
@@ -160,35 +160,47 @@ fn ReportRow(row: ImportRow, applied: bool) -> impl IntoView {
     }
 }
 
-/// `/members`: who the lead (their branch) or admin looks after, who has joined, and invitations.
+/// `/members`: who the lead (their branch) or admin looks after, who has joined, and invitations. A page
+/// at a time (a district is 100,000 people); the search asks the server, so it reaches everyone.
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let members = RwSignal::new(None::<Vec<MemberRow>>);
+    let next = RwSignal::new(None::<i64>);
     let (message, set_message) = signal(None::<String>);
     let (filter, set_filter) = signal(String::new());
-    if let Some(token) = ctx.token() {
+    // Fetches a page (`from`) or a search (`q`); an answer to anything but the latest question is dropped.
+    let load = move |from: Option<i64>, q: String| {
+        let Some(token) = ctx.token() else { return };
         spawn_local(async move {
-            match http::get::<Vec<MemberRow>>(&token, paths::MEMBERS).await {
-                Ok(list) => members.set(Some(list)),
+            let encoded = String::from(js_sys::encode_uri_component(&q));
+            let answer = http::get::<MemberPage>(&token, &paths::members(from, &encoded)).await;
+            if filter.get_untracked().trim() != q {
+                return;
+            }
+            match answer {
+                Ok(page) => {
+                    members.update(|m| match (m, from) {
+                        (Some(list), Some(_)) => list.extend(page.rows),
+                        (m, _) => *m = Some(page.rows),
+                    });
+                    next.set(page.next);
+                    set_message.set(None);
+                }
                 Err(e) => set_message.set(Some(say(e))),
             }
         });
-    }
-    let admin = ctx.role().is_some_and(Role::administers);
-    let shown = move || {
-        let filter = filter.get();
-        let filter = filter.trim();
-        members.with(|m| {
-            m.iter()
-                .flatten()
-                .filter(|m| {
-                    filter.is_empty() || m.name.contains(filter) || m.phone.contains(filter)
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-        })
     };
+    load(None, String::new());
+    let search = move |ev| {
+        let text = event_target_value(&ev);
+        set_filter.set(text.clone());
+        members.set(None);
+        next.set(None);
+        load(None, text.trim().to_owned());
+    };
+    let more = move |_| load(next.get_untracked(), String::new());
+    let admin = ctx.role().is_some_and(Role::administers);
     view! {
         <section class="card">
             <h1>"成员与邀请"</h1>
@@ -199,12 +211,15 @@ pub fn MembersPage() -> impl IntoView {
             }}</p>
             {admin.then(|| view! { <a href="/roster" class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></a> })}
             <label for="member-filter">"按姓名或手机号查找"</label>
-            <input id="member-filter" type="search" prop:value=filter on:input=move |ev| set_filter.set(event_target_value(&ev))/>
+            <input id="member-filter" type="search" prop:value=filter on:input=search/>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
             {move || members.with(Option::is_none).then(|| view! { <p class="hint">"正在获取…"</p> })}
             <ul class="members">
-                {move || shown().into_iter().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
+                {move || members.get().into_iter().flatten().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
             </ul>
+            {move || next.get().is_some().then(|| view! {
+                <button type="button" class="secondary" on:click=more>"显示更多成员"</button>
+            })}
         </section>
     }
 }

@@ -23,8 +23,8 @@ use super::db::{ORG_SCOPE, audit, groups_of, is_group_of, now_ms};
 use super::{AppError, AppState};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
-    MemberAccess, MemberDetail, MemberProfile, MemberRow, MobileRegistration, NewInvitation,
-    OrgRef, PRIVACY_VERSION, PasswordChange, paths,
+    MemberAccess, MemberDetail, MemberPage, MemberProfile, MemberRow, MobileRegistration,
+    NewInvitation, OrgRef, PRIVACY_VERSION, PasswordChange, paths,
 };
 use crate::model::{Membership, Role, mask_phone};
 use crate::org::{LEAD_POSTS, check_profile};
@@ -65,6 +65,11 @@ pub struct MembersQuery {
     /// An organisation (admins: any, with everything below it; leads: their own branch). Absent: all the
     /// caller looks after.
     pub org: Option<i64>,
+    /// Where this page starts: the `next` of the page before (an organisation's id).
+    pub from: Option<i64>,
+    /// Part of a name or phone number: the first matches anywhere in the scope, instead of a page.
+    #[serde(default)]
+    pub q: String,
 }
 
 /// A member as [`member_row`] reads them; add `WHERE …`.
@@ -119,16 +124,22 @@ fn member_row(fields: MemberFields) -> MemberRow {
     }
 }
 
-/// The members a lead (their branch) or a district admin (the district, or one organisation) looks after.
+/// The members a lead (their branch) or an admin (their part of the district, or one organisation) looks
+/// after, a page at a time: whole organisations in tree-id order until at least [`MEMBER_PAGE`] people, so a
+/// district of 100,000 costs one page, not the whole list. With `q`, the first matches in the whole scope.
 #[utoipa::path(get, path = paths::MEMBERS, tag = "accounts", security(("bearer" = [])), params(MembersQuery),
-    responses((status = 200, body = Vec<MemberRow>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = MemberPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn members(
     State(state): State<AppState>,
     user: CurrentUser,
     query: Result<Query<MembersQuery>, QueryRejection>,
-) -> Result<Json<Vec<MemberRow>>, AppError> {
-    let Query(MembersQuery { org }) = query?;
+) -> Result<Json<MemberPage>, AppError> {
+    let Query(MembersQuery { org, from, q }) = query?;
+    let q = q.trim();
+    if q.chars().count() > 50 {
+        return Err(AppError::BadRequest("查找内容最多50字".to_owned()));
+    }
     let mut conn = state.db.reader.acquire().await?;
     let root = user
         .scope(
@@ -138,17 +149,49 @@ pub async fn members(
             "只能查看本支部或本党委范围内的成员",
         )
         .await?;
-    let rows: Vec<MemberFields> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope)
-         AND (u.disabled_at IS NULL OR u.role IN ('member', 'lead'))
-         ORDER BY o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id"
-    ))
-    .bind(root)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rows = rows.into_iter().map(member_row).collect();
-    Ok(Json(rows))
+    // Disabled admins are gone from the list; disabled members and leads stay (their records do).
+    const LISTED: &str = "(u.disabled_at IS NULL OR u.role IN ('member', 'lead'))";
+    const ORDER: &str = "o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id";
+    if !q.is_empty() {
+        let rows: Vec<MemberFields> = sqlx::query_as(&format!(
+            "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope) AND {LISTED}
+             AND (instr(u.name, ?2) > 0 OR instr(u.phone, ?2) > 0)
+             ORDER BY {ORDER} LIMIT ?3"
+        ))
+        .bind(root)
+        .bind(q)
+        .bind(MEMBER_PAGE as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let rows = rows.into_iter().map(member_row).collect();
+        return Ok(Json(MemberPage { rows, next: None }));
+    }
+    let orgs: Vec<i64> =
+        sqlx::query_scalar(&format!("{ORG_SCOPE} SELECT id FROM scope ORDER BY id"))
+            .bind(root)
+            .fetch_all(&mut *conn)
+            .await?;
+    let first = orgs.partition_point(|&o| o < from.unwrap_or(i64::MIN));
+    let mut rows = Vec::new();
+    let mut next = None;
+    for &org in &orgs[first..] {
+        if rows.len() >= MEMBER_PAGE {
+            next = Some(org);
+            break;
+        }
+        let some: Vec<MemberFields> = sqlx::query_as(&format!(
+            "{SELECT_MEMBER} WHERE u.org_id = ?1 AND {LISTED} ORDER BY {ORDER}"
+        ))
+        .bind(org)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.extend(some.into_iter().map(member_row));
+    }
+    Ok(Json(MemberPage { rows, next }))
 }
+
+/// People per page of the members list (a page ends after a whole organisation).
+pub const MEMBER_PAGE: usize = 500;
 
 /// A lead looks after the members of their branch, not its other leads: changing or resetting a fellow
 /// lead is for the admins above them.

@@ -358,8 +358,7 @@ async fn an_imported_member_joins_with_a_one_time_code_from_their_lead() {
 
     // The lead sees 吴刚 has not joined and invites him; an older invitation stops working.
     let listed = h.call("GET", paths::MEMBERS, Some(&lead), None).await;
-    let wu_row = listed
-        .body
+    let wu_row = listed.body["rows"]
         .as_array()
         .unwrap()
         .iter()
@@ -440,8 +439,7 @@ async fn an_imported_member_joins_with_a_one_time_code_from_their_lead() {
     );
     let listed = h.call("GET", paths::MEMBERS, Some(&lead), None).await;
     assert!(
-        listed
-            .body
+        listed.body["rows"]
             .as_array()
             .unwrap()
             .iter()
@@ -563,8 +561,7 @@ async fn members_lists_are_for_leads_of_the_branch_and_admins() {
         StatusCode::FORBIDDEN
     );
     let mine = h.call("GET", paths::MEMBERS, Some(&lead), None).await;
-    let orgs: Vec<i64> = mine
-        .body
+    let orgs: Vec<i64> = mine.body["rows"]
         .as_array()
         .unwrap()
         .iter()
@@ -573,12 +570,12 @@ async fn members_lists_are_for_leads_of_the_branch_and_admins() {
     assert!(orgs.len() == 5 && orgs.iter().all(|&o| o == 3), "{orgs:?}");
     let all = h.call("GET", paths::MEMBERS, Some(&admin), None).await;
     assert_eq!(
-        all.body.as_array().unwrap().len(),
+        all.body["rows"].as_array().unwrap().len(),
         10,
         "everyone, with both admins"
     );
     let office = h.call("GET", &other, Some(&admin), None).await;
-    assert_eq!(office.body.as_array().unwrap().len(), 3);
+    assert_eq!(office.body["rows"].as_array().unwrap().len(), 3);
 }
 
 fn feedback(body: &str) -> (String, Change) {

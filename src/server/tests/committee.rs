@@ -26,8 +26,7 @@ async fn a_committee_admin_sees_and_runs_their_committee_and_nothing_else() {
 
     // Members: the 党委's, by default; another part of the tree is refused.
     let members = h.call("GET", paths::MEMBERS, Some(&committee), None).await;
-    let orgs: Vec<i64> = members
-        .body
+    let orgs: Vec<i64> = members.body["rows"]
         .as_array()
         .unwrap()
         .iter()

@@ -147,3 +147,95 @@ fn a_scan_of_history_is_told_from_a_search() {
     assert!(!scans_history("SCAN scope"));
     assert!(!scans_history("USE TEMP B-TREE FOR ORDER BY"));
 }
+
+/// The members list of a large scope comes a page at a time (whole organisations, every person once), and
+/// a search finds anyone in the scope.
+#[tokio::test]
+async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_everyone() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pages.db");
+    let shape = Shape {
+        members: 1_300,
+        committees: 2,
+        branches: 26,
+        months: 0,
+        meetings_per_month: 3,
+        detailed_months: 0,
+    };
+    let built = scale::seed(&path, &shape, |_| {}).await.unwrap();
+    let db = Db::open(&path).await.unwrap();
+    let site = crate::server::Site::load(std::path::Path::new("public")).unwrap();
+    let app = crate::server::app(crate::server::AppState::new(
+        db.clone(),
+        site,
+        Default::default(),
+    ));
+    let call = async |path: &str, token: Option<&str>, body: Option<serde_json::Value>| {
+        let mut req =
+            Request::builder()
+                .uri(path)
+                .method(if body.is_some() { "POST" } else { "GET" });
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        let res = app.clone().oneshot(req.unwrap()).await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+    };
+    let login = serde_json::json!({"phone": built.samples.admin, "password": scale::PASSWORD});
+    let token = call(crate::api::paths::LOGIN, None, Some(login)).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut seen = std::collections::HashSet::new();
+    let mut pages = 0;
+    let mut from = None;
+    loop {
+        let page = call(&crate::api::paths::members(from, ""), Some(&token), None).await;
+        let rows = page["rows"].as_array().unwrap();
+        pages += 1;
+        for r in rows {
+            assert!(seen.insert(r["id"].as_i64().unwrap()), "listed twice: {r}");
+        }
+        match page["next"].as_i64() {
+            Some(next) => {
+                assert!(
+                    rows.len() >= crate::server::accounts::MEMBER_PAGE && rows.len() < 600,
+                    "{}",
+                    rows.len()
+                );
+                from = Some(next);
+            }
+            None => break,
+        }
+    }
+    let everyone: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db.reader)
+        .await
+        .unwrap();
+    assert_eq!(seen.len() as i64, everyone);
+    assert_eq!(pages, 3);
+
+    let found = call(
+        &crate::api::paths::members(None, "13900001234"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(found["rows"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["rows"][0]["phone"], "13900001234");
+    assert!(found.get("next").is_none());
+}
