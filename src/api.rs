@@ -126,6 +126,18 @@ pub mod paths {
         format!("/api/v1/study/overview?year={year}&format={format}")
     }
 
+    /// A page of 完成情况 in JSON: of the organisation `org` (default: the caller's scope), from `from` on.
+    pub fn study_overview_page(year: i64, org: Option<i64>, from: Option<i64>) -> String {
+        let mut path = format!("/api/v1/study/overview?year={year}");
+        if let Some(org) = org {
+            path += &format!("&org={org}");
+        }
+        if let Some(from) = from {
+            path += &format!("&from={from}");
+        }
+        path
+    }
+
     pub fn register(activity_id: &str, format: &str) -> String {
         format!("/api/v1/activities/{activity_id}/register?format={format}")
     }
@@ -1146,7 +1158,17 @@ pub struct Evidence {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct StudyOverview {
     pub year: i64,
+    /// A page of people: whole organisations, in order (the Excel file has everyone).
     pub rows: Vec<OverviewRow>,
+    /// Where the next page starts (an organisation's id); none on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+    /// People and those who met every requirement, per audience, in the whole scope (not just this page).
+    #[serde(default)]
+    pub summary: Vec<AudienceCount>,
+    /// The organisations directly below the one shown, to narrow the table to one of them.
+    #[serde(default)]
+    pub children: Vec<OrgRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

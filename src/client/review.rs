@@ -12,9 +12,9 @@ use super::components::download;
 use super::http::{self, ApiError};
 use super::study::when_and_hours;
 use super::sync::Ctx;
-use crate::api::{Change, Evidence, OverviewRow, ReviewStudy, StudyOverview, StudyView, paths};
+use crate::api::{Change, Evidence, ReviewStudy, StudyOverview, StudyView, paths};
 use crate::outbox::{self, RowMark, StudyItem};
-use crate::study::{Audience, Day, Hours};
+use crate::study::{Day, Hours};
 
 fn record_review(
     ctx: Ctx,
@@ -184,33 +184,40 @@ fn ReviewRow(item: StudyItem, selected: RwSignal<BTreeSet<String>>) -> impl Into
     }
 }
 
-/// How many of an audience have met every requirement.
-fn summary(rows: &[OverviewRow]) -> Vec<(Audience, usize, usize)> {
-    Audience::ALL
-        .into_iter()
-        .map(|a| {
-            let of: Vec<_> = rows.iter().filter(|r| r.audience == a).collect();
-            (a, of.len(), of.iter().filter(|r| r.met()).count())
-        })
-        .filter(|(_, total, _)| *total > 0)
-        .collect()
-}
-
+/// 学时完成情况: the scope's summary per audience, and its people a page at a time (whole organisations; a
+/// district is 100,000 people), narrowed to one organisation below by choosing it.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let year = RwSignal::new(Day::of_millis(ctx.server_now()).year());
-    let org = RwSignal::new(None::<i64>);
-    let (data, set_data) = signal(None::<Result<StudyOverview, ApiError>>);
+    let org = RwSignal::new(None::<(i64, String)>);
+    let data = RwSignal::new(None::<Result<StudyOverview, ApiError>>);
     let (message, set_message) = signal(None::<String>);
-    Effect::new(move |_| {
-        let y = year.get();
+    // Page `from` of the year and organisation shown: the first replaces the table, the next ones extend
+    // it; an answer for another year or organisation than the one now shown is dropped.
+    let load = move |from: Option<i64>| {
         let Some(token) = ctx.token() else { return };
-        set_data.set(None);
+        let asked = (year.get_untracked(), org.get_untracked().map(|(id, _)| id));
         spawn_local(async move {
-            let path = paths::study_overview(y, "json");
-            set_data.set(Some(http::get::<StudyOverview>(&token, &path).await));
+            let path = paths::study_overview_page(asked.0, asked.1, from);
+            let answer = http::get::<StudyOverview>(&token, &path).await;
+            if (year.get_untracked(), org.get_untracked().map(|(id, _)| id)) != asked {
+                return;
+            }
+            data.update(|shown| match (shown, answer) {
+                (Some(Ok(shown)), Ok(page)) if from.is_some() => {
+                    shown.rows.extend(page.rows);
+                    shown.next = page.next;
+                }
+                (shown, answer) => *shown = Some(answer),
+            });
         });
+    };
+    Effect::new(move |_| {
+        year.track();
+        org.track();
+        data.set(None);
+        load(None);
     });
     let excel = move |_| {
         let Some(token) = ctx.token() else { return };
@@ -237,33 +244,31 @@ pub fn OverviewPage() -> impl IntoView {
                 Some(Err(ApiError::Offline)) => view! { <p class="hint">"当前无网络，联网后可查看。"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
                 Some(Ok(o)) => {
-                    let orgs: Vec<(i64, String)> = {
-                        let mut seen = Vec::<(i64, String)>::new();
-                        for r in &o.rows {
-                            if !seen.iter().any(|(id, _)| *id == r.org_id) {
-                                seen.push((r.org_id, r.org_name.clone()));
-                            }
-                        }
-                        seen
-                    };
-                    let rows: Vec<OverviewRow> = o.rows.into_iter()
-                        .filter(|r| org.get().is_none_or(|id| id == r.org_id))
-                        .collect();
+                    let children = o.children.clone();
+                    let next = o.next;
+                    let rows = o.rows;
                     view! {
-                        {(orgs.len() > 1).then(|| view! {
-                            <label for="overview-org">"党组织"</label>
-                            <select id="overview-org" on:change=move |ev| org.set(event_target_value(&ev).parse().ok())>
-                                <option value="">"全部"</option>
-                                {orgs.into_iter().map(|(id, name)| view! {
-                                    <option value=id.to_string() selected=move || org.get() == Some(id)>{name}</option>
-                                }).collect_view()}
-                            </select>
+                        {org.get().map(|(_, name)| view! {
+                            <p>{name}" "<button type="button" class="link" on:click=move |_| org.set(None)>"‹ 返回全部"</button></p>
+                        })}
+                        {(!children.is_empty()).then(|| {
+                            let options = children.clone();
+                            view! {
+                                <label for="overview-org">"下级党组织"</label>
+                                <select id="overview-org" on:change=move |ev| {
+                                    let id: Option<i64> = event_target_value(&ev).parse().ok();
+                                    org.set(id.and_then(|id| children.iter().find(|c| c.id == id)).map(|c| (c.id, c.name.clone())));
+                                }>
+                                    <option value="">"全部"</option>
+                                    {options.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
+                                </select>
+                            }
                         })}
                         <div class="summary" data-testid="overview-summary">
-                            {summary(&rows).into_iter().map(|(a, total, met)| view! {
+                            {o.summary.into_iter().map(|c| view! {
                                 <div class="summary-line">
-                                    <span>{format!("{}：{total}人，已达到{met}人，未达到{}人", a.label(), total - met)}</span>
-                                    <progress max=total value=met aria-label=a.label()></progress>
+                                    <span>{format!("{}：{}人，已达到{}人，未达到{}人", c.audience.label(), c.people, c.met, c.people - c.met)}</span>
+                                    <progress max=c.people value=c.met aria-label=c.audience.label()></progress>
                                 </div>
                             }).collect_view()}
                         </div>
@@ -286,6 +291,9 @@ pub fn OverviewPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {next.map(|from| view! {
+                            <button type="button" class="secondary" on:click=move |_| load(Some(from))>"显示更多"</button>
+                        })}
                     }.into_any()
                 }
             }}

@@ -19,7 +19,7 @@ use super::auth::{
 use super::security::{account_event, notices_at_login};
 use super::throttle;
 
-use super::db::{ORG_SCOPE, audit, groups_of, is_group_of, now_ms};
+use super::db::{LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, scope_orgs};
 use super::{AppError, AppState};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
@@ -125,7 +125,7 @@ fn member_row(fields: MemberFields) -> MemberRow {
 }
 
 /// The members a lead (their branch) or an admin (their part of the district, or one organisation) looks
-/// after, a page at a time: whole organisations in tree-id order until at least [`MEMBER_PAGE`] people, so a
+/// after, a page at a time: whole organisations in tree-id order until at least [`LIST_PAGE`] people, so a
 /// district of 100,000 costs one page, not the whole list. With `q`, the first matches in the whole scope.
 #[utoipa::path(get, path = paths::MEMBERS, tag = "accounts", security(("bearer" = [])), params(MembersQuery),
     responses((status = 200, body = MemberPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -160,22 +160,18 @@ pub async fn members(
         ))
         .bind(root)
         .bind(q)
-        .bind(MEMBER_PAGE as i64)
+        .bind(LIST_PAGE as i64)
         .fetch_all(&mut *conn)
         .await?;
         let rows = rows.into_iter().map(member_row).collect();
         return Ok(Json(MemberPage { rows, next: None }));
     }
-    let orgs: Vec<i64> =
-        sqlx::query_scalar(&format!("{ORG_SCOPE} SELECT id FROM scope ORDER BY id"))
-            .bind(root)
-            .fetch_all(&mut *conn)
-            .await?;
+    let orgs = scope_orgs(&mut conn, root).await?;
     let first = orgs.partition_point(|&o| o < from.unwrap_or(i64::MIN));
     let mut rows = Vec::new();
     let mut next = None;
     for &org in &orgs[first..] {
-        if rows.len() >= MEMBER_PAGE {
+        if rows.len() >= LIST_PAGE {
             next = Some(org);
             break;
         }
@@ -189,9 +185,6 @@ pub async fn members(
     }
     Ok(Json(MemberPage { rows, next }))
 }
-
-/// People per page of the members list (a page ends after a whole organisation).
-pub const MEMBER_PAGE: usize = 500;
 
 /// A lead looks after the members of their branch, not its other leads: changing or resetting a fellow
 /// lead is for the admins above them.

@@ -128,6 +128,21 @@ pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
         SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
         UNION SELECT o.id FROM orgs o JOIN scope up ON o.parent_id = up.id)";
 
+/// People per page of a long list (members, 完成情况): a page ends after a whole organisation, the first
+/// to reach this many.
+pub const LIST_PAGE: usize = 500;
+
+/// The organisation `root` (`None`: the district's root) and everything below it, in id order.
+pub async fn scope_orgs(
+    conn: &mut SqliteConnection,
+    root: Option<i64>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!("{ORG_SCOPE} SELECT id FROM scope ORDER BY id"))
+        .bind(root)
+        .fetch_all(conn)
+        .await
+}
+
 /// `IN (…)`: the organisation bound at `param` (`?2`, say) and everything below it.
 pub fn in_subtree(param: &str) -> String {
     format!(

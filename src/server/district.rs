@@ -15,9 +15,9 @@ use sqlx::SqliteConnection;
 use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, now_ms};
 use super::register::{attachment, quiet_members};
-use super::study::study_counts;
+use super::study::{audience_counts, study_counts};
 use super::{AppError, AppState};
-use crate::api::{AudienceCount, BranchRow, DistrictView, ErrorBody, OrgRef, paths};
+use crate::api::{BranchRow, DistrictView, ErrorBody, OrgRef, paths};
 use crate::district::{
     CALENDAR, GROUP_RULE, NO_GROUPS, Period, check, current, every_group, percent,
 };
@@ -171,7 +171,7 @@ async fn build(
     for (org, m) in quiet_members(conn, org_id, quiet_since).await? {
         quiet.entry(org).or_default().push(m.name);
     }
-    let study = study_counts(conn, org_id, period.year).await?;
+    let study = study_counts(conn, Some(org_id), period.year).await?;
     // Grouped by organisation once, so each branch's row reads only its own.
     let mut held_by: HashMap<i64, Vec<(ActivityKind, i64, Option<i64>)>> = HashMap::new();
     let mut counts: HashMap<i64, (u32, u32, u32)> = HashMap::new();
@@ -245,7 +245,7 @@ async fn build(
                 } else {
                     Vec::new()
                 },
-                study: by_audience(&study, Some(id)),
+                study: audience_counts(&study, Some(id)),
             }
         })
         .collect();
@@ -256,7 +256,7 @@ async fn build(
         year: period.year,
         quarter: period.quarter,
         quiet_after_days: (now - quiet_since) / 86_400_000,
-        study: by_audience(&study, None),
+        study: audience_counts(&study, None),
         branches,
         children: children
             .into_iter()
@@ -264,32 +264,6 @@ async fn build(
             .collect(),
         parent: None,
     })
-}
-
-/// People and those who met every requirement, per audience that has anyone: of one organisation, or
-/// (`None`) of all.
-fn by_audience(
-    counts: &HashMap<(i64, Audience), (u32, u32)>,
-    org: Option<i64>,
-) -> Vec<AudienceCount> {
-    let mut out: Vec<AudienceCount> = Audience::ALL
-        .into_iter()
-        .map(|audience| AudienceCount {
-            audience,
-            people: 0,
-            met: 0,
-        })
-        .collect();
-    for (&(o, audience), &(people, met)) in counts {
-        if org.is_none_or(|org| org == o)
-            && let Some(c) = out.iter_mut().find(|c| c.audience == audience)
-        {
-            c.people += people;
-            c.met += met;
-        }
-    }
-    out.retain(|c| c.people > 0);
-    out
 }
 
 /// The view as a workbook: one line per branch, in tree order.

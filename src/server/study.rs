@@ -15,13 +15,13 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::{CurrentUser, Person};
-use super::db::{ORG_SCOPE, Sequence, audit, now_ms};
+use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, scope_orgs};
 use super::register::attachment;
 use super::sync::{Applying, Outcome};
 use super::{AppError, AppState};
 use crate::api::{
-    ErrorBody, Evidence, OverviewRow, ReviewStudy, StudyEntry, StudyOverview, StudyView,
-    WithdrawStudy, paths,
+    AudienceCount, ErrorBody, Evidence, OrgRef, OverviewRow, ReviewStudy, StudyEntry,
+    StudyOverview, StudyView, WithdrawStudy, paths,
 };
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Role, is_uuid};
 use crate::study::{
@@ -649,6 +649,8 @@ pub struct OverviewQuery {
     /// `json` (default) or `xlsx`.
     #[serde(default)]
     pub format: String,
+    /// Where this page starts: the `next` of the page before (JSON only; the Excel file has everyone).
+    pub from: Option<i64>,
 }
 
 /// Who in the reviewer's scope has met their study requirement for a year and who is behind, by how much.
@@ -680,9 +682,13 @@ pub async fn overview(
             "只能查看本支部或本党委范围内的学时完成情况",
         )
         .await?;
-    let rows = study_rows(&mut conn, root, year).await?;
-    let overview = StudyOverview { year, rows };
     if q.format == "xlsx" {
+        let rows = study_rows(&mut conn, root, year).await?;
+        let overview = StudyOverview {
+            year,
+            rows,
+            ..StudyOverview::default()
+        };
         let body =
             overview_xlsx(&overview).map_err(|e| AppError::Internal(format!("xlsx: {e}")))?;
         let date = LocalTime::from_millis(now_ms());
@@ -696,7 +702,45 @@ pub async fn overview(
         );
         return Ok(attachment("xlsx", &stem, body));
     }
-    Ok(Json(overview).into_response())
+    // A page: whole organisations from `from` on, until LIST_PAGE people; the summary counts everyone.
+    let orgs = scope_orgs(&mut conn, root).await?;
+    if orgs.is_empty() {
+        return Err(AppError::NotFound("组织不存在"));
+    }
+    let first = orgs.partition_point(|&o| o < q.from.unwrap_or(i64::MIN));
+    let (mut page, mut people, mut next) = (Vec::new(), 0, None);
+    for &org in &orgs[first..] {
+        if people >= LIST_PAGE as i64 {
+            next = Some(org);
+            break;
+        }
+        people += sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM users WHERE org_id = ? AND role NOT IN ('admin', 'committee')",
+        )
+        .bind(org)
+        .fetch_one(&mut *conn)
+        .await?;
+        page.push(org);
+    }
+    let rows = study_rows_in(&mut conn, &page, year).await?;
+    let summary = audience_counts(&study_counts(&mut conn, root, year).await?, None);
+    let children = sqlx::query_as(
+        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
+    )
+    .bind(orgs[0])
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(id, name)| OrgRef { id, name })
+    .collect();
+    Ok(Json(StudyOverview {
+        year,
+        rows,
+        next,
+        summary,
+        children,
+    })
+    .into_response())
 }
 
 /// For the district view: per organisation in `root` and below, per audience, how many people there are
@@ -705,7 +749,7 @@ pub async fn overview(
 /// there are rather than one row per person.
 pub async fn study_counts(
     conn: &mut SqliteConnection,
-    root: i64,
+    root: Option<i64>,
     year: i64,
 ) -> Result<HashMap<(i64, Audience), (u32, u32)>, AppError> {
     let rules = load_rules(&mut *conn).await?;
@@ -763,6 +807,32 @@ pub async fn study_counts(
     Ok(counts)
 }
 
+/// People and those who met every requirement, per audience that has anyone, from [`study_counts`]: of
+/// one organisation, or (`None`) of all.
+pub fn audience_counts(
+    counts: &HashMap<(i64, Audience), (u32, u32)>,
+    org: Option<i64>,
+) -> Vec<AudienceCount> {
+    let mut out: Vec<AudienceCount> = Audience::ALL
+        .into_iter()
+        .map(|audience| AudienceCount {
+            audience,
+            people: 0,
+            met: 0,
+        })
+        .collect();
+    for (&(o, audience), &(people, met)) in counts {
+        if org.is_none_or(|org| org == o)
+            && let Some(c) = out.iter_mut().find(|c| c.audience == audience)
+        {
+            c.people += people;
+            c.met += met;
+        }
+    }
+    out.retain(|c| c.people > 0);
+    out
+}
+
 /// Everyone's progress in the organisation `root` and below (the whole district when `None`) for `year`,
 /// in organisation and name order; 404 for an unknown organisation.
 pub async fn study_rows(
@@ -770,31 +840,37 @@ pub async fn study_rows(
     root: Option<i64>,
     year: i64,
 ) -> Result<Vec<OverviewRow>, AppError> {
+    let orgs = scope_orgs(&mut *conn, root).await?;
+    if orgs.is_empty() {
+        return Err(AppError::NotFound("组织不存在"));
+    }
+    study_rows_in(conn, &orgs, year).await
+}
+
+/// Everyone's progress in exactly the organisations `orgs` for `year`, in organisation and name order.
+pub async fn study_rows_in(
+    conn: &mut SqliteConnection,
+    orgs: &[i64],
+    year: i64,
+) -> Result<Vec<OverviewRow>, AppError> {
     let rules = load_rules(&mut *conn).await?;
+    let orgs = serde_json::to_string(orgs).map_err(|e| AppError::Internal(e.to_string()))?;
+    const SCOPE: &str = "WITH scope(id) AS (SELECT value FROM json_each(?1))";
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
-         FROM users u JOIN orgs o ON o.id = u.org_id
-         WHERE u.org_id IN (SELECT id FROM scope) AND u.role NOT IN ('admin', 'committee')
+        "{SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
+         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
+         WHERE u.role NOT IN ('admin', 'committee')
          ORDER BY o.id, u.name, u.id"
     ))
-    .bind(root)
+    .bind(&orgs)
     .fetch_all(&mut *conn)
     .await?;
-    if root.is_some() && people.is_empty() {
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE id = ?")
-            .bind(root)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if known.is_none() {
-            return Err(AppError::NotFound("组织不存在"));
-        }
-    }
     let records: Vec<(i64, String, String, String, u32, String)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
-         FROM study_records s JOIN users u ON u.id = s.user_id
-         WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"
+        "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
+         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN study_records s ON s.user_id = u.id
+         WHERE s.status IN ('recognised', 'pending')"
     ))
-    .bind(root)
+    .bind(&orgs)
     .fetch_all(&mut *conn)
     .await?;
     let mut credits: HashMap<i64, Vec<Credit>> = HashMap::new();

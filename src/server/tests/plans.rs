@@ -213,7 +213,7 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         match page["next"].as_i64() {
             Some(next) => {
                 assert!(
-                    rows.len() >= crate::server::accounts::MEMBER_PAGE && rows.len() < 600,
+                    rows.len() >= crate::server::db::LIST_PAGE && rows.len() < 600,
                     "{}",
                     rows.len()
                 );
@@ -228,6 +228,42 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         .unwrap();
     assert_eq!(seen.len() as i64, everyone);
     assert_eq!(pages, 3);
+
+    // 完成情况 the same way, with the summary of everyone on every page.
+    let year = crate::study::Day::of_millis(crate::server::db::now_ms()).year();
+    let people: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role IN ('member', 'lead')")
+            .fetch_one(&db.reader)
+            .await
+            .unwrap();
+    let (mut rows, mut pages, mut from) = (0, 0, None);
+    loop {
+        let page = call(
+            &crate::api::paths::study_overview_page(year, None, from),
+            Some(&token),
+            None,
+        )
+        .await;
+        rows += page["rows"].as_array().unwrap().len() as i64;
+        pages += 1;
+        let summed: i64 = page["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["people"].as_i64().unwrap())
+            .sum();
+        assert_eq!(summed, people);
+        assert_eq!(
+            page["children"].as_array().unwrap().len(),
+            2,
+            "the two committees"
+        );
+        match page["next"].as_i64() {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!((rows, pages), (people, 3));
 
     let found = call(
         &crate::api::paths::members(None, "13900001234"),
