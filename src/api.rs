@@ -30,6 +30,9 @@ pub mod paths {
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     /// `/api/v1/activities/{id}/register?format=csv|xlsx`: the attendance register of one activity.
     pub const REGISTER: &str = "/api/v1/activities/{id}/register";
+    /// `/api/v1/activities/{id}/roster`: one activity's roster rows, for a lead's phone that no longer syncs
+    /// them (an older activity, see [`crate::life::RECENT_ROSTER_DAYS`]).
+    pub const ROSTER: &str = "/api/v1/activities/{id}/roster";
     /// The lead's list of members without any participation for a while (see [`super::Participation`]).
     pub const PARTICIPATION: &str = "/api/v1/branch/participation";
     /// The district's study rules: anyone signed in reads them (they also come with every pull); the
@@ -136,6 +139,10 @@ pub mod paths {
             path += &format!("&from={from}");
         }
         path
+    }
+
+    pub fn roster(activity_id: &str) -> String {
+        format!("/api/v1/activities/{activity_id}/roster")
     }
 
     pub fn register(activity_id: &str, format: &str) -> String {

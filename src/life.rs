@@ -136,6 +136,21 @@ impl LeaveCategory {
 // ---------------------------------------------------------------------------------------------------
 // The rotating 签到码
 
+/// A lead's phone keeps the rosters of their branch's open activities and of those that ended (or were
+/// closed) in the last this many days; an older roster is fetched when its activity is opened, and kept.
+pub const RECENT_ROSTER_DAYS: i64 = 90;
+
+/// Whether a lead's pull still carries this activity's roster at `now` (see [`RECENT_ROSTER_DAYS`]).
+pub fn roster_synced(
+    state: ActivityState,
+    ends_at: Millis,
+    closed_at: Option<Millis>,
+    now: Millis,
+) -> bool {
+    let recent = now - RECENT_ROSTER_DAYS * 86_400_000;
+    state == ActivityState::Open || ends_at >= recent || closed_at.is_some_and(|t| t >= recent)
+}
+
 /// The 签到码 changes every step; the step is a setting, fixed per activity when it is published.
 pub const DEFAULT_CODE_STEP_MS: Millis = 60_000;
 
@@ -737,6 +752,29 @@ pub const MAX_NAME_CHARS: usize = 50;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leads_phone_syncs_the_rosters_of_open_and_recent_activities_only() {
+        let day = 86_400_000;
+        let now = 1_000 * day;
+        let old = now - (RECENT_ROSTER_DAYS + 1) * day;
+        assert!(
+            roster_synced(ActivityState::Open, old, None, now),
+            "open: still to finish"
+        );
+        assert!(roster_synced(
+            ActivityState::Closed,
+            now - day,
+            Some(now - day),
+            now
+        ));
+        assert!(!roster_synced(ActivityState::Closed, old, Some(old), now));
+        assert!(
+            roster_synced(ActivityState::Closed, old, Some(now - day), now),
+            "closed lately: its last rows"
+        );
+        assert!(!roster_synced(ActivityState::Cancelled, old, None, now));
+    }
     use AttendanceStatus::*;
 
     const SECRET: &str = "00112233445566778899aabbccddeeff";

@@ -228,11 +228,15 @@ impl Cache {
             self.study.len(),
             self.feedback.len()
         );
-        held += match role {
-            Role::Member => "（本人参加的活动与本支部的活动）",
-            Role::Lead => "（本支部的活动及其应到名单、本人参加的活动、待审核的学习记录）",
+        held += &match role {
+            Role::Member => "（本人参加的活动与本支部的活动）".to_owned(),
+            Role::Lead => format!(
+                "（本支部的活动、未归档与近{}天活动的应到名单、待审核的学习记录；更早活动的名单在打开时获取）",
+                life::RECENT_ROSTER_DAYS
+            ),
             Role::Committee | Role::Admin => {
                 "（本人的记录与待审核的事项；统计、登记表和各支部的活动联网时从服务器查看，本机不保存全区数据）"
+                    .to_owned()
             }
         };
         held

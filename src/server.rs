@@ -85,7 +85,7 @@ impl AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
-    paths(auth::login, auth::logout, auth::me, sync::register_key, sync::push, sync::pull, sync::import, register::register,
+    paths(auth::login, auth::logout, auth::me, sync::register_key, sync::push, sync::pull, sync::import, register::register, register::roster,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::set_access, accounts::change_password, accounts::invite,
         accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use super::publish::ActivityForm;
 use super::sync::Ctx;
 use crate::api::ActivityView;
-use crate::life::ActivityState;
+use crate::life::{ActivityState, roster_synced};
 use crate::model::{LocalTime, Role, Tally};
 use crate::outbox::my_status_label;
 
@@ -44,12 +44,16 @@ pub fn HomePage() -> impl IntoView {
 fn ActivityItem(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = activity.id.clone();
+    // An older activity's roster stays on the server until the lead opens it (see `life::roster_synced`).
+    let synced = roster_synced(activity.state, activity.ends_at, None, ctx.server_now());
     let status = move || {
         let user_id = ctx.user_id().unwrap_or_default();
         if ctx.role() == Some(Role::Lead) {
             ctx.cache.with(|c| {
                 let roster = c.roster(&id);
-                if roster.is_empty() {
+                if !synced && roster.len() <= 1 {
+                    "较早的活动，打开后显示应到名单".to_owned()
+                } else if roster.is_empty() {
                     "待上传，联网后显示应到名单".to_owned()
                 } else {
                     Tally::of(roster.iter().map(|r| (r.status, r.membership))).summary()

@@ -7,11 +7,12 @@ use leptos::task::spawn_local;
 
 use super::code::CodePanel;
 use super::components::download;
+use super::http::{self, ApiError};
 use super::sync::Ctx;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
 };
-use crate::life::{ActivityState, Decision, Quorum, close_problems};
+use crate::life::{ActivityState, Decision, Quorum, close_problems, roster_synced};
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally, is_valid_phone};
 use crate::outbox::{RosterRow, RowMark, lead_roster};
 
@@ -75,6 +76,30 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
     };
     // The code's key leaves the phone once signing in is over (see `Cache::forget_ended_secrets`).
     let has_code = activity.secret.is_some() || activity.code.is_some();
+    // An older activity's roster is no longer synced to the lead's phone: fetched when it is opened (online)
+    // and kept, so it is there offline afterwards.
+    let (older, set_older) = signal(None::<String>);
+    if !roster_synced(activity.state, activity.ends_at, None, ctx.server_now())
+        && let Some(token) = ctx.token()
+    {
+        let id = id.clone();
+        set_older.set(Some("正在获取这次较早活动的应到名单…".to_owned()));
+        spawn_local(async move {
+            match http::get::<Vec<AttendanceView>>(&token, &paths::roster(&id)).await {
+                Ok(rows) => {
+                    ctx.cache
+                        .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
+                    ctx.save_cache();
+                    set_older.set(None);
+                }
+                Err(ApiError::Offline) => set_older.set(Some(
+                    "这是较早的活动，本机只保存近期活动的应到名单。联网后打开即可查看完整名单。"
+                        .to_owned(),
+                )),
+                Err(e) => set_older.set(Some(e.message())),
+            }
+        });
+    }
     view! {
         {(open && has_code).then(|| view! {
             <section class="card code-card">
@@ -85,6 +110,7 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
         })}
         <section class="card">
             <h2>"签到情况"</h2>
+            {move || older.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
             <p class="tally" data-testid="tally">{let c = counts.clone(); move || c().0}</p>
             {move || counts().1.map(|q| view! { <p class="tally" data-testid="quorum">{q}</p> })}
             {open.then(|| {

@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
 use super::auth::CurrentUser;
+use super::db::now_ms;
 use super::study;
 use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -500,13 +501,15 @@ impl AttendanceRecord {
 }
 
 /// The query of [`attendance_since`]: ?1 the person, ?2 their organisation, (?3, ?4] the sequence range,
-/// ?5 the limit, ?6 whether they lead it.
+/// ?5 the limit, ?6 whether they lead it, ?7 since when an ended activity's roster is recent (see
+/// [`crate::life::roster_synced`]).
 pub fn attendance_since_sql() -> String {
     format!(
         "WITH keys(id) AS (
              SELECT rowid FROM attendance WHERE member_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
              UNION SELECT r.rowid FROM activities b CROSS JOIN attendance r ON r.activity_id = b.id
-             WHERE ?6 AND b.org_id = ?2 AND r.server_seq > ?3 AND r.server_seq <= ?4)
+             WHERE ?6 AND b.org_id = ?2 AND r.server_seq > ?3 AND r.server_seq <= ?4
+               AND (b.state = 'open' OR b.ends_at >= ?7 OR b.closed_at >= ?7))
          SELECT {ATTENDANCE_COLUMNS}
          FROM keys k CROSS JOIN attendance t ON t.rowid = k.id JOIN activities a ON a.id = t.activity_id
               JOIN users u ON u.id = t.member_id
@@ -515,7 +518,8 @@ pub fn attendance_since_sql() -> String {
 }
 
 /// Roster rows this user's phone holds that changed in (cursor, upto], the first `limit` by sequence:
-/// everyone their own; a lead also their branch's (see [`super::activities::visible_since`]). Two index searches
+/// everyone their own; a lead also their branch's open and recent activities' (older ones come by
+/// [`crate::api::paths::ROSTER`] when opened; a closed roster no longer changes) (see [`super::activities::visible_since`]). Two index searches
 /// (the member's rows by sequence; the branch's activities, then their rosters).
 pub async fn attendance_since(
     conn: &mut SqliteConnection,
@@ -531,6 +535,7 @@ pub async fn attendance_since(
         .bind(upto)
         .bind(sql_limit(limit))
         .bind(user.role == Role::Lead)
+        .bind(now_ms() - crate::life::RECENT_ROSTER_DAYS * 86_400_000)
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(AttendanceRecord::view).collect()

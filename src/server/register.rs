@@ -21,6 +21,7 @@ use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::REGISTER, get(register))
+        .route(paths::ROSTER, get(roster))
         .route(paths::PARTICIPATION, get(participation))
 }
 
@@ -270,6 +271,41 @@ fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// One activity's roster rows, for its branch's lead (or an admin above it): what a lead's phone fetches
+/// when it opens an activity whose roster it no longer syncs.
+#[utoipa::path(get, path = paths::ROSTER, tag = "activities", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Activity id")),
+    responses((status = 200, body = Vec<AttendanceView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn roster(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<AttendanceView>>, AppError> {
+    let Path(id) = id?;
+    let mut conn = state.db.reader.acquire().await?;
+    let org: i64 = sqlx::query_scalar("SELECT org_id FROM activities WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound("活动不存在"))?;
+    if !user.administers(&mut conn, org, true).await? {
+        return Err(AppError::Forbidden("只能查看本支部活动的应到名单"));
+    }
+    let rows: Vec<AttendanceRecord> = sqlx::query_as(&format!(
+        "SELECT {ATTENDANCE_COLUMNS} FROM attendance t JOIN users u ON u.id = t.member_id
+         WHERE t.activity_id = ? ORDER BY t.member_id"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(AttendanceRecord::view)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(rows))
 }
 
 /// The lead's quiet list: members of their branch (home branch) without any participation — at home or at

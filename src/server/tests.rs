@@ -591,6 +591,67 @@ async fn a_district_admins_phone_holds_no_copy_of_the_district() {
     assert_eq!(admin["more"], json!(false));
 }
 
+/// A lead's phone syncs the rosters of open and recent activities; an older closed one's roster comes when
+/// the lead opens it. The member still has their own row of it.
+#[tokio::test]
+async fn a_leads_phone_fetches_an_old_closed_roster_when_it_is_opened() {
+    let h = Harness::new().await;
+    let lead = h.login(LEAD).await;
+    let (activity, _) = h.publish(&lead).await;
+    let long_ago = now_ms() - 120 * 86_400_000;
+    sqlx::query(
+        "UPDATE activities SET starts_at = ?1, ends_at = ?1 + 3600000, state = 'closed', closed_at = ?1 + 7200000
+         WHERE id = ?2",
+    )
+    .bind(long_ago)
+    .bind(&activity)
+    .execute(&h.db.writer)
+    .await
+    .unwrap();
+    let pulled = h.pull(&lead, 0).await;
+    assert!(
+        pulled["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == activity.as_str())
+    );
+    let lead_id = h.user_id(LEAD).await;
+    let rows = pulled["attendance"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .filter(|r| r["activity_id"] == activity.as_str())
+            .all(|r| r["member_id"] == lead_id),
+        "only the lead's own row of an old closed activity: {pulled}"
+    );
+    let roster = h
+        .call("GET", &paths::roster(&activity), Some(&lead), None)
+        .await;
+    assert_eq!(roster.status, StatusCode::OK, "{}", roster.text);
+    assert!(
+        roster.body.as_array().unwrap().len() >= 5,
+        "{}",
+        roster.text
+    );
+    let member = h.pull(&h.login(MEMBER).await, 0).await;
+    assert!(
+        member["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["activity_id"] == activity.as_str())
+    );
+    let other = h
+        .call(
+            "GET",
+            &paths::roster(&activity),
+            Some(&h.login(OTHER_LEAD).await),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn only_the_branch_lead_receives_the_code_and_other_branches_see_nothing() {
     let h = Harness::new().await;

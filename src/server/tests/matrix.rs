@@ -171,6 +171,7 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         row("get", paths::OPENAPI, [OK; 6]),
         row("get", paths::REGISTER, [401, 403, OK, 403, OK, OK])
             .uri(paths::register(&activity, "csv")),
+        row("get", paths::ROSTER, [401, 403, OK, 403, OK, OK]).uri(paths::roster(&activity)),
         row("get", paths::PARTICIPATION, [401, 403, OK, OK, 403, 403]),
         row("get", paths::STUDY_RULES, [401, OK, OK, OK, OK, OK]),
         row("put", paths::STUDY_RULES, [401, 403, 403, 403, 403, OK]).json(rules),

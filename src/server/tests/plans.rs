@@ -18,7 +18,7 @@ fn queries() -> Vec<(String, String, usize)> {
         (
             "pull: roster rows".to_owned(),
             attendance::attendance_since_sql(),
-            6,
+            7,
         ),
         ("pull: 投诉建议".to_owned(), rights::feedback_since_sql(), 5),
         (
