@@ -1281,6 +1281,10 @@ pub struct ImportRow {
     pub user_id: Option<i64>,
 }
 
+/// People per page of a long list (members, 完成情况): a page ends after a whole organisation, the first
+/// to reach this many; a search answers at most this many.
+pub const LIST_PAGE: usize = 500;
+
 /// One page of the members list: whole organisations, in order; `next` is where the next page starts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

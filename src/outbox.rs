@@ -242,6 +242,22 @@ impl Cache {
         held
     }
 
+    /// What a committee or district admin's phone keeps: their own roster rows and those activities. An
+    /// older app kept the whole district's; the server no longer updates it, so it is let go (the server's
+    /// views have it). Unsent records are in the outbox, not here: nothing made on the phone is lost.
+    pub fn hold_for(&mut self, role: Role, user_id: i64) {
+        if !role.administers() {
+            return;
+        }
+        self.attendance.retain(|r| r.member_id == user_id);
+        let mine: std::collections::HashSet<&str> = self
+            .attendance
+            .iter()
+            .map(|r| r.activity_id.as_str())
+            .collect();
+        self.activities.retain(|a| mine.contains(a.id.as_str()));
+    }
+
     /// Merges a pull: rows replace the ones with the same key; nothing is dropped.
     pub fn merge(&mut self, pull: PullResponse) {
         for a in pull.activities {
@@ -858,6 +874,30 @@ mod tests {
             2,
             Mutation::new(seq, format!("id-{seq}"), &change, 1_000, 0),
         )
+    }
+
+    #[test]
+    fn an_admins_phone_lets_go_of_the_district_an_older_app_kept() {
+        let activity = |id: &str| ActivityView {
+            id: id.into(),
+            ..ActivityView::default()
+        };
+        let row = |activity: &str, member_id: i64| AttendanceView {
+            activity_id: activity.into(),
+            member_id,
+            ..AttendanceView::default()
+        };
+        let mut cache = Cache {
+            activities: vec![activity("theirs"), activity("mine")],
+            attendance: vec![row("theirs", 7), row("mine", 7), row("mine", 9)],
+            ..Cache::default()
+        };
+        let mut lead = cache.clone();
+        lead.hold_for(Role::Lead, 9);
+        assert_eq!(lead, cache, "a lead's phone keeps its branch");
+        cache.hold_for(Role::Admin, 9);
+        assert_eq!(cache.activities, vec![activity("mine")]);
+        assert_eq!(cache.attendance, vec![row("mine", 9)]);
     }
 
     #[test]

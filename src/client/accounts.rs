@@ -11,8 +11,8 @@ use super::http::{self, ApiError};
 use super::rights::PrivacyNotice;
 use super::sync::Ctx;
 use crate::api::{
-    ImportReport, ImportRow, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
-    MemberPage, MemberRow, NewInvitation, RowOutcome, paths,
+    ImportReport, ImportRow, Invitation, JoinCheck, JoinPreview, JoinRequest, LIST_PAGE,
+    LoginResponse, MemberPage, MemberRow, NewInvitation, RowOutcome, paths,
 };
 use crate::model::{LocalTime, Role};
 
@@ -167,15 +167,21 @@ pub fn MembersPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let members = RwSignal::new(None::<Vec<MemberRow>>);
     let next = RwSignal::new(None::<i64>);
+    let loading = RwSignal::new(false);
     let (message, set_message) = signal(None::<String>);
     let (filter, set_filter) = signal(String::new());
     // Fetches a page (`from`) or a search (`q`); an answer to anything but the latest question is dropped.
+    // A next page is added only if it is still the one the list is waiting for.
     let load = move |from: Option<i64>, q: String| {
         let Some(token) = ctx.token() else { return };
+        loading.set(true);
         spawn_local(async move {
             let encoded = String::from(js_sys::encode_uri_component(&q));
             let answer = http::get::<MemberPage>(&token, &paths::members(from, &encoded)).await;
-            if filter.get_untracked().trim() != q {
+            loading.set(false);
+            if filter.get_untracked().trim() != q
+                || (from.is_some() && next.get_untracked() != from)
+            {
                 return;
             }
             match answer {
@@ -218,8 +224,10 @@ pub fn MembersPage() -> impl IntoView {
                 {move || members.get().into_iter().flatten().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
             </ul>
             {move || next.get().is_some().then(|| view! {
-                <button type="button" class="secondary" on:click=more>"显示更多成员"</button>
+                <button type="button" class="secondary" disabled=move || loading.get() on:click=more>"显示更多成员"</button>
             })}
+            {move || (!filter.get().trim().is_empty() && members.with(|m| m.as_ref().is_some_and(|m| m.len() >= LIST_PAGE)))
+                .then(|| view! { <p class="hint">{format!("只显示前{LIST_PAGE}个结果，请输入更完整的姓名或手机号。")}</p> })}
         </section>
     }
 }

@@ -24,6 +24,33 @@ pub fn counts(kind: ActivityKind, rows: &[AttendanceView]) -> (String, Option<St
     (tally.summary(), quorum)
 }
 
+/// An older activity's roster is no longer synced to a lead's phone (see `life::roster_synced`): fetched
+/// when the activity is opened (online) and kept, so it is there offline afterwards. `note` says what is
+/// missing while it is.
+pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, note: WriteSignal<Option<String>>) {
+    if roster_synced(activity.state, activity.ends_at, None, ctx.server_now()) {
+        return;
+    }
+    let Some(token) = ctx.token() else { return };
+    let id = activity.id.clone();
+    note.set(Some("正在获取这次较早活动的应到名单…".to_owned()));
+    spawn_local(async move {
+        match http::get::<Vec<AttendanceView>>(&token, &paths::roster(&id)).await {
+            Ok(rows) => {
+                ctx.cache
+                    .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
+                ctx.save_cache();
+                note.set(None);
+            }
+            Err(ApiError::Offline) => note.set(Some(
+                "这是较早的活动，本机只保存近期活动的应到名单。联网后打开即可查看完整名单。"
+                    .to_owned(),
+            )),
+            Err(e) => note.set(Some(e.message())),
+        }
+    });
+}
+
 #[component]
 pub fn LeadView(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -76,30 +103,8 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
     };
     // The code's key leaves the phone once signing in is over (see `Cache::forget_ended_secrets`).
     let has_code = activity.secret.is_some() || activity.code.is_some();
-    // An older activity's roster is no longer synced to the lead's phone: fetched when it is opened (online)
-    // and kept, so it is there offline afterwards.
     let (older, set_older) = signal(None::<String>);
-    if !roster_synced(activity.state, activity.ends_at, None, ctx.server_now())
-        && let Some(token) = ctx.token()
-    {
-        let id = id.clone();
-        set_older.set(Some("正在获取这次较早活动的应到名单…".to_owned()));
-        spawn_local(async move {
-            match http::get::<Vec<AttendanceView>>(&token, &paths::roster(&id)).await {
-                Ok(rows) => {
-                    ctx.cache
-                        .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
-                    ctx.save_cache();
-                    set_older.set(None);
-                }
-                Err(ApiError::Offline) => set_older.set(Some(
-                    "这是较早的活动，本机只保存近期活动的应到名单。联网后打开即可查看完整名单。"
-                        .to_owned(),
-                )),
-                Err(e) => set_older.set(Some(e.message())),
-            }
-        });
-    }
+    fetch_older_roster(ctx, &activity, set_older);
     view! {
         {(open && has_code).then(|| view! {
             <section class="card code-card">

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::lead::{Export, counts};
+use super::lead::{Export, counts, fetch_older_roster};
 use super::sync::Ctx;
 use crate::life::ActivityState;
 use crate::model::{AttendanceStatus, LocalTime, Membership, Tally};
@@ -15,6 +15,14 @@ pub fn RecordPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // An older activity's roster is fetched first (see `lead::fetch_older_roster`); printing waits for it.
+    let (older, set_older) = signal(None::<String>);
+    Effect::new(move |_| {
+        let id = id();
+        if let Some(a) = ctx.cache.with_untracked(|c| c.activity(&id).cloned()) {
+            fetch_older_roster(ctx, &a, set_older);
+        }
+    });
     move || {
         let id = id();
         let Some(a) = ctx.cache.with(|c| c.activity(&id).cloned()) else {
@@ -92,7 +100,8 @@ pub fn RecordPage() -> impl IntoView {
                 </table>
                 <p class="hint">"会议内容由记录人另行记录。"</p>
                 <div class="no-print">
-                    <button type="button" class="primary" on:click=|_| { let _ = window().print(); }>"打印"</button>
+                    {move || older.get().map(|m| view! { <p class="hint warn" role="alert">{m}</p> })}
+                    <button type="button" class="primary" disabled=move || older.get().is_some() on:click=|_| { let _ = window().print(); }>"打印"</button>
                     <Export activity=a.clone()/>
                     <a href=format!("/activity/{}", a.id)>"返回活动"</a>
                 </div>

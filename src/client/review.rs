@@ -205,10 +205,14 @@ pub fn OverviewPage() -> impl IntoView {
                 return;
             }
             data.update(|shown| match (shown, answer) {
+                // A next page only if it is still the one the table is waiting for (not a double tap's).
                 (Some(Ok(shown)), Ok(page)) if from.is_some() => {
-                    shown.rows.extend(page.rows);
-                    shown.next = page.next;
+                    if shown.next == from {
+                        shown.rows.extend(page.rows);
+                        shown.next = page.next;
+                    }
                 }
+                (_, Err(_)) if from.is_some() => {}
                 (shown, answer) => *shown = Some(answer),
             });
         });

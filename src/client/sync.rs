@@ -165,7 +165,11 @@ impl Ctx {
         let loaded = store::load_entries(user_id);
         self.entries.set(loaded.entries);
         self.unreadable.set(loaded.unreadable);
-        self.cache.set(store::load_cache(user_id));
+        let mut cache = store::load_cache(user_id);
+        if let Some(role) = self.role() {
+            cache.hold_for(role, user_id);
+        }
+        self.cache.set(cache);
     }
 
     /// Logs out. The cached server data leaves the phone; unsent records stay and are sent the next time

@@ -265,10 +265,11 @@ pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) 
         return Ok(Err("请填写取消原因（200字以内）".to_owned()));
     }
     sqlx::query(
-        "UPDATE activities SET state = 'cancelled', cancel_reason = ?, server_seq = ? WHERE id = ?",
+        "UPDATE activities SET state = 'cancelled', cancel_reason = ?, server_seq = ?, closed_at = ? WHERE id = ?",
     )
     .bind(reason)
     .bind(ap.seq)
+    .bind(ap.now)
     .bind(&c.activity_id)
     .execute(&mut *conn)
     .await?;

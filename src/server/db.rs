@@ -128,9 +128,7 @@ pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
         SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
         UNION SELECT o.id FROM orgs o JOIN scope up ON o.parent_id = up.id)";
 
-/// People per page of a long list (members, 完成情况): a page ends after a whole organisation, the first
-/// to reach this many.
-pub const LIST_PAGE: usize = 500;
+pub use crate::api::LIST_PAGE;
 
 /// The organisation `root` (`None`: the district's root) and everything below it, in id order.
 pub async fn scope_orgs(

@@ -723,16 +723,23 @@ pub async fn overview(
         page.push(org);
     }
     let rows = study_rows_in(&mut conn, &page, year).await?;
-    let summary = audience_counts(&study_counts(&mut conn, root, year).await?, None);
-    let children = sqlx::query_as(
-        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
-    )
-    .bind(orgs[0])
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|(id, name)| OrgRef { id, name })
-    .collect();
+    // The summary and the organisations below come with the first page only (the next ones add rows).
+    let (mut summary, mut children) = (Vec::new(), Vec::new());
+    if q.from.is_none() {
+        summary = audience_counts(&study_counts(&mut conn, root, year).await?, None);
+        children = sqlx::query_as(
+            "SELECT id, name FROM orgs
+             WHERE parent_id = (SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 LIMIT 1)
+               AND kind != 'group'
+             ORDER BY id",
+        )
+        .bind(root)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id, name)| OrgRef { id, name })
+        .collect();
+    }
     Ok(Json(StudyOverview {
         year,
         rows,
@@ -802,7 +809,8 @@ pub async fn study_counts(
     }
     for ((_, org_id, audience), mine) in credits {
         let c = counts.entry((org_id, audience)).or_default();
-        c.1 = c.1 - u32::from(met(audience, &[])) + u32::from(met(audience, &mine));
+        // (Saturating: a person moved between the two reads above may be missing from the first.)
+        c.1 = c.1.saturating_sub(u32::from(met(audience, &[]))) + u32::from(met(audience, &mine));
     }
     Ok(counts)
 }
