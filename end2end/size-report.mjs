@@ -31,6 +31,10 @@
 // login notices and the device id, logging out that clears the cache, the codes' keys forgotten after a
 // meeting, sign-ins' proof and lateness on the wire, two-step login at the login form; the new pages
 // (修改密码, 两步验证, 停用账号, 我的信息's additions) are chunks. Ratchet: 360.)
+// A district of 100,000 members (issue 15) took it to 360.3 KiB (fresh clone): the phone lets go of what its
+// role no longer syncs (an admin's copy of the district), the list says when an older activity's roster
+// waits on the server, and 同步状态 says what the phone holds; the paged lists and the older roster's fetch
+// are chunks. Ratchet: 361.
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -38,7 +42,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 360;
+const LIMIT_KIB = 361;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
