@@ -11,14 +11,14 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const site = process.argv[2] ?? 'target/site';
 const examples = Number(process.argv[3] ?? 15);
 const port = 3400 + Math.floor(Math.random() * 400);
 const base = `http://127.0.0.1:${port}`;
 const dir = mkdtempSync(join(tmpdir(), 'hongyan-fuzz-'));
-const schemathesis = process.env.SCHEMATHESIS ?? 'end2end/.venv/bin/schemathesis';
+const schemathesis = resolve(process.env.SCHEMATHESIS ?? 'end2end/.venv/bin/schemathesis');
 
 const server = spawn('target/release/hongyan', ['--demo', '--port', String(port), '--db', join(dir, 'fuzz.db'), '--site', site], {
   stdio: ['ignore', 'inherit', 'inherit'],
@@ -75,7 +75,8 @@ for (const [role, phone] of roles) {
   if (phone) args.push('-H', `Authorization: Bearer ${await token(phone)}`);
   let status = 0;
   try {
-    execFileSync(schemathesis, args, { stdio: 'inherit' });
+    // In the run's temporary directory: schemathesis keeps its cache (.schemathesis/) where it runs.
+    execFileSync(schemathesis, args, { stdio: 'inherit', cwd: dir });
   } catch (e) {
     status = e.status ?? 1;
   }
