@@ -338,9 +338,8 @@ pub async fn participation(
 pub fn quiet_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, a.starts_at, o.name
-         FROM scope CROSS JOIN users u ON u.org_id = scope.id
-              LEFT JOIN activities a ON a.id = u.last_present LEFT JOIN orgs o ON o.id = a.org_id
-         WHERE u.last_present_at < ?2 AND u.role IN ('member', 'lead') AND u.created_at < ?2
+         FROM users u LEFT JOIN activities a ON a.id = u.last_present LEFT JOIN orgs o ON o.id = a.org_id
+         WHERE u.org_id IN scope AND u.last_present_at < ?2 AND u.role IN ('member', 'lead') AND u.created_at < ?2
          ORDER BY u.last_present_at, u.id"
     )
 }

@@ -726,7 +726,12 @@ pub async fn overview(
     // The summary and the organisations below come with the first page only (the next ones add rows).
     let (mut summary, mut children) = (Vec::new(), Vec::new());
     if q.from.is_none() {
-        summary = audience_counts(&study_counts(&mut conn, root, year).await?, None);
+        summary = audience_counts(
+            study_counts(&mut conn, root, year)
+                .await?
+                .into_iter()
+                .map(|((_, audience), counts)| (audience, counts)),
+        );
         children = sqlx::query_as(
             "SELECT id, name FROM orgs
              WHERE parent_id = (SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 LIMIT 1)
@@ -750,6 +755,28 @@ pub async fn overview(
     .into_response())
 }
 
+/// People, and how many of them met every requirement of the year.
+pub type Tally = (u32, u32);
+
+/// The query of [`study_counts`] counting people (?1 the organisation, `NULL` the district) by organisation
+/// and audience, from an index alone (see the 0008 migration).
+pub fn people_counts_sql() -> String {
+    format!(
+        "{ORG_SCOPE} SELECT u.org_id, u.audience, count(*) FROM users u
+         WHERE u.org_id IN scope AND u.role IN ('member', 'lead') GROUP BY u.org_id, u.audience"
+    )
+}
+
+/// The query of [`study_counts`] for recognised study of the people of ?1 and below: a probe of an index
+/// per person, a row read only for what was recognised.
+pub fn recognised_sql() -> String {
+    format!(
+        "{ORG_SCOPE} SELECT u.id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
+         FROM users u JOIN study_records s ON s.user_id = u.id
+         WHERE u.org_id IN scope AND u.role IN ('member', 'lead') AND s.status = 'recognised'"
+    )
+}
+
 /// For the district view: per organisation in `root` and below, per audience, how many people there are
 /// and how many met every requirement of `year`. Counted from the people grouped by organisation and
 /// audience, and from the people who have recognised records, so it costs the organisations and records
@@ -758,23 +785,17 @@ pub async fn study_counts(
     conn: &mut SqliteConnection,
     root: Option<i64>,
     year: i64,
-) -> Result<HashMap<(i64, Audience), (u32, u32)>, AppError> {
+) -> Result<HashMap<(i64, Audience), Tally>, AppError> {
     let rules = load_rules(&mut *conn).await?;
-    let groups: Vec<(i64, String, u32)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT u.org_id, u.audience, count(*) FROM scope CROSS JOIN users u ON u.org_id = scope.id
-         WHERE u.role NOT IN ('admin', 'committee') GROUP BY u.org_id, u.audience"
-    ))
-    .bind(root)
-    .fetch_all(&mut *conn)
-    .await?;
-    let records: Vec<(i64, i64, String, String, String, String, u32)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT u.id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
-         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN study_records s ON s.user_id = u.id
-         WHERE u.role NOT IN ('admin', 'committee') AND s.status = 'recognised'"
-    ))
-    .bind(root)
-    .fetch_all(&mut *conn)
-    .await?;
+    let groups: Vec<(i64, String, u32)> = sqlx::query_as(&people_counts_sql())
+        .bind(root)
+        .fetch_all(&mut *conn)
+        .await?;
+    let records: Vec<(i64, i64, String, String, String, String, u32)> =
+        sqlx::query_as(&recognised_sql())
+            .bind(root)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut credits: HashMap<(i64, i64, Audience), Vec<Credit>> = HashMap::new();
     for (user_id, org_id, audience, kind, from, to, credited) in records {
         let (Some(kind), Some(starts_on), Some(ends_on)) =
@@ -800,7 +821,7 @@ pub async fn study_counts(
             .all(Progress::met)
     };
     // Everyone starts as someone without records; those with records are then moved to their own answer.
-    let mut counts: HashMap<(i64, Audience), (u32, u32)> = HashMap::new();
+    let mut counts: HashMap<(i64, Audience), Tally> = HashMap::new();
     for (org_id, audience, people) in groups {
         let audience = Audience::parse(&audience).unwrap_or_default();
         let c = counts.entry((org_id, audience)).or_default();
@@ -815,12 +836,9 @@ pub async fn study_counts(
     Ok(counts)
 }
 
-/// People and those who met every requirement, per audience that has anyone, from [`study_counts`]: of
-/// one organisation, or (`None`) of all.
-pub fn audience_counts(
-    counts: &HashMap<(i64, Audience), (u32, u32)>,
-    org: Option<i64>,
-) -> Vec<AudienceCount> {
+/// People and those who met every requirement, per audience that has anyone, from (some of) the counts of
+/// [`study_counts`].
+pub fn audience_counts(counts: impl IntoIterator<Item = (Audience, Tally)>) -> Vec<AudienceCount> {
     let mut out: Vec<AudienceCount> = Audience::ALL
         .into_iter()
         .map(|audience| AudienceCount {
@@ -829,10 +847,8 @@ pub fn audience_counts(
             met: 0,
         })
         .collect();
-    for (&(o, audience), &(people, met)) in counts {
-        if org.is_none_or(|org| org == o)
-            && let Some(c) = out.iter_mut().find(|c| c.audience == audience)
-        {
+    for (audience, (people, met)) in counts {
+        if let Some(c) = out.iter_mut().find(|c| c.audience == audience) {
             c.people += people;
             c.met += met;
         }
@@ -866,8 +882,8 @@ pub async fn study_rows_in(
     const SCOPE: &str = "WITH scope(id) AS (SELECT value FROM json_each(?1))";
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
         "{SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
-         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
-         WHERE u.role NOT IN ('admin', 'committee')
+         FROM users u JOIN orgs o ON o.id = u.org_id
+         WHERE u.org_id IN scope AND u.role IN ('member', 'lead')
          ORDER BY o.id, u.name, u.id"
     ))
     .bind(&orgs)
@@ -875,8 +891,8 @@ pub async fn study_rows_in(
     .await?;
     let records: Vec<(i64, String, String, String, u32, String)> = sqlx::query_as(&format!(
         "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
-         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN study_records s ON s.user_id = u.id
-         WHERE s.status IN ('recognised', 'pending')"
+         FROM users u JOIN study_records s ON s.user_id = u.id
+         WHERE u.org_id IN scope AND s.status IN ('recognised', 'pending')"
     ))
     .bind(&orgs)
     .fetch_all(&mut *conn)
