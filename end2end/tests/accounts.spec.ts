@@ -331,3 +331,28 @@ test('the district admin names a committee admin who runs only their committee; 
   expect(me).toBe(401);
   expect([...admin.errors, ...zh.errors, ...lead.errors]).toEqual([]);
 });
+
+test('a page left while its answer is on the way breaks nothing, and a search that finds nobody says so', async ({ newApp }) => {
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+  // The online-only pages' answers arrive after the admin has already gone back to 首页.
+  const slow = async (route: import('@playwright/test').Route) => {
+    await new Promise((r) => setTimeout(r, 700));
+    await route.continue();
+  };
+  for (const pattern of ['**/api/v1/members**', '**/api/v1/district**', '**/api/v1/study/overview**']) {
+    await admin.page.route(pattern, slow);
+  }
+  for (const [path, heading] of [['/members', '成员与邀请'], ['/district', '组织生活统计'], ['/study/overview', '学时完成情况']]) {
+    await admin.page.goto(path);
+    await expect(admin.page.getByRole('heading', { name: heading })).toBeVisible();
+    await admin.page.getByRole('link', { name: '首页' }).click();
+    await admin.page.waitForTimeout(1200);
+    expect(admin.errors.map((e) => e.message)).toEqual([]);
+  }
+  await admin.page.unrouteAll();
+  await admin.page.goto('/members');
+  await admin.page.getByLabel('按姓名或手机号查找').fill('没有这个人');
+  await expect(admin.page.getByTestId('members-none')).toHaveText('全区没有找到“没有这个人”。请检查姓名或手机号。');
+  await expect(admin.page.getByTestId('member')).toHaveCount(0);
+});

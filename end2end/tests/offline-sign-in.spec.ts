@@ -75,7 +75,7 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   await member.page.getByLabel('签到码').fill(wrong);
   await member.page.getByRole('button', { name: '签到' }).click();
   // Not thrown away: delivered, 待确认, with a flag the lead sees.
-  await expect(member.myStatus()).toHaveText('已送达');
+  await expect(member.myStatus()).toHaveText(/^已送达/);
   await lead.syncNow();
   const row = lead.page.getByTestId('roster-row').filter({ hasText: '李明' });
   await expect(row).toContainText('签到未通过校验');
@@ -84,6 +84,7 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   // The member is told, and types the code on the lead's screen again: the flag goes.
   await member.syncNow();
   await expect(member.page.getByTestId('code-flag')).toBeVisible();
+  await expect(member.myStatus()).toHaveText('已送达（签到码不符，待书记核实）');
   const again = (await lead.page.getByTestId('sign-in-code').textContent())!.trim();
   await member.page.getByLabel('签到码').fill(again);
   await member.page.getByRole('button', { name: '签到' }).click();

@@ -252,3 +252,30 @@ test('location sign-in: only with separate consent, one fix, and only the outcom
   await other.page.getByRole('button', { name: '撤回位置签到同意' }).click();
   await expect(other.page.getByTestId('location-consent')).toHaveText('未同意位置签到');
 });
+
+test('the lead\'s code fits a phone\'s width, in two groups, at 320 to 430 px and at large text', async ({ server, newApp }) => {
+  const { id } = await apiPublishRotating(server, '代码宽度检查', { startsInMin: -5 });
+  const { app: lead } = await newApp({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await lead.login(LEAD);
+  for (const large of [false, true]) {
+    for (const width of [320, 360, 390, 430]) {
+      await lead.page.setViewportSize({ width, height: 800 });
+      for (const path of [`/activity/${id}`, `/activity/${id}/code`]) {
+        await lead.page.goto(path);
+        // (Through the CSSOM: the CSP forbids a style tag.)
+        if (large) await lead.page.evaluate(() => { document.documentElement.style.fontSize = '125%'; });
+        const code = lead.page.getByTestId('sign-in-code');
+        await expect(code).toHaveText(/^\d{6}$/);
+        const fits = await code.evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          const last = el.lastElementChild!.getBoundingClientRect();
+          const root = document.documentElement;
+          return { right: Math.max(box.right, last.right), width: root.clientWidth, scroll: root.scrollWidth };
+        });
+        expect(fits.right, `${path} at ${width} px${large ? ', large text' : ''}`).toBeLessThanOrEqual(fits.width);
+        expect(fits.scroll, `${path} at ${width} px${large ? ', large text' : ''}`).toBeLessThanOrEqual(fits.width);
+        await expect(code.locator('span')).toHaveCount(2);
+      }
+    }
+  }
+});

@@ -179,9 +179,13 @@ pub fn MembersPage() -> impl IntoView {
             let encoded = String::from(js_sys::encode_uri_component(&q));
             let answer = http::get::<MemberPage>(&token, &paths::members(from, &encoded)).await;
             loading.set(false);
-            if filter.get_untracked().trim() != q
-                || (from.is_some() && next.get_untracked() != from)
-            {
+            // (None: the page was left while the answer was on its way.)
+            let (Some(asked), Some(waiting)) =
+                (filter.try_get_untracked(), next.try_get_untracked())
+            else {
+                return;
+            };
+            if asked.trim() != q || (from.is_some() && waiting != from) {
                 return;
             }
             match answer {
@@ -223,6 +227,20 @@ pub fn MembersPage() -> impl IntoView {
             <ul class="members">
                 {move || members.get().into_iter().flatten().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
             </ul>
+            {move || (members.with(|m| m.as_ref().is_some_and(Vec::is_empty)) && !loading.get()).then(|| {
+                let within = match ctx.role() {
+                    Some(Role::Admin) => "全区",
+                    Some(Role::Committee) => "本党委范围内",
+                    _ => "本支部",
+                };
+                let q = filter.get();
+                let text = if q.trim().is_empty() {
+                    format!("{within}还没有成员。")
+                } else {
+                    format!("{within}没有找到“{}”。请检查姓名或手机号。", q.trim())
+                };
+                view! { <p class="hint" role="status" data-testid="members-none">{text}</p> }
+            })}
             {move || next.get().is_some().then(|| view! {
                 <button type="button" class="secondary" disabled=move || loading.get() on:click=more>"显示更多成员"</button>
             })}

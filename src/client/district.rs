@@ -31,7 +31,8 @@ pub fn DistrictPage() -> impl IntoView {
         set_message.set(Some("正在获取…".to_owned()));
         spawn_local(async move {
             let answer = http::get::<DistrictView>(&token, &path).await;
-            if asked.get_value() != mine {
+            // (None: the page was left while the answer was on its way.)
+            if asked.try_get_value() != Some(mine) {
                 return;
             }
             match answer {

@@ -27,7 +27,16 @@ pub fn HomePage() -> impl IntoView {
             <h1>"组织生活"</h1>
             <Show
                 when=move || !activities().is_empty()
-                fallback=|| view! { <p class="empty">"暂无活动。联网后会自动获取本支部的活动。"</p> }
+                fallback=move || if ctx.role().is_some_and(Role::administers) {
+                    // An admin's account belongs to no branch: what they act on is one tap away.
+                    view! {
+                        <p class="empty">"管理员账号不属于任何支部，这里没有活动。各支部的组织生活请看统计。"</p>
+                        <A href="/district" attr:class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></A>
+                        <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
+                    }.into_any()
+                } else {
+                    view! { <p class="empty">"暂无活动。联网后会自动获取本支部的活动。"</p> }.into_any()
+                }
             >
                 <ul class="activities">
                     <For each=activities key=|a| (a.id.clone(), a.server_seq) let:a>

@@ -51,7 +51,7 @@ pub fn LoginPage() -> impl IntoView {
                     navigate("/", Default::default());
                 }
                 Err(ApiError::SecondFactor(m)) => {
-                    if otp.get_untracked().is_none() {
+                    if otp.try_get_untracked() == Some(None) {
                         set_otp.set(Some(String::new()));
                     }
                     set_error.set(Some(m));

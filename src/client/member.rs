@@ -125,11 +125,25 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
             lines
         }
     };
+    // A kept sign-in whose code did not prove it is not shown as plain 已送达: it is not yet a sign-in.
+    let unproven = {
+        let mine = mine.clone();
+        move || {
+            let row = mine().row;
+            row.status == SignedIn && row.code_unverified
+        }
+    };
     let shown_status = {
         let id = activity.id.clone();
         move || {
-            ctx.cache
-                .with(|c| ctx.entries.with(|e| my_status_label(&id, user_id(), c, e)))
+            let label = ctx
+                .cache
+                .with(|c| ctx.entries.with(|e| my_status_label(&id, user_id(), c, e)));
+            if unproven() {
+                format!("{label}（签到码不符，待书记核实）")
+            } else {
+                label
+            }
         }
     };
     let (sign_id, leave_id, makeup_id, study_id) = (id.clone(), id.clone(), id.clone(), id);

@@ -223,7 +223,10 @@ fn FenceInput(
         leptos::task::spawn_local(async move {
             match one_fix().await {
                 Ok((lat, lng, _)) => {
-                    set_fence.set(Some(Fence::around(lat, lng, radius.get_untracked())));
+                    let Some(radius) = radius.try_get_untracked() else {
+                        return;
+                    };
+                    set_fence.set(Some(Fence::around(lat, lng, radius)));
                     set_message.set(None);
                 }
                 Err(e) => set_message.set(Some(e)),

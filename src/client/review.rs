@@ -201,7 +201,9 @@ pub fn OverviewPage() -> impl IntoView {
         spawn_local(async move {
             let path = paths::study_overview_page(asked.0, asked.1, from);
             let answer = http::get::<StudyOverview>(&token, &path).await;
-            if (year.get_untracked(), org.get_untracked().map(|(id, _)| id)) != asked {
+            // (None: the page was left while the answer was on its way.)
+            let now = year.try_get_untracked().zip(org.try_get_untracked());
+            if now.map(|(year, org)| (year, org.map(|(id, _)| id))) != Some(asked) {
                 return;
             }
             data.update(|shown| match (shown, answer) {
