@@ -19,7 +19,9 @@ use super::auth::{
 use super::security::{account_event, notices_at_login};
 use super::throttle;
 
-use super::db::{LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, scope_orgs};
+use super::db::{
+    LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
+};
 use super::{AppError, AppState};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
@@ -125,7 +127,7 @@ fn member_row(fields: MemberFields) -> MemberRow {
 }
 
 /// The members a lead (their branch) or an admin (their part of the district, or one organisation) looks
-/// after, a page at a time: whole organisations in tree-id order until at least [`LIST_PAGE`] people, so a
+/// after, a page at a time: whole organisations in tree order until at least [`LIST_PAGE`] people, so a
 /// district of 100,000 costs one page, not the whole list. With `q`, the first matches in the whole scope.
 #[utoipa::path(get, path = paths::MEMBERS, tag = "accounts", security(("bearer" = [])), params(MembersQuery),
     responses((status = 200, body = MemberPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -167,7 +169,7 @@ pub async fn members(
         return Ok(Json(MemberPage { rows, next: None }));
     }
     let orgs = scope_orgs(&mut conn, root).await?;
-    let first = orgs.partition_point(|&o| o < from.unwrap_or(i64::MIN));
+    let first = resume_at(&orgs, from);
     let mut rows = Vec::new();
     let mut next = None;
     for &org in &orgs[first..] {

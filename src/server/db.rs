@@ -136,15 +136,32 @@ pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
 
 pub use crate::api::LIST_PAGE;
 
-/// The organisation `root` (`None`: the district's root) and everything below it, in id order.
+/// The organisation `root` (`None`: the district's root) and everything below it, in tree order: each
+/// organisation followed by those below it, siblings by id (a committee's branches together, as the
+/// department's own lists have them).
 pub async fn scope_orgs(
     conn: &mut SqliteConnection,
     root: Option<i64>,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(&format!("{ORG_SCOPE} SELECT id FROM scope ORDER BY id"))
-        .bind(root)
+    // Each organisation's path from the root, as fixed-width ids: sorted as text, it is the tree order.
+    sqlx::query_scalar(
+        "WITH RECURSIVE tree(id, path) AS (
+             SELECT id, printf('%012d', id) FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
+             UNION ALL SELECT o.id, tree.path || printf('%012d', o.id) FROM orgs o JOIN tree ON o.parent_id = tree.id)
+         SELECT id FROM tree ORDER BY path",
+    )
+    .bind(root)
         .fetch_all(conn)
         .await
+}
+
+/// Where a page of whole organisations (from [`scope_orgs`]) resumes: at `from`, the first organisation
+/// the previous page did not show. A cursor no longer in the scope (an organisation moved elsewhere since)
+/// resumes at the end rather than showing the list again from the top.
+pub fn resume_at(orgs: &[i64], from: Option<i64>) -> usize {
+    from.map_or(0, |from| {
+        orgs.iter().position(|&o| o == from).unwrap_or(orgs.len())
+    })
 }
 
 /// `IN (…)`: the organisation bound at `param` (`?2`, say) and everything below it.

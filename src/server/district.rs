@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
-use super::db::{ORG_SCOPE, now_ms};
+use super::db::{ORG_SCOPE, now_ms, scope_orgs};
 use super::register::{attachment, quiet_members};
 use super::study::{Tally, audience_counts, study_counts};
 use super::{AppError, AppState};
@@ -167,12 +167,20 @@ async fn build(
     quiet_since: i64,
     own_lead: Option<i64>,
 ) -> Result<DistrictView, AppError> {
-    let branches: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT id, name FROM orgs WHERE id IN (SELECT id FROM scope) AND kind = 'branch' ORDER BY id"
+    let mut branches: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "{ORG_SCOPE} SELECT id, name FROM orgs WHERE id IN (SELECT id FROM scope) AND kind = 'branch'"
     ))
     .bind(org_id)
     .fetch_all(&mut *conn)
     .await?;
+    // In tree order: a committee's branches together.
+    let order: HashMap<i64, usize> = scope_orgs(&mut *conn, Some(org_id))
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(at, id)| (id, at))
+        .collect();
+    branches.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
     let children: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
     )

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::{CurrentUser, Person};
-use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, scope_orgs};
+use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, resume_at, scope_orgs};
 use super::register::attachment;
 use super::sync::{Applying, Outcome};
 use super::{AppError, AppState};
@@ -707,7 +707,7 @@ pub async fn overview(
     if orgs.is_empty() {
         return Err(AppError::NotFound("组织不存在"));
     }
-    let first = orgs.partition_point(|&o| o < q.from.unwrap_or(i64::MIN));
+    let first = resume_at(&orgs, q.from);
     let (mut page, mut people, mut next) = (Vec::new(), 0, None);
     for &org in &orgs[first..] {
         if people >= LIST_PAGE as i64 {
@@ -871,7 +871,7 @@ pub async fn study_rows(
     study_rows_in(conn, &orgs, year).await
 }
 
-/// Everyone's progress in exactly the organisations `orgs` for `year`, in organisation and name order.
+/// Everyone's progress in exactly the organisations `orgs` for `year`, in the order of `orgs`, then by name.
 pub async fn study_rows_in(
     conn: &mut SqliteConnection,
     orgs: &[i64],
@@ -879,12 +879,12 @@ pub async fn study_rows_in(
 ) -> Result<Vec<OverviewRow>, AppError> {
     let rules = load_rules(&mut *conn).await?;
     let orgs = serde_json::to_string(orgs).map_err(|e| AppError::Internal(e.to_string()))?;
-    const SCOPE: &str = "WITH scope(id) AS (SELECT value FROM json_each(?1))";
+    const SCOPE: &str = "WITH scope(id, at) AS (SELECT value, key FROM json_each(?1))";
     let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
         "{SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
-         FROM users u JOIN orgs o ON o.id = u.org_id
-         WHERE u.org_id IN scope AND u.role IN ('member', 'lead')
-         ORDER BY o.id, u.name, u.id"
+         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
+         WHERE u.role IN ('member', 'lead')
+         ORDER BY scope.at, u.name, u.id"
     ))
     .bind(&orgs)
     .fetch_all(&mut *conn)
@@ -892,7 +892,7 @@ pub async fn study_rows_in(
     let records: Vec<(i64, String, String, String, u32, String)> = sqlx::query_as(&format!(
         "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
          FROM users u JOIN study_records s ON s.user_id = u.id
-         WHERE u.org_id IN scope AND s.status IN ('recognised', 'pending')"
+         WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"
     ))
     .bind(&orgs)
     .fetch_all(&mut *conn)

@@ -235,7 +235,39 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         .unwrap()
         .to_owned();
 
+    // Tree order: each organisation before those below it, a committee's branches together (the fixture
+    // creates branches for the committees in turn, so id order would interleave them).
+    let tree = crate::server::db::scope_orgs(&mut db.reader.acquire().await.unwrap(), None)
+        .await
+        .unwrap();
+    let parents: std::collections::HashMap<i64, Option<i64>> =
+        sqlx::query_as("SELECT id, parent_id FROM orgs")
+            .fetch_all(&db.reader)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(tree.len(), parents.len());
+    let at = |id: i64| tree.iter().position(|&o| o == id).unwrap();
+    for (&id, &parent) in &parents {
+        if let Some(parent) = parent {
+            assert!(
+                at(parent) < at(id),
+                "{id} listed before its parent {parent}"
+            );
+            // Everything between the parent and this organisation is below the parent too.
+            for &between in &tree[at(parent) + 1..at(id)] {
+                let mut up = parents[&between];
+                while up.is_some_and(|u| u != parent) {
+                    up = parents[&up.unwrap()];
+                }
+                assert_eq!(up, Some(parent), "{between} breaks {parent}'s subtree");
+            }
+        }
+    }
+
     let mut seen = std::collections::HashSet::new();
+    let mut listed_orgs: Vec<i64> = Vec::new();
     let mut pages = 0;
     let mut from = None;
     loop {
@@ -244,6 +276,10 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         pages += 1;
         for r in rows {
             assert!(seen.insert(r["id"].as_i64().unwrap()), "listed twice: {r}");
+            let org = r["org_id"].as_i64().unwrap();
+            if listed_orgs.last() != Some(&org) {
+                listed_orgs.push(org);
+            }
         }
         match page["next"].as_i64() {
             Some(next) => {
@@ -263,9 +299,29 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         .unwrap();
     assert_eq!(seen.len() as i64, everyone);
     assert_eq!(pages, 3);
+    // Each organisation's people together, the organisations in tree order.
+    let mut in_tree = listed_orgs.clone();
+    in_tree.sort_by_key(|&o| at(o));
+    in_tree.dedup();
+    assert_eq!(listed_orgs, in_tree);
+    // The district view's branches, as its note says: 按组织顺序列出.
+    let year = crate::study::Day::of_millis(crate::server::db::now_ms()).year();
+    let view = call(
+        &crate::api::paths::district(None, year, None, "json"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let branches: Vec<i64> = view["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["org_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(branches.len(), 26);
+    assert!(branches.is_sorted_by_key(|&b| at(b)), "{branches:?}");
 
     // 完成情况 the same way.
-    let year = crate::study::Day::of_millis(crate::server::db::now_ms()).year();
     let people: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE role IN ('member', 'lead')")
             .fetch_one(&db.reader)
