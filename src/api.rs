@@ -886,6 +886,16 @@ impl AttendanceView {
         self.status == AttendanceStatus::SignedIn && !self.code_unverified && !self.time_doubtful
     }
 
+    /// A kept sign-in whose typed code was wrong (not one no code could prove: by location, carried by
+    /// someone else, or past the hour's checks).
+    pub fn code_was_wrong(&self) -> bool {
+        self.status == AttendanceStatus::SignedIn
+            && self.code_unverified
+            && self.wrong_codes > 0
+            && self.location.is_none()
+            && !self.carried
+    }
+
     /// Whether the member may type the code again to prove a kept sign-in (not after too many wrong
     /// codes, nor when the phone's clock was set back).
     pub fn may_retry_code(&self) -> bool {
@@ -1001,6 +1011,42 @@ mod tests {
         .unwrap();
         assert_eq!(old.group_id, None);
         assert!(!serde_json::to_string(&old).unwrap().contains("group_id"));
+    }
+
+    #[test]
+    fn only_a_typed_code_that_was_wrong_is_told_as_wrong() {
+        let wrong = AttendanceView {
+            status: AttendanceStatus::SignedIn,
+            code_unverified: true,
+            wrong_codes: 1,
+            ..AttendanceView::default()
+        };
+        assert!(wrong.code_was_wrong());
+        // Unchecked but not wrong: past the hour's checks, by location, carried, or proven on retry.
+        let unchecked = AttendanceView {
+            wrong_codes: 0,
+            ..wrong.clone()
+        };
+        assert!(!unchecked.code_was_wrong());
+        let located = AttendanceView {
+            location: Some(LocationCheck {
+                inside: true,
+                distance_m: 20,
+                accuracy_m: 10,
+            }),
+            ..wrong.clone()
+        };
+        assert!(!located.code_was_wrong());
+        let carried = AttendanceView {
+            carried: true,
+            ..wrong.clone()
+        };
+        assert!(!carried.code_was_wrong());
+        let proven = AttendanceView {
+            code_unverified: false,
+            ..wrong.clone()
+        };
+        assert!(!proven.code_was_wrong());
     }
 
     #[test]

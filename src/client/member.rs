@@ -125,12 +125,20 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
             lines
         }
     };
-    // A kept sign-in whose code did not prove it is not shown as plain 已送达: it is not yet a sign-in.
+    // A delivered sign-in no code proved is not shown as plain 已送达: it waits for the lead. Said as
+    // 签到码不符 only when a code was typed wrong (a location sign-in, say, has no code to be wrong).
     let unproven = {
-        let mine = mine.clone();
+        let (mine, state) = (mine.clone(), sign_in_state.clone());
         move || {
             let row = mine().row;
-            row.status == SignedIn && row.code_unverified
+            let delivered = matches!(state(), SignInView::Delivered { .. });
+            (delivered && row.status == SignedIn && row.code_unverified).then(|| {
+                if row.code_was_wrong() {
+                    "（签到码不符，待书记核实）"
+                } else {
+                    "（待书记核实）"
+                }
+            })
         }
     };
     let shown_status = {
@@ -139,10 +147,9 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
             let label = ctx
                 .cache
                 .with(|c| ctx.entries.with(|e| my_status_label(&id, user_id(), c, e)));
-            if unproven() {
-                format!("{label}（签到码不符，待书记核实）")
-            } else {
-                label
+            match unproven() {
+                Some(why) => format!("{label}{why}"),
+                None => label,
             }
         }
     };
@@ -159,7 +166,14 @@ pub fn MemberView(activity: ActivityView) -> impl IntoView {
             <p class="my-status">"我的状态："<strong data-testid="my-status">{shown_status}</strong></p>
             {move || detail().map(|d| view! { <p class="hint">{d}</p> })}
             <Show when=flagged.clone()>
-                <p class="hint warn" data-testid="code-flag">"签到码与签到时间不符，书记将核实。您可以重新输入书记出示的签到码。"</p>
+                <p class="hint warn" data-testid="code-flag">{
+                    let mine = mine.clone();
+                    move || if mine().row.code_was_wrong() {
+                        "签到码与签到时间不符，书记将核实。您可以重新输入书记出示的签到码。"
+                    } else {
+                        "签到尚未经签到码核实，书记将核实。您也可以输入书记出示的签到码。"
+                    }
+                }</p>
             </Show>
             {move || request_line().into_iter().map(|l| view! { <p class="hint" data-testid="my-request">{l}</p> }).collect_view()}
             <Show when={let c = can_sign_in.clone(); move || !c() && open && sign_in_state().can_sign_in() && ctx.server_now() < ends}>

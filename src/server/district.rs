@@ -231,10 +231,6 @@ async fn build(
     for (&(org, audience), &counts) in &study {
         study_by.entry(org).or_default().push((audience, counts));
     }
-    let mut members: HashMap<i64, u32> = HashMap::new();
-    for (&(org, _), &(people, _)) in &study {
-        *members.entry(org).or_default() += people;
-    }
     let mut groups_by: HashMap<i64, Vec<i64>> = HashMap::new();
     for (group, branch) in groups {
         groups_by.entry(branch).or_default().push(group);
