@@ -34,7 +34,9 @@
 // A district of 100,000 members (issue 15) took it to 360.3 KiB (fresh clone): the phone lets go of what its
 // role no longer syncs (an admin's copy of the district), the list says when an older activity's roster
 // waits on the server, and 同步状态 says what the phone holds; the paged lists and the older roster's fetch
-// are chunks. Ratchet: 361.
+// are chunks. Ratchet: 361. Acting on the reviews of that issue (a search that finds nobody says so, the
+// code in two groups, a sign-in no code proved said as such, an admin's home pointing to 统计): 361.8
+// (fresh clone). Ratchet: 362.
 //
 // usage: node end2end/size-report.mjs target/site
 import { readdirSync, readFileSync } from 'node:fs';
@@ -42,7 +44,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 361;
+const LIMIT_KIB = 362;
 const site = process.argv[2] ?? 'target/site';
 // The lazily loaded pages' loader is imported by the app's JS, so it is part of the first load; their wasm
 // chunks are fetched when a page is first opened (and precached by the service worker in the background).
