@@ -37,7 +37,9 @@
 // A district of 100,000 members (issue 15) took it to 360.3 KiB (fresh clone): the phone lets go of what its
 // role no longer syncs (an admin's copy of the district), the list says when an older activity's roster
 // waits on the server, and 同步状态 says what the phone holds; the paged lists and the older roster's fetch
-// are chunks. Ratchet: 361.
+// are chunks. Ratchet: 361. Acting on the reviews of that issue (a search that finds nobody says so, the
+// code in two groups, a sign-in no code proved said as such, an admin's home pointing to 统计): 361.8
+// (fresh clone). Ratchet: 362.
 //
 // Delivery (issue 16): until then the server sent every file uncompressed (the wasm 1.17 MB) and
 // `no-cache`, so this report's brotli sizes, measured from files on disk, were not what phones received.
@@ -49,7 +51,7 @@
 import { request } from 'node:http';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 361;
+const LIMIT_KIB = 362;
 const base = process.argv[2] ?? 'http://127.0.0.1:3302';
 
 /** GET `path` asking for `encoding`: the body's bytes as sent (not decoded) and the headers. */
