@@ -45,13 +45,15 @@
 // `no-cache`, so this report's brotli sizes, measured from files on disk, were not what phones received.
 // Now the build makes brotli and gzip copies (`--precompress`) and the server picks one by Accept-Encoding;
 // the bundle is loaded from `/v/<build>/`, cached for a year. This report now fetches the first load from
-// the running server.
+// the running server: 363.1 KiB with brotli (the uncompressed shell and the build's own brotli settings
+// count 1.3 KiB more than the files did compressed here), 548.2 KiB with gzip only, where a phone received
+// 1,297 KiB before. Ratchet: 364.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 362;
+const LIMIT_KIB = 364;
 const base = process.argv[2] ?? 'http://127.0.0.1:3302';
 
 /** GET `path` asking for `encoding`: the body's bytes as sent (not decoded) and the headers. */
@@ -90,8 +92,9 @@ async function measure(encoding) {
     if (res.status !== 200) problems.push(`${path}: ${res.status}`);
     total += res.bytes;
     const sent = res.headers['content-encoding'] ?? 'none';
-    // Tiny files are not worth compressing; anything over 1 KiB must come compressed.
-    if (encoding !== 'identity' && res.bytes > 1024 && sent !== encoding) problems.push(`${path}: sent ${sent} to ${encoding}`);
+    // Every file of the bundle must come compressed. (Not the shell: 1.4 KiB made per build in memory,
+    // whose 0.8 KiB of savings would cost a compressor in the server.)
+    if (encoding !== 'identity' && path !== '/' && sent !== encoding) problems.push(`${path}: sent ${sent} to ${encoding}`);
     if (path !== '/' && !/immutable/.test(res.headers['cache-control'] ?? '')) problems.push(`${path}: cache-control ${res.headers['cache-control']}`);
   }
   return { rows, total };
