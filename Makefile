@@ -3,7 +3,7 @@
 #   make run     build the release app and serve it on http://127.0.0.1:3000 with demo data
 #   make test    every test: formatting, clippy, native unit + server tests, release build, size report,
 #                and the browser end-to-end tests in Chromium
-#   make size    brotli size of the first load (html + js + wasm + css) of the release build
+#   make size    the first load (html + js + wasm + css) as the release server sends it, brotli and gzip
 #   make bench   push throughput of the release server on a fresh database (loopback only)
 #   make faults  sync faults 11 and 12 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
@@ -31,10 +31,14 @@ run: setup build
 test: setup setup-browser setup-fuzz lint unit faults build size fuzz-quick e2e
 
 build: setup
-	cargo leptos build --release --split
+	cargo leptos build --release --split --precompress
 
+# The first load as the release server sends it (a throwaway database, a port of its own).
 size:
-	node end2end/size-report.mjs target/site
+	@dir=$$(mktemp -d); target/release/hongyan --port 3302 --db $$dir/size.db --site target/site >$$dir/log 2>&1 & pid=$$!; \
+	trap 'kill $$pid; rm -rf $$dir' EXIT; \
+	for i in $$(seq 100); do curl -sf http://127.0.0.1:3302/sw.js >/dev/null && break; sleep 0.2; done; \
+	node end2end/size-report.mjs http://127.0.0.1:3302
 
 bench: build
 	@dir=$$(mktemp -d); \

@@ -1,12 +1,13 @@
 // Starts the wasm app, registers the service worker, and offers a new version when one is ready.
 //
-// Kept as a file (not inline) so the CSP needs no 'unsafe-inline'. The bundle is imported by its plain URL:
-// the lazily loaded pages' loader (pkg/__wasm_split.*.js) imports `./hongyan.js` too, and a module is one
-// module only under one URL. Every build is a new service worker with its own precache, and the server
-// answers the files with `no-cache`, so the bundle is the one this shell was built with.
+// Kept as a file (not inline) so the CSP needs no 'unsafe-inline'. This file is loaded from its build's
+// prefix (`/v/<build>/boot.js`), and the bundle by URLs relative to it: the lazily loaded pages' loader
+// (pkg/__wasm_split.*.js) imports `./hongyan.js` relative to itself too, and a module is one module only
+// under one URL. A build's URLs never change meaning, so the browser keeps them; the shell that names the
+// build is checked on every load.
 try {
-  const { default: init } = await import('/pkg/hongyan.js');
-  await init({ module_or_path: '/pkg/hongyan.wasm' });
+  const { default: init } = await import('./pkg/hongyan.js');
+  await init({ module_or_path: new URL('./pkg/hongyan.wasm', import.meta.url) });
 } catch (err) {
   console.error(err);
   const app = document.getElementById('app');

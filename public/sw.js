@@ -5,13 +5,15 @@
 const BUILD = '{{BUILD}}';
 const CACHE = `hongyan-${BUILD}`;
 const SHELL = '/';
-// Every file of the built bundle (JS, wasm, CSS and the lazily loaded pages' chunks), written in by the
-// server: a page opened for the first time offline must find its code here.
+// The shell loads this build's bundle from here (see boot.js).
+const V = `/v/${BUILD}`;
+// Every file of the built bundle (boot.js, the JS, wasm and CSS, the lazily loaded pages' chunks) with a
+// hash of its bytes, written in by the server: a page opened for the first time offline must find its code
+// here, and a file whose hash an older precache already holds is copied from there, not downloaded again.
 const BUNDLE = JSON.parse('{{BUNDLE}}');
-const PRECACHE = [
+const HASH = 'x-hongyan-hash';
+const EXTRAS = [
   SHELL,
-  `/boot.js?v=${BUILD}`,
-  ...BUNDLE,
   '/manifest.webmanifest',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
@@ -19,10 +21,43 @@ const PRECACHE = [
   '/icons/apple-touch-icon.png',
 ];
 
+// Files the older precaches hold, by path and hash.
+async function kept() {
+  const found = new Map();
+  for (const name of await caches.keys()) {
+    if (!name.startsWith('hongyan-') || name === CACHE) continue;
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      const hash = response?.headers.get(HASH);
+      const path = new URL(request.url).pathname.replace(/^\/v\/[^/]+/, '');
+      if (hash) found.set(`${path}#${hash}`, response);
+    }
+  }
+  return found;
+}
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const old = await kept();
+  await Promise.all(BUNDLE.map(async ([path, hash]) => {
+    const url = `${V}${path}`;
+    const held = old.get(`${path}#${hash}`);
+    if (held) return cache.put(url, held);
+    const response = await fetch(new Request(url, { cache: 'reload' }));
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    // Kept as the bytes the page reads (the browser has already undone any brotli or gzip).
+    const headers = new Headers(response.headers);
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+    headers.set(HASH, hash);
+    await cache.put(url, new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers }));
+  }));
+  await cache.addAll(EXTRAS.map((url) => new Request(url, { cache: 'reload' })));
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(
-    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })))),
-  );
+  event.waitUntil(precache());
 });
 
 self.addEventListener('activate', (event) => {

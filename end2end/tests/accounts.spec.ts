@@ -235,10 +235,11 @@ test('the admin adds a temporary branch, reads each branch against the calendar,
   await admin.page.getByRole('link', { name: '统计' }).click();
   const table = admin.page.getByTestId('district-table');
   await expect(table.getByRole('row')).toHaveCount(4);
+  // In tree order: the new branch beside its committee's other branch, not after every older one.
   await expect(table.getByRole('row').nth(1)).toContainText(SITE);
-  await expect(table.getByRole('row').nth(2)).toContainText('区发展改革委机关党支部');
-  await expect(table.getByRole('row').nth(2)).toContainText('乡科级及以下干部：0/1');
-  await expect(table.getByRole('row').nth(3)).toContainText('苏州河项目临时党支部');
+  await expect(table.getByRole('row').nth(2)).toContainText('苏州河项目临时党支部');
+  await expect(table.getByRole('row').nth(3)).toContainText('区发展改革委机关党支部');
+  await expect(table.getByRole('row').nth(3)).toContainText('乡科级及以下干部：0/1');
   const summary = admin.page.getByTestId('district-summary');
   await expect(summary).toContainText('区委组织部');
   await expect(summary).toContainText('3个支部');

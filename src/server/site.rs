@@ -1,13 +1,16 @@
 //! Serving the app itself: the shell for `/` and every navigation, the service worker, the built assets.
 //!
-//! The build id is a hash of the shell and the built bundle, computed at start-up. It is written into the
-//! shell (asset URLs carry `?v=<build>`) and into the service worker, so each new build is a new service
-//! worker with a new precache, and the open page is offered a reload instead of being broken underneath.
+//! The build id is a hash of the shell and the built bundle, computed at start-up. The shell loads the
+//! bundle from `/v/<build>/…` (everything the bundle loads after that is relative to it, so it inherits
+//! the prefix): those URLs never change meaning, and are served `immutable` for a year. The shell and
+//! `sw.js` are revalidated on every load, so a new build is seen at once, and the service worker is a new
+//! one with a new precache, which keeps every file whose hash did not change. Files are sent as the
+//! brotli or gzip copies the build made beside them (`--precompress`), as the browser accepts.
 
 use std::path::Path;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -16,10 +19,13 @@ use tower_http::services::ServeDir;
 use super::AppError;
 use super::auth::hex;
 
-/// The built bundle: every `.js`, `.wasm` and `.css` file under `pkg/` (the app, its styles, the chunks of
-/// lazily loaded pages and wasm-bindgen's JS snippets), in name order. They are hashed into the build id and
-/// precached by the service worker.
-fn bundle(dir: &Path) -> Vec<String> {
+/// Where a build's bundle is served from: `/v/<build>/pkg/hongyan.js`, say.
+const VERSIONED: &str = "/v/";
+
+/// The built bundle: `boot.js` and every `.js`, `.wasm` and `.css` file under `pkg/` (the app, its styles,
+/// the chunks of lazily loaded pages and wasm-bindgen's JS snippets), in name order. They are hashed into
+/// the build id and precached by the service worker.
+fn bundle_files(dir: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, files: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let Ok(name) = entry.file_name().into_string() else {
@@ -36,7 +42,7 @@ fn bundle(dir: &Path) -> Vec<String> {
             }
         }
     }
-    let mut files = Vec::new();
+    let mut files = vec!["boot.js".to_owned()];
     walk(&dir.join("pkg"), "pkg", &mut files);
     files.sort();
     files
@@ -57,30 +63,33 @@ impl Site {
         let mut hasher = Sha256::new();
         hasher.update(&shell_template);
         hasher.update(&sw_template);
-        let bundle = bundle(dir);
-        for file in &bundle {
-            hasher.update(file);
-            if let Ok(bytes) = std::fs::read(dir.join(file)) {
-                hasher.update(bytes);
-            }
+        // Each file with a hash of its bytes: the service worker keeps a file whose hash it already has.
+        let mut bundle: Vec<(String, String)> = Vec::new();
+        for file in bundle_files(dir) {
+            let bytes = std::fs::read(dir.join(&file)).unwrap_or_default();
+            hasher.update(&file);
+            hasher.update(&bytes);
+            bundle.push((format!("/{file}"), hex(&Sha256::digest(&bytes)[..8])));
         }
         let build = hex(&hasher.finalize()[..6]);
-        let urls: Vec<String> = bundle.iter().map(|f| format!("/{f}")).collect();
         // File names are [A-Za-z0-9_.-/]: the JSON needs no escaping inside the script's single quotes.
-        let urls = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".to_owned());
+        let bundle = serde_json::to_string(&bundle).unwrap_or_else(|_| "[]".to_owned());
         let service_worker = sw_template
             .replace("{{BUILD}}", &build)
-            .replace("{{BUNDLE}}", &urls);
+            .replace("{{BUNDLE}}", &bundle);
+        let shell = shell_template
+            .replace("{{V}}", &format!("{VERSIONED}{build}"))
+            .replace("{{BUILD}}", &build);
         Ok(Site {
-            files: ServeDir::new(dir),
-            shell: Bytes::from(shell_template.replace("{{BUILD}}", &build)),
+            files: ServeDir::new(dir).precompressed_br().precompressed_gzip(),
+            shell: Bytes::from(shell),
             service_worker: Bytes::from(service_worker),
             build,
         })
     }
 
     /// Answers a request that no API route took: a file of the site, the service worker, or the shell.
-    pub async fn serve(&self, req: Request<Body>) -> Response {
+    pub async fn serve(&self, mut req: Request<Body>) -> Response {
         let path = req.uri().path().to_owned();
         if path.starts_with("/api/") {
             return AppError::NotFound("没有这个接口").into_response();
@@ -97,12 +106,34 @@ impl Site {
         if path == "/" || path == "/shell.html" {
             return self.shell();
         }
+        // `/v/<build>/pkg/x.wasm` is the file `pkg/x.wasm`: kept for a year if it is this build's. (An
+        // older build's page asking after a release gets today's file, to be checked each time.)
+        let mut immutable = false;
+        if let Some((build, file)) = path
+            .strip_prefix(VERSIONED)
+            .and_then(|rest| rest.split_once('/'))
+        {
+            immutable = build == self.build;
+            match Uri::try_from(format!("/{file}")) {
+                Ok(uri) => *req.uri_mut() = uri,
+                Err(_) => return (StatusCode::NOT_FOUND, "not found").into_response(),
+            }
+        }
         let served = self.files.clone().oneshot(req).await;
         match served {
             Ok(res) if res.status() != StatusCode::NOT_FOUND => {
                 let mut res = res.map(Body::new);
-                res.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                let headers = res.headers_mut();
+                headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(if immutable {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "no-cache"
+                    }),
+                );
+                // The same URL is brotli, gzip or plain by the request's Accept-Encoding.
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 res
             }
             // Client-side routes (`/activity/…`) have no file extension: they get the shell.
@@ -126,4 +157,103 @@ fn no_cache(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str, encoding: &str) -> Request<Body> {
+        Request::get(path)
+            .header(header::ACCEPT_ENCODING, encoding)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_builds_files_come_compressed_and_immutable_under_its_prefix_and_the_shell_is_revalidated()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "not the site's").unwrap();
+        let root = &dir.path().join("site");
+        std::fs::create_dir_all(root.join("pkg")).unwrap();
+        std::fs::write(
+            root.join("shell.html"),
+            r#"<script type="module" src="{{V}}/boot.js"></script>"#,
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("sw.js"),
+            "const BUNDLE = JSON.parse('{{BUNDLE}}');",
+        )
+        .unwrap();
+        std::fs::write(root.join("boot.js"), "import('./pkg/hongyan.js');").unwrap();
+        std::fs::write(root.join("pkg/hongyan.wasm"), vec![7u8; 4096]).unwrap();
+        std::fs::write(root.join("pkg/hongyan.wasm.br"), b"brotli").unwrap();
+        std::fs::write(root.join("pkg/hongyan.wasm.gz"), b"gzip").unwrap();
+        let site = Site::load(root).unwrap();
+        let prefix = format!("/v/{}", site.build);
+
+        let shell = site.serve(get("/", "br")).await;
+        assert_eq!(shell.headers()[header::CACHE_CONTROL], "no-cache");
+        let body = axum::body::to_bytes(shell.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            format!(r#"<script type="module" src="{prefix}/boot.js"></script>"#)
+        );
+        // The service worker knows each file by path and content hash.
+        let sw = site.serve(get("/sw.js", "br")).await;
+        let sw = axum::body::to_bytes(sw.into_body(), 1 << 20).await.unwrap();
+        let sw = std::str::from_utf8(&sw).unwrap();
+        assert!(
+            sw.contains(r#"["/boot.js",""#) && sw.contains(r#"["/pkg/hongyan.wasm",""#),
+            "{sw}"
+        );
+
+        for (encoding, sent, body) in [
+            ("br, gzip", Some("br"), &b"brotli"[..]),
+            ("gzip", Some("gzip"), &b"gzip"[..]),
+            ("identity", None, &[7u8; 4096][..]),
+        ] {
+            let res = site
+                .serve(get(&format!("{prefix}/pkg/hongyan.wasm"), encoding))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let headers = res.headers().clone();
+            assert_eq!(
+                headers
+                    .get(header::CONTENT_ENCODING)
+                    .map(|v| v.to_str().unwrap()),
+                sent
+            );
+            assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+            assert_eq!(headers[header::VARY], "accept-encoding");
+            assert_eq!(
+                headers[header::CACHE_CONTROL],
+                "public, max-age=31536000, immutable"
+            );
+            let got = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(&got[..], body);
+        }
+        // Another build's prefix, or none: the file, to be checked each time.
+        for path in ["/v/0123456789ab/pkg/hongyan.wasm", "/pkg/hongyan.wasm"] {
+            let res = site.serve(get(path, "br")).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache", "{path}");
+        }
+        // Nothing outside the site, however the prefix is spelt.
+        for path in [
+            &format!("{prefix}/pkg/missing.wasm"),
+            &format!("{prefix}/../secret.txt"),
+            "/v/../secret.txt",
+            "/v/x/%2e%2e/secret.txt",
+        ] {
+            let res = site.serve(get(path, "br")).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+    }
 }
