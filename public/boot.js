@@ -5,6 +5,30 @@
 // (pkg/__wasm_split.*.js) imports `./hongyan.js` relative to itself too, and a module is one module only
 // under one URL. A build's URLs never change meaning, so the browser keeps them; the shell that names the
 // build is checked on every load.
+// A running page whose build the server has since replaced must not mix in the new build's files (a lazily
+// loaded page's chunk fetched after the release would not fit the running wasm): the server names the
+// build of every bundle file it sends, and a page that receives another build's file reloads, once, into
+// the new build. Records are in the phone's storage, not in the page, so nothing is lost.
+const BUILD = document.querySelector('meta[name=hongyan-build]')?.content;
+const plainFetch = window.fetch.bind(window);
+let reloading = false;
+window.fetch = async (...args) => {
+  const response = await plainFetch(...args);
+  const served = response.headers.get('x-hongyan-build');
+  if (BUILD && served && served !== BUILD) {
+    const key = `hongyan.reloaded-for.${served}`;
+    if (!reloading && !sessionStorage.getItem(key)) {
+      sessionStorage.setItem(key, '1');
+      reloading = true;
+      location.reload();
+    }
+    // The page is going: nothing of the other build runs meanwhile (a lazy page fetches several files).
+    if (reloading) return new Promise(() => {});
+    throw new Error(`build ${served} is not this page's ${BUILD}`);
+  }
+  return response;
+};
+
 try {
   const { default: init } = await import('./pkg/hongyan.js');
   await init({ module_or_path: new URL('./pkg/hongyan.wasm', import.meta.url) });

@@ -415,3 +415,22 @@ test('fault 3: two tabs of the app on one phone show the same records and send e
   expect(rows).toHaveLength(1);
   expect(second.errors).toEqual([]);
 });
+
+test('a page of the old build opening a lazily loaded page after a release reloads into the new build instead of mixing the two', async ({ server, newApp }) => {
+  // No service worker (not yet installed, or a browser without one): every file comes from the server.
+  const { app } = await newApp({ serviceWorkers: 'block' });
+  await app.page.goto('/');
+  await expect(app.page.getByLabel('手机号')).toBeVisible();
+  const before = await app.page.locator('meta[name=hongyan-build]').getAttribute('content');
+
+  await server.stop();
+  server.deployNewVersion();
+  await server.start();
+  // The join page's code is a chunk this page never loaded: the server now sends the new build's, and the
+  // page reloads into the new build (no error, no blank page); the same tap then opens the page.
+  const join = app.page.getByRole('link', { name: '有邀请码？设置密码加入' });
+  await join.click();
+  await expect(app.page.locator('meta[name=hongyan-build]')).not.toHaveAttribute('content', before!);
+  await join.click();
+  await expect(app.page.getByRole('heading', { name: '加入红雁' })).toBeVisible();
+});

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -95,30 +95,27 @@ impl Site {
             return AppError::NotFound("没有这个接口").into_response();
         }
         if path == "/sw.js" {
-            return no_cache(
-                (
-                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                    self.service_worker.clone(),
-                )
-                    .into_response(),
-            );
+            let body = self.service_worker.clone();
+            return self.revalidated(&req, "text/javascript; charset=utf-8", body);
         }
         if path == "/" || path == "/shell.html" {
-            return self.shell();
+            return self.revalidated(&req, "text/html; charset=utf-8", self.shell.clone());
         }
         // `/v/<build>/pkg/x.wasm` is the file `pkg/x.wasm`: kept for a year if it is this build's. (An
         // older build's page asking after a release gets today's file, to be checked each time.)
-        let mut immutable = false;
+        let (mut immutable, mut versioned) = (false, false);
         if let Some((build, file)) = path
             .strip_prefix(VERSIONED)
             .and_then(|rest| rest.split_once('/'))
         {
             immutable = build == self.build;
+            versioned = true;
             match Uri::try_from(format!("/{file}")) {
                 Ok(uri) => *req.uri_mut() = uri,
                 Err(_) => return (StatusCode::NOT_FOUND, "not found").into_response(),
             }
         }
+        let shell = self.revalidated(&req, "text/html; charset=utf-8", self.shell.clone());
         let served = self.files.clone().oneshot(req).await;
         match served {
             Ok(res) if res.status() != StatusCode::NOT_FOUND => {
@@ -134,29 +131,44 @@ impl Site {
                 );
                 // The same URL is brotli, gzip or plain by the request's Accept-Encoding.
                 headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                // Which build this file is (a page of another build reloads rather than mix them: boot.js).
+                if versioned && let Ok(build) = HeaderValue::from_str(&self.build) {
+                    headers.insert(HeaderName::from_static("x-hongyan-build"), build);
+                }
                 res
             }
             // Client-side routes (`/activity/…`) have no file extension: they get the shell.
-            _ if !path.rsplit('/').next().unwrap_or("").contains('.') => self.shell(),
+            _ if !path.rsplit('/').next().unwrap_or("").contains('.') => shell,
             _ => (StatusCode::NOT_FOUND, "not found").into_response(),
         }
     }
 
-    fn shell(&self) -> Response {
-        no_cache(
-            (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                self.shell.clone(),
-            )
-                .into_response(),
-        )
+    /// The shell or the service worker, which are this build's (their ETag): checked on every load, and
+    /// answered 304 with no body while the build is the same.
+    fn revalidated(
+        &self,
+        req: &Request<Body>,
+        content_type: &'static str,
+        body: Bytes,
+    ) -> Response {
+        let etag = format!("\"{}\"", self.build);
+        let same = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+        let mut res = if same {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        };
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Ok(etag) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, etag);
+        }
+        res
     }
-}
-
-fn no_cache(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
 }
 
 #[cfg(test)]
@@ -196,6 +208,24 @@ mod tests {
 
         let shell = site.serve(get("/", "br")).await;
         assert_eq!(shell.headers()[header::CACHE_CONTROL], "no-cache");
+        // Checked on every load, sent again only for a new build.
+        let etag = shell.headers()[header::ETAG].clone();
+        for path in ["/", "/sw.js", "/activity/abc"] {
+            let mut again = get(path, "br");
+            again
+                .headers_mut()
+                .insert(header::IF_NONE_MATCH, etag.clone());
+            assert_eq!(
+                site.serve(again).await.status(),
+                StatusCode::NOT_MODIFIED,
+                "{path}"
+            );
+            let mut older = get(path, "br");
+            older
+                .headers_mut()
+                .insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"0123\""));
+            assert_eq!(site.serve(older).await.status(), StatusCode::OK, "{path}");
+        }
         let body = axum::body::to_bytes(shell.into_body(), 1 << 20)
             .await
             .unwrap();
@@ -234,16 +264,30 @@ mod tests {
                 headers[header::CACHE_CONTROL],
                 "public, max-age=31536000, immutable"
             );
+            assert_eq!(headers["x-hongyan-build"], site.build.as_str());
             let got = axum::body::to_bytes(res.into_body(), 1 << 20)
                 .await
                 .unwrap();
             assert_eq!(&got[..], body);
         }
         // Another build's prefix, or none: the file, to be checked each time.
-        for path in ["/v/0123456789ab/pkg/hongyan.wasm", "/pkg/hongyan.wasm"] {
+        // (Named as this build's: a running page of another build reloads rather than mix the two.)
+        for (path, named) in [
+            (
+                "/v/0123456789ab/pkg/hongyan.wasm",
+                Some(site.build.as_str()),
+            ),
+            ("/pkg/hongyan.wasm", None),
+        ] {
             let res = site.serve(get(path, "br")).await;
             assert_eq!(res.status(), StatusCode::OK, "{path}");
             assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache", "{path}");
+            assert_eq!(
+                res.headers()
+                    .get("x-hongyan-build")
+                    .map(|v| v.to_str().unwrap()),
+                named
+            );
         }
         // Nothing outside the site, however the prefix is spelt.
         for path in [
