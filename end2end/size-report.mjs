@@ -48,13 +48,14 @@
 // the running server: 363.1 KiB with brotli (the uncompressed shell and the build's own brotli settings
 // count 1.3 KiB more than the files did compressed here), 548.2 KiB with gzip only, where a phone received
 // 1,297 KiB before. Ratchet: 364. A page of an older build that is sent a newer build's file now reloads
-// rather than mix them (boot.js): 363.5.
+// rather than mix them (boot.js): 363.5, and 363.6 on a fresh clone. Paths built into the wasm differ by
+// checkout, so the ratchet keeps a kilobyte of room: 365.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 364;
+const LIMIT_KIB = 365;
 const base = process.argv[2] ?? 'http://127.0.0.1:3302';
 
 /** GET `path` asking for `encoding`: the body's bytes as sent (not decoded) and the headers. */
