@@ -136,6 +136,12 @@ pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
 
 pub use crate::api::LIST_PAGE;
 
+/// A `WITH` clause naming `tree(id, path)`: like [`ORG_SCOPE`], with each organisation's path from the root
+/// as fixed-width ids, so that `ORDER BY path` is the tree order of [`scope_orgs`].
+pub const ORG_TREE: &str = "WITH RECURSIVE tree(id, path) AS (
+        SELECT id, printf('%012d', id) FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
+        UNION ALL SELECT o.id, tree.path || printf('%012d', o.id) FROM orgs o JOIN tree ON o.parent_id = tree.id)";
+
 /// The organisation `root` (`None`: the district's root) and everything below it, in tree order: each
 /// organisation followed by those below it, siblings by id (a committee's branches together, as the
 /// department's own lists have them).
@@ -143,14 +149,8 @@ pub async fn scope_orgs(
     conn: &mut SqliteConnection,
     root: Option<i64>,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    // Each organisation's path from the root, as fixed-width ids: sorted as text, it is the tree order.
-    sqlx::query_scalar(
-        "WITH RECURSIVE tree(id, path) AS (
-             SELECT id, printf('%012d', id) FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
-             UNION ALL SELECT o.id, tree.path || printf('%012d', o.id) FROM orgs o JOIN tree ON o.parent_id = tree.id)
-         SELECT id FROM tree ORDER BY path",
-    )
-    .bind(root)
+    sqlx::query_scalar(&format!("{ORG_TREE} SELECT id FROM tree ORDER BY path"))
+        .bind(root)
         .fetch_all(conn)
         .await
 }

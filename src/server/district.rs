@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
-use super::db::{ORG_SCOPE, now_ms, scope_orgs};
+use super::db::{ORG_SCOPE, ORG_TREE, now_ms};
 use super::register::{attachment, quiet_members};
 use super::study::{Tally, audience_counts, study_counts};
 use super::{AppError, AppState};
@@ -167,20 +167,14 @@ async fn build(
     quiet_since: i64,
     own_lead: Option<i64>,
 ) -> Result<DistrictView, AppError> {
-    let mut branches: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "{ORG_SCOPE} SELECT id, name FROM orgs WHERE id IN (SELECT id FROM scope) AND kind = 'branch'"
+    // In tree order: a committee's branches together.
+    let branches: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "{ORG_TREE} SELECT o.id, o.name FROM tree JOIN orgs o ON o.id = tree.id WHERE o.kind = 'branch'
+         ORDER BY tree.path"
     ))
     .bind(org_id)
     .fetch_all(&mut *conn)
     .await?;
-    // In tree order: a committee's branches together.
-    let order: HashMap<i64, usize> = scope_orgs(&mut *conn, Some(org_id))
-        .await?
-        .into_iter()
-        .enumerate()
-        .map(|(at, id)| (id, at))
-        .collect();
-    branches.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
     let children: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
     )

@@ -94,28 +94,29 @@ impl Site {
         if path.starts_with("/api/") {
             return AppError::NotFound("没有这个接口").into_response();
         }
+        // (Kept aside: the request goes to the file service below, and a route without a file gets the shell.)
+        let known = req.headers().get(header::IF_NONE_MATCH).cloned();
         if path == "/sw.js" {
             let body = self.service_worker.clone();
-            return self.revalidated(&req, "text/javascript; charset=utf-8", body);
+            return self.revalidated(known, "text/javascript; charset=utf-8", body);
         }
         if path == "/" || path == "/shell.html" {
-            return self.revalidated(&req, "text/html; charset=utf-8", self.shell.clone());
+            return self.shell(known);
         }
         // `/v/<build>/pkg/x.wasm` is the file `pkg/x.wasm`: kept for a year if it is this build's. (An
         // older build's page asking after a release gets today's file, to be checked each time.)
-        let (mut immutable, mut versioned) = (false, false);
+        // Under a build's prefix: Some(whether it is this build's).
+        let mut versioned = None;
         if let Some((build, file)) = path
             .strip_prefix(VERSIONED)
             .and_then(|rest| rest.split_once('/'))
         {
-            immutable = build == self.build;
-            versioned = true;
+            versioned = Some(build == self.build);
             match Uri::try_from(format!("/{file}")) {
                 Ok(uri) => *req.uri_mut() = uri,
                 Err(_) => return (StatusCode::NOT_FOUND, "not found").into_response(),
             }
         }
-        let shell = self.revalidated(&req, "text/html; charset=utf-8", self.shell.clone());
         let served = self.files.clone().oneshot(req).await;
         match served {
             Ok(res) if res.status() != StatusCode::NOT_FOUND => {
@@ -123,7 +124,7 @@ impl Site {
                 let headers = res.headers_mut();
                 headers.insert(
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static(if immutable {
+                    HeaderValue::from_static(if versioned == Some(true) {
                         "public, max-age=31536000, immutable"
                     } else {
                         "no-cache"
@@ -132,29 +133,34 @@ impl Site {
                 // The same URL is brotli, gzip or plain by the request's Accept-Encoding.
                 headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 // Which build this file is (a page of another build reloads rather than mix them: boot.js).
-                if versioned && let Ok(build) = HeaderValue::from_str(&self.build) {
+                if versioned.is_some()
+                    && let Ok(build) = HeaderValue::from_str(&self.build)
+                {
                     headers.insert(HeaderName::from_static("x-hongyan-build"), build);
                 }
                 res
             }
             // Client-side routes (`/activity/…`) have no file extension: they get the shell.
-            _ if !path.rsplit('/').next().unwrap_or("").contains('.') => shell,
+            _ if !path.rsplit('/').next().unwrap_or("").contains('.') => self.shell(known),
             _ => (StatusCode::NOT_FOUND, "not found").into_response(),
         }
+    }
+
+    fn shell(&self, known: Option<HeaderValue>) -> Response {
+        self.revalidated(known, "text/html; charset=utf-8", self.shell.clone())
     }
 
     /// The shell or the service worker, which are this build's (their ETag): checked on every load, and
     /// answered 304 with no body while the build is the same.
     fn revalidated(
         &self,
-        req: &Request<Body>,
+        known: Option<HeaderValue>,
         content_type: &'static str,
         body: Bytes,
     ) -> Response {
         let etag = format!("\"{}\"", self.build);
-        let same = req
-            .headers()
-            .get(header::IF_NONE_MATCH)
+        let same = known
+            .as_ref()
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
         let mut res = if same {
