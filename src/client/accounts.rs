@@ -124,12 +124,14 @@ fn Report(
             {ready.then(|| view! {
                 <button type="button" class="primary" on:click=move |_| send(false)>{confirm}</button>
             })}
-            <table class="overview">
-                <thead><tr><th>"行"</th><th>"姓名"</th><th>"手机号"</th><th>"支部"</th><th>"结果"</th></tr></thead>
-                <tbody>
-                    {report.rows.into_iter().map(|row| view! { <ReportRow row applied/> }).collect_view()}
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="overview">
+                    <thead><tr><th>"行"</th><th>"姓名"</th><th>"手机号"</th><th>"支部"</th><th>"结果"</th></tr></thead>
+                    <tbody>
+                        {report.rows.into_iter().map(|row| view! { <ReportRow row applied/> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
         </section>
     }
 }

@@ -41,19 +41,21 @@ pub fn AuditPage() -> impl IntoView {
             <h1>"操作日志"</h1>
             <p class="hint">"书记和管理员的每一项操作：发布、确认、审批（含理由）、导入、学时认定、修改要求。"</p>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
-            <table class="overview" data-testid="audit-log">
-                <thead><tr><th>"时间"</th><th>"操作人"</th><th>"操作"</th><th>"内容"</th></tr></thead>
-                <tbody>
-                    {move || entries.get().into_iter().map(|e| view! {
-                        <tr>
-                            <td>{LocalTime::from_millis(e.at).table()}</td>
-                            <td>{e.actor}<br/><span class="muted">{e.actor_role.label()}</span></td>
-                            <td>{e.label}</td>
-                            <td>{e.subject}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="overview" data-testid="audit-log">
+                    <thead><tr><th>"时间"</th><th>"操作人"</th><th>"操作"</th><th>"内容"</th></tr></thead>
+                    <tbody>
+                        {move || entries.get().into_iter().map(|e| view! {
+                            <tr>
+                                <td>{LocalTime::from_millis(e.at).table()}</td>
+                                <td>{e.actor}<br/><span class="muted">{e.actor_role.label()}</span></td>
+                                <td>{e.label}</td>
+                                <td class="text">{e.subject}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
             {move || next.get().map(|id| view! {
                 <button type="button" class="secondary" on:click=move |_| load(Some(id))>"更早的记录"</button>
             })}

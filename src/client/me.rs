@@ -54,6 +54,7 @@ pub fn MePage() -> impl IntoView {
                 <p>"手机号："{mask_phone(&u.phone)}</p>
             })}
         </section>
+        <ElderMode/>
         <section class="card">
             <A href="/me/sync" attr:class="row-link">
                 <span>"同步状态"</span>
@@ -96,6 +97,32 @@ pub fn MePage() -> impl IntoView {
             <button type="button" class="secondary" on:click=log_out>"退出登录"</button>
             <p class="hint">"在别人的手机上用过，或手机要转给他人：请用下面的按钮，本机将不留您的数据。"</p>
             <button type="button" class="link danger" on:click=log_out_and_clear>"退出并清除本机数据"</button>
+        </section>
+    }
+}
+
+/// 长辈模式 (适老化): larger text and, with it, larger targets, on this phone.
+#[component]
+fn ElderMode() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let on = RwSignal::new(store::elder_mode());
+    let toggle = move |_| {
+        let next = !on.get_untracked();
+        if store::set_elder_mode(next).is_err() {
+            ctx.notice.set(Some(store::StoreFull::MESSAGE.to_owned()));
+        }
+        if let Some(html) = document().document_element() {
+            let _ = html.class_list().toggle_with_force("elder", next);
+        }
+        on.set(next);
+    };
+    view! {
+        <section class="card">
+            <h2>"长辈模式"</h2>
+            <p class="hint">"字更大、按钮更大，看得清、点得准。只改变这部手机上的显示。"</p>
+            <button type="button" class="secondary" aria-pressed=move || on.get().to_string() on:click=toggle>
+                {move || if on.get() { "关闭长辈模式" } else { "开启长辈模式" }}
+            </button>
         </section>
     }
 }

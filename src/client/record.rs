@@ -85,19 +85,21 @@ pub fn RecordPage() -> impl IntoView {
                     <dt>"线上参加人员"</dt><dd>{or_blank(online)}</dd>
                     <dt>"状态"</dt><dd>{state}</dd>
                 </dl>
-                <table class="register">
-                    <thead><tr><th>"姓名"</th><th>"类别"</th><th>"状态"</th><th>"签到时间"</th></tr></thead>
-                    <tbody>
-                        {rows.iter().map(|r| view! {
-                            <tr>
-                                <td>{r.member_name.clone()}{r.guest.then_some("（外支部）")}</td>
-                                <td>{match r.membership { Membership::Full => "正式", Membership::Probationary => "预备" }}</td>
-                                <td>{r.status.label()}</td>
-                                <td>{r.signed_at.map(|t| LocalTime::from_millis(t).table()).unwrap_or_default()}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <div class="table-scroll">
+                    <table class="register">
+                        <thead><tr><th>"姓名"</th><th>"类别"</th><th>"状态"</th><th>"签到时间"</th></tr></thead>
+                        <tbody>
+                            {rows.iter().map(|r| view! {
+                                <tr>
+                                    <td>{r.member_name.clone()}{r.guest.then_some("（外支部）")}</td>
+                                    <td>{match r.membership { Membership::Full => "正式", Membership::Probationary => "预备" }}</td>
+                                    <td>{r.status.label()}</td>
+                                    <td>{r.signed_at.map(|t| LocalTime::from_millis(t).table()).unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
                 <p class="hint">"会议内容由记录人另行记录。"</p>
                 <div class="no-print">
                     {move || older.get().map(|m| view! { <p class="hint warn" role="alert">{m}</p> })}

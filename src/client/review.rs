@@ -278,25 +278,27 @@ pub fn OverviewPage() -> impl IntoView {
                                 </div>
                             }).collect_view()}
                         </div>
-                        <table class="overview" data-testid="overview-table">
-                            <thead><tr><th>"党组织"</th><th>"姓名"</th><th>"要求"</th><th>"完成情况"</th><th>"待认定"</th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| view! {
-                                    <tr>
-                                        <td>{r.org_name.clone()}</td>
-                                        <td>{r.name.clone()}<br/><span class="muted">{r.audience.label()}</span></td>
-                                        <td>{r.progress.iter().map(|p| view! { <div>{format!("{}（{}）", p.name, p.period_label())}</div> }).collect_view()}</td>
-                                        <td>{r.progress.iter().map(|p| view! {
-                                            <div>
-                                                <progress max="1000" value=p.permille() aria-label=p.name.clone()></progress>
-                                                <span class={if p.met() { "met" } else { "behind" }}>{format!("{}/{}，{}", p.done, p.required, if p.met() { "已达到".to_owned() } else { format!("尚需{}", p.remaining()) })}</span>
-                                            </div>
-                                        }).collect_view()}</td>
-                                        <td>{(r.pending > 0).then(|| r.pending.to_string())}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll">
+                            <table class="overview" data-testid="overview-table">
+                                <thead><tr><th>"党组织"</th><th>"姓名"</th><th>"要求"</th><th>"完成情况"</th><th>"待认定"</th></tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| view! {
+                                        <tr>
+                                            <td>{r.org_name.clone()}</td>
+                                            <td>{r.name.clone()}<br/><span class="muted">{r.audience.label()}</span></td>
+                                            <td class="text">{r.progress.iter().map(|p| view! { <div>{format!("{}（{}）", p.name, p.period_label())}</div> }).collect_view()}</td>
+                                            <td>{r.progress.iter().map(|p| view! {
+                                                <div>
+                                                    <progress max="1000" value=p.permille() aria-label=p.name.clone()></progress>
+                                                    <span class={if p.met() { "met" } else { "behind" }}>{format!("{}/{}，{}", p.done, p.required, if p.met() { "已达到".to_owned() } else { format!("尚需{}", p.remaining()) })}</span>
+                                                </div>
+                                            }).collect_view()}</td>
+                                            <td>{(r.pending > 0).then(|| r.pending.to_string())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                         {next.map(|from| view! {
                             <button type="button" class="secondary" on:click=move |_| load(Some(from))>"显示更多"</button>
                         })}

@@ -80,27 +80,29 @@ pub fn RulesPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"学时要求设置"</h1>
-            <table class="rules">
-                <thead><tr><th>"对象"</th><th>"要求"</th><th>"周期"</th><th>"学时"</th></tr></thead>
-                <tbody>
-                    {rules.requirements.iter().zip(hours).map(|(r, h)| {
-                        let kinds = if r.kinds.is_empty() {
-                            "各类学习".to_owned()
-                        } else {
-                            r.kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join("、")
-                        };
-                        view! {
-                            <tr>
-                                <td>{r.audience.label()}</td>
-                                <td>{format!("{}（{kinds}）", r.name)}</td>
-                                <td>{if r.years == 1 { "每年".to_owned() } else { format!("每{}年", r.years) }}</td>
-                                <td><input type="text" inputmode="decimal" aria-label=format!("{}{}学时", r.audience.label(), r.name)
-                                    prop:value=h on:input=move |ev| h.set(event_target_value(&ev))/></td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="rules">
+                    <thead><tr><th>"对象"</th><th>"要求"</th><th>"周期"</th><th>"学时"</th></tr></thead>
+                    <tbody>
+                        {rules.requirements.iter().zip(hours).map(|(r, h)| {
+                            let kinds = if r.kinds.is_empty() {
+                                "各类学习".to_owned()
+                            } else {
+                                r.kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join("、")
+                            };
+                            view! {
+                                <tr>
+                                    <td>{r.audience.label()}</td>
+                                    <td class="text">{format!("{}（{kinds}）", r.name)}</td>
+                                    <td>{if r.years == 1 { "每年".to_owned() } else { format!("每{}年", r.years) }}</td>
+                                    <td><input type="text" inputmode="decimal" aria-label=format!("{}{}学时", r.audience.label(), r.name)
+                                        prop:value=h on:input=move |ev| h.set(event_target_value(&ev))/></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
             <label for="day-hours">"每天折算学时"</label>
             <input id="day-hours" type="text" inputmode="decimal" prop:value=day_hours
                 on:input=move |ev| day_hours.set(event_target_value(&ev))/>

@@ -56,6 +56,18 @@ pub fn clear_session() {
     LocalStorage::delete(SESSION);
 }
 
+/// 长辈模式 on this phone: a setting of the phone's display, not of a person, so logging out keeps it.
+/// `public/boot.js` reads the same key to apply it before the app has loaded.
+const ELDER: &str = "hongyan.elder";
+
+pub fn elder_mode() -> bool {
+    LocalStorage::get::<bool>(ELDER).unwrap_or(false)
+}
+
+pub fn set_elder_mode(on: bool) -> Result<(), StoreFull> {
+    set(ELDER, &on)
+}
+
 /// Whether this user gave their separate consent (单独同意) to location sign-in on this phone. Withdrawing it
 /// takes effect at once: the app asks for no fix without it.
 pub fn location_consent(user_id: i64) -> bool {
