@@ -10,6 +10,12 @@
 // build of every bundle file it sends, and a page that receives another build's file reloads, once, into
 // the new build. Records are in the phone's storage, not in the page, so nothing is lost.
 const BUILD = document.querySelector('meta[name=hongyan-build]')?.content;
+// 长辈模式 (set in 我的, kept by `store::set_elder_mode`) applies before the app draws anything.
+try {
+  if (localStorage.getItem('hongyan.elder') === 'true') document.documentElement.classList.add('elder');
+} catch {
+  // storage blocked: the normal size
+}
 const plainFetch = window.fetch.bind(window);
 let reloading = false;
 window.fetch = async (...args) => {
@@ -80,4 +86,16 @@ if ('serviceWorker' in navigator) {
       if (document.visibilityState === 'visible') reg.update().catch(() => {});
     });
   }).catch((err) => console.warn('service worker not registered', err));
+
+  // The worker stores what a member needs before it takes over, then the rest by stage (see sw.js); each
+  // stored stage is marked on the page, where the app reads it against the person's role (已可离线使用).
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    if (event.data?.type !== 'precached') return;
+    const stage = Number(event.data.stage);
+    if (!(Number(document.documentElement.dataset.offlineStage) >= stage)) {
+      document.documentElement.dataset.offlineStage = String(stage);
+      window.dispatchEvent(new Event('hongyan-offline'));
+    }
+  });
+  navigator.serviceWorker.ready.then((reg) => reg.active?.postMessage('precache'));
 }

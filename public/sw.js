@@ -8,9 +8,12 @@ const SHELL = '/';
 // The shell loads this build's bundle from here (see boot.js).
 const V = `/v/${BUILD}`;
 // Every file of the built bundle (boot.js, the JS, wasm and CSS, the lazily loaded pages' chunks) with a
-// hash of its bytes, written in by the server: a page opened for the first time offline must find its code
-// here, and a file whose hash an older precache already holds is copied from there, not downloaded again.
+// hash of its bytes and its stage, written in by the server: a page opened for the first time offline must
+// find its code here, and a file whose hash an older precache already holds is copied from there, not
+// downloaded again. Stage 0 is what a member needs (stored before this worker takes over), 1 the lead's
+// pages, 2 everyone else's: stored afterwards, in the background, each stage announced to the pages.
 const BUNDLE = JSON.parse('{{BUNDLE}}');
+const STAGES = 3;
 const HASH = 'x-hongyan-hash';
 const EXTRAS = [
   SHELL,
@@ -37,11 +40,13 @@ async function kept() {
   return found;
 }
 
-async function precache() {
+// Stores the files of `stage` that this build's cache does not hold yet.
+async function precache(stage) {
   const cache = await caches.open(CACHE);
   const old = await kept();
-  await Promise.all(BUNDLE.map(async ([path, hash]) => {
+  await Promise.all(BUNDLE.filter(([, , s]) => s === stage).map(async ([path, hash]) => {
     const url = `${V}${path}`;
+    if (await cache.match(url)) return;
     // (This build's URLs never change meaning: what the page already downloaded comes from the browser's
     // cache, not downloaded twice.)
     const response = old.get(`${path}#${hash}`) ?? await fetch(url);
@@ -55,23 +60,46 @@ async function precache() {
     headers.set(HASH, hash);
     await cache.put(url, new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers }));
   }));
-  await cache.addAll(EXTRAS.map((url) => new Request(url, { cache: 'reload' })));
+}
+
+// The later stages, once, however many pages ask: each stored stage is announced to every page (boot.js
+// marks it on the page, where the app reads it against the person's role). Then the older builds' caches,
+// kept until now to copy from, go.
+let rest;
+function precacheRest() {
+  rest ??= (async () => {
+    for (let stage = 0; stage < STAGES; stage++) {
+      await precache(stage);
+      for (const client of await self.clients.matchAll({ includeUncontrolled: true, type: 'window' })) {
+        client.postMessage({ type: 'precached', stage });
+      }
+    }
+    const keys = await caches.keys();
+    await Promise.all(keys.filter((k) => k.startsWith('hongyan-') && k !== CACHE).map((k) => caches.delete(k)));
+  })().catch((err) => {
+    rest = undefined; // no signal: the next page that opens asks again
+    throw err;
+  });
+  return rest;
 }
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(precache());
+  event.waitUntil(precache(0).then(async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(EXTRAS.map((url) => new Request(url, { cache: 'reload' })));
+  }));
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil(
-    caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('hongyan-') && k !== CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim()),
-  );
+  event.waitUntil(self.clients.claim());
 });
 
 self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();
+  // (A page opened after the stages were stored is told so too.)
+  if (event.data === 'precache') {
+    event.waitUntil(precacheRest().then(() => event.source?.postMessage({ type: 'precached', stage: STAGES - 1 })));
+  }
 });
 
 self.addEventListener('fetch', (event) => {

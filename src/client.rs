@@ -96,14 +96,14 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/activity/:id/edit") view={Lazy::<LazyEditPage>::new()}/>
             <Route path=path!("/s/:id") view=code::SignLink/>
             <Route path=path!("/branch") view={Lazy::<LazyBranchPage>::new()}/>
-            <Route path=path!("/study") view=study::StudyPage/>
-            <Route path=path!("/study/new") view=study::StudyEditPage/>
+            <Route path=path!("/study") view={Lazy::<LazyStudyPage>::new()}/>
+            <Route path=path!("/study/new") view={Lazy::<LazyStudyEditPage>::new()}/>
             <Route path=path!("/study/overview") view={Lazy::<LazyOverviewPage>::new()}/>
             <Route path=path!("/study/rules") view={Lazy::<LazyRulesPage>::new()}/>
-            <Route path=path!("/study/:id") view=study::StudyEditPage/>
+            <Route path=path!("/study/:id") view={Lazy::<LazyStudyEditPage>::new()}/>
             <Route path=path!("/review") view={Lazy::<LazyReviewPage>::new()}/>
             <Route path=path!("/audit") view={Lazy::<LazyAuditPage>::new()}/>
-            <Route path=path!("/me") view=me::MePage/>
+            <Route path=path!("/me") view={Lazy::<LazyMePage>::new()}/>
             <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
             <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
             <Route path=path!("/me/password") view={Lazy::<LazyPasswordPage>::new()}/>
@@ -120,9 +120,10 @@ fn Pages() -> impl IntoView {
     }
 }
 
-/// Pages most people seldom open (the lead's and reviewers' desks, accounts, the sync diagnostics) are loaded when first
-/// opened: each is a separate wasm chunk (`cargo leptos build --split`), precached by the service worker so
-/// that it opens offline too.
+/// Every page but what a member needs first (log in, the activities, signing in) is loaded when first
+/// opened: the study ledger, 我的, the lead's and reviewers' desks, accounts, the sync diagnostics. Each is
+/// a separate wasm chunk (`cargo leptos build --split`), precached by the service worker so that it opens
+/// offline too.
 macro_rules! lazy_page {
     ($($name:ident => $page:path),* $(,)?) => {$(
         struct $name;
@@ -141,6 +142,9 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
+    LazyStudyPage => study::StudyPage,
+    LazyStudyEditPage => study::StudyEditPage,
+    LazyMePage => me::MePage,
     LazyCodeScreen => code::CodeScreen,
     LazyRecordPage => record::RecordPage,
     LazyEditPage => publish::EditPage,
@@ -195,6 +199,30 @@ async fn request_persistence() -> Option<bool> {
         .await
         .ok()?
         .as_bool()
+}
+
+/// Resolves once a service worker holds what a member needs of this build, so the app opens with no
+/// signal: the worker becomes active only after it has stored that (`public/sw.js`). False where the
+/// browser has no service workers.
+async fn offline_ready() -> bool {
+    let navigator = window().navigator();
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        return false;
+    }
+    match navigator.service_worker().ready() {
+        Ok(ready) => JsFuture::from(ready).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The last stage the service worker said it has stored (`boot.js` marks it on the page), at least the
+/// first, which it stores before it takes over.
+fn offline_stage() -> u8 {
+    document()
+        .document_element()
+        .and_then(|html| html.get_attribute("data-offline-stage"))
+        .and_then(|stage| stage.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The build id the server wrote into the shell.

@@ -48,6 +48,16 @@ impl Role {
     pub fn administers(self) -> bool {
         matches!(self, Role::Committee | Role::Admin)
     }
+
+    /// The stage of the service worker's storing (a member's pages, then the lead's, then the admins')
+    /// after which every page this role opens works offline (`server::site`, `public/sw.js`).
+    pub fn offline_stage(self) -> u8 {
+        match self {
+            Role::Member => 0,
+            Role::Lead => 1,
+            Role::Committee | Role::Admin => 2,
+        }
+    }
 }
 
 /// The types of organisational life a branch holds (组织生活).

@@ -96,12 +96,13 @@ export class App {
     await this.page.getByRole('button', { name: '立即同步' }).click();
   }
 
-  /** Waits until the service worker controls the page and has precached the app. */
+  /** Waits until the service worker controls the page and has stored every stage of the app (every
+   * role's pages, not only the member's that it stores first). */
   async waitForOfflineReady(): Promise<void> {
-    await this.page.waitForFunction(async () => {
-      const reg = await navigator.serviceWorker.ready;
-      return !!reg.active && !!navigator.serviceWorker.controller;
-    });
+    // (A plain predicate: waitForFunction takes a returned promise as a truthy value, without awaiting it.)
+    await this.page.waitForFunction(
+      () => !!navigator.serviceWorker.controller && document.documentElement.dataset.offlineStage === '2',
+    );
   }
 }
 

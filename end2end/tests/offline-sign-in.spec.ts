@@ -94,3 +94,23 @@ test('a wrong code is kept and flagged for the lead; a later right code clears t
   await lead.page.getByRole('button', { name: '一键确认全部（1人）' }).click();
   await expect(row).toContainText('已签到（已确认）');
 });
+
+test('the app says when it would open with no signal, and then it does', async ({ server, newApp }) => {
+  const { app, context } = await newApp();
+  await app.page.goto('/');
+  // At the login form already: a newcomer installs at the site office, before walking into a basement.
+  await expect(app.page.getByTestId('offline-ready')).toHaveText(/^(正在下载离线使用所需的文件|已可离线使用)/);
+  await expect(app.page.getByTestId('offline-ready')).toHaveText(/^已可离线使用/);
+  await app.login(MEMBER);
+  await expect(app.page.getByTestId('offline-ready')).toHaveText(/^已可离线使用/);
+
+  await server.stop();
+  await context.setOffline(true);
+  await app.page.reload();
+  await expect(app.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  await app.page.getByRole('link', { name: '学习记录' }).click();
+  await expect(app.page.getByRole('heading', { name: '学习记录' })).toBeVisible();
+  await app.page.getByRole('link', { name: '我的' }).click();
+  await expect(app.page.getByRole('heading', { name: '我的' })).toBeVisible();
+  await server.start();
+});

@@ -97,6 +97,19 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
+/// Whether the app would open with no signal, said plainly: members install it at the site office and
+/// then walk into a basement.
+#[component]
+pub fn OfflineNote() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let text = move || match ctx.offline.get().ready_for(ctx.role()) {
+        Some(true) => "已可离线使用：没有信号也能打开红雁、签到和记录学习。",
+        Some(false) => "正在下载离线使用所需的文件，完成前请保持联网。",
+        None => "这个浏览器不能离线打开红雁：请在有网络时使用，或换用手机自带的浏览器。",
+    };
+    view! { <p class="hint offline-note" role="status" data-testid="offline-ready">{text}</p> }
+}
+
 #[component]
 pub fn BottomNav() -> impl IntoView {
     let ctx = expect_context::<Ctx>();

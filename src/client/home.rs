@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::components::OfflineNote;
 use super::publish::ActivityForm;
 use super::sync::Ctx;
 use crate::api::ActivityView;
@@ -25,6 +26,7 @@ pub fn HomePage() -> impl IntoView {
         {move || is_lead().then(|| Suspend::new(publish_form()))}
         <section>
             <h1>"组织生活"</h1>
+            <OfflineNote/>
             <Show
                 when=move || !activities().is_empty()
                 fallback=move || if ctx.role().is_some_and(Role::administers) {

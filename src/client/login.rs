@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
+use super::components::OfflineNote;
 use super::http::{self, ApiError};
 use super::sync::Ctx;
 use crate::model::is_valid_phone;
@@ -66,6 +67,8 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
+        // The same words the shell shows while the app loads, in the same place.
+        <p class="intro">"流动党员组织生活签到与学习记录。没有信号也能签到，记录先保存在手机上，有网络时自动上传。"</p>
         <section class="card login">
             <h1>"登录红雁"</h1>
             {previous.map(|u| view! {
@@ -90,6 +93,7 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </form>
             <p class="hint"><a href="/join">"有邀请码？设置密码加入"</a>"（忘记密码请找党委或区委组织部管理员重置）"</p>
+            <OfflineNote/>
         </section>
     }
 }

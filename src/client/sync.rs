@@ -53,6 +53,28 @@ pub struct Ctx {
     pub persisted: RwSignal<Option<bool>>,
     /// Records kept on the phone that this version of the app cannot send (written by a newer one).
     pub unreadable: RwSignal<usize>,
+    /// What the service worker has stored of the app, for opening it with no signal.
+    pub offline: RwSignal<Offline>,
+}
+
+/// What the service worker has stored: nothing yet, the stages up to one (see [`Role::offline_stage`]), or
+/// nothing ever (a browser without service workers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offline {
+    Downloading,
+    Stored(u8),
+    Unsupported,
+}
+
+impl Offline {
+    /// Whether every page of `role` (the login form's, signed out) would open with no signal.
+    pub fn ready_for(self, role: Option<Role>) -> Option<bool> {
+        match self {
+            Offline::Unsupported => None,
+            Offline::Downloading => Some(false),
+            Offline::Stored(stage) => Some(stage >= role.map_or(0, Role::offline_stage)),
+        }
+    }
 }
 
 thread_local! {
@@ -74,6 +96,7 @@ impl Ctx {
             notice: RwSignal::new(None),
             persisted: RwSignal::new(None),
             unreadable: RwSignal::new(0),
+            offline: RwSignal::new(Offline::Downloading),
         };
         if let Some(session) = session {
             ctx.load_partition(session.user.id);
@@ -96,6 +119,16 @@ impl Ctx {
             }
         });
         spawn_local(async move { ctx.persisted.set(super::request_persistence().await) });
+        spawn_local(async move {
+            ctx.offline.set(if super::offline_ready().await {
+                Offline::Stored(super::offline_stage())
+            } else {
+                Offline::Unsupported
+            })
+        });
+        let _ = window_event_listener_untyped("hongyan-offline", move |_| {
+            ctx.offline.set(Offline::Stored(super::offline_stage()));
+        });
         ctx.sync_now();
         ctx
     }

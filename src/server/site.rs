@@ -7,6 +7,7 @@
 //! one with a new precache, which keeps every file whose hash did not change. Files are sent as the
 //! brotli or gzip copies the build made beside them (`--precompress`), as the browser accepts.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use axum::body::{Body, Bytes};
@@ -48,6 +49,83 @@ fn bundle_files(dir: &Path) -> Vec<String> {
     files
 }
 
+/// How soon each phone needs a file, as the service worker stores the bundle (`public/sw.js`): stage 0
+/// before it says the app opens offline, then stage 1 (the lead's pages), then stage 2 (everyone's), in
+/// the background. The app says 已可离线使用 to each person once their role's stage is stored
+/// (`Role::offline_stage`). Everything but the lazily loaded pages is stage 0.
+///
+/// A lazily loaded page is named by its split point: wasm-split names a `lazy_page!` route
+/// `__lazy_<struct in snake case>_view` and a `#[leptos::lazy]` function by its own name.
+const MEMBER_PAGES: [&str; 8] = [
+    "__lazy_study_page_view",
+    "__lazy_study_edit_page_view",
+    "__lazy_me_page_view",
+    "__lazy_sync_health_page_view",
+    "__lazy_my_info_page_view",
+    "__lazy_password_page_view",
+    "__lazy_feedback_page_view",
+    "__lazy_join_page_view",
+];
+const LEAD_PAGES: [&str; 10] = [
+    "lead_view",
+    "publish_form",
+    "__lazy_code_screen_view",
+    "__lazy_record_page_view",
+    "__lazy_edit_page_view",
+    "__lazy_branch_page_view",
+    "__lazy_members_page_view",
+    "__lazy_profile_page_view",
+    "__lazy_review_page_view",
+    "__lazy_overview_page_view",
+];
+
+/// The stage of a split point (`__lazy_me_page_view_1541…`: its name and wasm-split's hash).
+fn page_stage(split: &str) -> u8 {
+    let name = split.rsplit_once('_').map_or(split, |(name, _hash)| name);
+    if MEMBER_PAGES.contains(&name) {
+        0
+    } else if LEAD_PAGES.contains(&name) {
+        1
+    } else {
+        2
+    }
+}
+
+/// The stage of each bundle file: a page's own file (`pkg/split_<split point>.wasm`) is its page's, and a
+/// chunk that several pages share (`pkg/chunk_<n>.wasm`, listed per split point in wasm-split's
+/// manifest) the earliest of theirs.
+fn stages(dir: &Path, files: &[String]) -> Vec<u8> {
+    let manifest: BTreeMap<String, Vec<String>> =
+        std::fs::read(dir.join("pkg/__wasm_split_manifest.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+    files
+        .iter()
+        .map(|file| {
+            let name = file.strip_prefix("pkg/").unwrap_or(file);
+            if let Some(split) = name
+                .strip_prefix("split_")
+                .and_then(|n| n.strip_suffix(".wasm"))
+            {
+                page_stage(split)
+            } else if let Some(chunk) = name
+                .strip_suffix(".wasm")
+                .filter(|n| n.starts_with("chunk_"))
+            {
+                manifest
+                    .iter()
+                    .filter(|(_, chunks)| chunks.iter().any(|c| c == chunk))
+                    .map(|(split, _)| page_stage(split))
+                    .min()
+                    .unwrap_or(0)
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
 pub struct Site {
     files: ServeDir,
     pub build: String,
@@ -63,13 +141,15 @@ impl Site {
         let mut hasher = Sha256::new();
         hasher.update(&shell_template);
         hasher.update(&sw_template);
-        // Each file with a hash of its bytes: the service worker keeps a file whose hash it already has.
-        let mut bundle: Vec<(String, String)> = Vec::new();
-        for file in bundle_files(dir) {
-            let bytes = std::fs::read(dir.join(&file)).unwrap_or_default();
-            hasher.update(&file);
+        // Each file with a hash of its bytes (the service worker keeps a file whose hash it already has)
+        // and its stage.
+        let files = bundle_files(dir);
+        let mut bundle: Vec<(String, String, u8)> = Vec::new();
+        for (file, stage) in files.iter().zip(stages(dir, &files)) {
+            let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+            hasher.update(file);
             hasher.update(&bytes);
-            bundle.push((format!("/{file}"), hex(&Sha256::digest(&bytes)[..8])));
+            bundle.push((format!("/{file}"), hex(&Sha256::digest(&bytes)[..8]), stage));
         }
         let build = hex(&hasher.finalize()[..6]);
         // File names are [A-Za-z0-9_.-/]: the JSON needs no escaping inside the script's single quotes.
@@ -180,6 +260,70 @@ impl Site {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pages of stage 2 (everything not listed above), listed here so that a new page is placed on
+    /// purpose.
+    const ADMIN_PAGES: [&str; 6] = [
+        "__lazy_audit_page_view",
+        "__lazy_district_page_view",
+        "__lazy_orgs_page_view",
+        "__lazy_roster_page_view",
+        "__lazy_rules_page_view",
+        "__lazy_two_factor_page_view",
+    ];
+
+    #[test]
+    fn every_lazily_loaded_page_has_its_stage_and_a_shared_chunk_comes_with_its_first_page() {
+        // Each route of `lazy_page!` in the client, as wasm-split names its split point.
+        let client = include_str!("../client.rs");
+        let routes: Vec<String> = client
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Lazy")?.split_once(" => "))
+            .map(|(name, _)| {
+                let snake: String = name
+                    .chars()
+                    .flat_map(|c| {
+                        let lower = c.to_ascii_lowercase();
+                        if c.is_ascii_uppercase() {
+                            vec!['_', lower]
+                        } else {
+                            vec![c]
+                        }
+                    })
+                    .collect();
+                format!("__lazy{snake}_view")
+            })
+            .collect();
+        assert!(routes.len() > 20, "{routes:?}");
+        for route in &routes {
+            let lists = [&MEMBER_PAGES[..], &LEAD_PAGES, &ADMIN_PAGES];
+            let placed = lists.iter().filter(|l| l.contains(&route.as_str())).count();
+            assert_eq!(placed, 1, "{route} must be in exactly one stage's list");
+        }
+        assert_eq!(page_stage("__lazy_me_page_view_15414680832193763099"), 0);
+        assert_eq!(page_stage("lead_view_14666006395404955427"), 1);
+        assert_eq!(page_stage("__lazy_district_page_view_1"), 2);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(
+            dir.path().join("pkg/__wasm_split_manifest.json"),
+            r#"{"__lazy_me_page_view_9": ["chunk_1", "chunk_2"], "__lazy_district_page_view_9": ["chunk_2", "chunk_3"], "lead_view_7": ["chunk_3"]}"#,
+        )
+        .unwrap();
+        let files = [
+            "boot.js",
+            "pkg/hongyan.wasm",
+            "pkg/split___lazy_district_page_view_9.wasm",
+            "pkg/split_lead_view_7.wasm",
+            "pkg/chunk_1.wasm",
+            "pkg/chunk_2.wasm",
+            "pkg/chunk_3.wasm",
+            "pkg/chunk_4.wasm",
+        ]
+        .map(str::to_owned);
+        assert_eq!(stages(dir.path(), &files), [0, 0, 2, 1, 0, 0, 1, 0]);
+    }
 
     fn get(path: &str, encoding: &str) -> Request<Body> {
         Request::get(path)
