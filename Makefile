@@ -1,9 +1,14 @@
 # 红雁 — the one build entry point. `make run` and `make test` install whatever is missing first.
 #
 #   make run     build the release app and serve it on http://127.0.0.1:3000 with demo data
-#   make test    every test: formatting, clippy, native unit + server tests, release build, size report,
-#                and the browser end-to-end tests in Chromium
+#   make test    every test: formatting, clippy, native unit + server tests, sync faults, release build,
+#                size report, Lighthouse, the browser end-to-end tests in Chromium, and WebKit
 #   make size    the first load (html + js + wasm + css) as the release server sends it, brotli and gzip
+#   make lighthouse  Lighthouse's mobile preset (slow 4G, 4× CPU) against the release server: fails under
+#                performance 90, accessibility 100, best practices 100 (part of `make test`)
+#   make webkit  the member's offline flow in WebKit (WebKitGTK's WebDriver under Xvfb; part of `make test`)
+#   make bench-phone  a first visit on slow 4G at 4× CPU: time and bytes to the login form and to
+#                已可离线使用, tap → shown, and the bytes of an update after a one-page change
 #   make bench   push throughput of the release server on a fresh database (loopback only)
 #   make faults  sync faults 11 and 12 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
@@ -23,12 +28,12 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
+.PHONY: run test build size lighthouse webkit bench-phone setup-webkit bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
 
-test: setup setup-browser setup-fuzz lint unit faults build size fuzz-quick e2e
+test: setup setup-browser setup-webkit setup-fuzz lint unit faults build size lighthouse fuzz-quick e2e webkit
 
 build: setup
 	cargo leptos build --release --split --precompress
@@ -39,6 +44,20 @@ size:
 	trap 'kill $$pid; rm -rf $$dir' EXIT; \
 	for i in $$(seq 100); do curl -sf http://127.0.0.1:3302/sw.js >/dev/null && break; sleep 0.2; done; \
 	node end2end/size-report.mjs http://127.0.0.1:3302
+
+lighthouse: setup setup-browser
+	@dir=$$(mktemp -d); target/release/hongyan --port 3304 --db $$dir/lighthouse.db --site target/site >$$dir/log 2>&1 & pid=$$!; \
+	trap 'kill $$pid; rm -rf $$dir' EXIT; \
+	for i in $$(seq 100); do curl -sf http://127.0.0.1:3304/sw.js >/dev/null && break; sleep 0.2; done; \
+	node end2end/lighthouse.mjs http://127.0.0.1:3304/
+
+# WebKit is the engine of every iPhone browser (WeChat's included); Playwright's own WebKit cannot be
+# downloaded here, so the test drives Debian's WebKitGTK through its WebDriver.
+webkit: setup-webkit
+	node end2end/webkit-offline.mjs
+
+bench-phone: build setup-browser
+	node end2end/bench-phone.mjs
 
 bench: build
 	@dir=$$(mktemp -d); \
@@ -113,6 +132,9 @@ setup-fuzz:
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+setup-webkit:
+	@command -v WebKitWebDriver >/dev/null && command -v Xvfb >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null; }
 
 clean:
 	cargo clean

@@ -50,12 +50,16 @@
 // 1,297 KiB before. Ratchet: 364. A page of an older build that is sent a newer build's file now reloads
 // rather than mix them (boot.js): 363.5, and 363.6 on a fresh clone. Paths built into the wasm differ by
 // checkout, so the ratchet keeps a kilobyte of room: 365.
+// A phone on a weak signal (issue 16, second part): tables that scroll in their own box, 长辈模式, the
+// 已可离线使用 note and the shell's intro line took it to 364.0; then the study ledger and 我的 became lazily
+// loaded pages (a member's first load is log in, the activities, signing in and sync): 332.1 KiB, the
+// lazily loaded pages 290 files and 464.8 KiB. Ratchet: 334.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 365;
+const LIMIT_KIB = 334;
 const base = process.argv[2] ?? 'http://127.0.0.1:3302';
 
 /** GET `path` asking for `encoding`: the body's bytes as sent (not decoded) and the headers. */
