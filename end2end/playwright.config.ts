@@ -4,7 +4,9 @@ import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 90_000,
+  // A flow of several phones waits, more than once, for a service worker to store every stage of the app
+  // before it goes offline (waitForOfflineReady): seconds each on a busy machine.
+  timeout: 180_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
