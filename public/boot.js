@@ -90,12 +90,19 @@ if ('serviceWorker' in navigator) {
   // The worker stores what a member needs before it takes over, then the rest by stage (see sw.js); each
   // stored stage is marked on the page, where the app reads it against the person's role (已可离线使用).
   navigator.serviceWorker.addEventListener('message', (event) => {
-    if (event.data?.type !== 'precached') return;
+    // (A newer build's worker, activated from another tab, stores its own files, not this page's.)
+    if (event.data?.type !== 'precached' || event.data.build !== BUILD) return;
     const stage = Number(event.data.stage);
     if (!(Number(document.documentElement.dataset.offlineStage) >= stage)) {
       document.documentElement.dataset.offlineStage = String(stage);
       window.dispatchEvent(new Event('hongyan-offline'));
     }
   });
-  navigator.serviceWorker.ready.then((reg) => reg.active?.postMessage('precache'));
+  // Asked again whenever the page is shown or the signal returns: a stage cut off by a lost signal resumes.
+  const precache = () => navigator.serviceWorker.ready.then((reg) => reg.active?.postMessage('precache'));
+  precache();
+  window.addEventListener('online', precache);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') precache();
+  });
 }

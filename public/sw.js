@@ -49,8 +49,13 @@ async function precache(stage) {
     if (await cache.match(url)) return;
     // (This build's URLs never change meaning: what the page already downloaded comes from the browser's
     // cache, not downloaded twice.)
-    const response = old.get(`${path}#${hash}`) ?? await fetch(url);
+    const kept = old.get(`${path}#${hash}`);
+    const response = kept ?? await fetch(url);
     if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    // A server that has since moved to a newer build answers this build's URL with its own file (marked
+    // as its build, see site.rs): never stored as this build's. This worker is outdated; the next one
+    // stores its own.
+    if (!kept && response.headers.get('x-hongyan-build') !== BUILD) throw new Error(`${url}: another build`);
     // Kept as the bytes the page reads (the browser has already undone any brotli or gzip), as this
     // build's file (the page checks, see boot.js), with the hash that lets the next build keep it.
     const headers = new Headers(response.headers);
@@ -62,18 +67,30 @@ async function precache(stage) {
   }));
 }
 
-// The later stages, once, however many pages ask: each stored stage is announced to every page (boot.js
-// marks it on the page, where the app reads it against the person's role). Then the older builds' caches,
-// kept until now to copy from, go.
+// The shell, manifest and icons (stored with stage 0; put back if they went missing).
+async function precacheExtras() {
+  const cache = await caches.open(CACHE);
+  for (const url of EXTRAS) {
+    if (!(await cache.match(url))) await cache.add(new Request(url, { cache: 'reload' }));
+  }
+}
+
+// The later stages, once, however many pages ask: each stored stage is announced to every page of this
+// build (boot.js marks it on the page, where the app reads it against the person's role). Then the older
+// builds' caches, kept until now to copy from, go — only while no newer worker is installing or waiting,
+// whose cache is not older (it deletes the rest itself when its own stages are stored).
 let rest;
 function precacheRest() {
   rest ??= (async () => {
     for (let stage = 0; stage < STAGES; stage++) {
       await precache(stage);
+      if (stage === 0) await precacheExtras();
       for (const client of await self.clients.matchAll({ includeUncontrolled: true, type: 'window' })) {
-        client.postMessage({ type: 'precached', stage });
+        client.postMessage({ type: 'precached', stage, build: BUILD });
       }
     }
+    // (Pages ask the active worker: boot.js posts to `registration.active`.)
+    if (self.registration.installing || self.registration.waiting) return;
     const keys = await caches.keys();
     await Promise.all(keys.filter((k) => k.startsWith('hongyan-') && k !== CACHE).map((k) => caches.delete(k)));
   })().catch((err) => {
@@ -84,10 +101,13 @@ function precacheRest() {
 }
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(precache(0).then(async () => {
-    const cache = await caches.open(CACHE);
-    await cache.addAll(EXTRAS.map((url) => new Request(url, { cache: 'reload' })));
-  }));
+  event.waitUntil((async () => {
+    await precache(0);
+    await precacheExtras();
+    // (An older worker that checked for this one a moment before it began would have removed the cache:
+    // the install then fails, and the browser tries again later.)
+    if (!(await caches.has(CACHE))) throw new Error('the cache went during install');
+  })());
 });
 
 self.addEventListener('activate', (event) => {
@@ -98,7 +118,7 @@ self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();
   // (A page opened after the stages were stored is told so too.)
   if (event.data === 'precache') {
-    event.waitUntil(precacheRest().then(() => event.source?.postMessage({ type: 'precached', stage: STAGES - 1 })));
+    event.waitUntil(precacheRest().then(() => event.source?.postMessage({ type: 'precached', stage: STAGES - 1, build: BUILD })));
   }
 });
 

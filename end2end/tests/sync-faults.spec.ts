@@ -434,3 +434,41 @@ test('a page of the old build opening a lazily loaded page after a release reloa
   await join.click();
   await expect(app.page.getByRole('heading', { name: '加入红雁' })).toBeVisible();
 });
+
+test('an update taken after the old worker was stopped and woken still opens with no signal', async ({ server, newApp }) => {
+  const { app, context } = await newApp();
+  await app.login(MEMBER);
+  await app.waitForOfflineReady();
+  const before = await app.page.locator('meta[name=hongyan-build]').getAttribute('content');
+
+  // A release: the new worker installs and waits for 更新.
+  await server.stop();
+  server.deployNewVersion();
+  await server.start();
+  await app.page.evaluate(async () => {
+    const reg = (await navigator.serviceWorker.getRegistration())!;
+    await reg.update();
+    const worker = reg.installing ?? reg.waiting;
+    if (worker && worker.state !== 'installed') {
+      await new Promise((r) => worker.addEventListener('statechange', () => worker.state === 'installed' && r(null)));
+    }
+  });
+  // The browser stops idle workers; the old one, woken by this page, stores its stages again. It must
+  // leave the waiting worker's files alone.
+  const cdp = await context.newCDPSession(app.page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await app.page.evaluate(() => new Promise((done) => {
+    navigator.serviceWorker.addEventListener('message', (e) => e.data?.stage === 2 && done(null));
+    navigator.serviceWorker.controller!.postMessage('precache');
+  }));
+
+  await app.page.getByRole('button', { name: '更新' }).click();
+  await expect(app.page.locator('meta[name=hongyan-build]')).not.toHaveAttribute('content', before!);
+  // No signal at once: the new build opens from the phone.
+  await server.stop();
+  await context.setOffline(true);
+  await app.page.reload();
+  await expect(app.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  await server.start();
+});

@@ -120,7 +120,7 @@ fn ElderMode() -> impl IntoView {
         <section class="card">
             <h2>"长辈模式"</h2>
             <p class="hint">"字更大、按钮更大，看得清、点得准。只改变这部手机上的显示。"</p>
-            <button type="button" class="secondary" aria-pressed=move || on.get().to_string() on:click=toggle>
+            <button type="button" class="secondary" on:click=toggle>
                 {move || if on.get() { "关闭长辈模式" } else { "开启长辈模式" }}
             </button>
         </section>
