@@ -85,7 +85,10 @@ if ('serviceWorker' in navigator) {
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') reg.update().catch(() => {});
     });
-  }).catch((err) => console.warn('service worker not registered', err));
+  }).catch((err) => {
+    console.warn('service worker not registered', err);
+    window.dispatchEvent(new Event('hongyan-offline-refused'));
+  });
 
   // The worker stores what a member needs before it takes over, then the rest by stage (see sw.js); each
   // stored stage is marked on the page, where the app reads it against the person's role (已可离线使用).

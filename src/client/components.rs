@@ -103,6 +103,10 @@ pub fn TopBar() -> impl IntoView {
 pub fn OfflineNote() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let text = move || match ctx.offline.get().ready_for(ctx.role()) {
+        // (Logging in itself needs the network: said on the login form.)
+        Some(true) if ctx.role().is_none() => {
+            "已可离线使用：登录之后，没有信号也能打开红雁、签到和记录学习。"
+        }
         Some(true) => "已可离线使用：没有信号也能打开红雁、签到和记录学习。",
         Some(false) => "正在下载离线使用所需的文件，完成前请保持联网。",
         None => "这个浏览器不能离线打开红雁：请在有网络时使用，或换用手机自带的浏览器。",

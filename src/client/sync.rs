@@ -129,6 +129,10 @@ impl Ctx {
         let _ = window_event_listener_untyped("hongyan-offline", move |_| {
             ctx.offline.set(Offline::Stored(super::offline_stage()));
         });
+        // The browser refused the service worker (`boot.js`): nothing will be stored.
+        let _ = window_event_listener_untyped("hongyan-offline-refused", move |_| {
+            ctx.offline.set(Offline::Unsupported);
+        });
         ctx.sync_now();
         ctx
     }
