@@ -228,95 +228,120 @@ pub struct TwoFactorChange {
     pub code: String,
 }
 
-/// What a mutation does. Unknown kinds (from a newer app) are quarantined one by one, never the batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum MutationKind {
-    CreateActivity,
-    EditActivity,
-    CancelActivity,
-    CloseRecord,
-    SignIn,
-    Request,
-    Confirm,
-    Decide,
-    AddToRoster,
-    SaveStudy,
-    WithdrawStudy,
-    ReviewStudy,
-    Feedback,
-    ReplyFeedback,
-    Consent,
-    #[serde(other)]
-    Unknown,
+/// Every kind of record a phone makes, one row each: the kind, its name on the wire and in the database,
+/// the body it carries, what the member calls it, the largest payload it may have in bytes of JSON (far
+/// above what the phone writes — every text field has its own limit in characters — so only a crafted
+/// record meets it), and the server's applier (in `server/`, run by `server::sync` inside a savepoint).
+///
+/// From the rows come [`MutationKind`] (with its wire name, label and limit), [`Change`], and the
+/// conversions between a [`Mutation`]'s kind and payload and a typed change. Adding a kind is a row here,
+/// its applier, and its overlay in `outbox` (what the phone shows before the server answers).
+macro_rules! mutation_kinds {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident = $wire:literal, $body:ty, $label:literal, $max:literal, $applier:path;
+    )*) => {
+        /// What a mutation does. Unknown kinds (from a newer app) are quarantined one by one, never the batch.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+        pub enum MutationKind {
+            $( #[serde(rename = $wire)] $kind, )*
+            #[serde(other, rename = "unknown")]
+            Unknown,
+        }
+
+        impl MutationKind {
+            /// The name stored in the database, the same as on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( MutationKind::$kind => $wire, )*
+                    MutationKind::Unknown => "unknown",
+                }
+            }
+
+            /// The largest payload a record of this kind may have, in bytes of JSON.
+            pub fn max_payload_bytes(self) -> usize {
+                match self {
+                    $( MutationKind::$kind => $max, )*
+                    MutationKind::Unknown => 1_024,
+                }
+            }
+
+            /// What the member calls such a record.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $( MutationKind::$kind => $label, )*
+                    MutationKind::Unknown => "其他记录",
+                }
+            }
+        }
+
+        /// A mutation's body, typed.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Change {
+            $( $(#[$doc])* $kind($body), )*
+        }
+
+        impl Change {
+            /// The kind of record this change travels as.
+            pub fn kind(&self) -> MutationKind {
+                match self {
+                    $( Change::$kind(_) => MutationKind::$kind, )*
+                }
+            }
+
+            /// The body as the JSON a record carries.
+            fn payload(&self) -> Payload {
+                match self {
+                    $( Change::$kind(body) => Payload::of(body), )*
+                }
+            }
+
+            /// Reads a record's payload as the body its kind names.
+            fn read(kind: MutationKind, json: &str) -> Result<Change, String> {
+                match kind {
+                    $( MutationKind::$kind => serde_json::from_str(json).map(Change::$kind), )*
+                    MutationKind::Unknown => {
+                        return Err("此版本的服务器不认识这种记录，请联系管理员".to_owned());
+                    }
+                }
+                .map_err(|e| format!("记录内容无效：{e}"))
+            }
+
+            /// Applies the change on the server: its applier's checks, then its writes.
+            #[cfg(feature = "server")]
+            pub(crate) async fn apply(
+                self,
+                conn: &mut sqlx::SqliteConnection,
+                ap: &crate::server::applying::Applying<'_>,
+            ) -> crate::server::applying::Outcome {
+                #[allow(unused_imports)]
+                use crate::server::{activities, attendance, rights, study};
+                match self {
+                    $( Change::$kind(body) => $applier(conn, &body, ap).await, )*
+                }
+            }
+        }
+    };
 }
 
-impl MutationKind {
-    /// The name stored in the database, the same as on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MutationKind::CreateActivity => "create_activity",
-            MutationKind::EditActivity => "edit_activity",
-            MutationKind::CancelActivity => "cancel_activity",
-            MutationKind::CloseRecord => "close_record",
-            MutationKind::SignIn => "sign_in",
-            MutationKind::Request => "request",
-            MutationKind::Confirm => "confirm",
-            MutationKind::Decide => "decide",
-            MutationKind::AddToRoster => "add_to_roster",
-            MutationKind::SaveStudy => "save_study",
-            MutationKind::WithdrawStudy => "withdraw_study",
-            MutationKind::ReviewStudy => "review_study",
-            MutationKind::Feedback => "feedback",
-            MutationKind::ReplyFeedback => "reply_feedback",
-            MutationKind::Consent => "consent",
-            MutationKind::Unknown => "unknown",
-        }
-    }
-
-    /// The largest payload a record of this kind may have, in bytes of JSON: far above what the phone
-    /// writes (every text field has its own limit in characters), so only a crafted record meets it.
-    pub fn max_payload_bytes(self) -> usize {
-        match self {
-            MutationKind::Confirm
-            | MutationKind::AddToRoster
-            | MutationKind::WithdrawStudy
-            | MutationKind::Consent => 512,
-            MutationKind::SignIn | MutationKind::Unknown => 1_024,
-            MutationKind::CreateActivity
-            | MutationKind::EditActivity
-            | MutationKind::CancelActivity
-            | MutationKind::CloseRecord
-            | MutationKind::Request
-            | MutationKind::Decide
-            | MutationKind::ReviewStudy => 4_096,
-            MutationKind::SaveStudy => 8_192,
-            MutationKind::Feedback | MutationKind::ReplyFeedback => 16_384,
-        }
-    }
-
-    /// What the member calls such a record.
-    pub fn label(self) -> &'static str {
-        match self {
-            MutationKind::CreateActivity => "发布活动",
-            MutationKind::EditActivity => "修改活动",
-            MutationKind::CancelActivity => "取消活动",
-            MutationKind::CloseRecord => "归档会议记录",
-            MutationKind::SignIn => "签到",
-            MutationKind::Request => "申请",
-            MutationKind::Confirm => "确认出席",
-            MutationKind::Decide => "审批",
-            MutationKind::AddToRoster => "加入应到名单",
-            MutationKind::SaveStudy => "学习记录",
-            MutationKind::WithdrawStudy => "撤回学习记录",
-            MutationKind::ReviewStudy => "认定学时",
-            MutationKind::Feedback => "投诉建议",
-            MutationKind::ReplyFeedback => "答复投诉建议",
-            MutationKind::Consent => "授权记录",
-            MutationKind::Unknown => "其他记录",
-        }
-    }
+mutation_kinds! {
+    CreateActivity = "create_activity", NewActivity, "发布活动", 4_096, activities::create;
+    /// The same fields as publishing; the secret and code stay as published.
+    EditActivity = "edit_activity", NewActivity, "修改活动", 4_096, activities::edit;
+    CancelActivity = "cancel_activity", Cancel, "取消活动", 4_096, activities::cancel;
+    CloseRecord = "close_record", CloseRecord, "归档会议记录", 4_096, activities::close;
+    SignIn = "sign_in", SignIn, "签到", 1_024, attendance::sign_in;
+    Request = "request", Request, "申请", 4_096, attendance::request;
+    Confirm = "confirm", Confirm, "确认出席", 512, attendance::confirm;
+    Decide = "decide", Decide, "审批", 4_096, attendance::decide;
+    AddToRoster = "add_to_roster", AddToRoster, "加入应到名单", 512, attendance::add_to_roster;
+    SaveStudy = "save_study", StudyEntry, "学习记录", 8_192, study::save;
+    WithdrawStudy = "withdraw_study", WithdrawStudy, "撤回学习记录", 512, study::withdraw;
+    ReviewStudy = "review_study", ReviewStudy, "认定学时", 4_096, study::review;
+    Feedback = "feedback", FeedbackEntry, "投诉建议", 16_384, rights::feedback;
+    ReplyFeedback = "reply_feedback", ReplyFeedback, "答复投诉建议", 16_384, rights::reply;
+    Consent = "consent", Consent, "授权记录", 512, rights::consent;
 }
 
 /// One record made on a phone, as it travels in a push.
@@ -376,27 +401,6 @@ impl PartialEq for Payload {
     }
 }
 
-/// A mutation's body, typed.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Change {
-    CreateActivity(NewActivity),
-    /// The same fields as publishing; the secret and code stay as published.
-    EditActivity(NewActivity),
-    CancelActivity(Cancel),
-    CloseRecord(CloseRecord),
-    SignIn(SignIn),
-    Request(Request),
-    Confirm(Confirm),
-    Decide(Decide),
-    AddToRoster(AddToRoster),
-    SaveStudy(StudyEntry),
-    WithdrawStudy(WithdrawStudy),
-    ReviewStudy(ReviewStudy),
-    Feedback(FeedbackEntry),
-    ReplyFeedback(ReplyFeedback),
-    Consent(Consent),
-}
-
 impl Change {
     /// The activity the change is about (study records are about none).
     pub fn activity_id(&self) -> Option<&str> {
@@ -432,28 +436,11 @@ impl Mutation {
         device_time: Millis,
         server_offset_ms: Millis,
     ) -> Mutation {
-        let (kind, payload) = match change {
-            Change::CreateActivity(a) => (MutationKind::CreateActivity, Payload::of(a)),
-            Change::EditActivity(a) => (MutationKind::EditActivity, Payload::of(a)),
-            Change::CancelActivity(c) => (MutationKind::CancelActivity, Payload::of(c)),
-            Change::CloseRecord(c) => (MutationKind::CloseRecord, Payload::of(c)),
-            Change::SignIn(s) => (MutationKind::SignIn, Payload::of(s)),
-            Change::Request(r) => (MutationKind::Request, Payload::of(r)),
-            Change::Confirm(c) => (MutationKind::Confirm, Payload::of(c)),
-            Change::Decide(d) => (MutationKind::Decide, Payload::of(d)),
-            Change::AddToRoster(a) => (MutationKind::AddToRoster, Payload::of(a)),
-            Change::SaveStudy(e) => (MutationKind::SaveStudy, Payload::of(e)),
-            Change::WithdrawStudy(w) => (MutationKind::WithdrawStudy, Payload::of(w)),
-            Change::ReviewStudy(r) => (MutationKind::ReviewStudy, Payload::of(r)),
-            Change::Feedback(f) => (MutationKind::Feedback, Payload::of(f)),
-            Change::ReplyFeedback(r) => (MutationKind::ReplyFeedback, Payload::of(r)),
-            Change::Consent(c) => (MutationKind::Consent, Payload::of(c)),
-        };
         Mutation {
             seq,
             id,
-            kind,
-            payload,
+            kind: change.kind(),
+            payload: change.payload(),
             device_time,
             server_offset_ms,
             synced_at: 0,
@@ -478,33 +465,7 @@ impl Mutation {
 
     /// Reads the payload as the body its kind names.
     pub fn change(&self) -> Result<Change, String> {
-        fn read<'a, T: Deserialize<'a>>(
-            json: &'a str,
-            into: fn(T) -> Change,
-        ) -> Result<Change, String> {
-            serde_json::from_str(json)
-                .map(into)
-                .map_err(|e| format!("记录内容无效：{e}"))
-        }
-        let json = self.payload.get();
-        match self.kind {
-            MutationKind::CreateActivity => read(json, Change::CreateActivity),
-            MutationKind::EditActivity => read(json, Change::EditActivity),
-            MutationKind::CancelActivity => read(json, Change::CancelActivity),
-            MutationKind::CloseRecord => read(json, Change::CloseRecord),
-            MutationKind::SignIn => read(json, Change::SignIn),
-            MutationKind::Request => read(json, Change::Request),
-            MutationKind::Confirm => read(json, Change::Confirm),
-            MutationKind::Decide => read(json, Change::Decide),
-            MutationKind::AddToRoster => read(json, Change::AddToRoster),
-            MutationKind::SaveStudy => read(json, Change::SaveStudy),
-            MutationKind::WithdrawStudy => read(json, Change::WithdrawStudy),
-            MutationKind::ReviewStudy => read(json, Change::ReviewStudy),
-            MutationKind::Feedback => read(json, Change::Feedback),
-            MutationKind::ReplyFeedback => read(json, Change::ReplyFeedback),
-            MutationKind::Consent => read(json, Change::Consent),
-            MutationKind::Unknown => Err("此版本的服务器不认识这种记录，请联系管理员".to_owned()),
-        }
+        Change::read(self.kind, self.payload.get())
     }
 }
 

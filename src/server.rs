@@ -4,8 +4,9 @@
 //! `app(state).oneshot(request)`. Each resource has its own module with its own router.
 
 mod accounts;
-mod activities;
-mod attendance;
+pub(crate) mod activities;
+pub(crate) mod applying;
+pub(crate) mod attendance;
 mod audit;
 mod auth;
 mod db;
@@ -15,12 +16,12 @@ mod error;
 pub mod ops;
 mod orgs;
 mod register;
-mod rights;
+pub(crate) mod rights;
 mod roster;
 pub mod scale;
 pub mod security;
 mod site;
-mod study;
+pub(crate) mod study;
 pub(crate) mod sync;
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,9 @@
 use sqlx::SqliteConnection;
 
 use super::AppError;
+use super::applying::{Applying, Outcome, refuse};
 use super::auth::{CurrentUser, Person};
 use super::db::is_group_of;
-use super::sync::{Applying, Outcome};
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
     ActivityMode, ActivityState, Fence, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems,
@@ -73,20 +73,20 @@ impl ActivityRow {
         conn: &mut SqliteConnection,
         by: Person,
         id: &str,
-    ) -> Result<Result<ActivityRow, String>, sqlx::Error> {
+    ) -> Outcome<ActivityRow> {
         if by.role != Role::Lead {
-            return Ok(Err("只有党支部书记可以管理活动".to_owned()));
+            return Err(refuse("只有党支部书记可以管理活动".to_owned()));
         }
         let Some(activity) = ActivityRow::find(conn, id).await? else {
-            return Ok(Err("活动不存在，可能已被删除".to_owned()));
+            return Err(refuse("活动不存在，可能已被删除".to_owned()));
         };
         if activity.org_id != by.org_id {
-            return Ok(Err("只能管理本支部的活动".to_owned()));
+            return Err(refuse("只能管理本支部的活动".to_owned()));
         }
         if let Err(why) = activity.state.check_open() {
-            return Ok(Err(why.to_owned()));
+            return Err(refuse(why.to_owned()));
         }
-        Ok(Ok(activity))
+        Ok(activity)
     }
 }
 
@@ -127,23 +127,23 @@ const MAX_ACTIVITY_HOURS: Hours = Hours::whole(24);
 pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
     let by = ap.author;
     if by.role != Role::Lead {
-        return Ok(Err("只有党支部书记可以发布活动".to_owned()));
+        return Err(refuse("只有党支部书记可以发布活动".to_owned()));
     }
     if !is_uuid(&a.activity_id) {
-        return Ok(Err("活动编号无效".to_owned()));
+        return Err(refuse("活动编号无效".to_owned()));
     }
     if let Err(reason) = check_fields(a, ap) {
-        return Ok(Err(reason));
+        return Err(refuse(reason));
     }
     let rotating = a.secret.len() == 32 && a.secret.bytes().all(|b| b.is_ascii_hexdigit());
     if !rotating && !is_valid_code(&a.code) {
-        return Ok(Err("签到码设置无效，请更新应用后重新发布".to_owned()));
+        return Err(refuse("签到码设置无效，请更新应用后重新发布".to_owned()));
     }
     if !CODE_STEPS_MS.contains(&a.code_step_ms) {
-        return Ok(Err("签到码刷新间隔应在10秒至10分钟之间".to_owned()));
+        return Err(refuse("签到码刷新间隔应在10秒至10分钟之间".to_owned()));
     }
     if a.fence.is_some_and(|f| !f.is_valid()) {
-        return Ok(Err("签到范围无效：半径应在50米至2000米之间".to_owned()));
+        return Err(refuse("签到范围无效：半径应在50米至2000米之间".to_owned()));
     }
     // A temporary branch that has ended holds nothing after its last day (Shanghai time).
     let ended: Option<String> = sqlx::query_scalar("SELECT ends_on FROM orgs WHERE id = ?")
@@ -154,18 +154,18 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     if let Some(day) = ended.as_deref().and_then(crate::study::Day::parse)
         && crate::study::Day::of_millis(a.starts_at) > day
     {
-        return Ok(Err(format!(
+        return Err(refuse(format!(
             "本支部已于{}撤销，不能再发布之后的活动",
             day.iso()
         )));
     }
     if let Some(group) = a.group_id {
         if a.kind != ActivityKind::GroupMeeting {
-            return Ok(Err("只有党小组会按党小组确定应到人员".to_owned()));
+            return Err(refuse("只有党小组会按党小组确定应到人员".to_owned()));
         }
         if !is_group_of(conn, group, by.org_id).await? {
-            return Ok(Err(
-                "这个党小组不在本支部（可能已被删除），请重新选择".to_owned()
+            return Err(refuse(
+                "这个党小组不在本支部（可能已被删除），请重新选择".to_owned(),
             ));
         }
     }
@@ -198,7 +198,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Ok(Err("活动编号已存在".to_owned()));
+        return Err(refuse("活动编号已存在".to_owned()));
     }
     sqlx::query(
         "INSERT INTO attendance (activity_id, member_id, status, reason, guest, server_seq)
@@ -223,16 +223,14 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .await?;
     ap.audit(conn, "publish_activity", &a.activity_id, None)
         .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Changes an open activity's type, title, place, times or mode. The roster and the code stay.
 pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
-    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &a.activity_id).await? {
-        return Ok(Err(why));
-    }
+    ActivityRow::for_lead(conn, ap.author, &a.activity_id).await?;
     if let Err(reason) = check_fields(a, ap) {
-        return Ok(Err(reason));
+        return Err(refuse(reason));
     }
     sqlx::query(
         "UPDATE activities SET kind = ?, title = ?, place = ?, starts_at = ?, ends_at = ?, mode = ?, study_halves = ?,
@@ -252,17 +250,15 @@ pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_
     .await?;
     let subject = format!("{}：{}", a.activity_id, a.title.trim());
     ap.audit(conn, "edit_activity", &subject, None).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Cancels an open activity with a reason; sign-ins and requests for it are refused from then on.
 pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) -> Outcome {
-    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
-        return Ok(Err(why));
-    }
+    ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     let reason = c.reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Ok(Err("请填写取消原因（200字以内）".to_owned()));
+        return Err(refuse("请填写取消原因（200字以内）".to_owned()));
     }
     sqlx::query(
         "UPDATE activities SET state = 'cancelled', cancel_reason = ?, server_seq = ?, closed_at = ? WHERE id = ?",
@@ -275,25 +271,22 @@ pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) 
     .await?;
     let subject = format!("{}：{reason}", c.activity_id);
     ap.audit(conn, "cancel_activity", &subject, None).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Closes the meeting record once the meeting has begun and every row is settled (see
 /// [`close_problems`]); members still 待签到 then count as 缺席 with the reason the lead gave.
 pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'_>) -> Outcome {
-    let activity = match ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
-        Ok(a) => a,
-        Err(why) => return Ok(Err(why)),
-    };
+    let activity = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     if ap.at() < activity.starts_at {
-        return Ok(Err("活动开始后才能归档会议记录".to_owned()));
+        return Err(refuse("活动开始后才能归档会议记录".to_owned()));
     }
     let too_long = |s: &str, max| s.trim().chars().count() > max;
     if too_long(&c.host, MAX_NAME_CHARS) || too_long(&c.recorder, MAX_NAME_CHARS) {
-        return Ok(Err("主持人、记录人不能超过50字".to_owned()));
+        return Err(refuse("主持人、记录人不能超过50字".to_owned()));
     }
     if too_long(&c.online_note, MAX_REASON_CHARS) {
-        return Ok(Err("线上参加人员不能超过200字".to_owned()));
+        return Err(refuse("线上参加人员不能超过200字".to_owned()));
     }
     let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
         "SELECT t.member_id, u.name, t.status, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
@@ -313,7 +306,7 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     });
     let problems = close_problems(parsed, &c.host, &c.recorder);
     if !problems.is_empty() {
-        return Ok(Err(problems.join("；")));
+        return Err(refuse(problems.join("；")));
     }
     sqlx::query(
         "UPDATE activities SET state = 'closed', host = ?, recorder = ?, online_note = ?, closed_at = ?, server_seq = ?
@@ -335,7 +328,7 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     .execute(&mut *conn)
     .await?;
     ap.audit(conn, "close_record", &c.activity_id, None).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// An activity as stored, for pulls and the register.

@@ -5,10 +5,10 @@ use sqlx::SqliteConnection;
 
 use super::AppError;
 use super::activities::{ActivityRow, sql_limit};
+use super::applying::{Applying, Outcome, refuse};
 use super::auth::CurrentUser;
 use super::db::now_ms;
 use super::study;
-use super::sync::{Applying, Outcome};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
     self, Confirmation, Decision, LeaveCategory, LocationCheck, RequestKind, SignInClaim,
@@ -40,10 +40,12 @@ async fn status_of(
 pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>) -> Outcome {
     let author = ap.author;
     let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
-        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
+        return Err(refuse(
+            "活动不存在，可能已被删除，请联系党支部书记".to_owned(),
+        ));
     };
     if let Err(why) = activity.state.check_open() {
-        return Ok(Err(why.to_owned()));
+        return Err(refuse(why.to_owned()));
     }
     let row: Option<(String, u32, bool, bool)> = sqlx::query_as(
         "SELECT status, wrong_codes, record_id IS NOT NULL, code_unverified FROM attendance
@@ -54,17 +56,17 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((status, wrong_codes, recorded, unverified)) = row else {
-        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+        return Err(refuse("您不在该活动的应到名单中".to_owned()));
     };
     let status = AttendanceStatus::parse(&status).unwrap_or_default();
     let at = ap.at();
     if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
-        return Ok(Err(
-            "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned()
+        return Err(refuse(
+            "不在签到时间内（活动开始前1小时至结束后30分钟）".to_owned(),
         ));
     }
     if s.location.is_some() && activity.fence.is_none() {
-        return Ok(Err("该活动未设置位置签到，请输入签到码".to_owned()));
+        return Err(refuse("该活动未设置位置签到，请输入签到码".to_owned()));
     }
     // Location needs its own consent (单独同意), as the member's latest record of it says.
     if s.location.is_some() {
@@ -75,8 +77,8 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
         .fetch_optional(&mut *conn)
         .await?;
         if consented != Some(true) {
-            return Ok(Err(
-                "您未同意（或已撤回）位置签到，请输入签到码签到".to_owned()
+            return Err(refuse(
+                "您未同意（或已撤回）位置签到，请输入签到码签到".to_owned(),
             ));
         }
     }
@@ -111,7 +113,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     let merge = match life::sign_in_effect(status) {
         SignInEffect::SignsIn => "status = 'signed_in',",
         SignInEffect::Attaches => "",
-        SignInEffect::Ignored => return Ok(Ok(())),
+        SignInEffect::Ignored => return Ok(()),
     };
     let mut proof = SignInProof {
         wrong_codes,
@@ -129,7 +131,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
             .execute(&mut *conn)
             .await?;
         }
-        return Ok(Ok(()));
+        return Ok(());
     }
     let location = s.location.as_ref();
     sqlx::query(&format!(
@@ -156,19 +158,21 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     .bind(ap.imported_by.filter(|_| ap.carried_unsigned))
     .execute(&mut *conn)
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A member's 请假, 补签 or 补学 on their own row, judged by [`life::request`].
 pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>) -> Outcome {
     let Some(activity) = ActivityRow::find(conn, &r.activity_id).await? else {
-        return Ok(Err("活动不存在，可能已被删除，请联系党支部书记".to_owned()));
+        return Err(refuse(
+            "活动不存在，可能已被删除，请联系党支部书记".to_owned(),
+        ));
     };
     if let Err(why) = activity.state.check_open() {
-        return Ok(Err(why.to_owned()));
+        return Err(refuse(why.to_owned()));
     }
     let Some(status) = status_of(conn, &r.activity_id, ap.author.id).await? else {
-        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+        return Err(refuse("您不在该活动的应到名单中".to_owned()));
     };
     let when = When {
         at: ap.at(),
@@ -178,7 +182,7 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
     };
     let next = match life::request(status, r.kind, &r.reason, when) {
         Ok(next) => next,
-        Err(why) => return Ok(Err(why.to_owned())),
+        Err(why) => return Err(refuse(why.to_owned())),
     };
     let reason = r.reason.trim();
     // The lead sees when it arrived, whether its claimed time is before the phone's last sync, whether leave
@@ -220,7 +224,7 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
         .bind(ap.author.id)
         .execute(&mut *conn)
         .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Nobody confirms or decides their own row: a lead's own attendance (and the 学时 it may earn) is for
@@ -232,12 +236,12 @@ const NOT_ONESELF: &str = "不能审批本人的出席记录，请由支部其�
 /// the meeting they held can still close its record.)
 async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
     let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
-        return Ok(Err("您不在该活动的应到名单中".to_owned()));
+        return Err(refuse("您不在该活动的应到名单中".to_owned()));
     };
     match life::sign_in_effect(status) {
         SignInEffect::SignsIn => {}
-        SignInEffect::Attaches => return Ok(Ok(())),
-        SignInEffect::Ignored => return Ok(Err(NOT_ONESELF.to_owned())),
+        SignInEffect::Attaches => return Ok(()),
+        SignInEffect::Ignored => return Err(refuse(NOT_ONESELF.to_owned())),
     }
     sqlx::query(
         "UPDATE attendance SET status = 'signed_in', record_id = ?, signed_at = ?, received_at = ?,
@@ -254,32 +258,29 @@ async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applyi
     .await?;
     ap.audit(conn, "mark_self_present", &c.activity_id, Some(c.member_id))
         .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The lead confirms one member's attendance: their sign-in, or — the member was seen at the meeting but
 /// their record has not arrived — marks them present (audited as such); their own record merges into this
 /// row when it arrives (fault 10 in the README's “Proving sync under faults”). Confirming twice is harmless.
 pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
-    let activity = match ActivityRow::for_lead(conn, ap.author, &c.activity_id).await? {
-        Ok(activity) => activity,
-        Err(why) => return Ok(Err(why)),
-    };
+    let activity = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     if c.member_id == ap.author.id {
         // Not before members may sign in either.
         if ap.now < activity.starts_at - crate::model::SIGN_IN_OPENS_BEFORE_MS {
-            return Ok(Err("活动开始前1小时起才能标记本人出席".to_owned()));
+            return Err(refuse("活动开始前1小时起才能标记本人出席".to_owned()));
         }
         return mark_self_present(conn, c, ap).await;
     }
     let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
-        return Ok(Err("该成员不在应到名单中".to_owned()));
+        return Err(refuse("该成员不在应到名单中".to_owned()));
     };
     let action = match life::confirmation(status) {
-        Ok(Confirmation::Already) => return Ok(Ok(())),
+        Ok(Confirmation::Already) => return Ok(()),
         Ok(Confirmation::Confirms) => "confirm_attendance",
         Ok(Confirmation::MarksPresent) => "mark_present",
-        Err(why) => return Ok(Err(why.to_owned())),
+        Err(why) => return Err(refuse(why.to_owned())),
     };
     sqlx::query(
         "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
@@ -302,16 +303,14 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
         ap,
     )
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The lead's decision on one row, judged by [`life::decide`], audited with its reason.
 pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) -> Outcome {
-    if let Err(why) = ActivityRow::for_lead(conn, ap.author, &d.activity_id).await? {
-        return Ok(Err(why));
-    }
+    ActivityRow::for_lead(conn, ap.author, &d.activity_id).await?;
     if d.member_id == ap.author.id && d.decision != Decision::Absent {
-        return Ok(Err(NOT_ONESELF.to_owned()));
+        return Err(refuse(NOT_ONESELF.to_owned()));
     }
     let carried_by: Option<i64> = sqlx::query_scalar(
         "SELECT carried_by FROM attendance WHERE activity_id = ? AND member_id = ?",
@@ -322,16 +321,16 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
     .await?
     .flatten();
     if carried_by == Some(ap.author.id) {
-        return Ok(Err(
+        return Err(refuse(
             "这条申请是您代为导入的（未经本人签名），须由支部其他委员或上级管理员审批".to_owned(),
         ));
     }
     let Some(status) = status_of(conn, &d.activity_id, d.member_id).await? else {
-        return Ok(Err("该成员不在应到名单中".to_owned()));
+        return Err(refuse("该成员不在应到名单中".to_owned()));
     };
     let next = match life::decide(status, d.decision, &d.reason) {
         Ok(next) => next,
-        Err(why) => return Ok(Err(why.to_owned())),
+        Err(why) => return Err(refuse(why.to_owned())),
     };
     let reason = d.reason.trim();
     // Which of the row's two reasons the decision writes: the 缺席原因 (the record's) and the note the
@@ -370,7 +369,7 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
     ap.audit(conn, "decide", &subject, Some(d.member_id))
         .await?;
     study::credit_attendance(conn, &d.activity_id, d.member_id, next, ap).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Adds someone to an open activity's roster (see [`AddToRoster`]); already on it is harmless.
@@ -379,10 +378,7 @@ pub async fn add_to_roster(
     a: &AddToRoster,
     ap: &Applying<'_>,
 ) -> Outcome {
-    let activity = match ActivityRow::for_lead(conn, ap.author, &a.activity_id).await? {
-        Ok(activity) => activity,
-        Err(why) => return Ok(Err(why)),
-    };
+    let activity = ActivityRow::for_lead(conn, ap.author, &a.activity_id).await?;
     let person: Option<(i64, i64, bool, String)> = sqlx::query_as(
         "SELECT id, org_id, mobile, role FROM users WHERE phone = ? AND disabled_at IS NULL",
     )
@@ -390,11 +386,11 @@ pub async fn add_to_roster(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((member_id, org_id, mobile, role)) = person else {
-        return Ok(Err("没有这个手机号的党员，请核对".to_owned()));
+        return Err(refuse("没有这个手机号的党员，请核对".to_owned()));
     };
     let guest = org_id != activity.org_id;
     if role == "admin" || (guest && !mobile) {
-        return Ok(Err(
+        return Err(refuse(
             "只能加入本支部党员，或邀请其他支部的流动党员作为外支部人员参加".to_owned(),
         ));
     }
@@ -424,7 +420,7 @@ pub async fn add_to_roster(
         ap.audit(conn, "add_to_roster", &subject, Some(member_id))
             .await?;
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

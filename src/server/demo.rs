@@ -5,10 +5,10 @@
 //! Seeded only into an empty database, and never without `--demo`.
 
 use super::activities;
+use super::applying::{Applying, Refusal};
 use super::auth::Person;
 use super::auth::hash_password;
 use super::db::{Db, next_seq, now_ms};
-use super::sync::Applying;
 use crate::api::{NewActivity, Settings};
 use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};
@@ -163,8 +163,10 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         imported_by: None,
         carried_unsigned: false,
     };
-    if let Err(reason) = activities::create(&mut tx, &activity, &applying).await? {
-        tracing::warn!(%reason, "demo activity not created");
+    match activities::create(&mut tx, &activity, &applying).await {
+        Ok(()) => {}
+        Err(Refusal::Refused(reason)) => tracing::warn!(%reason, "demo activity not created"),
+        Err(Refusal::Database(e)) => return Err(e),
     }
     seed_study(&mut tx, now, applying.seq).await?;
     tx.commit().await?;

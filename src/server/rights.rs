@@ -9,11 +9,11 @@ use axum::response::Response;
 use axum::{Router, routing::get};
 use sqlx::SqliteConnection;
 
+use super::applying::{Applying, Outcome, refuse};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::now_ms;
 use super::security::account_event;
-use super::sync::{Applying, Outcome};
 use super::{AppError, AppState, study};
 use crate::api::{
     Consent, ConsentKind, ConsentRecord, ErrorBody, FeedbackEntry, FeedbackTopic, FeedbackView,
@@ -34,11 +34,11 @@ pub async fn feedback(
     ap: &Applying<'_>,
 ) -> Outcome {
     if !is_uuid(&f.feedback_id) {
-        return Ok(Err("投诉建议编号无效".to_owned()));
+        return Err(refuse("投诉建议编号无效".to_owned()));
     }
     let body = f.body.trim();
     if body.is_empty() || body.chars().count() > MAX_FEEDBACK_CHARS {
-        return Ok(Err(format!("内容应为1到{MAX_FEEDBACK_CHARS}个字")));
+        return Err(refuse(format!("内容应为1到{MAX_FEEDBACK_CHARS}个字")));
     }
     // The inbox of the district admins is not a place to flood.
     let today: i64 =
@@ -48,7 +48,7 @@ pub async fn feedback(
             .fetch_one(&mut *conn)
             .await?;
     if today >= MAX_FEEDBACK_PER_DAY {
-        return Ok(Err(format!(
+        return Err(refuse(format!(
             "每天最多提交{MAX_FEEDBACK_PER_DAY}条投诉建议，请明天再提交"
         )));
     }
@@ -66,11 +66,10 @@ pub async fn feedback(
     .execute(conn)
     .await?
     .rows_affected();
-    Ok(if inserted == 1 {
-        Ok(())
-    } else {
-        Err("这条投诉建议已经提交过".to_owned())
-    })
+    if inserted == 0 {
+        return Err(refuse("这条投诉建议已经提交过"));
+    }
+    Ok(())
 }
 
 /// 投诉建议 one person may send in a day.
@@ -79,11 +78,11 @@ const MAX_FEEDBACK_PER_DAY: i64 = 20;
 /// A district admin replies (a later reply replaces the earlier one); the member sees it with their next pull.
 pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying<'_>) -> Outcome {
     if ap.author.role != Role::Admin {
-        return Ok(Err("只有区委组织部管理员可以答复投诉建议".to_owned()));
+        return Err(refuse("只有区委组织部管理员可以答复投诉建议".to_owned()));
     }
     let text = r.reply.trim();
     if text.is_empty() || text.chars().count() > MAX_FEEDBACK_CHARS {
-        return Ok(Err(format!("答复应为1到{MAX_FEEDBACK_CHARS}个字")));
+        return Err(refuse(format!("答复应为1到{MAX_FEEDBACK_CHARS}个字")));
     }
     let author: Option<String> = sqlx::query_scalar(
         "UPDATE feedback SET reply = ?, replied_by = ?, replied_at = ?, server_seq = ? WHERE id = ?
@@ -97,17 +96,17 @@ pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying
     .fetch_optional(&mut *conn)
     .await?;
     let Some(author) = author else {
-        return Ok(Err("没有这条投诉建议".to_owned()));
+        return Err(refuse("没有这条投诉建议".to_owned()));
     };
     ap.audit(conn, "reply_feedback", &author, None).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A consent given or withdrawn on the phone, kept with when it was made there.
 pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>) -> Outcome {
     let version = match (c.kind, c.version.trim()) {
         (ConsentKind::Privacy, "") => PRIVACY_VERSION,
-        (_, v) if v.len() > 32 => return Ok(Err("版本号过长".to_owned())),
+        (_, v) if v.len() > 32 => return Err(refuse("版本号过长".to_owned())),
         (_, v) => v,
     };
     sqlx::query(
@@ -141,7 +140,7 @@ pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>
         ap.audit(conn, "withdraw_privacy_consent", "", Some(ap.author.id))
             .await?;
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 type FeedbackRow = (

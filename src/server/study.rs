@@ -14,10 +14,10 @@ use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
+use super::applying::{Applying, Outcome, refuse};
 use super::auth::{CurrentUser, Person};
 use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, resume_at, scope_orgs};
 use super::register::attachment;
-use super::sync::{Applying, Outcome};
 use super::{AppError, AppState};
 use crate::api::{
     AudienceCount, ErrorBody, Evidence, OrgRef, OverviewRow, ReviewStudy, StudyEntry,
@@ -117,7 +117,7 @@ pub async fn load_rules(conn: &mut SqliteConnection) -> Result<StudyRules, sqlx:
 pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>) -> Outcome {
     let by = ap.author;
     if !is_uuid(&e.study_id) {
-        return Ok(Err("记录编号无效".to_owned()));
+        return Err(refuse("记录编号无效".to_owned()));
     }
     let rules = load_rules(conn).await?;
     let hours = match e.days {
@@ -136,14 +136,14 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
     );
     let (from, to) = match checked {
         Ok(days) => days,
-        Err(why) => return Ok(Err(why)),
+        Err(why) => return Err(refuse(why)),
     };
     if let Some((owner, status)) = stored(conn, &e.study_id).await? {
         if owner != by.id {
-            return Ok(Err("记录编号与他人的记录冲突".to_owned()));
+            return Err(refuse("记录编号与他人的记录冲突".to_owned()));
         }
         if let Err(why) = check_editable(status) {
-            return Ok(Err(why.to_owned()));
+            return Err(refuse(why.to_owned()));
         }
     }
     let status = if e.submit {
@@ -178,7 +178,7 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
     .bind(ap.imported_by.filter(|_| ap.carried_unsigned))
     .execute(&mut *conn)
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 async fn stored(
@@ -200,13 +200,13 @@ pub async fn withdraw(
     ap: &Applying<'_>,
 ) -> Outcome {
     let Some((owner, status)) = stored(conn, &w.study_id).await? else {
-        return Ok(Err("学习记录不存在".to_owned()));
+        return Err(refuse("学习记录不存在".to_owned()));
     };
     if owner != ap.author.id {
-        return Ok(Err("只能撤回本人的学习记录".to_owned()));
+        return Err(refuse("只能撤回本人的学习记录".to_owned()));
     }
     if let Err(why) = check_editable(status) {
-        return Ok(Err(why.to_owned()));
+        return Err(refuse(why.to_owned()));
     }
     sqlx::query(
         "UPDATE study_records SET status = 'withdrawn', version = version + 1, server_seq = ? WHERE id = ?",
@@ -215,7 +215,7 @@ pub async fn withdraw(
     .bind(&w.study_id)
     .execute(&mut *conn)
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A reviewer recognises or returns a record, judged by [`study::review`]; audited.
@@ -229,15 +229,15 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
     .fetch_optional(&mut *conn)
     .await?;
     let Some((status, version, hours, id, role, org_id, audience, carried_by)) = row else {
-        return Ok(Err("学习记录不存在".to_owned()));
+        return Err(refuse("学习记录不存在".to_owned()));
     };
     let author = Author::stored(id, &role, org_id, &audience);
     if !may_review(ap.author, &author) {
-        return Ok(Err(REVIEW_SCOPE.to_owned()));
+        return Err(refuse(REVIEW_SCOPE.to_owned()));
     }
     // Whoever carried an unsigned record in could have written it: someone else recognises it.
     if carried_by == Some(ap.author.id) {
-        return Ok(Err(
+        return Err(refuse(
             "这条学习记录是您代为导入的（未经本人签名），须由其他审核人认定".to_owned(),
         ));
     }
@@ -251,7 +251,7 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
         &r.comment,
     ) {
         Ok(next) => next,
-        Err(why) => return Ok(Err(why.to_owned())),
+        Err(why) => return Err(refuse(why.to_owned())),
     };
     let credited = r.credited.unwrap_or(Hours::ZERO);
     let comment = r.comment.trim();
@@ -277,7 +277,7 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
         _ => ("return_study", format!("{}：退回（{comment}）", r.study_id)),
     };
     ap.audit(conn, action, &subject, Some(author.id)).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The record a confirmed attendance earns when the activity carries 学时: recognised at once (the lead's

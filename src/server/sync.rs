@@ -31,15 +31,16 @@ use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
+use super::applying::{Applying, Outcome, Refusal, end_savepoint, refuse, savepoint};
 use super::auth::{CurrentUser, Person, find_person};
-use super::db::{Sequence, audit, audit_row, now_ms};
+use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
 use super::{activities, attendance, rights, study};
 use crate::api::{
     Change, DeviceKey, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, MutationKind,
     PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
 };
-use crate::model::{Millis, Role};
+use crate::model::Role;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -565,12 +566,13 @@ pub(super) async fn apply(
         carried_unsigned: imported_by.is_some() && m.sig.is_empty(),
     };
     let outcome = match m.change() {
-        Ok(change) => apply_change(conn, change, &applying).await?,
-        Err(reason) => Err(reason),
+        Ok(change) => apply_in_savepoint(conn, change, &applying).await,
+        Err(reason) => Err(refuse(reason)),
     };
     match outcome {
         Ok(()) => Ok(receipt(ReceiptStatus::Applied, None, server_seq)),
-        Err(reason) => {
+        Err(Refusal::Database(e)) => Err(e.into()),
+        Err(Refusal::Refused(reason)) => {
             // Kept as evidence of what was sent, but no larger than that needs.
             sqlx::query(
                 "UPDATE mutations SET status = 'quarantined', reason = ?, payload = substr(payload, 1, ?)
@@ -590,77 +592,17 @@ pub(super) async fn apply(
     }
 }
 
-/// The result of applying one record: `Ok(Err(reason))` quarantines it. Every check runs before any write.
-pub type Outcome = Result<Result<(), String>, sqlx::Error>;
-
-/// One new record being applied: who made it, when by their clock, and the server sequence it takes.
-pub struct Applying<'a> {
-    pub author: Person,
-    pub record_id: &'a str,
-    pub device_time: Millis,
-    /// server time − the phone's time, as the phone last measured it.
-    pub offset: Millis,
-    pub seq: i64,
-    pub now: Millis,
-    pub settings: &'a Settings,
-    /// The server's time of the phone's last sync before the record was made (0: unknown).
-    pub synced_at: Millis,
-    /// Who imported the file this record came in, when not its author.
-    pub imported_by: Option<i64>,
-    /// It came unsigned in a file someone else imported: the carrier could have written it.
-    pub carried_unsigned: bool,
-}
-
-impl Applying<'_> {
-    /// When the record was made: the phone's clock corrected by its last known offset to ours.
-    pub fn at(&self) -> Millis {
-        self.device_time.saturating_add(self.offset)
-    }
-
-    /// The record claims a time before the phone's last sync, which came before it was made.
-    pub fn before_last_sync(&self) -> bool {
-        crate::life::claims_before_sync(self.at(), self.synced_at)
-    }
-
-    /// Audits what this record does, in its author's name and, when someone else imported it, theirs.
-    pub async fn audit(
-        &self,
-        conn: &mut SqliteConnection,
-        action: &str,
-        subject: &str,
-        about: Option<i64>,
-    ) -> Result<(), sqlx::Error> {
-        audit_row(
-            conn,
-            self.now,
-            self.author.id,
-            action,
-            subject,
-            about,
-            self.imported_by,
-        )
-        .await
-    }
-}
-
-async fn apply_change(conn: &mut SqliteConnection, change: Change, ap: &Applying<'_>) -> Outcome {
-    match change {
-        Change::CreateActivity(a) => activities::create(conn, &a, ap).await,
-        Change::EditActivity(a) => activities::edit(conn, &a, ap).await,
-        Change::CancelActivity(c) => activities::cancel(conn, &c, ap).await,
-        Change::CloseRecord(c) => activities::close(conn, &c, ap).await,
-        Change::SignIn(s) => attendance::sign_in(conn, &s, ap).await,
-        Change::Request(r) => attendance::request(conn, &r, ap).await,
-        Change::Confirm(c) => attendance::confirm(conn, &c, ap).await,
-        Change::Decide(d) => attendance::decide(conn, &d, ap).await,
-        Change::AddToRoster(a) => attendance::add_to_roster(conn, &a, ap).await,
-        Change::SaveStudy(e) => study::save(conn, &e, ap).await,
-        Change::WithdrawStudy(w) => study::withdraw(conn, &w, ap).await,
-        Change::ReviewStudy(r) => study::review(conn, &r, ap).await,
-        Change::Feedback(f) => rights::feedback(conn, &f, ap).await,
-        Change::ReplyFeedback(r) => rights::reply(conn, &r, ap).await,
-        Change::Consent(c) => rights::consent(conn, &c, ap).await,
-    }
+/// Applies a change inside a savepoint: on a refusal, whatever its applier had written is undone, so a
+/// quarantined record leaves nothing behind but itself.
+async fn apply_in_savepoint(
+    conn: &mut SqliteConnection,
+    change: Change,
+    ap: &Applying<'_>,
+) -> Outcome {
+    savepoint(conn).await?;
+    let outcome = change.apply(conn, ap).await;
+    end_savepoint(conn, &outcome).await?;
+    outcome
 }
 
 /// Rows of each kind one pull returns at most (a little more when many rows share one sequence number,
