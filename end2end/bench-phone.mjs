@@ -11,23 +11,21 @@
 // Numbers, not assertions: the README keeps them.
 //
 // usage: node end2end/bench-phone.mjs   (after `make build`; starts its own server and proxy)
-import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { DemoServer, LEAD, MEMBER, PASSWORD, ROOT } from './server.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVER_PORT = 3306;
 const PROXY_PORT = 3307;
-const ORIGIN = `http://127.0.0.1:${SERVER_PORT}`;
 const PHONE = `http://127.0.0.1:${PROXY_PORT}`;
 const LINK = { rttMs: 150, downKbps: 1600, upKbps: 750 };
 const TAPS = 5;
 const dir = mkdtempSync(join(tmpdir(), 'hongyan-bench-phone-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const server = new DemoServer({ port: 3306, db: join(dir, 'bench.db') });
+const ORIGIN = server.origin;
 
 // ---- slow 4G in front of the server: every byte the phone receives waits its turn on one link ----
 let received = 0;
@@ -61,44 +59,18 @@ const proxy = http.createServer((req, res) => {
 });
 await new Promise((r) => proxy.listen(PROXY_PORT, '127.0.0.1', r));
 
-// ---- the server, restarted on a new release for the update ----
-let server;
-async function startServer(site) {
-  server = spawn(join(ROOT, 'target/release/hongyan'), ['--demo', '--port', String(SERVER_PORT), '--db', join(dir, 'bench.db'), '--site', site], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${ORIGIN}/api/v1/openapi.json`)).ok) return; } catch { /* starting */ }
-    await sleep(100);
-  }
-  throw new Error('the server did not start');
-}
-async function stopServer() {
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-}
-
-async function api(path, { token, body } = {}) {
-  const res = await fetch(`${ORIGIN}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
-}
-
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const browser = await chromium.launch({ executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-quic', '--disable-background-networking'] });
 try {
-  await startServer(join(ROOT, 'target/site'));
+  await server.start();
   // Meetings on now, each with its code, for the taps.
-  const lead = (await api('/api/v1/auth/login', { body: { phone: '13800000001', password: 'hongyan-demo' } })).token;
+  const lead = await server.login(LEAD);
   const meetings = [];
   for (let i = 0; i < TAPS; i++) {
     const now = Date.now();
     const m = { id: crypto.randomUUID(), title: `测速会议${i + 1}`, code: String(100000 + Math.floor(Math.random() * 900000)) };
-    await api('/api/v1/sync/push', {
+    await server.api('/api/v1/sync/push', {
       token: lead,
       body: { device_id: 'bench-lead', protocol: 1, mutations: [{ seq: i + 1, id: crypto.randomUUID(), kind: 'create_activity', device_time: now, server_offset_ms: 0,
         payload: { activity_id: m.id, kind: 'theme_day', title: m.title, place: '项目部', starts_at: now - 60_000, ends_at: now + 7_200_000, code: m.code } }] },
@@ -125,8 +97,8 @@ try {
   console.log(`  已可离线使用 (a member's pages stored)  ${secs(offline.ms)}, ${kib(offline.bytes)} on the wire`);
   console.log(`  every role's pages stored (background)  ${secs(everyone.ms)}, ${kib(everyone.bytes)} on the wire`);
 
-  await page.locator('#login-phone').fill('13800000002');
-  await page.locator('#login-password').fill('hongyan-demo');
+  await page.locator('#login-phone').fill(MEMBER);
+  await page.locator('#login-password').fill(PASSWORD);
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('heading', { name: '组织生活' }).waitFor();
 
@@ -168,8 +140,8 @@ try {
   const page1 = readdirSync(pkg).filter((f) => /^split_.*\.wasm$/.test(f)).sort((a, b) => statSync(join(pkg, a)).size - statSync(join(pkg, b)).size)[0];
   for (const f of [page1, `${page1}.br`, `${page1}.gz`]) appendFileSync(join(pkg, f), Buffer.from([0]));
   appendFileSync(join(next, 'shell.html'), '\n<!-- next release -->\n');
-  await stopServer();
-  await startServer(next);
+  await server.stop();
+  await server.start(next);
   received = 0;
   const t1 = Date.now();
   // The new worker installs (stage 0), takes over as if 更新 were tapped, and stores the later stages —
@@ -195,7 +167,7 @@ try {
   await context.close();
 } finally {
   await browser.close();
-  if (server) await stopServer().catch(() => {});
+  await server.stop().catch(() => {});
   proxy.close();
   rmSync(dir, { recursive: true, force: true });
 }

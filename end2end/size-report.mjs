@@ -59,7 +59,7 @@
 import { request } from 'node:http';
 
 const TARGET_KIB = 100;
-const LIMIT_KIB = 334;
+const LIMIT_KIB = 280;
 const base = process.argv[2] ?? 'http://127.0.0.1:3302';
 
 /** GET `path` asking for `encoding`: the body's bytes as sent (not decoded) and the headers. */

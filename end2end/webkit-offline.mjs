@@ -1,24 +1,19 @@
 // The member's offline flow in WebKit — the engine of every iPhone browser, WeChat's included — through
 // WebKitGTK's WebDriver (Debian's `webkit2gtk-driver`, its MiniBrowser under `xvfb`): log in, wait until the
 // app says 已可离线使用, sign in with the server stopped, reload with no server, sync when it is back, see
-// 已送达, and find the record on the server. Playwright's own WebKit cannot be downloaded here, so this
+// 已送达, and find the record on the server — with the lead's and admins' files withheld, so a member's
+// stage of the service worker's precache is shown to be enough. Playwright's own WebKit cannot be downloaded here, so this
 // speaks W3C WebDriver over HTTP itself.
 //
 // usage: node end2end/webkit-offline.mjs   (after `make build`; starts its own server, Xvfb and driver)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { DemoServer, LEAD, MEMBER, PASSWORD, ROOT } from './server.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PORT = 3305;
-const BASE = `http://127.0.0.1:${PORT}`;
 const DRIVER = 'http://127.0.0.1:4445';
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
-const PASSWORD = 'hongyan-demo';
-const LEAD = '13800000001';
-const MEMBER = '13800000002';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const dir = mkdtempSync(join(tmpdir(), 'hongyan-webkit-'));
@@ -47,30 +42,23 @@ async function until(what, check, timeoutMs = 20_000) {
 }
 
 // ---- the server, which the test stops and starts (no signal on site) ----
-let server;
-let serverLog = '';
-async function startServer() {
-  server = spawn(join(ROOT, 'target/release/hongyan'), ['--demo', '--port', String(PORT), '--db', join(dir, 'webkit.db'), '--site', join(ROOT, 'target/site')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(server);
-  for (const out of [server.stdout, server.stderr]) out.on('data', (d) => { serverLog += d; });
-  await until('the server', async () => (await fetch(`${BASE}/api/v1/openapi.json`)).ok);
-}
-async function stopServer() {
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-}
+// It serves a copy of the build from which every file of the later stages (the lead's and the admins'
+// pages) is removed once the server has listed them: the signal is lost before the service worker got
+// past a member's stage, which must be all the member needs.
+const site = join(dir, 'site');
+cpSync(join(ROOT, 'target/site'), site, { recursive: true });
+const server = new DemoServer({ port: 3305, db: join(dir, 'webkit.db'), site });
+const BASE = server.origin;
 
-async function api(path, { token, body } = {}) {
-  const res = await fetch(`${BASE}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+/** Removes the files of the stages after a member's from the copy the server serves. */
+async function onlyTheMembersStage() {
+  const sw = await (await fetch(`${BASE}/sw.js`)).text();
+  const bundle = JSON.parse(sw.match(/JSON\.parse\('(.*)'\)/)[1]);
+  const later = bundle.filter(([, , stage]) => stage > 0).map(([path]) => path);
+  if (later.length === 0) throw new Error('the bundle has no later stage to withhold');
+  for (const path of later) for (const ext of ['', '.br', '.gz']) rmSync(join(site, path + ext), { force: true });
+  return later.length;
 }
-const login = async (phone) => (await api('/api/v1/auth/login', { body: { phone, password: PASSWORD } })).token;
 
 // ---- WebDriver ----
 async function wd(method, path, body) {
@@ -106,14 +94,15 @@ try {
   }
   start('WebKitWebDriver', ['--port=4445']);
   await until('the WebDriver', async () => (await fetch(`${DRIVER}/status`)).ok);
-  await startServer();
+  await server.start();
+  console.log(`WebKit: ${await onlyTheMembersStage()} files of the lead's and admins' stages withheld`);
 
   // The lead publishes a meeting that is on now, with a code the member will be told.
   const code = String(100000 + Math.floor(Math.random() * 900000));
   const activity = crypto.randomUUID();
   const now = Date.now();
-  const published = await api('/api/v1/sync/push', {
-    token: await login(LEAD),
+  const published = await server.api('/api/v1/sync/push', {
+    token: await server.login(LEAD),
     body: {
       device_id: 'webkit-lead', protocol: 1,
       mutations: [{ seq: 1, id: crypto.randomUUID(), kind: 'create_activity', device_time: now, server_offset_ms: 0,
@@ -140,7 +129,7 @@ try {
   await textIs('[data-testid=my-status]', '待签到');
 
   // No signal: the server is gone. The app opens from the phone, and the sign-in waits on it.
-  await stopServer();
+  await server.stop();
   await wd('POST', s('/refresh'), {});
   await until('the meeting, reloaded with no server', () => find('#sign-in-code'));
   await type('#sign-in-code', code);
@@ -152,17 +141,18 @@ try {
   console.log('WebKit: signed in with no server; the record survived a reload');
 
   // Signal returns: one tap sends it, exactly once.
-  await startServer();
+  await server.start();
   await clickText('button', '立即同步');
   await textIs('[data-testid=my-status]', /^已送达/);
-  const pulled = await api('/api/v1/sync/pull?cursor=0', { token: await login(LEAD) });
+  const pulled = await server.api('/api/v1/sync/pull?cursor=0', { token: await server.login(LEAD) });
   const row = pulled.attendance.find((a) => a.activity_id === activity && a.member_name === '李明');
   if (row?.status !== 'signed_in' || row.code_unverified) throw new Error(`the server's roster row: ${JSON.stringify(row)}`);
   // The phone made its signing key with WebKit's WebCrypto and the server took it.
-  if (!serverLog.includes('device_key_registered')) throw new Error('the WebKit phone registered no signing key');
+  if (!server.log.includes('device_key_registered')) throw new Error('the WebKit phone registered no signing key');
   console.log('WebKit: synced, 已送达, on the lead\'s roster as signed in by its code, from a phone that signs — the member\'s offline flow passes');
 } finally {
   if (session) await wd('DELETE', `/session/${session}`).catch(() => {});
+  await server.stop().catch(() => {});
   for (const c of children.reverse()) c.kill('SIGTERM');
   await sleep(300);
   rmSync(dir, { recursive: true, force: true });

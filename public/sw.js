@@ -40,10 +40,10 @@ async function kept() {
   return found;
 }
 
-// Stores the files of `stage` that this build's cache does not hold yet.
-async function precache(stage) {
+// Stores the files of `stage` that this build's cache does not hold yet, copying from `old` (what
+// `kept()` found) whatever an older build already stored.
+async function precache(stage, old) {
   const cache = await caches.open(CACHE);
-  const old = await kept();
   await Promise.all(BUNDLE.filter(([, , s]) => s === stage).map(async ([path, hash]) => {
     const url = `${V}${path}`;
     if (await cache.match(url)) return;
@@ -82,8 +82,9 @@ async function precacheExtras() {
 let rest;
 function precacheRest() {
   rest ??= (async () => {
+    const old = await kept();
     for (let stage = 0; stage < STAGES; stage++) {
-      await precache(stage);
+      await precache(stage, old);
       if (stage === 0) await precacheExtras();
       for (const client of await self.clients.matchAll({ includeUncontrolled: true, type: 'window' })) {
         client.postMessage({ type: 'precached', stage, build: BUILD });
@@ -102,7 +103,7 @@ function precacheRest() {
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    await precache(0);
+    await precache(0, await kept());
     await precacheExtras();
     // (An older worker that checked for this one a moment before it began would have removed the cache:
     // the install then fails, and the browser tries again later.)
