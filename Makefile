@@ -83,7 +83,7 @@ lint:
 	cargo clippy --lib --features csr --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	cargo test --features server --lib --test hostile_input
+	cargo test --features server --lib --bins --test hostile_input
 
 # The seed is printed; HONGYAN_SEED=<n> replays a run.
 faults:
