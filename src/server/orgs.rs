@@ -444,10 +444,7 @@ pub async fn remove_admin(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    super::auth::end_sessions(&mut tx, user_id).await?;
     sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
         .bind(user_id)
         .execute(&mut *tx)
