@@ -1,7 +1,6 @@
 //! The lead's side of one activity: the rotating code, the roster with every decision (all recorded through
 //! the outbox, so they work with no signal), cancelling, and closing the meeting record.
 
-use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -55,39 +54,31 @@ pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, note: WriteSignal<O
 pub fn LeadView(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = activity.id.clone();
+    // Worked out once per change of the cache or the outbox, however many parts of the page read it.
     let roster = {
         let id = id.clone();
-        move || {
+        Memo::new(move |_| {
             ctx.cache
                 .with(|c| ctx.entries.with(|e| lead_roster(&id, c, e)))
-        }
+        })
     };
     let kind = activity.kind;
-    let rows = {
-        let roster = roster.clone();
-        move || roster().into_iter().map(|r| r.row).collect::<Vec<_>>()
-    };
-    let counts = {
-        let rows = rows.clone();
-        move || counts(kind, &rows())
-    };
+    let rows = move || roster.get().into_iter().map(|r| r.row).collect::<Vec<_>>();
+    let counts = move || counts(kind, &rows());
     let open = activity.state == ActivityState::Open;
     // Sign-ins their code proves, of others: anything else is for the lead to judge one by one, and the
     // lead's own row for another lead.
     let me = ctx.user_id();
-    let confirmable = {
-        let rows = rows.clone();
-        move || {
-            rows()
-                .into_iter()
-                .filter(|r| r.verified_sign_in() && Some(r.member_id) != me)
-                .map(|r| r.member_id)
-                .collect::<Vec<_>>()
-        }
+    let confirmable = move || {
+        rows()
+            .into_iter()
+            .filter(|r| r.verified_sign_in() && Some(r.member_id) != me)
+            .map(|r| r.member_id)
+            .collect::<Vec<_>>()
     };
     let (error, set_error) = signal(None::<String>);
     let confirm_all = {
-        let (id, confirmable) = (id.clone(), confirmable.clone());
+        let id = id.clone();
         move |_| {
             for member_id in confirmable() {
                 let change = Change::Confirm(Confirm {
@@ -116,31 +107,28 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
         <section class="card">
             <h2>"签到情况"</h2>
             {move || older.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
-            <p class="tally" data-testid="tally">{let c = counts.clone(); move || c().0}</p>
+            <p class="tally" data-testid="tally">{move || counts().0}</p>
             {move || counts().1.map(|q| view! { <p class="tally" data-testid="quorum">{q}</p> })}
-            {open.then(|| {
-                let confirmable = confirmable.clone();
-                view! {
-                    <Show when={let c = confirmable.clone(); move || !c().is_empty()}>
-                        <button type="button" class="primary" on:click=confirm_all.clone()>
-                            {let c = confirmable.clone(); move || format!("一键确认全部（{}人）", c().len())}
-                        </button>
-                    </Show>
-                }
+            {open.then(|| view! {
+                <Show when=move || !confirmable().is_empty()>
+                    <button type="button" class="primary" on:click=confirm_all.clone()>
+                        {move || format!("一键确认全部（{}人）", confirmable().len())}
+                    </button>
+                </Show>
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || {
-                let rows = roster();
-                if rows.is_empty() {
-                    Either::Left(view! { <p class="empty">"应到名单将在活动上传到服务器后显示。"</p> })
-                } else {
-                    Either::Right(view! {
-                        <ul class="roster">
-                            {rows.into_iter().map(|r| view! { <LeadRow row=r open=open/> }).collect_view()}
-                        </ul>
-                    })
-                }
-            }}
+            // Keyed by each row's content: a sync that changes one row redraws that row only, so a reason
+            // being typed in another row's form is not lost.
+            <Show
+                when=move || roster.with(|r| !r.is_empty())
+                fallback=|| view! { <p class="empty">"应到名单将在活动上传到服务器后显示。"</p> }
+            >
+                <ul class="roster">
+                    <For each=move || roster.get() key=row_key let:row>
+                        <LeadRow row=row open=open/>
+                    </For>
+                </ul>
+            </Show>
             {open.then(|| view! { <AddToRosterForm activity_id=id.clone()/> })}
         </section>
         <section class="card">
@@ -157,6 +145,12 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
             </section>
         })}
     }
+}
+
+/// What makes a roster row look different: a row is drawn again when this changes.
+fn row_key(r: &RosterRow) -> (i64, String, RowMark) {
+    let content = serde_json::to_string(&r.row).unwrap_or_default();
+    (r.row.member_id, content, r.mark.clone())
 }
 
 /// One member's row with the decisions that apply to it now.
