@@ -3,6 +3,8 @@
 #   make run     build the release app and serve it on http://127.0.0.1:3000 with demo data
 #   make test    every test: formatting, clippy, native unit + server tests, sync faults, release build,
 #                size report, Lighthouse, the browser end-to-end tests in Chromium, and WebKit
+#   make check   the inner loop: formatting, clippy (server and wasm), unit and server tests (a few minutes)
+#   make dev     cargo-leptos' watch mode: rebuilds on every change, serves http://127.0.0.1:3000 with demo data
 #   make size    the first load (html + js + wasm + css) as the release server sends it, brotli and gzip
 #   make lighthouse  Lighthouse's mobile preset (slow 4G, 4× CPU) against the release server: fails under
 #                performance 90, accessibility 100, best practices 100 (part of `make test`)
@@ -28,12 +30,18 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test build size lighthouse webkit bench-phone setup-webkit bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
+.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
 
 test: setup setup-browser setup-webkit setup-fuzz lint unit faults build size lighthouse fuzz-quick e2e webkit
+
+check: setup-rust lint unit
+
+# The debug build, rebuilt and restarted on every change (the server reads its options from the environment).
+dev: setup
+	HONGYAN_DEMO=1 HONGYAN_DB=hongyan-dev.db HONGYAN_SITE=target/site cargo leptos watch --split
 
 build: setup
 	cargo leptos build --release --split --precompress
