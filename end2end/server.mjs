@@ -35,7 +35,7 @@ export class DemoServer {
 
   /** Stops the server (no signal on site) and waits until it has exited. */
   async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill('SIGTERM');
     await exited;

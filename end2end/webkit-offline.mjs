@@ -7,9 +7,9 @@
 //
 // usage: node end2end/webkit-offline.mjs   (after `make build`; starts its own server, Xvfb and driver)
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DemoServer, LEAD, MEMBER, PASSWORD, ROOT } from './server.mjs';
 
 const DRIVER = 'http://127.0.0.1:4445';
@@ -43,21 +43,37 @@ async function until(what, check, timeoutMs = 20_000) {
 
 // ---- the server, which the test stops and starts (no signal on site) ----
 // It serves a copy of the build from which every file of the later stages (the lead's and the admins'
-// pages) is removed once the server has listed them: the signal is lost before the service worker got
-// past a member's stage, which must be all the member needs.
+// pages) is moved away once the server has listed them: the signal is lost before the service worker got
+// past a member's stage, which must be all the member needs. They are put back before the signal returns,
+// so the server comes back with the same build (it names its build from the files it finds).
 const site = join(dir, 'site');
 cpSync(join(ROOT, 'target/site'), site, { recursive: true });
 const server = new DemoServer({ port: 3305, db: join(dir, 'webkit.db'), site });
 const BASE = server.origin;
 
-/** Removes the files of the stages after a member's from the copy the server serves. */
+const withheld = join(dir, 'withheld');
+let later = [];
+
+/** Moves the files of the stages after a member's out of the copy the server serves. */
 async function onlyTheMembersStage() {
   const sw = await (await fetch(`${BASE}/sw.js`)).text();
   const bundle = JSON.parse(sw.match(/JSON\.parse\('(.*)'\)/)[1]);
-  const later = bundle.filter(([, , stage]) => stage > 0).map(([path]) => path);
+  later = bundle.filter(([, , stage]) => stage > 0).map(([path]) => path);
   if (later.length === 0) throw new Error('the bundle has no later stage to withhold');
-  for (const path of later) for (const ext of ['', '.br', '.gz']) rmSync(join(site, path + ext), { force: true });
+  for (const file of laterFiles()) {
+    mkdirSync(dirname(join(withheld, file)), { recursive: true });
+    renameSync(join(site, file), join(withheld, file));
+  }
   return later.length;
+}
+
+/** Puts them back. */
+function everyStage() {
+  for (const file of laterFiles()) renameSync(join(withheld, file), join(site, file));
+}
+
+function laterFiles() {
+  return later.flatMap((path) => ['', '.br', '.gz'].map((ext) => path + ext)).filter((f) => existsSync(join(site, f)) || existsSync(join(withheld, f)));
 }
 
 // ---- WebDriver ----
@@ -141,6 +157,7 @@ try {
   console.log('WebKit: signed in with no server; the record survived a reload');
 
   // Signal returns: one tap sends it, exactly once.
+  everyStage();
   await server.start();
   await clickText('button', '立即同步');
   await textIs('[data-testid=my-status]', /^已送达/);

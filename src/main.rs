@@ -32,45 +32,47 @@ struct Db {
     db: PathBuf,
 }
 
+/// The server's options. Read as text and checked when the server starts (`config`), so that a bad
+/// value in the environment stops the server with a clear message but not the operators' commands.
 #[derive(Args)]
 struct Serve {
     /// Port to listen on
-    #[arg(long, env = "HONGYAN_PORT", default_value_t = 3000)]
-    port: u16,
+    #[arg(long, env = "HONGYAN_PORT", default_value = "3000")]
+    port: String,
     /// Address to listen on
     #[arg(long, env = "HONGYAN_HOST", default_value = "127.0.0.1")]
-    host: IpAddr,
+    host: String,
     #[command(flatten)]
     db: Db,
     /// The built app (cargo-leptos' output)
     #[arg(long, env = "HONGYAN_SITE", default_value = "target/site")]
     site: PathBuf,
-    /// Seed demo accounts into an empty database
-    #[arg(long, env = "HONGYAN_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    /// Seed demo accounts into an empty database (also HONGYAN_DEMO=1)
+    #[arg(long)]
     demo: bool,
-    /// Warn a member whose unsent records are this many days old (their browser may evict them)
-    #[arg(long, env = "HONGYAN_AT_RISK_DAYS", default_value_t = 2.0, value_parser = within(0.0, 365.0))]
-    at_risk_days: f64,
-    /// How long each rotating 签到码 is shown, in seconds
-    #[arg(long, env = "HONGYAN_CODE_STEP_SECS", default_value_t = 60.0, value_parser = within(10.0, 600.0))]
-    code_step_secs: f64,
-    /// How many days after an activity a 补签 may be asked
-    #[arg(long, env = "HONGYAN_MAKEUP_DAYS", default_value_t = 3.0, value_parser = within(0.0, 60.0))]
-    makeup_days: f64,
-    /// How many days back an activity may be recorded
-    #[arg(long, env = "HONGYAN_BACKDATE_DAYS", default_value_t = 30.0, value_parser = within(0.0, 366.0))]
-    backdate_days: f64,
-    /// After how many days without participation a member is on the lead's list
-    #[arg(long, env = "HONGYAN_INACTIVE_DAYS", default_value_t = 90.0, value_parser = within(0.0, 3_660.0))]
-    inactive_days: f64,
+    /// Warn a member whose unsent records are this many days old (their browser may evict them): 0 to 365
+    #[arg(long, env = "HONGYAN_AT_RISK_DAYS", default_value = "2")]
+    at_risk_days: String,
+    /// How long each rotating 签到码 is shown, in seconds: 10 to 600
+    #[arg(long, env = "HONGYAN_CODE_STEP_SECS", default_value = "60")]
+    code_step_secs: String,
+    /// How many days after an activity a 补签 may be asked: 0 to 60
+    #[arg(long, env = "HONGYAN_MAKEUP_DAYS", default_value = "3")]
+    makeup_days: String,
+    /// How many days back an activity may be recorded: 0 to 366
+    #[arg(long, env = "HONGYAN_BACKDATE_DAYS", default_value = "30")]
+    backdate_days: String,
+    /// After how many days without participation a member is on the lead's list: 0 to 3660
+    #[arg(long, env = "HONGYAN_INACTIVE_DAYS", default_value = "90")]
+    inactive_days: String,
     /// Reverse proxies whose X-Forwarded-For names the caller (throttles and the security log then see
     /// real addresses), separated by commas
     #[arg(
         long = "trusted-proxy",
         env = "HONGYAN_TRUSTED_PROXIES",
-        value_delimiter = ','
+        default_value = ""
     )]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: String,
     /// The security log [default: the database's path + .security.log]
     #[arg(long, env = "HONGYAN_SECURITY_LOG")]
     security_log: Option<PathBuf>,
@@ -132,16 +134,6 @@ enum Command {
     },
 }
 
-/// A number of days or seconds within `min..=max`.
-fn within(min: f64, max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    move |v| {
-        v.parse()
-            .ok()
-            .filter(|d: &f64| (min..=max).contains(d))
-            .ok_or_else(|| format!("{v} is not a number from {min} to {max}"))
-    }
-}
-
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -165,12 +157,15 @@ fn main() -> ExitCode {
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
     match cli.command {
-        None => match runtime.block_on(run(config(cli.serve))) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("hongyan: {e}");
-                ExitCode::FAILURE
-            }
+        None => match config(cli.serve) {
+            Err(e) => fail(e),
+            Ok(config) => match runtime.block_on(run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hongyan: {e}");
+                    ExitCode::FAILURE
+                }
+            },
         },
         Some(command) => match runtime.block_on(operate(command)) {
             Ok(done) => {
@@ -187,29 +182,56 @@ fn fail(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn config(serve: Serve) -> Config {
+/// The server's configuration from its options, or what is wrong with them.
+fn config(serve: Serve) -> Result<Config, String> {
     const DAY_MS: f64 = 86_400_000.0;
-    let ms = |value: f64, unit_ms: f64| (value * unit_ms) as i64;
+    let port: u16 = (serve.port.parse()).map_err(|_| format!("bad port {}", serve.port))?;
+    let host: IpAddr = (serve.host.parse()).map_err(|_| format!("bad host {}", serve.host))?;
+    let trusted_proxies = serve
+        .trusted_proxies
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().map_err(|_| format!("bad --trusted-proxy {p}")))
+        .collect::<Result<Vec<IpAddr>, String>>()?;
+    // A number within `range`, in milliseconds of `unit_ms` each.
+    let ms = |flag: &str, value: &str, range: std::ops::RangeInclusive<f64>, unit_ms: f64| {
+        value
+            .parse()
+            .ok()
+            .filter(|v: &f64| range.contains(v))
+            .map(|v| (v * unit_ms) as i64)
+            .ok_or_else(|| {
+                let (min, max) = (range.start(), range.end());
+                format!("bad --{flag} {value} ({min} to {max})")
+            })
+    };
+    let settings = Settings {
+        at_risk_after_ms: ms("at-risk-days", &serve.at_risk_days, 0.0..=365.0, DAY_MS)?,
+        code_step_ms: ms(
+            "code-step-secs",
+            &serve.code_step_secs,
+            10.0..=600.0,
+            1_000.0,
+        )?,
+        makeup_window_ms: ms("makeup-days", &serve.makeup_days, 0.0..=60.0, DAY_MS)?,
+        backdate_limit_ms: ms("backdate-days", &serve.backdate_days, 0.0..=366.0, DAY_MS)?,
+        inactive_after_ms: ms("inactive-days", &serve.inactive_days, 0.0..=3_660.0, DAY_MS)?,
+    };
     let security_log = serve.security_log.unwrap_or_else(|| {
         let mut log = serve.db.db.clone().into_os_string();
         log.push(".security.log");
         log.into()
     });
-    Config {
-        addr: SocketAddr::new(serve.host, serve.port),
+    Ok(Config {
+        addr: SocketAddr::new(host, port),
         db_path: serve.db.db,
         site_dir: serve.site,
-        demo: serve.demo,
-        trusted_proxies: serve.trusted_proxies,
+        demo: serve.demo || std::env::var("HONGYAN_DEMO").is_ok_and(|v| v == "1"),
+        trusted_proxies,
         security_log,
-        settings: Settings {
-            at_risk_after_ms: ms(serve.at_risk_days, DAY_MS),
-            code_step_ms: ms(serve.code_step_secs, 1_000.0),
-            makeup_window_ms: ms(serve.makeup_days, DAY_MS),
-            backdate_limit_ms: ms(serve.backdate_days, DAY_MS),
-            inactive_after_ms: ms(serve.inactive_days, DAY_MS),
-        },
-    }
+        settings,
+    })
 }
 
 /// Runs one operator's command; what it did, for the operator.
@@ -358,15 +380,33 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.command.is_none());
-        let config = config(cli.serve);
+        let config = super::config(cli.serve).unwrap();
         assert_eq!(config.settings.code_step_ms, 30_000);
         assert_eq!(config.settings.makeup_window_ms, 43_200_000);
         assert_eq!(config.settings.at_risk_after_ms, 2 * 86_400_000);
         assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.security_log, PathBuf::from("x.db.security.log"));
-        // Out of range, and an operator's command mixed with the server's options.
-        assert!(Cli::try_parse_from(["hongyan", "--code-step-secs", "5"]).is_err());
-        assert!(Cli::try_parse_from(["hongyan", "--inactive-days", "-1"]).is_err());
+        // Out of range, not an address, and an operator's command mixed with the server's options.
+        let server = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["hongyan"].iter().chain(args)).unwrap();
+            super::config(cli.serve)
+        };
+        assert_eq!(
+            server(&["--code-step-secs", "5"]).unwrap_err(),
+            "bad --code-step-secs 5 (10 to 600)"
+        );
+        assert!(server(&["--inactive-days=-1"]).is_err());
+        assert!(server(&["--trusted-proxy", "proxy.example"]).is_err());
+        assert!(server(&["--port", "65536"]).is_err());
         assert!(Cli::try_parse_from(["hongyan", "--port", "1", "migrate"]).is_err());
+        // Spaces and empty parts in the list of proxies are what people write.
+        let listed = server(&["--trusted-proxy", "10.0.0.1, 10.0.0.2,"]).unwrap();
+        assert_eq!(listed.trusted_proxies.len(), 2);
+        assert!(
+            server(&["--trusted-proxy", ""])
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
     }
 }
