@@ -33,18 +33,19 @@ impl ActivityRow {
         conn: &mut SqliteConnection,
         id: &str,
     ) -> Result<Option<ActivityRow>, sqlx::Error> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            Option<i32>,
-            Option<i32>,
-            Option<u32>,
-        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            org_id: i64,
+            starts_at: i64,
+            ends_at: i64,
+            code: String,
+            secret: String,
+            code_step_ms: i64,
+            state: String,
+            fence_lat_e6: Option<i32>,
+            fence_lng_e6: Option<i32>,
+            fence_radius_m: Option<u32>,
+        }
         let row: Option<Row> = sqlx::query_as(
             "SELECT org_id, starts_at, ends_at, code, secret, code_step_ms, state, fence_lat_e6, fence_lng_e6, fence_radius_m
              FROM activities WHERE id = ?",
@@ -52,20 +53,16 @@ impl ActivityRow {
         .bind(id)
         .fetch_optional(conn)
         .await?;
-        Ok(row.map(
-            |(org_id, starts_at, ends_at, code, secret, code_step_ms, state, lat, lng, radius)| {
-                ActivityRow {
-                    org_id,
-                    starts_at,
-                    ends_at,
-                    code,
-                    secret,
-                    code_step_ms,
-                    state: ActivityState::parse(&state).unwrap_or(ActivityState::Closed),
-                    fence: fence(lat, lng, radius),
-                }
-            },
-        ))
+        Ok(row.map(|r| ActivityRow {
+            org_id: r.org_id,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            code: r.code,
+            secret: r.secret,
+            code_step_ms: r.code_step_ms,
+            state: ActivityState::parse(&r.state).unwrap_or(ActivityState::Closed),
+            fence: fence(r.fence_lat_e6, r.fence_lng_e6, r.fence_radius_m),
+        }))
     }
 
     /// Finds an activity the lead `by` may manage and that is still open, or says why not.

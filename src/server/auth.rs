@@ -450,9 +450,29 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
 }
 
 pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
-    type Row = (i64, String, String, String, i64, String, String, bool);
-    let (id, name, phone, role, org_id, org_name, audience, two_factor): Row = sqlx::query_as(
-        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name, u.audience, u.totp_secret IS NOT NULL
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        phone: String,
+        role: String,
+        org_id: i64,
+        org_name: String,
+        audience: String,
+        two_factor: bool,
+    }
+    let Row {
+        id,
+        name,
+        phone,
+        role,
+        org_id,
+        org_name,
+        audience,
+        two_factor,
+    } = sqlx::query_as(
+        "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name AS org_name, u.audience,
+                u.totp_secret IS NOT NULL AS two_factor
          FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
     )
     .bind(user_id)

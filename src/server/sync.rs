@@ -37,8 +37,9 @@ use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState};
 use super::{activities, attendance, rights, study};
 use crate::api::{
-    Change, DeviceKey, ErrorBody, MAX_BATCH, MAX_IMPORT, MIN_PROTOCOL, Mutation, MutationKind,
-    PullResponse, PushRequest, PushResponse, Receipt, ReceiptStatus, Settings, UnsentFile, paths,
+    ActivityView, AttendanceView, Change, DeviceKey, ErrorBody, FeedbackView, MAX_BATCH,
+    MAX_IMPORT, MIN_PROTOCOL, Mutation, MutationKind, PullResponse, PushRequest, PushResponse,
+    Receipt, ReceiptStatus, Settings, StudyView, UnsentFile, paths,
 };
 use crate::model::Role;
 
@@ -605,6 +606,65 @@ async fn apply_in_savepoint(
     outcome
 }
 
+/// One kind of row a pull returns: read by server sequence, as this user may see it.
+trait Feed: Sized {
+    fn seq(&self) -> i64;
+
+    /// The rows after `cursor` up to `upto`, at most `limit` of them (in sequence order).
+    async fn since(
+        conn: &mut SqliteConnection,
+        user: &CurrentUser,
+        cursor: i64,
+        upto: i64,
+        limit: Option<usize>,
+    ) -> Result<Vec<Self>, AppError>;
+}
+
+/// Declares how a pull reads one kind of row.
+macro_rules! feed {
+    ($row:ty, $since:path) => {
+        impl Feed for $row {
+            fn seq(&self) -> i64 {
+                self.server_seq
+            }
+
+            async fn since(
+                conn: &mut SqliteConnection,
+                user: &CurrentUser,
+                cursor: i64,
+                upto: i64,
+                limit: Option<usize>,
+            ) -> Result<Vec<Self>, AppError> {
+                $since(conn, user, cursor, upto, limit).await
+            }
+        }
+    };
+}
+
+feed!(ActivityView, activities::visible_since);
+feed!(AttendanceView, attendance::attendance_since);
+feed!(StudyView, study::study_since);
+feed!(FeedbackView, rights::feedback_since);
+
+/// A page of one kind of row after `cursor`, ending where every sequence number in it is whole; moves
+/// `upto` back to that end.
+async fn page<F: Feed>(
+    conn: &mut SqliteConnection,
+    user: &CurrentUser,
+    cursor: i64,
+    upto: &mut i64,
+) -> Result<Vec<F>, AppError> {
+    let mut rows = F::since(conn, user, cursor, *upto, Some(PULL_PAGE + 1)).await?;
+    if end_page(rows.iter().map(F::seq), upto) {
+        rows = F::since(conn, user, cursor, *upto, None).await?;
+    }
+    Ok(rows)
+}
+
+fn keep_upto<F: Feed>(rows: &mut Vec<F>, upto: i64) {
+    rows.retain(|r| r.seq() <= upto);
+}
+
 /// Rows of each kind one pull returns at most (a little more when many rows share one sequence number,
 /// as a published roster does).
 pub const PULL_PAGE: usize = 1_000;
@@ -671,30 +731,18 @@ pub async fn pull(
     let last: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&mut *tx)
         .await?;
-    let page = Some(PULL_PAGE + 1);
     let mut upto = last;
-    let mut activities = activities::visible_since(&mut tx, &user, cursor, upto, page).await?;
-    if end_page(activities.iter().map(|a| a.server_seq), &mut upto) {
-        activities = activities::visible_since(&mut tx, &user, cursor, upto, None).await?;
-    }
-    let mut attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, page).await?;
-    if end_page(attendance.iter().map(|r| r.server_seq), &mut upto) {
-        attendance = attendance::attendance_since(&mut tx, &user, cursor, upto, None).await?;
-    }
-    let mut study = study::study_since(&mut tx, &user, cursor, upto, page).await?;
-    if end_page(study.iter().map(|r| r.server_seq), &mut upto) {
-        study = study::study_since(&mut tx, &user, cursor, upto, None).await?;
-    }
-    let mut feedback = rights::feedback_since(&mut tx, &user, cursor, upto, page).await?;
-    if end_page(feedback.iter().map(|f| f.server_seq), &mut upto) {
-        feedback = rights::feedback_since(&mut tx, &user, cursor, upto, None).await?;
-    }
+    let mut activities = page::<ActivityView>(&mut tx, &user, cursor, &mut upto).await?;
+    let mut attendance = page::<AttendanceView>(&mut tx, &user, cursor, &mut upto).await?;
+    let mut study = page::<StudyView>(&mut tx, &user, cursor, &mut upto).await?;
+    let mut feedback = page::<FeedbackView>(&mut tx, &user, cursor, &mut upto).await?;
     let study_rules = study::load_rules(&mut tx).await?;
     tx.commit().await?;
-    activities.retain(|a| a.server_seq <= upto);
-    attendance.retain(|r| r.server_seq <= upto);
-    study.retain(|r| r.server_seq <= upto);
-    feedback.retain(|f| f.server_seq <= upto);
+    // A later kind may have ended the page earlier than an earlier kind's rows reach.
+    keep_upto(&mut activities, upto);
+    keep_upto(&mut attendance, upto);
+    keep_upto(&mut study, upto);
+    keep_upto(&mut feedback, upto);
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
         more: upto < last,

@@ -125,18 +125,38 @@ pub async fn withdraw(
 
 /// A reviewer recognises or returns a record, judged by [`study::review`]; audited.
 pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<'_>) -> Outcome {
-    type Row = (String, u32, u32, i64, String, i64, String, Option<i64>);
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        status: String,
+        version: u32,
+        hours: u32,
+        author_id: i64,
+        role: String,
+        org_id: i64,
+        audience: String,
+        carried_by: Option<i64>,
+    }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.status, s.version, s.hours, u.id, u.role, u.org_id, u.audience, s.carried_by
+        "SELECT s.status, s.version, s.hours, u.id AS author_id, u.role, u.org_id, u.audience, s.carried_by
          FROM study_records s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
     )
     .bind(&r.study_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((status, version, hours, id, role, org_id, audience, carried_by)) = row else {
+    let Some(Row {
+        status,
+        version,
+        hours,
+        author_id,
+        role,
+        org_id,
+        audience,
+        carried_by,
+    }) = row
+    else {
         return Err(refuse("学习记录不存在".to_owned()));
     };
-    let author = Author::stored(id, &role, org_id, &audience);
+    let author = Author::stored(author_id, &role, org_id, &audience);
     if !may_review(ap.author, &author) {
         return Err(refuse(REVIEW_SCOPE.to_owned()));
     }
