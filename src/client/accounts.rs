@@ -7,7 +7,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use wasm_bindgen_futures::JsFuture;
 
-use super::http::{self, ApiError};
+use super::components::say;
+use super::http;
 use super::rights::PrivacyNotice;
 use super::sync::Ctx;
 use crate::api::{
@@ -17,13 +18,6 @@ use crate::api::{
 use crate::model::{LocalTime, Role};
 
 const OFFLINE: &str = "当前无网络，此操作需要联网，请稍后再试";
-
-fn say(e: ApiError) -> String {
-    match e {
-        ApiError::Offline => OFFLINE.to_owned(),
-        e => e.message(),
-    }
-}
 
 /// `/roster`: the department's spreadsheet is checked as soon as it is chosen; it is written only when no
 /// row has a problem, after the admin confirms.
@@ -52,7 +46,7 @@ pub fn RosterPage() -> impl IntoView {
                     set_message.set(None);
                     report.set(Some(r));
                 }
-                Err(e) => set_message.set(Some(say(e))),
+                Err(e) => set_message.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -199,7 +193,7 @@ pub fn MembersPage() -> impl IntoView {
                     next.set(page.next);
                     set_message.set(None);
                 }
-                Err(e) => set_message.set(Some(say(e))),
+                Err(e) => set_message.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -301,7 +295,7 @@ pub fn InviteButton(user_id: i64, joined: bool) -> impl IntoView {
             let body = NewInvitation { user_id };
             match http::post_json::<_, Invitation>(Some(&token), paths::INVITATIONS, &body).await {
                 Ok(i) => invitation.set(Some(i)),
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -349,7 +343,7 @@ pub fn JoinPage() -> impl IntoView {
         spawn_local(async move {
             match http::post_json::<_, JoinPreview>(None, paths::JOIN_CHECK, &body).await {
                 Ok(p) => preview.set(Some(p)),
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -385,7 +379,7 @@ pub fn JoinPage() -> impl IntoView {
                     ctx.signed_in(resp);
                     navigate("/", Default::default());
                 }
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
             set_busy.set(false);
         });
@@ -464,7 +458,7 @@ pub fn PasswordPage() -> impl IntoView {
                     again.set(String::new());
                     (true, "密码已修改，其他手机上的登录已退出。".to_owned())
                 }
-                Err(e) => (false, say(e)),
+                Err(e) => (false, say(e, OFFLINE)),
             }));
         });
     };
@@ -520,7 +514,7 @@ pub fn TwoFactorPage() -> impl IntoView {
             .await
             {
                 Ok(s) => setup.set(Some(s)),
-                Err(e) => set_message.set(Some((false, say(e)))),
+                Err(e) => set_message.set(Some((false, say(e, OFFLINE)))),
             }
         });
     };
@@ -553,7 +547,7 @@ pub fn TwoFactorPage() -> impl IntoView {
                         .to_owned(),
                     )));
                 }
-                Err(e) => set_message.set(Some((false, say(e)))),
+                Err(e) => set_message.set(Some((false, say(e, OFFLINE)))),
             }
         });
     };

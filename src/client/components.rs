@@ -134,6 +134,27 @@ pub fn BottomNav() -> impl IntoView {
     }
 }
 
+/// What to tell the person when an online-only action or read did not work: `offline` when there is no
+/// network (what needs it, and what to do), else the server's own message.
+pub fn say(e: super::http::ApiError, offline: &str) -> String {
+    match e {
+        super::http::ApiError::Offline => offline.to_owned(),
+        e => e.message(),
+    }
+}
+
+/// ‹ 上一年 · 2026年 · 下一年 ›
+#[component]
+pub fn YearSwitch(year: RwSignal<i64>) -> impl IntoView {
+    view! {
+        <div class="year-switch">
+            <button type="button" class="link" on:click=move |_| year.update(|y| *y -= 1)>"‹ 上一年"</button>
+            <strong>{move || format!("{}年", year.get())}</strong>
+            <button type="button" class="link" on:click=move |_| year.update(|y| *y += 1)>"下一年 ›"</button>
+        </div>
+    }
+}
+
 /// Fetches a file the server makes (online only) and saves it as `name`; answers what to tell the person
 /// when that did not work.
 pub async fn download(token: &str, path: &str, name: &str) -> Option<String> {

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::components::download;
+use super::components::{YearSwitch, download};
 use super::http::{self, ApiError};
 use super::sync::Ctx;
 use crate::api::{AudienceCount, BranchRow, DistrictView, paths};
@@ -61,11 +61,7 @@ pub fn DistrictPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"组织生活统计"</h1>
-            <div class="year-switch">
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y -= 1)>"‹ 上一年"</button>
-                <strong>{move || format!("{}年", year.get())}</strong>
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y += 1)>"下一年 ›"</button>
-            </div>
+            <YearSwitch year/>
             <label for="district-quarter">"期间"</label>
             <select id="district-quarter" on:change=move |ev| quarter.set(event_target_value(&ev).parse().ok())>
                 <option value="" selected=move || quarter.get().is_none()>"全年"</option>

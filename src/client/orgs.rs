@@ -7,18 +7,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::accounts::InviteButton;
-use super::http::{self, ApiError};
+use super::components::say;
+use super::http;
 use super::sync::Ctx;
 use crate::api::{NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::Role;
 use crate::org::{OrgForm, check};
 
-fn say(e: ApiError) -> String {
-    match e {
-        ApiError::Offline => "当前无网络，组织管理需要联网，请稍后再试".to_owned(),
-        e => e.message(),
-    }
-}
+const OFFLINE: &str = "当前无网络，组织管理需要联网，请稍后再试";
 
 #[component]
 pub fn OrgsPage() -> impl IntoView {
@@ -33,7 +29,7 @@ pub fn OrgsPage() -> impl IntoView {
                     nodes.set(list);
                     set_message.set(None);
                 }
-                Err(e) => set_message.set(Some(say(e))),
+                Err(e) => set_message.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -97,7 +93,7 @@ fn OrgItem(
         spawn_local(async move {
             match http::delete(&token, &paths::org(id)).await {
                 Ok(()) => reload(),
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -210,7 +206,7 @@ fn OrgEditor(
                     open.set(None);
                     reload();
                 }
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -265,7 +261,7 @@ fn Admins(
             match http::post_json::<_, OrgAdmin>(Some(&token), &paths::org_admins(org), &body).await
             {
                 Ok(_) => reload(),
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -274,7 +270,7 @@ fn Admins(
         spawn_local(async move {
             match http::delete(&token, &paths::org_admin(org, user)).await {
                 Ok(()) => reload(),
-                Err(e) => set_error.set(Some(say(e))),
+                Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
         });
     };

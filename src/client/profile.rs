@@ -6,19 +6,15 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::http::{self, ApiError};
+use super::components::say;
+use super::http;
 use super::sync::Ctx;
 use crate::api::{Exemption, MemberDetail, MobileRegistration, paths};
 use crate::model::Membership;
 use crate::org::{TAGS, check_profile};
 use crate::study::Audience;
 
-fn say(e: ApiError) -> String {
-    match e {
-        ApiError::Offline => "当前无网络，成员资料需要联网查看和修改".to_owned(),
-        e => e.message(),
-    }
-}
+const OFFLINE: &str = "当前无网络，成员资料需要联网查看和修改";
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -38,7 +34,7 @@ pub fn ProfilePage() -> impl IntoView {
                     detail.set(Some(d));
                     set_message.set(None);
                 }
-                Err(e) => set_message.set(Some(say(e))),
+                Err(e) => set_message.set(Some(say(e, OFFLINE))),
             }
         });
     }
@@ -85,7 +81,7 @@ fn Access(disabled: bool, id: i64) -> impl IntoView {
                         "账号已恢复。请为其发邀请，设置密码后即可登录。".to_owned()
                     }));
                 }
-                Err(e) => set_note.set(Some(say(e))),
+                Err(e) => set_note.set(Some(say(e, OFFLINE))),
             }
         });
     };
@@ -162,7 +158,7 @@ fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
                     true,
                     "已保存。新的免参加和参加的支部从此后发布的活动起生效。".to_owned(),
                 ))),
-                Err(e) => set_note.set(Some((false, say(e)))),
+                Err(e) => set_note.set(Some((false, say(e, OFFLINE)))),
             }
         });
     };

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::components::download;
+use super::components::{YearSwitch, download};
 use super::http::{self, ApiError};
 use super::study::when_and_hours;
 use super::sync::Ctx;
@@ -238,11 +238,7 @@ pub fn OverviewPage() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"学时完成情况"</h1>
-            <div class="year-switch">
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y -= 1)>"‹ 上一年"</button>
-                <strong>{move || format!("{}年", year.get())}</strong>
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y += 1)>"下一年 ›"</button>
-            </div>
+            <YearSwitch year/>
             <button type="button" class="secondary" on:click=excel>"导出 Excel"</button>
             {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
             {move || match data.get() {

@@ -6,6 +6,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use super::components::YearSwitch;
 use super::sync::Ctx;
 use crate::api::{Change, StudyEntry, StudyView, WithdrawStudy};
 use crate::model::Role;
@@ -103,11 +104,7 @@ pub fn StudyPage() -> impl IntoView {
     view! {
         <section class="card" data-testid="study-progress">
             <h1>"学习记录"</h1>
-            <div class="year-switch">
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y -= 1)>"‹ 上一年"</button>
-                <strong>{move || format!("{}年", year.get())}</strong>
-                <button type="button" class="link" on:click=move |_| year.update(|y| *y += 1)>"下一年 ›"</button>
-            </div>
+            <YearSwitch year/>
             <p class="hint">{move || format!("学时要求：{}", audience(ctx).label())}</p>
             {move || progress().into_iter().map(|p| view! { <ProgressLine progress=p/> }).collect_view()}
             <p class="hint">"学时以组织认定为准：待认定的记录认定后计入；跨年的培训按天数分别计入各年。"</p>
