@@ -461,16 +461,7 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         audience: String,
         two_factor: bool,
     }
-    let Row {
-        id,
-        name,
-        phone,
-        role,
-        org_id,
-        org_name,
-        audience,
-        two_factor,
-    } = sqlx::query_as(
+    let row: Row = sqlx::query_as(
         "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name AS org_name, u.audience,
                 u.totp_secret IS NOT NULL AS two_factor
          FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
@@ -478,22 +469,22 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
     .bind(user_id)
     .fetch_one(&state.db.reader)
     .await?;
-    let role = stored_role(id, &role)?;
+    let role = stored_role(row.id, &row.role)?;
     let groups = if role == Role::Lead {
-        groups_of(&mut *state.db.reader.acquire().await?, org_id).await?
+        groups_of(&mut *state.db.reader.acquire().await?, row.org_id).await?
     } else {
         Vec::new()
     };
     Ok(Me {
-        id,
-        name,
-        phone,
+        id: row.id,
+        name: row.name,
+        phone: row.phone,
         role,
-        org_id,
-        org_name,
-        audience: Audience::parse(&audience).unwrap_or_default(),
+        org_id: row.org_id,
+        org_name: row.org_name,
+        audience: Audience::parse(&row.audience).unwrap_or_default(),
         groups,
-        two_factor,
+        two_factor: row.two_factor,
     })
 }
 
