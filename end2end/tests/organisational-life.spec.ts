@@ -2,7 +2,7 @@
 // signal and verified when the record arrives, leave approved, make-ups approved and refused, 补学, and
 // closing, printing and exporting the meeting record.
 import { readFileSync } from 'node:fs';
-import { test, expect, apiPublishRotating, apiPull, rotatingCode, LEAD, MEMBER, MEMBER2, shanghaiInput } from './fixtures';
+import { test, expect, apiPublish, apiPublishRotating, apiPull, apiPush, rotatingCode, LEAD, MEMBER, MEMBER2, shanghaiInput } from './fixtures';
 
 test('offline, the lead shows a rotating code and QR and a member signs in with it; verified after sync', async ({ server, newApp }) => {
   const { app: lead, context: leadPhone } = await newApp();
@@ -199,6 +199,26 @@ test('the lead settles the roster, closes the record, prints it and exports it a
   await lead.page.getByRole('link', { name: '返回活动' }).click();
   await expect(lead.page.getByRole('button', { name: '归档' })).toHaveCount(0);
   await expect(lead.page.getByRole('button', { name: /标记出席/ })).toHaveCount(0);
+});
+
+test('a reason the lead is typing stays while a sync brings another member\'s sign-in', async ({ server, newApp }) => {
+  const meeting = await apiPublish(server, '周五主题党日');
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await lead.page.getByRole('link', { name: /周五主题党日/ }).click();
+  await lead.page.getByRole('button', { name: '缺席原因 张伟' }).click();
+  await lead.page.getByLabel('记为缺席：请填写原因').fill('在工地值');
+
+  // 李明 signs in from his own phone; the lead's phone syncs and shows it.
+  expect((await apiPush(server, MEMBER, 'sign_in', { activity_id: meeting.id, code: meeting.code })).status).toBe('applied');
+  await lead.page.getByRole('button', { name: '立即同步' }).click();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText('已签到');
+
+  // The row the lead was writing in was not redrawn: the half-typed reason is still there.
+  await expect(lead.page.getByLabel('记为缺席：请填写原因')).toHaveValue('在工地值');
+  await lead.page.getByLabel('记为缺席：请填写原因').pressSequentially('班');
+  await lead.page.getByRole('button', { name: '确定' }).click();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '张伟' })).toContainText('缺席');
 });
 
 test('location sign-in: only with separate consent, one fix, and only the outcome leaves the phone', async ({ server, newApp }) => {
