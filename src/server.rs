@@ -42,7 +42,7 @@ use utoipa::OpenApi;
 use crate::api::Settings;
 
 pub use db::Db;
-pub use error::AppError;
+pub use error::{AppError, Deferred};
 /// A roster file as rows of text (for the parser property tests).
 pub use roster::read_table as read_roster;
 pub use site::Site;

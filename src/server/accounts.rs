@@ -5,7 +5,6 @@
 //! A code is 8 characters from an alphabet without look-alikes (about 2^39 codes), kept only as a SHA-256,
 //! valid for [`INVITATION_MS`] and once. Wrong codes are throttled per address like logins.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::{Json, Router, routing::get, routing::post};
 use rand::Rng;
@@ -22,7 +21,7 @@ use super::throttle;
 use super::db::{
     LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
 };
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
     MemberAccess, MemberDetail, MemberPage, MemberProfile, MemberRow, MobileRegistration,
@@ -135,9 +134,9 @@ fn member_row(fields: MemberFields) -> MemberRow {
 pub async fn members(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<MembersQuery>, QueryRejection>,
+    query: Deferred<Query<MembersQuery>>,
 ) -> Result<Json<MemberPage>, AppError> {
-    let Query(MembersQuery { org, from, q }) = query?;
+    let Query(MembersQuery { org, from, q }) = query.read()?;
     let q = q.trim();
     if q.chars().count() > 50 {
         return Err(AppError::BadRequest("查找内容最多50字".to_owned()));
@@ -299,9 +298,9 @@ pub async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfi
 pub async fn member(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
+    id: Deferred<Path<i64>>,
 ) -> Result<Json<MemberDetail>, AppError> {
-    let Path(id) = id?;
+    let Path(id) = id.read()?;
     let mut conn = state.db.reader.acquire().await?;
     Ok(Json(detail(&mut conn, &user, id).await?))
 }
@@ -338,11 +337,11 @@ async fn detail(
 pub async fn edit_member(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<MemberProfile>, JsonRejection>,
+    id: Deferred<Path<i64>>,
+    body: Deferred<Json<MemberProfile>>,
 ) -> Result<Json<MemberDetail>, AppError> {
-    let Path(id) = id?;
-    let Json(p) = body?;
+    let Path(id) = id.read()?;
+    let Json(p) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
     let member = editable(&mut tx, &user, id).await?;
     leads_manage_members_only(&user, &member)?;
@@ -486,9 +485,9 @@ pub async fn edit_member(
 pub async fn invite(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<NewInvitation>, JsonRejection>,
+    body: Deferred<Json<NewInvitation>>,
 ) -> Result<Json<Invitation>, AppError> {
-    let Json(NewInvitation { user_id }) = body?;
+    let Json(NewInvitation { user_id }) = body.read()?;
     if user.role == Role::Member {
         return Err(AppError::Forbidden("只有书记和管理员可以发邀请"));
     }
@@ -571,11 +570,11 @@ pub async fn invite(
 pub async fn set_access(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<MemberAccess>, JsonRejection>,
+    id: Deferred<Path<i64>>,
+    body: Deferred<Json<MemberAccess>>,
 ) -> Result<Json<MemberRow>, AppError> {
-    let Path(id) = id?;
-    let Json(access) = body?;
+    let Path(id) = id.read()?;
+    let Json(access) = body.read()?;
     let reason = access.reason.trim();
     if reason.chars().count() > crate::life::MAX_REASON_CHARS {
         return Err(AppError::BadRequest("原因不能超过200字".to_owned()));
@@ -642,9 +641,9 @@ pub async fn set_access(
 pub async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<PasswordChange>, JsonRejection>,
+    body: Deferred<Json<PasswordChange>>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    let Json(change) = body?;
+    let Json(change) = body.read()?;
     if change.current.len() > 256 {
         return Err(AppError::BadRequest("密码过长".to_owned()));
     }
@@ -706,9 +705,9 @@ pub async fn change_password(
 pub async fn check(
     State(state): State<AppState>,
     address: ClientAddress,
-    body: Result<Json<JoinCheck>, JsonRejection>,
+    body: Deferred<Json<JoinCheck>>,
 ) -> Result<Json<JoinPreview>, AppError> {
-    let Json(JoinCheck { code }) = body?;
+    let Json(JoinCheck { code }) = body.read()?;
     let mut conn = state.db.reader.acquire().await?;
     let (user_id, expires_at) = valid_code(&state, &mut conn, &address, &code).await?;
     let (name, phone, org_name): (String, String, String) = sqlx::query_as(
@@ -735,9 +734,9 @@ pub async fn check(
 pub async fn join(
     State(state): State<AppState>,
     address: ClientAddress,
-    body: Result<Json<JoinRequest>, JsonRejection>,
+    body: Deferred<Json<JoinRequest>>,
 ) -> Result<Json<LoginResponse>, AppError> {
-    let Json(req) = body?;
+    let Json(req) = body.read()?;
     if !req.privacy_consent {
         return Err(AppError::BadRequest(
             "请先阅读并同意《个人信息保护说明》".to_owned(),

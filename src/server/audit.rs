@@ -1,13 +1,12 @@
 //! The audit log, for district admins: every lead's and admin's action (publishing, confirming, each decision
 //! with its reason, imports, 学时 recognised or returned, rule changes), newest first, a page at a time.
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 
 use super::auth::CurrentUser;
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
 use crate::model::Role;
 
@@ -31,12 +30,12 @@ pub struct AuditQuery {
 pub async fn audit_log(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    query: Deferred<Query<AuditQuery>>,
 ) -> Result<Json<AuditPage>, AppError> {
     if user.role != Role::Admin {
         return Err(AppError::Forbidden("只有区委组织部管理员可以查看操作日志"));
     }
-    let Query(AuditQuery { before }) = query?;
+    let Query(AuditQuery { before }) = query.read()?;
     let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
         "SELECT l.id, l.at, u.name, u.role, l.action, l.subject
          FROM audit_log l JOIN users u ON u.id = l.actor_id

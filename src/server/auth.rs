@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::{Json, Router, routing::get, routing::post};
@@ -19,7 +18,7 @@ use sqlx::SqliteConnection;
 
 use super::db::{groups_of, now_ms, within};
 use super::security::notices_at_login;
-use super::{AppError, AppState, throttle};
+use super::{AppError, AppState, Deferred, throttle};
 use crate::api::{ErrorBody, LoginRequest, LoginResponse, Me, paths};
 use crate::model::{Role, mask_phone};
 use crate::study::Audience;
@@ -223,9 +222,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub async fn login(
     State(state): State<AppState>,
     address: ClientAddress,
-    body: Result<Json<LoginRequest>, JsonRejection>,
+    body: Deferred<Json<LoginRequest>>,
 ) -> Result<Json<LoginResponse>, AppError> {
-    let Json(req) = body?;
+    let Json(req) = body.read()?;
     let phone = req.phone.trim().to_owned();
     if req.password.len() > 256
         || phone.len() > 32

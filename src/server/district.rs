@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
@@ -16,7 +15,7 @@ use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, ORG_TREE, now_ms};
 use super::register::{attachment, quiet_members};
 use super::study::{Tally, audience_counts, study_counts};
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{BranchRow, DistrictView, ErrorBody, OrgRef, paths};
 use crate::district::{
     CALENDAR, GROUP_RULE, NO_GROUPS, Period, check, current, every_group, percent,
@@ -49,9 +48,9 @@ pub struct DistrictQuery {
 pub async fn district(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<DistrictQuery>, QueryRejection>,
+    query: Deferred<Query<DistrictQuery>>,
 ) -> Result<Response, AppError> {
-    let Query(q) = query?;
+    let Query(q) = query.read()?;
     let now = now_ms();
     let period = Period::new(q.year.unwrap_or_else(|| current(now).0), q.quarter)
         .ok_or_else(|| AppError::BadRequest("年份或季度无效".to_owned()))?;

@@ -5,7 +5,9 @@
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::ErrorBody;
@@ -133,5 +135,51 @@ impl From<QueryRejection> for AppError {
 impl From<PathRejection> for AppError {
     fn from(r: PathRejection) -> Self {
         AppError::BadRequest(format!("路径参数无效：{}", r.body_text()))
+    }
+}
+
+/// A part of the request — its JSON body, query or path, as axum's extractor `E` reads it — kept until
+/// the handler asks for it with `.read()?`, which answers a malformed part as the [`AppError`] above.
+/// Handlers ask after their role checks, so that whoever may not call an endpoint is told so (403)
+/// before anything about the shape of what they sent (400).
+pub struct Deferred<E>(Result<E, AppError>);
+
+impl<E> Deferred<E> {
+    pub fn read(self) -> Result<E, AppError> {
+        self.0
+    }
+}
+
+/// A body (`Deferred<Json<T>>`).
+impl<S, E> FromRequest<S> for Deferred<E>
+where
+    E: FromRequest<S>,
+    E::Rejection: Into<AppError>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Deferred(
+            E::from_request(req, state).await.map_err(Into::into),
+        ))
+    }
+}
+
+/// The query or the path (`Deferred<Query<T>>`, `Deferred<Path<T>>`).
+impl<S, E> FromRequestParts<S> for Deferred<E>
+where
+    E: FromRequestParts<S>,
+    E::Rejection: Into<AppError>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Deferred(
+            E::from_request_parts(parts, state)
+                .await
+                .map_err(Into::into),
+        ))
     }
 }

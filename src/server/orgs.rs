@@ -4,7 +4,6 @@
 //! (党委管理员) and withdraw them. A committee admin reads their own part of the tree. Every change is
 //! audited.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
@@ -12,7 +11,7 @@ use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, audit, now_ms};
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::{Role, is_valid_phone};
 use crate::org::{OrgForm, check};
@@ -188,10 +187,10 @@ fn day(s: &Option<String>) -> Option<String> {
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<OrgEntry>, JsonRejection>,
+    body: Deferred<Json<OrgEntry>>,
 ) -> Result<Json<OrgNode>, AppError> {
     admin_only(&user)?;
-    let Json(e) = body?;
+    let Json(e) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
     let id = add(&mut tx, &e, user.id, now_ms()).await?;
     let node = nodes(&mut tx, Some(id)).await?.remove(0);
@@ -240,12 +239,12 @@ pub async fn add(
 pub async fn edit(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<OrgEntry>, JsonRejection>,
+    id: Deferred<Path<i64>>,
+    body: Deferred<Json<OrgEntry>>,
 ) -> Result<Json<OrgNode>, AppError> {
     admin_only(&user)?;
-    let Path(id) = id?;
-    let Json(e) = body?;
+    let Path(id) = id.read()?;
+    let Json(e) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
     let current = nodes(&mut tx, Some(id))
         .await?
@@ -302,10 +301,10 @@ pub async fn edit(
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
+    id: Deferred<Path<i64>>,
 ) -> Result<StatusCode, AppError> {
     admin_only(&user)?;
-    let Path(id) = id?;
+    let Path(id) = id.read()?;
     let mut tx = state.db.writer.begin().await?;
     let node = nodes(&mut tx, Some(id))
         .await?
@@ -343,12 +342,12 @@ pub async fn remove(
 pub async fn add_admin(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<NewOrgAdmin>, JsonRejection>,
+    id: Deferred<Path<i64>>,
+    body: Deferred<Json<NewOrgAdmin>>,
 ) -> Result<Json<OrgAdmin>, AppError> {
     admin_only(&user)?;
-    let Path(id) = id?;
-    let Json(NewOrgAdmin { name, phone }) = body?;
+    let Path(id) = id.read()?;
+    let Json(NewOrgAdmin { name, phone }) = body.read()?;
     let (name, phone) = (name.trim(), phone.trim());
     if name.is_empty() || name.chars().count() > 30 {
         return Err(AppError::BadRequest("姓名应为1到30个字".to_owned()));
@@ -425,10 +424,10 @@ pub async fn add_admin(
 pub async fn remove_admin(
     State(state): State<AppState>,
     user: CurrentUser,
-    ids: Result<Path<(i64, i64)>, PathRejection>,
+    ids: Deferred<Path<(i64, i64)>>,
 ) -> Result<StatusCode, AppError> {
     admin_only(&user)?;
-    let Path((id, user_id)) = ids?;
+    let Path((id, user_id)) = ids.read()?;
     let mut tx = state.db.writer.begin().await?;
     let found: Option<(String, String)> = sqlx::query_as(
         "SELECT u.name, o.name FROM users u JOIN orgs o ON o.id = u.org_id

@@ -1,7 +1,6 @@
 //! The lead's desk work, online: the attendance register of one activity as CSV or Excel, and the quiet
 //! list of members without any participation for a while.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +12,7 @@ use super::activities::{ACTIVITY_COLUMNS, ActivityRecord};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, now_ms};
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{AttendanceView, ErrorBody, Participation, QuietMember, paths};
 use crate::life::Quorum;
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, Tally};
@@ -190,11 +189,11 @@ impl Register {
 pub async fn register(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<RegisterQuery>, QueryRejection>,
+    id: Deferred<Path<String>>,
+    query: Deferred<Query<RegisterQuery>>,
 ) -> Result<Response, AppError> {
-    let Path(id) = id?;
-    let Query(RegisterQuery { format }) = query?;
+    let Path(id) = id.read()?;
+    let Query(RegisterQuery { format }) = query.read()?;
     if format != "csv" && format != "xlsx" {
         return Err(AppError::BadRequest("format 只能是 csv 或 xlsx".to_owned()));
     }
@@ -282,9 +281,9 @@ fn percent_encode(s: &str) -> String {
 pub async fn roster(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<String>, PathRejection>,
+    id: Deferred<Path<String>>,
 ) -> Result<Json<Vec<AttendanceView>>, AppError> {
-    let Path(id) = id?;
+    let Path(id) = id.read()?;
     let mut conn = state.db.reader.acquire().await?;
     let org: i64 = sqlx::query_scalar("SELECT org_id FROM activities WHERE id = ?")
         .bind(&id)

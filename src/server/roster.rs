@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::{Json, Router, routing::post};
 use serde::Deserialize;
@@ -21,7 +20,7 @@ use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
 use super::db::{ORG_SCOPE, audit, now_ms};
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
 use crate::org::LEAD_POSTS;
@@ -56,7 +55,7 @@ pub struct ImportQuery {
 pub async fn import(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<ImportQuery>, QueryRejection>,
+    query: Deferred<Query<ImportQuery>>,
     body: Bytes,
 ) -> Result<Json<ImportReport>, AppError> {
     // A committee admin imports their 党委's branches only.
@@ -67,7 +66,7 @@ pub async fn import(
             return Err(AppError::Forbidden("只有管理员可以导入名册"));
         }
     };
-    let Query(ImportQuery { dry_run }) = query?;
+    let Query(ImportQuery { dry_run }) = query.read()?;
     let table = parse_off_the_runtime(body)
         .await?
         .map_err(AppError::BadRequest)?;

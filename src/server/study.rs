@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
@@ -18,7 +17,7 @@ use super::applying::{Applying, Outcome, refuse};
 use super::auth::{CurrentUser, Person};
 use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, resume_at, scope_orgs};
 use super::register::attachment;
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{
     AudienceCount, ErrorBody, Evidence, OrgRef, OverviewRow, ReviewStudy, StudyEntry,
     StudyOverview, StudyView, WithdrawStudy, paths,

@@ -23,7 +23,6 @@
 //! the author's own push is believed (the session says who sent it), but someone else may import only a
 //! member's unsigned sign-in, request or study record.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use std::sync::OnceLock;
 
@@ -34,7 +33,7 @@ use sqlx::SqliteConnection;
 use super::applying::{Applying, Outcome, Refusal, end_savepoint, refuse, savepoint};
 use super::auth::{CurrentUser, Person, find_person};
 use super::db::{Sequence, audit, now_ms};
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use super::{activities, attendance, rights, study};
 use crate::api::{
     ActivityView, AttendanceView, Change, DeviceKey, ErrorBody, FeedbackView, MAX_BATCH,
@@ -68,9 +67,9 @@ pub const IMPORT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub async fn push(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<PushRequest>, JsonRejection>,
+    body: Deferred<Json<PushRequest>>,
 ) -> Result<Json<PushResponse>, AppError> {
-    let Json(req) = body?;
+    let Json(req) = body.read()?;
     if req.protocol < MIN_PROTOCOL {
         return Err(AppError::UpgradeRequired);
     }
@@ -109,9 +108,9 @@ pub async fn push(
 pub async fn import(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<UnsentFile>, JsonRejection>,
+    body: Deferred<Json<UnsentFile>>,
 ) -> Result<Json<PushResponse>, AppError> {
-    let Json(file) = body?;
+    let Json(file) = body.read()?;
     if file.app != UnsentFile::APP {
         return Err(AppError::BadRequest(
             "这不是红雁导出的未上传记录文件".to_owned(),
@@ -185,9 +184,9 @@ fn check_device_id(device_id: &str) -> Result<(), AppError> {
 pub async fn register_key(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<DeviceKey>, JsonRejection>,
+    body: Deferred<Json<DeviceKey>>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    let Json(key) = body?;
+    let Json(key) = body.read()?;
     check_device_id(&key.device_id)?;
     if verifying_key(&key.public_key).is_none() {
         return Err(AppError::BadRequest("签名公钥无效".to_owned()));
@@ -719,9 +718,9 @@ pub struct PullQuery {
 pub async fn pull(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<PullQuery>, QueryRejection>,
+    query: Deferred<Query<PullQuery>>,
 ) -> Result<Json<PullResponse>, AppError> {
-    let Query(PullQuery { cursor }) = query?;
+    let Query(PullQuery { cursor }) = query.read()?;
     if cursor < 0 {
         return Err(AppError::BadRequest("cursor 不能为负数".to_owned()));
     }

@@ -1246,3 +1246,53 @@ async fn the_audit_log_is_for_district_admins_newest_first_a_page_at_a_time() {
         total
     );
 }
+
+#[tokio::test]
+async fn whoever_may_not_call_an_endpoint_is_told_so_before_anything_about_what_they_sent() {
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let admin = h.login("13800000009").await;
+    let broken = json!(["not", "an", "object"]);
+    // A member's malformed body to an admin's endpoint: 403, not a hint at the body's shape.
+    for (method, path) in [("POST", paths::ORGS), ("PUT", paths::STUDY_RULES)] {
+        let refused = h
+            .call(method, path, Some(&member), Some(broken.clone()))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{method} {path}");
+        let malformed = h
+            .call(method, path, Some(&admin), Some(broken.clone()))
+            .await;
+        assert_eq!(
+            malformed.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path}"
+        );
+    }
+    // Rules with a field missing or unknown would have become the defaults: refused, and kept as they were.
+    let before = h.call("GET", paths::STUDY_RULES, Some(&admin), None).await;
+    for partial in [json!({}), json!({"name": 5}), json!({"day_hours": 15})] {
+        let reply = h.call("PUT", paths::STUDY_RULES, Some(&admin), Some(partial)).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let after = h.call("GET", paths::STUDY_RULES, Some(&admin), None).await;
+    assert_eq!(before.body, after.body);
+    // The same for a malformed query.
+    let refused = h
+        .call(
+            "GET",
+            &format!("{}?before=x", paths::AUDIT),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let malformed = h
+        .call(
+            "GET",
+            &format!("{}?before=x", paths::AUDIT),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+}

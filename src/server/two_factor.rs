@@ -4,7 +4,6 @@
 //! it on with a secret they did not save; turning it off takes a current code; each code works once.
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::post};
 use hmac::{Hmac, Mac};
@@ -15,7 +14,7 @@ use sqlx::SqliteConnection;
 use super::auth::CurrentUser;
 use super::db::now_ms;
 use super::security::account_event;
-use super::{AppError, AppState};
+use super::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, TwoFactorChange, TwoFactorSetup, paths};
 
 /// Seconds each code stands for.
@@ -141,10 +140,10 @@ pub async fn start(
 pub async fn change(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Result<Json<TwoFactorChange>, JsonRejection>,
+    body: Deferred<Json<TwoFactorChange>>,
 ) -> Result<StatusCode, AppError> {
     admin_only(&user)?;
-    let Json(change) = body?;
+    let Json(change) = body.read()?;
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
     let (current, pending): (Option<String>, Option<String>) =

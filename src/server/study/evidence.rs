@@ -21,11 +21,11 @@ fn check_data_url(data_url: &str) -> Result<(), AppError> {
 pub async fn put_evidence(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Json<Evidence>, JsonRejection>,
+    id: Deferred<Path<String>>,
+    body: Deferred<Json<Evidence>>,
 ) -> Result<Response, AppError> {
-    let Path(id) = id?;
-    let Json(evidence) = body?;
+    let Path(id) = id.read()?;
+    let Json(evidence) = body.read()?;
     check_data_url(&evidence.data_url)?;
     let mut tx = state.db.writer.begin().await?;
     let (owner, status) = stored(&mut tx, &id)
@@ -81,9 +81,9 @@ pub async fn put_evidence(
 pub async fn get_evidence(
     State(state): State<AppState>,
     user: CurrentUser,
-    id: Result<Path<String>, PathRejection>,
+    id: Deferred<Path<String>>,
 ) -> Result<Json<Evidence>, AppError> {
-    let Path(id) = id?;
+    let Path(id) = id.read()?;
     let mut conn = state.db.reader.acquire().await?;
     type Row = (i64, String, i64, String, Option<String>);
     let (author_id, role, org_id, audience, data_url): Row = sqlx::query_as(

@@ -23,9 +23,9 @@ pub struct OverviewQuery {
 pub async fn overview(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<OverviewQuery>, QueryRejection>,
+    query: Deferred<Query<OverviewQuery>>,
 ) -> Result<Response, AppError> {
-    let Query(q) = query?;
+    let Query(q) = query.read()?;
     let year = q.year.unwrap_or_else(|| Day::of_millis(now_ms()).year());
     if !(2000..=2100).contains(&year) {
         return Err(AppError::BadRequest("年份无效".to_owned()));
