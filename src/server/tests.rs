@@ -1271,7 +1271,9 @@ async fn whoever_may_not_call_an_endpoint_is_told_so_before_anything_about_what_
     // Rules with a field missing or unknown would have become the defaults: refused, and kept as they were.
     let before = h.call("GET", paths::STUDY_RULES, Some(&admin), None).await;
     for partial in [json!({}), json!({"name": 5}), json!({"day_hours": 15})] {
-        let reply = h.call("PUT", paths::STUDY_RULES, Some(&admin), Some(partial)).await;
+        let reply = h
+            .call("PUT", paths::STUDY_RULES, Some(&admin), Some(partial))
+            .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let after = h.call("GET", paths::STUDY_RULES, Some(&admin), None).await;
