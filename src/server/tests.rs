@@ -1278,7 +1278,7 @@ async fn whoever_may_not_call_an_endpoint_is_told_so_before_anything_about_what_
     }
     let after = h.call("GET", paths::STUDY_RULES, Some(&admin), None).await;
     assert_eq!(before.body, after.body);
-    // The same for a malformed query.
+    // The same for a malformed query (an admin's gets 400: see the audit log's test).
     let refused = h
         .call(
             "GET",
@@ -1288,13 +1288,4 @@ async fn whoever_may_not_call_an_endpoint_is_told_so_before_anything_about_what_
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    let malformed = h
-        .call(
-            "GET",
-            &format!("{}?before=x", paths::AUDIT),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 }
