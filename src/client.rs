@@ -16,6 +16,7 @@ mod health;
 mod home;
 mod http;
 mod lead;
+mod load;
 mod login;
 mod me;
 mod member;

@@ -11,6 +11,8 @@ use sha2::Sha256;
 
 use crate::model::{AttendanceStatus, Membership, Millis};
 
+crate::model::choices!(ActivityMode, LeaveCategory);
+
 /// 线下 / 线上 / 线上+线下.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

@@ -6,6 +6,37 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A closed set of values a form offers to choose from: every value, its wire name and its words.
+pub trait Choice: Copy + PartialEq + 'static {
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
+    fn label(self) -> &'static str;
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+}
+
+/// [`Choice`] through each type's own `ALL`, `as_str` and `label`: `choices!(StudyKind, Audience);` beside
+/// the types.
+macro_rules! choices {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::model::Choice for $t {
+            const ALL: &'static [Self] = &<$t>::ALL;
+            fn as_str(self) -> &'static str {
+                <$t>::as_str(self)
+            }
+            fn label(self) -> &'static str {
+                <$t>::label(self)
+            }
+        }
+    )*};
+}
+
+pub(crate) use choices;
+
+choices!(ActivityKind);
+
 /// What a signed-in person may do. A lead acts on their own branch; a committee admin (党委管理员) on their
 /// 党委 and everything below it; a district admin on the district, and alone keeps its tree, rules and log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -803,5 +834,23 @@ mod tests {
     fn clock_skew_over_five_minutes_is_flagged() {
         assert!(!is_skewed(SKEW_LIMIT_MS));
         assert!(is_skewed(-SKEW_LIMIT_MS - 1));
+    }
+
+    #[test]
+    fn every_choice_a_form_offers_reads_back_as_itself_and_says_its_name_in_chinese() {
+        fn each<T: Choice + std::fmt::Debug>() {
+            assert!(!T::ALL.is_empty());
+            for &v in T::ALL {
+                assert_eq!(T::parse(v.as_str()), Some(v));
+                assert!(v.label().chars().all(|c| !c.is_ascii_lowercase()), "{v:?}");
+            }
+            assert_eq!(T::parse("no_such_value"), None);
+        }
+        each::<ActivityKind>();
+        each::<crate::life::ActivityMode>();
+        each::<crate::life::LeaveCategory>();
+        each::<crate::study::StudyKind>();
+        each::<crate::study::Audience>();
+        each::<crate::api::FeedbackTopic>();
     }
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ActivityKind, civil_from_days, days_from_civil, days_in_month};
 
+crate::model::choices!(StudyKind, Audience);
+
 /// 学时, counted in halves: `Hours(125)` is 62.5 学时. On the wire a plain integer of halves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

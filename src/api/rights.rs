@@ -2,6 +2,8 @@
 
 use super::*;
 
+crate::model::choices!(FeedbackTopic);
+
 /// The privacy notice a consent refers to (bumped when its text changes).
 pub const PRIVACY_VERSION: &str = "2026-11";
 

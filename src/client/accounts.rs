@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::components::say;
 use super::http;
+use super::load::{Loader, Status};
 use super::rights::PrivacyNotice;
 use super::sync::Ctx;
 use crate::api::{
@@ -23,31 +24,23 @@ const OFFLINE: &str = "当前无网络，此操作需要联网，请稍后再试
 /// row has a problem, after the admin confirms.
 #[component]
 pub fn RosterPage() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
     let file = RwSignal::new(None::<Vec<u8>>);
     let report = RwSignal::new(None::<ImportReport>);
-    let (message, set_message) = signal(None::<String>);
+    let loader = Loader::new(OFFLINE);
     let send = move |dry_run: bool| {
-        let (Some(token), Some(bytes)) = (ctx.token(), file.get_untracked()) else {
+        let Some(bytes) = file.get_untracked() else {
             return;
         };
-        set_message.set(Some(
-            if dry_run {
-                "正在检查…"
-            } else {
-                "正在导入…"
-            }
-            .to_owned(),
-        ));
-        spawn_local(async move {
-            let path = format!("{}?dry_run={dry_run}", paths::ROSTER_IMPORT);
-            match http::post_file::<ImportReport>(&token, &path, bytes).await {
-                Ok(r) => {
-                    set_message.set(None);
-                    report.set(Some(r));
-                }
-                Err(e) => set_message.set(Some(say(e, OFFLINE))),
-            }
+        let busy = if dry_run {
+            "正在检查…"
+        } else {
+            "正在导入…"
+        };
+        let path = format!("{}?dry_run={dry_run}", paths::ROSTER_IMPORT);
+        let post = move |token: String| async move { http::post_file(&token, &path, bytes).await };
+        loader.run(busy, post, move |r| {
+            report.set(Some(r));
+            None
         });
     };
     let pick = move |ev: leptos::ev::Event| {
@@ -62,7 +55,7 @@ pub fn RosterPage() -> impl IntoView {
                     file.set(Some(js_sys::Uint8Array::new(&buffer).to_vec()));
                     send(true);
                 }
-                Err(_) => set_message.set(Some("无法读取该文件，请重新选择".to_owned())),
+                Err(_) => loader.say("无法读取该文件，请重新选择"),
             }
         });
     };
@@ -72,7 +65,7 @@ pub fn RosterPage() -> impl IntoView {
             <p class="hint">"上传组织部现有的名册（Excel .xlsx 或 CSV，GBK 编码也可以）。需要“姓名”“手机号”“支部”三列，可选“类别”（正式党员/预备党员）、“职务”、“标签”（流动党员、挂职干部、干部）、“学时对象”。以手机号识别成员：再次导入同一份名册不会重复添加。身份证号等其他列不会读取或保存。"</p>
             <label for="roster-file">"选择名册文件"</label>
             <input id="roster-file" type="file" accept=".xlsx,.csv,text/csv" on:change=pick/>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </section>
         {move || report.get().map(|r| view! { <Report report=r send/> })}
     }
@@ -163,38 +156,17 @@ pub fn MembersPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let members = RwSignal::new(None::<Vec<MemberRow>>);
     let next = RwSignal::new(None::<i64>);
-    let loading = RwSignal::new(false);
-    let (message, set_message) = signal(None::<String>);
+    let loader = Loader::new(OFFLINE);
     let (filter, set_filter) = signal(String::new());
-    // Fetches a page (`from`) or a search (`q`); an answer to anything but the latest question is dropped.
-    // A next page is added only if it is still the one the list is waiting for.
+    // Fetches a page (`from`) or a search (`q`); only the latest question's answer arrives (see `Loader`).
     let load = move |from: Option<i64>, q: String| {
-        let Some(token) = ctx.token() else { return };
-        loading.set(true);
-        spawn_local(async move {
-            let encoded = String::from(js_sys::encode_uri_component(&q));
-            let answer = http::get::<MemberPage>(&token, &paths::members(from, &encoded)).await;
-            loading.set(false);
-            // (None: the page was left while the answer was on its way.)
-            let (Some(asked), Some(waiting)) =
-                (filter.try_get_untracked(), next.try_get_untracked())
-            else {
-                return;
-            };
-            if asked.trim() != q || (from.is_some() && waiting != from) {
-                return;
-            }
-            match answer {
-                Ok(page) => {
-                    members.update(|m| match (m, from) {
-                        (Some(list), Some(_)) => list.extend(page.rows),
-                        (m, _) => *m = Some(page.rows),
-                    });
-                    next.set(page.next);
-                    set_message.set(None);
-                }
-                Err(e) => set_message.set(Some(say(e, OFFLINE))),
-            }
+        let encoded = String::from(js_sys::encode_uri_component(&q));
+        loader.get(paths::members(from, &encoded), move |page: MemberPage| {
+            members.update(|m| match (m, from) {
+                (Some(list), Some(_)) => list.extend(page.rows),
+                (m, _) => *m = Some(page.rows),
+            });
+            next.set(page.next);
         });
     };
     load(None, String::new());
@@ -218,12 +190,11 @@ pub fn MembersPage() -> impl IntoView {
             {admin.then(|| view! { <a href="/roster" class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></a> })}
             <label for="member-filter">"按姓名或手机号查找"</label>
             <input id="member-filter" type="search" prop:value=filter on:input=search/>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
-            {move || members.with(Option::is_none).then(|| view! { <p class="hint">"正在获取…"</p> })}
+            <Status of=loader/>
             <ul class="members">
                 {move || members.get().into_iter().flatten().map(|m| view! { <MemberItem member=m admin/> }).collect_view()}
             </ul>
-            {move || (members.with(|m| m.as_ref().is_some_and(Vec::is_empty)) && !loading.get()).then(|| {
+            {move || (members.with(|m| m.as_ref().is_some_and(Vec::is_empty)) && !loader.busy()).then(|| {
                 let within = match ctx.role() {
                     Some(Role::Admin) => "全区",
                     Some(Role::Committee) => "本党委范围内",
@@ -238,7 +209,7 @@ pub fn MembersPage() -> impl IntoView {
                 view! { <p class="hint" role="status" data-testid="members-none">{text}</p> }
             })}
             {move || next.get().is_some().then(|| view! {
-                <button type="button" class="secondary" disabled=move || loading.get() on:click=more>"显示更多成员"</button>
+                <button type="button" class="secondary" disabled=move || loader.busy() on:click=more>"显示更多成员"</button>
             })}
             {move || (!filter.get().trim().is_empty() && members.with(|m| m.as_ref().is_some_and(|m| m.len() >= LIST_PAGE)))
                 .then(|| view! { <p class="hint">{format!("只显示前{LIST_PAGE}个结果，请输入更完整的姓名或手机号。")}</p> })}

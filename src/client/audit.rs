@@ -2,37 +2,24 @@
 //! Online only; loaded as its own chunk.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use super::http::{self, ApiError};
-use super::sync::Ctx;
+use super::load::{Loader, Status};
 use crate::api::{AuditEntry, AuditPage, paths};
 use crate::model::LocalTime;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
     let entries = RwSignal::new(Vec::<AuditEntry>::new());
     let next = RwSignal::new(None::<i64>);
-    let (message, set_message) = signal(Some("正在获取…".to_owned()));
+    let loader = Loader::new("当前无网络，联网后可查看。");
     let load = move |before: Option<i64>| {
-        let Some(token) = ctx.token() else { return };
         let path = match before {
             Some(id) => format!("{}?before={id}", paths::AUDIT),
             None => paths::AUDIT.to_owned(),
         };
-        spawn_local(async move {
-            match http::get::<AuditPage>(&token, &path).await {
-                Ok(page) => {
-                    entries.update(|e| e.extend(page.entries));
-                    next.set(page.next);
-                    set_message.set(None);
-                }
-                Err(ApiError::Offline) => {
-                    set_message.set(Some("当前无网络，联网后可查看。".to_owned()))
-                }
-                Err(e) => set_message.set(Some(e.message())),
-            }
+        loader.get(path, move |page: AuditPage| {
+            entries.update(|e| e.extend(page.entries));
+            next.set(page.next);
         });
     };
     load(None);
@@ -40,7 +27,7 @@ pub fn AuditPage() -> impl IntoView {
         <section class="card">
             <h1>"操作日志"</h1>
             <p class="hint">"书记和管理员的每一项操作：发布、确认、审批（含理由）、导入、学时认定、修改要求。"</p>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
             <div class="table-scroll">
                 <table class="overview" data-testid="audit-log">
                     <thead><tr><th>"时间"</th><th>"操作人"</th><th>"操作"</th><th>"内容"</th></tr></thead>

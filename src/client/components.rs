@@ -5,7 +5,7 @@ use leptos_router::components::A;
 
 use super::now_ms;
 use super::sync::{Ctx, SyncStatus};
-use crate::model::{LocalTime, Role, age_label, is_skewed};
+use crate::model::{Choice, LocalTime, Role, age_label, is_skewed};
 use crate::outbox::Health;
 
 /// A queue longer than one batch shows a progress bar as well as the count.
@@ -155,22 +155,18 @@ pub fn YearSwitch(year: RwSignal<i64>) -> impl IntoView {
     }
 }
 
-/// Fetches a file the server makes (online only) and saves it as `name`; answers what to tell the person
-/// when that did not work.
-pub async fn download(token: &str, path: &str, name: &str) -> Option<String> {
-    let mime = match name.rsplit('.').next() {
-        Some("csv") => "text/csv",
-        Some("json") => "application/json",
-        _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    };
-    match super::http::get_file(token, path).await {
-        Ok(bytes) => save_file(name, mime, &bytes)
-            .err()
-            .map(|_| "浏览器未能保存文件，请换用手机自带浏览器".to_owned()),
-        Err(super::http::ApiError::Offline) => {
-            Some("当前无网络，导出需要联网，请稍后再试".to_owned())
-        }
-        Err(e) => Some(e.message()),
+/// A `<select>` of every value of `T` in its words, bound to `value`.
+#[component]
+pub fn Select<T>(id: &'static str, value: RwSignal<T>) -> impl IntoView
+where
+    T: Choice + Send + Sync,
+{
+    view! {
+        <select id=id on:change=move |ev| if let Some(v) = T::parse(&event_target_value(&ev)) { value.set(v) }>
+            {T::ALL.iter().map(|&v| view! {
+                <option value=v.as_str() selected=move || value.get() == v>{v.label()}</option>
+            }).collect_view()}
+        </select>
     }
 }
 

@@ -3,10 +3,9 @@
 //! chunk. Rows keep the tree's order: a table to follow up, never a ranking.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use super::components::{YearSwitch, download};
-use super::http::{self, ApiError};
+use super::components::YearSwitch;
+use super::load::{Loader, Status};
 use super::sync::Ctx;
 use crate::api::{AudienceCount, BranchRow, DistrictView, paths};
 use crate::district::{CALENDAR, GROUP_RULE, NO_GROUPS, current, percent};
@@ -20,42 +19,20 @@ pub fn DistrictPage() -> impl IntoView {
     let year = RwSignal::new(this_year);
     let quarter = RwSignal::new(Some(this_quarter));
     let data = RwSignal::new(None::<DistrictView>);
-    let (message, set_message) = signal(None::<String>);
-    // Each request is numbered; an answer to an older one (the person clicked on) is dropped.
-    let asked = StoredValue::new(0u32);
+    let loader = Loader::new("当前无网络，统计需要联网查看。");
     Effect::new(move |_| {
         let path = paths::district(org.get(), year.get(), quarter.get(), "json");
-        let Some(token) = ctx.token() else { return };
-        asked.update_value(|n| *n += 1);
-        let mine = asked.get_value();
-        set_message.set(Some("正在获取…".to_owned()));
-        spawn_local(async move {
-            let answer = http::get::<DistrictView>(&token, &path).await;
-            // (None: the page was left while the answer was on its way.)
-            if asked.try_get_value() != Some(mine) {
-                return;
-            }
-            match answer {
-                Ok(v) => {
-                    data.set(Some(v));
-                    set_message.set(None);
-                }
-                Err(ApiError::Offline) => {
-                    set_message.set(Some("当前无网络，统计需要联网查看。".to_owned()))
-                }
-                Err(e) => set_message.set(Some(e.message())),
-            }
-        });
+        loader.get(path, move |v| data.set(Some(v)));
     });
     let excel = move |_| {
-        let Some(token) = ctx.token() else { return };
         let Some(v) = data.get_untracked() else {
             return;
         };
         let path = paths::district(Some(v.org_id), v.year, v.quarter, "xlsx");
-        let name = format!("组织生活统计-{}-{}.xlsx", v.org_name, v.period);
-        set_message.set(Some("正在导出…".to_owned()));
-        spawn_local(async move { set_message.set(download(&token, &path, &name).await) });
+        loader.download(
+            path,
+            format!("组织生活统计-{}-{}.xlsx", v.org_name, v.period),
+        );
     };
     let admin = ctx.role().is_some_and(Role::administers);
     view! {
@@ -73,7 +50,7 @@ pub fn DistrictPage() -> impl IntoView {
                 <button type="button" class="secondary" on:click=excel>"导出 Excel"</button>
                 <a href="/study/overview" class="row-link"><span>"学时完成情况（按人）"</span><span class="muted">" ›"</span></a>
             </div>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </section>
         {move || data.get().map(|v| view! { <View view=v org admin/> })}
     }

@@ -2,11 +2,9 @@
 //! the outbox, so they work with no signal), cancelling, and closing the meeting record.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::code::CodePanel;
-use super::components::download;
-use super::http::{self, ApiError};
+use super::load::{Loader, Status};
 use super::sync::Ctx;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
@@ -24,31 +22,27 @@ pub fn counts(kind: ActivityKind, rows: &[AttendanceView]) -> (String, Option<St
 }
 
 /// An older activity's roster is no longer synced to a lead's phone (see `life::roster_synced`): fetched
-/// when the activity is opened (online) and kept, so it is there offline afterwards. `note` says what is
+/// when the activity is opened (online) and kept, so it is there offline afterwards. `loader` says what is
 /// missing while it is.
-pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, note: WriteSignal<Option<String>>) {
+pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, loader: Loader) {
     if roster_synced(activity.state, activity.ends_at, None, ctx.server_now()) {
         return;
     }
-    let Some(token) = ctx.token() else { return };
-    let id = activity.id.clone();
-    note.set(Some("正在获取这次较早活动的应到名单…".to_owned()));
-    spawn_local(async move {
-        match http::get::<Vec<AttendanceView>>(&token, &paths::roster(&id)).await {
-            Ok(rows) => {
-                ctx.cache
-                    .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
-                ctx.save_cache();
-                note.set(None);
-            }
-            Err(ApiError::Offline) => note.set(Some(
-                "这是较早的活动，本机只保存近期活动的应到名单。联网后打开即可查看完整名单。"
-                    .to_owned(),
-            )),
-            Err(e) => note.set(Some(e.message())),
-        }
-    });
+    let path = paths::roster(&activity.id);
+    loader.get_saying(
+        "正在获取这次较早活动的应到名单…",
+        path,
+        move |rows: Vec<AttendanceView>| {
+            ctx.cache
+                .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
+            ctx.save_cache();
+        },
+    );
 }
+
+/// What the lead is told when an older activity's roster cannot be fetched.
+pub const OLDER_ROSTER_OFFLINE: &str =
+    "这是较早的活动，本机只保存近期活动的应到名单。联网后打开即可查看完整名单。";
 
 #[component]
 pub fn LeadView(activity: ActivityView) -> impl IntoView {
@@ -94,8 +88,8 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
     };
     // The code's key leaves the phone once signing in is over (see `Cache::forget_ended_secrets`).
     let has_code = activity.secret.is_some() || activity.code.is_some();
-    let (older, set_older) = signal(None::<String>);
-    fetch_older_roster(ctx, &activity, set_older);
+    let older = Loader::new(OLDER_ROSTER_OFFLINE);
+    fetch_older_roster(ctx, &activity, older);
     view! {
         {(open && has_code).then(|| view! {
             <section class="card code-card">
@@ -106,7 +100,7 @@ pub fn LeadView(activity: ActivityView) -> impl IntoView {
         })}
         <section class="card">
             <h2>"签到情况"</h2>
-            {move || older.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=older/>
             <p class="tally" data-testid="tally">{move || counts().0}</p>
             {move || counts().1.map(|q| view! { <p class="tally" data-testid="quorum">{q}</p> })}
             {open.then(|| view! {
@@ -436,26 +430,20 @@ fn CancelForm(activity: ActivityView) -> impl IntoView {
 /// Downloads the register from the server (online only), as CSV or Excel.
 #[component]
 pub fn Export(activity: ActivityView) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let (message, set_message) = signal(None::<String>);
+    let loader = Loader::new("");
     let fetch = move |format: &'static str| {
-        let Some(token) = ctx.token() else {
-            return;
-        };
-        let (id, title) = (activity.id.clone(), activity.title.clone());
-        set_message.set(Some("正在导出…".to_owned()));
-        spawn_local(async move {
-            let path = paths::register(&id, format);
-            let outcome = download(&token, &path, &format!("签到登记-{title}.{format}")).await;
-            set_message.set(outcome);
-        });
+        let (id, title) = (&activity.id, &activity.title);
+        loader.download(
+            paths::register(id, format),
+            format!("签到登记-{title}.{format}"),
+        );
     };
     let csv = fetch.clone();
     view! {
         <div class="export">
             <button type="button" class="secondary" on:click=move |_| csv("csv")>"导出 CSV"</button>
             <button type="button" class="secondary" on:click=move |_| fetch("xlsx")>"导出 Excel"</button>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </div>
     }
 }

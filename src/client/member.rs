@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use leptos::task::spawn_local;
 
+use super::components::Select;
 use super::geo::one_fix;
 use super::store;
 use super::sync::Ctx;
@@ -273,7 +274,7 @@ fn LocationSignIn(activity_id: String, fence: Fence) -> impl IntoView {
 #[component]
 fn RequestForm(activity_id: String, kind: RequestKind) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let (category, set_category) = signal(LeaveCategory::Work);
+    let category = RwSignal::new(LeaveCategory::Work);
     let (reason, set_reason) = signal(String::new());
     let (error, set_error) = signal(None::<String>);
     let (title, prompt, button) = match kind {
@@ -317,11 +318,7 @@ fn RequestForm(activity_id: String, kind: RequestKind) -> impl IntoView {
             <form on:submit=submit>
                 {(kind == RequestKind::Leave).then(|| view! {
                     <label for="leave-category">"类别"</label>
-                    <select id="leave-category" on:change=move |ev| {
-                        set_category.set(LeaveCategory::parse(&event_target_value(&ev)).unwrap_or_default())
-                    }>
-                        {LeaveCategory::ALL.into_iter().map(|c| view! { <option value=c.as_str()>{c.label()}</option> }).collect_view()}
-                    </select>
+                    <Select id="leave-category" value=category/>
                 })}
                 <label for=field.clone()>{prompt}</label>
                 <input id=field type="text" maxlength="200" prop:value=reason

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::accounts::InviteButton;
 use super::components::say;
 use super::http;
+use super::load::{Loader, Status};
 use super::sync::Ctx;
 use crate::api::{NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::Role;
@@ -18,21 +19,9 @@ const OFFLINE: &str = "当前无网络，组织管理需要联网，请稍后再
 
 #[component]
 pub fn OrgsPage() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
     let nodes = RwSignal::new(Vec::<OrgNode>::new());
-    let (message, set_message) = signal(Some("正在获取…".to_owned()));
-    let reload = move || {
-        let Some(token) = ctx.token() else { return };
-        spawn_local(async move {
-            match http::get::<Vec<OrgNode>>(&token, paths::ORGS).await {
-                Ok(list) => {
-                    nodes.set(list);
-                    set_message.set(None);
-                }
-                Err(e) => set_message.set(Some(say(e, OFFLINE))),
-            }
-        });
-    };
+    let loader = Loader::new(OFFLINE);
+    let reload = move || loader.get(paths::ORGS.to_owned(), move |list| nodes.set(list));
     reload();
     // Which organisation's form is open: (node being edited, or the parent of a new one).
     let open = RwSignal::new(None::<(Option<i64>, i64)>);
@@ -40,7 +29,7 @@ pub fn OrgsPage() -> impl IntoView {
         <section class="card">
             <h1>"组织管理"</h1>
             <p class="hint">"区委 → 党委 / 联合党委 / 党总支 → 党支部 / 临时党支部 / 流动党员党支部 → 党小组。临时党支部需填写成立日期，结束后填写撤销日期。名册导入时按这里的支部名称识别。党委管理员管理本党委范围内的成员、名册和统计。"</p>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
             <ul class="org-tree" data-testid="org-tree">
                 {move || {
                     let all = nodes.get();

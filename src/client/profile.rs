@@ -6,19 +6,18 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::components::say;
+use super::components::{Select, say};
 use super::http;
+use super::load::{Loader, Status};
 use super::sync::Ctx;
 use crate::api::{Exemption, MemberDetail, MobileRegistration, paths};
 use crate::model::Membership;
 use crate::org::{TAGS, check_profile};
-use crate::study::Audience;
 
 const OFFLINE: &str = "当前无网络，成员资料需要联网查看和修改";
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
     let params = use_params_map();
     let id: i64 = params
         .read_untracked()
@@ -26,23 +25,13 @@ pub fn ProfilePage() -> impl IntoView {
         .and_then(|s| s.parse().ok())
         .unwrap_or_default();
     let detail = RwSignal::new(None::<MemberDetail>);
-    let (message, set_message) = signal(Some("正在获取…".to_owned()));
-    if let Some(token) = ctx.token() {
-        spawn_local(async move {
-            match http::get::<MemberDetail>(&token, &paths::member(id)).await {
-                Ok(d) => {
-                    detail.set(Some(d));
-                    set_message.set(None);
-                }
-                Err(e) => set_message.set(Some(say(e, OFFLINE))),
-            }
-        });
-    }
+    let loader = Loader::new(OFFLINE);
+    loader.get(paths::member(id), move |d| detail.set(Some(d)));
     view! {
         <section class="card">
             <h1>"成员资料"</h1>
             <p class="hint"><a href="/members">"‹ 成员与邀请"</a></p>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </section>
         {move || detail.get().map(|d| view! {
             <Editor detail=d.clone() id/>
@@ -199,9 +188,7 @@ fn Editor(detail: MemberDetail, id: i64) -> impl IntoView {
                 }).collect_view()}
             </fieldset>
             <label for="p-audience">"学时对象"</label>
-            <select id="p-audience" on:change=move |ev| if let Some(a) = Audience::parse(&event_target_value(&ev)) { audience.set(a) }>
-                {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=move || audience.get() == a>{a.label()}</option> }).collect_view()}
-            </select>
+            <Select id="p-audience" value=audience/>
             {(!detail.groups.is_empty()).then(|| view! {
                 <label for="p-group">"党小组"</label>
                 <select id="p-group" on:change=move |ev| group.set(event_target_value(&ev).parse().ok())>

@@ -6,13 +6,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::activity::use_activity;
+use super::components::Select;
 use super::geo::one_fix;
 use super::sync::Ctx;
 use super::{new_id, now_ms, random_bytes};
-use crate::api::{ActivityView, Change, NewActivity};
-use crate::life::{ActivityMode, ActivityState, Fence, gcj02_to_wgs84, secret_hex};
-use crate::model::{ActivityKind, LocalTime, check_new_activity};
-use crate::study::Hours;
+use crate::api::{ActivityView, Change};
+use crate::life::{ActivityState, Fence, gcj02_to_wgs84, secret_hex};
+use crate::model::ActivityKind;
+use crate::outbox::{ActivityDraft, published};
 
 /// `/activity/:id/edit`
 #[component]
@@ -32,95 +33,50 @@ pub fn EditPage() -> impl IntoView {
 pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let navigate = use_navigate();
-    // A new activity: the next full hour, for two hours.
-    let start_default = (now_ms() / 3_600_000 + 1) * 3_600_000;
-    let old = existing.clone();
-    let (kind, set_kind) = signal(old.as_ref().map_or(ActivityKind::ThemeDay, |a| a.kind));
-    let (mode, set_mode) = signal(old.as_ref().map_or(ActivityMode::Offline, |a| a.mode));
-    let (title, set_title) = signal(old.as_ref().map(|a| a.title.clone()).unwrap_or_default());
-    let (place, set_place) = signal(old.as_ref().map(|a| a.place.clone()).unwrap_or_default());
-    let input = |ms: i64| LocalTime::from_millis(ms).input_value();
-    let (starts, set_starts) = signal(input(old.as_ref().map_or(start_default, |a| a.starts_at)));
-    let (ends, set_ends) = signal(input(
-        old.as_ref()
-            .map_or(start_default + 2 * 3_600_000, |a| a.ends_at),
-    ));
-    let (error, set_error) = signal(None::<String>);
     let editing = existing.is_some();
     // A 党小组会 is for one of the branch's 党小组 (or, when it has none, the whole branch).
     let groups = ctx
         .session
         .with_untracked(|s| s.as_ref().map(|s| s.user.groups.clone()))
         .unwrap_or_default();
-    let (group, set_group) = signal(groups.first().map(|g| g.id));
+    let start = match &existing {
+        Some(a) => ActivityDraft::of(a),
+        None => ActivityDraft::new(now_ms(), groups.first().map(|g| g.id)),
+    };
+    let kind = RwSignal::new(start.kind);
+    let mode = RwSignal::new(start.mode);
+    let title = RwSignal::new(start.title);
+    let place = RwSignal::new(start.place);
+    let starts = RwSignal::new(start.starts);
+    let ends = RwSignal::new(start.ends);
+    let study = RwSignal::new(start.study);
+    let fence = RwSignal::new(start.fence);
+    let group = RwSignal::new(start.group_id);
+    let (error, set_error) = signal(None::<String>);
     let group_names = groups.clone();
-    let (fence, set_fence) = signal(None::<Fence>);
-    let (study, set_study) = signal(
-        old.as_ref()
-            .filter(|a| a.study_hours > Hours::ZERO)
-            .map(|a| a.study_hours.to_string())
-            .unwrap_or_default(),
-    );
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let (Some(starts_at), Some(ends_at)) = (
-            LocalTime::parse_input(&starts.get_untracked()),
-            LocalTime::parse_input(&ends.get_untracked()),
-        ) else {
-            set_error.set(Some("请填写开始和结束时间".to_owned()));
-            return;
+        let draft = ActivityDraft {
+            kind: kind.get_untracked(),
+            mode: mode.get_untracked(),
+            title: title.get_untracked(),
+            place: place.get_untracked(),
+            starts: starts.get_untracked(),
+            ends: ends.get_untracked(),
+            study: study.get_untracked(),
+            fence: fence.get_untracked(),
+            group_id: group.get_untracked(),
+        };
+        let (id, secret) = match &existing {
+            Some(a) => (a.id.clone(), String::new()),
+            None => (new_id(), secret_hex(random_bytes())),
         };
         let settings = ctx.cache.with_untracked(|c| c.settings);
-        let study_text = study.get_untracked();
-        let Some(study_hours) = (if study_text.trim().is_empty() {
-            Some(Hours::ZERO)
-        } else {
-            Hours::parse(&study_text)
-        }) else {
-            set_error.set(Some(
-                "学时请填写数字，最小单位0.5；不计学时请留空".to_owned(),
-            ));
-            return;
+        let activity = match draft.to_new_activity(id, secret, &settings, ctx.server_now()) {
+            Ok(activity) => activity,
+            Err(e) => return set_error.set(Some(e)),
         };
-        let activity = NewActivity {
-            activity_id: existing.as_ref().map_or_else(new_id, |a| a.id.clone()),
-            kind: kind.get_untracked(),
-            title: title.get_untracked().trim().to_owned(),
-            place: place.get_untracked().trim().to_owned(),
-            starts_at,
-            ends_at,
-            mode: mode.get_untracked(),
-            secret: if editing {
-                String::new()
-            } else {
-                secret_hex(random_bytes())
-            },
-            code_step_ms: settings.code_step_ms,
-            code: String::new(),
-            fence: fence.get_untracked(),
-            study_hours,
-            group_id: (!editing && kind.get_untracked() == ActivityKind::GroupMeeting)
-                .then(|| group.get_untracked())
-                .flatten(),
-        };
-        let group_name = activity.group_id.and_then(|id| {
-            group_names
-                .iter()
-                .find(|g| g.id == id)
-                .map(|g| g.name.clone())
-        });
-        if let Err(problem) = check_new_activity(
-            &activity.title,
-            &activity.place,
-            starts_at,
-            ends_at,
-            ctx.server_now(),
-            settings.backdate_limit_ms,
-        ) {
-            set_error.set(Some(problem));
-            return;
-        }
         let Some(user) = ctx.session.get_untracked().map(|s| s.user) else {
             return;
         };
@@ -131,19 +87,13 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             secret: Some(activity.secret.clone()),
             code_step_ms: activity.code_step_ms,
             fence: activity.fence,
-            group_name,
+            group_name: activity
+                .group_id
+                .and_then(|id| group_names.iter().find(|g| g.id == id))
+                .map(|g| g.name.clone()),
             ..ActivityView::default()
         });
-        let view = ActivityView {
-            kind: activity.kind,
-            title: activity.title.clone(),
-            place: activity.place.clone(),
-            starts_at,
-            ends_at,
-            mode: activity.mode,
-            study_hours,
-            ..base
-        };
+        let view = published(&activity, base);
         let id = activity.activity_id.clone();
         let change = if editing {
             Change::EditActivity(activity)
@@ -153,7 +103,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
         match ctx.record(change) {
             Ok(()) => {
                 ctx.put_local_activity(view);
-                set_title.set(String::new());
+                title.set(String::new());
                 set_error.set(None);
                 navigate(&format!("/activity/{id}"), Default::default());
             }
@@ -166,15 +116,11 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
             <h2>{if editing { "修改活动" } else { "发布活动" }}</h2>
             <form on:submit=submit class="grid">
                 <label for="new-kind">"类型"</label>
-                <select id="new-kind" on:change=move |ev| set_kind.set(ActivityKind::parse(&event_target_value(&ev)).unwrap_or_default())>
-                    {ActivityKind::ALL.into_iter().map(|k| view! {
-                        <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
-                    }).collect_view()}
-                </select>
+                <Select id="new-kind" value=kind/>
                 {(!editing && !groups.is_empty()).then(|| view! {
                     <Show when=move || kind.get() == ActivityKind::GroupMeeting>
                         <label for="new-group">"党小组"</label>
-                        <select id="new-group" on:change=move |ev| set_group.set(event_target_value(&ev).parse().ok())>
+                        <select id="new-group" on:change=move |ev| group.set(event_target_value(&ev).parse().ok())>
                             {groups.clone().into_iter().map(|g| {
                                 let gid = g.id;
                                 view! { <option value=gid.to_string() selected=move || group.get() == Some(gid)>{g.name}</option> }
@@ -183,25 +129,19 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                     </Show>
                 })}
                 <label for="new-title">"主题"</label>
-                <input id="new-title" type="text" maxlength="100" required
-                    prop:value=title on:input=move |ev| set_title.set(event_target_value(&ev))/>
+                <input id="new-title" type="text" maxlength="100" required bind:value=title/>
                 <label for="new-mode">"形式"</label>
-                <select id="new-mode" on:change=move |ev| set_mode.set(ActivityMode::parse(&event_target_value(&ev)).unwrap_or_default())>
-                    {ActivityMode::ALL.into_iter().map(|m| view! {
-                        <option value=m.as_str() selected=move || mode.get() == m>{m.label()}</option>
-                    }).collect_view()}
-                </select>
+                <Select id="new-mode" value=mode/>
                 <label for="new-place">"地点"</label>
-                <input id="new-place" type="text" maxlength="100"
-                    prop:value=place on:input=move |ev| set_place.set(event_target_value(&ev))/>
-                {(!editing).then(|| view! { <FenceInput fence=fence set_fence=set_fence/> })}
+                <input id="new-place" type="text" maxlength="100" bind:value=place/>
+                {(!editing).then(|| view! { <FenceInput fence/> })}
                 <label for="new-starts">"开始时间"</label>
-                <input id="new-starts" type="datetime-local" prop:value=starts on:input=move |ev| set_starts.set(event_target_value(&ev))/>
+                <input id="new-starts" type="datetime-local" bind:value=starts/>
                 <label for="new-ends">"结束时间"</label>
-                <input id="new-ends" type="datetime-local" prop:value=ends on:input=move |ev| set_ends.set(event_target_value(&ev))/>
+                <input id="new-ends" type="datetime-local" bind:value=ends/>
                 <label for="new-study">"计入学时（选填，如党课、书记讲坛）"</label>
                 <input id="new-study" type="text" inputmode="decimal" placeholder="确认出席后自动计入"
-                    prop:value=study on:input=move |ev| set_study.set(event_target_value(&ev))/>
+                    bind:value=study/>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <button type="submit" class="primary">{if editing { "保存修改" } else { "发布" }}</button>
             </form>
@@ -212,10 +152,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
 /// The optional location fence: from the lead's own fix at the venue (WGS-84, as members' phones will
 /// measure), or from coordinates copied from a Chinese map (GCJ-02, converted to WGS-84 here).
 #[component]
-fn FenceInput(
-    fence: ReadSignal<Option<Fence>>,
-    set_fence: WriteSignal<Option<Fence>>,
-) -> impl IntoView {
+fn FenceInput(fence: RwSignal<Option<Fence>>) -> impl IntoView {
     let (radius, set_radius) = signal(200u32);
     let (message, set_message) = signal(None::<String>);
     let here = move |_| {
@@ -226,7 +163,7 @@ fn FenceInput(
                     let Some(radius) = radius.try_get_untracked() else {
                         return;
                     };
-                    set_fence.set(Some(Fence::around(lat, lng, radius)));
+                    fence.set(Some(Fence::around(lat, lng, radius)));
                     set_message.set(None);
                 }
                 Err(e) => set_message.set(Some(e)),
@@ -244,7 +181,7 @@ fn FenceInput(
         match parsed.as_slice() {
             [lat, lng] if lat.is_finite() && lng.is_finite() => {
                 let (lat, lng) = gcj02_to_wgs84(*lat, *lng);
-                set_fence.set(Some(Fence::around(lat, lng, radius.get_untracked())));
+                fence.set(Some(Fence::around(lat, lng, radius.get_untracked())));
                 set_message.set(None);
             }
             _ => set_message.set(Some(
@@ -255,7 +192,7 @@ fn FenceInput(
     let set_r = move |ev| {
         let r = event_target_value(&ev).parse().unwrap_or(200);
         set_radius.set(r);
-        set_fence.update(|f| {
+        fence.update(|f| {
             if let Some(f) = f {
                 f.radius_m = r;
             }

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::lead::{Export, counts, fetch_older_roster};
+use super::lead::{Export, OLDER_ROSTER_OFFLINE, counts, fetch_older_roster};
+use super::load::Loader;
 use super::sync::Ctx;
 use crate::life::ActivityState;
 use crate::model::{AttendanceStatus, LocalTime, Membership, Tally};
@@ -16,11 +17,11 @@ pub fn RecordPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     // An older activity's roster is fetched first (see `lead::fetch_older_roster`); printing waits for it.
-    let (older, set_older) = signal(None::<String>);
+    let older = Loader::new(OLDER_ROSTER_OFFLINE);
     Effect::new(move |_| {
         let id = id();
         if let Some(a) = ctx.cache.with_untracked(|c| c.activity(&id).cloned()) {
-            fetch_older_roster(ctx, &a, set_older);
+            fetch_older_roster(ctx, &a, older);
         }
     });
     move || {
@@ -102,8 +103,8 @@ pub fn RecordPage() -> impl IntoView {
                 </div>
                 <p class="hint">"会议内容由记录人另行记录。"</p>
                 <div class="no-print">
-                    {move || older.get().map(|m| view! { <p class="hint warn" role="alert">{m}</p> })}
-                    <button type="button" class="primary" disabled=move || older.get().is_some() on:click=|_| { let _ = window().print(); }>"打印"</button>
+                    {move || older.note().map(|m| view! { <p class="hint warn" role="alert">{m}</p> })}
+                    <button type="button" class="primary" disabled=move || older.note().is_some() on:click=|_| { let _ = window().print(); }>"打印"</button>
                     <Export activity=a.clone()/>
                     <a href=format!("/activity/{}", a.id)>"返回活动"</a>
                 </div>

@@ -6,10 +6,9 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use super::components::{YearSwitch, download};
-use super::http::{self, ApiError};
+use super::components::YearSwitch;
+use super::load::{Loader, Status};
 use super::study::when_and_hours;
 use super::sync::Ctx;
 use crate::api::{Change, Evidence, ReviewStudy, StudyOverview, StudyView, paths};
@@ -84,7 +83,7 @@ fn ReviewRow(item: StudyItem, selected: RwSignal<BTreeSet<String>>) -> impl Into
     let credited = RwSignal::new(v.hours.to_string());
     let comment = RwSignal::new(String::new());
     let (error, set_error) = signal(None::<String>);
-    let (photo, set_photo) = signal(None::<Result<String, String>>);
+    let photo = RwSignal::new(None::<String>);
     let decided = item.mark != RowMark::None;
     let outcome = match &item.mark {
         RowMark::Waiting => Some(format!("{}（待上传）", v.status.label())),
@@ -131,19 +130,10 @@ fn ReviewRow(item: StudyItem, selected: RwSignal<BTreeSet<String>>) -> impl Into
             }
         }
     };
+    let evidence = Loader::new("当前无网络，联网后可查看证明材料");
     let show_photo = {
-        let id = id.clone();
-        move |_| {
-            let Some(token) = ctx.token() else { return };
-            let id = id.clone();
-            spawn_local(async move {
-                let r = http::get::<Evidence>(&token, &paths::evidence(&id)).await;
-                set_photo.set(Some(r.map(|e| e.data_url).map_err(|e| match e {
-                    ApiError::Offline => "当前无网络，联网后可查看证明材料".to_owned(),
-                    e => e.message(),
-                })));
-            });
-        }
+        let path = paths::evidence(&id);
+        move |_| evidence.get(path.clone(), move |e: Evidence| photo.set(Some(e.data_url)))
     };
     let label = format!("{}：{}", v.user_name, v.title);
     view! {
@@ -162,10 +152,8 @@ fn ReviewRow(item: StudyItem, selected: RwSignal<BTreeSet<String>>) -> impl Into
             {v.has_evidence.then(|| view! {
                 <button type="button" class="link" on:click=show_photo>"查看证明材料"</button>
             })}
-            {move || photo.get().map(|p| match p {
-                Ok(url) => view! { <img class="evidence" src=url alt="证明材料"/> }.into_any(),
-                Err(e) => view! { <p class="error">{e}</p> }.into_any(),
-            })}
+            {move || photo.get().map(|url| view! { <img class="evidence" src=url alt="证明材料"/> })}
+            <Status of=evidence/>
             {match outcome {
                 Some(o) => view! { <p class="status" role="status">{o}</p> }.into_any(),
                 None => view! {
@@ -191,32 +179,21 @@ pub fn OverviewPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let year = RwSignal::new(Day::of_millis(ctx.server_now()).year());
     let org = RwSignal::new(None::<(i64, String)>);
-    let data = RwSignal::new(None::<Result<StudyOverview, ApiError>>);
-    let (message, set_message) = signal(None::<String>);
+    let data = RwSignal::new(None::<StudyOverview>);
+    let loader = Loader::new("当前无网络，联网后可查看。");
     // Page `from` of the year and organisation shown: the first replaces the table, the next ones extend
-    // it; an answer for another year or organisation than the one now shown is dropped.
+    // it (only the latest question's answer arrives: see `Loader`).
     let load = move |from: Option<i64>| {
-        let Some(token) = ctx.token() else { return };
-        let asked = (year.get_untracked(), org.get_untracked().map(|(id, _)| id));
-        spawn_local(async move {
-            let path = paths::study_overview_page(asked.0, asked.1, from);
-            let answer = http::get::<StudyOverview>(&token, &path).await;
-            // (None: the page was left while the answer was on its way.)
-            let now = year.try_get_untracked().zip(org.try_get_untracked());
-            if now.map(|(year, org)| (year, org.map(|(id, _)| id))) != Some(asked) {
-                return;
-            }
-            data.update(|shown| match (shown, answer) {
-                // A next page only if it is still the one the table is waiting for (not a double tap's).
-                (Some(Ok(shown)), Ok(page)) if from.is_some() => {
-                    if shown.next == from {
-                        shown.rows.extend(page.rows);
-                        shown.next = page.next;
-                    }
+        let org = org.get_untracked().map(|(id, _)| id);
+        let path = paths::study_overview_page(year.get_untracked(), org, from);
+        loader.get(path, move |page: StudyOverview| {
+            data.update(|shown| match shown {
+                Some(shown) if from.is_some() => {
+                    shown.rows.extend(page.rows);
+                    shown.next = page.next;
                 }
-                (_, Err(_)) if from.is_some() => {}
-                (shown, answer) => *shown = Some(answer),
-            });
+                shown => *shown = Some(page),
+            })
         });
     };
     Effect::new(move |_| {
@@ -226,26 +203,19 @@ pub fn OverviewPage() -> impl IntoView {
         load(None);
     });
     let excel = move |_| {
-        let Some(token) = ctx.token() else { return };
         let y = year.get_untracked();
-        set_message.set(Some("正在导出…".to_owned()));
-        spawn_local(async move {
-            let path = paths::study_overview(y, "xlsx");
-            let outcome = download(&token, &path, &format!("学时完成情况-{y}年.xlsx")).await;
-            set_message.set(outcome);
-        });
+        loader.download(
+            paths::study_overview(y, "xlsx"),
+            format!("学时完成情况-{y}年.xlsx"),
+        );
     };
     view! {
         <section class="card">
             <h1>"学时完成情况"</h1>
             <YearSwitch year/>
             <button type="button" class="secondary" on:click=excel>"导出 Excel"</button>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
-            {move || match data.get() {
-                None => view! { <p class="hint">"正在获取…"</p> }.into_any(),
-                Some(Err(ApiError::Offline)) => view! { <p class="hint">"当前无网络，联网后可查看。"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                Some(Ok(o)) => {
+            <Status of=loader/>
+            {move || data.get().map(|o| {
                     let children = o.children.clone();
                     let next = o.next;
                     let rows = o.rows;
@@ -298,9 +268,8 @@ pub fn OverviewPage() -> impl IntoView {
                         {next.map(|from| view! {
                             <button type="button" class="secondary" on:click=move |_| load(Some(from))>"显示更多"</button>
                         })}
-                    }.into_any()
-                }
-            }}
+                    }
+            })}
         </section>
     }
 }

@@ -2,10 +2,9 @@
 //! 我的信息 (what the server keeps about me, and the file to take it away), and the privacy notice.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use super::components::download;
-use super::http::{self, ApiError};
+use super::components::Select;
+use super::load::{Loader, Status};
 use super::new_id;
 use super::sync::Ctx;
 use crate::api::{
@@ -84,13 +83,7 @@ pub fn FeedbackPage() -> impl IntoView {
             <p class="hint">"意见、投诉、使用中的困难，或对本人信息的更正和删除要求，都可以在这里告诉区委组织部。没有网络时也可以写，联网后自动送达。"</p>
             <form on:submit=submit novalidate>
                 <label for="feedback-topic">"类别"</label>
-                <select id="feedback-topic" on:change=move |ev| {
-                    if let Some(t) = FeedbackTopic::parse(&event_target_value(&ev)) { topic.set(t) }
-                }>
-                    {FeedbackTopic::ALL.into_iter().map(|t| view! {
-                        <option value=t.as_str() selected=move || topic.get() == t>{t.label()}</option>
-                    }).collect_view()}
-                </select>
+                <Select id="feedback-topic" value=topic/>
                 <label for="feedback-body">"内容"</label>
                 <textarea id="feedback-body" rows="5" maxlength="2000" prop:value=body
                     on:input=move |ev| set_body.set(event_target_value(&ev))></textarea>
@@ -165,39 +158,21 @@ fn FeedbackCard(item: FeedbackItem, admin: bool) -> impl IntoView {
 pub fn MyInfoPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let data = RwSignal::new(None::<MyData>);
-    let (message, set_message) = signal(Some("正在获取…".to_owned()));
-    if let Some(token) = ctx.token() {
-        spawn_local(async move {
-            match http::get::<MyData>(&token, paths::MY_DATA).await {
-                Ok(d) => {
-                    data.set(Some(d));
-                    set_message.set(None);
-                }
-                Err(ApiError::Offline) => set_message.set(Some(
-                    "当前无网络，联网后可查看服务器保存的全部信息。".to_owned(),
-                )),
-                Err(e) => set_message.set(Some(e.message())),
-            }
-        });
-    }
+    let loader = Loader::new("当前无网络，联网后可查看服务器保存的全部信息。");
+    loader.get(paths::MY_DATA.to_owned(), move |d| data.set(Some(d)));
     let export = move |_| {
-        let Some(token) = ctx.token() else { return };
         let name = ctx
             .session
             .with_untracked(|s| s.as_ref().map(|s| s.user.name.clone()))
             .unwrap_or_default();
-        set_message.set(Some("正在导出…".to_owned()));
-        spawn_local(async move {
-            let outcome = download(&token, paths::MY_DATA, &format!("我的信息-{name}.json")).await;
-            set_message.set(outcome.or(Some("已导出。".to_owned())));
-        });
+        loader.download(paths::MY_DATA.to_owned(), format!("我的信息-{name}.json"));
     };
     view! {
         <section class="card">
             <h1>"我的信息"</h1>
             <p class="hint">"服务器保存的关于您的全部信息。导出的文件包含下列全部内容（JSON格式）。"</p>
             <button type="button" class="primary" on:click=export>"导出我的信息"</button>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </section>
         {move || data.get().map(|d| view! { <MyDataView data=d/> })}
         <section class="card"><PrivacyNotice/></section>

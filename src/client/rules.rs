@@ -3,9 +3,9 @@
 //! rules with their next pull.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use super::http::{self, ApiError};
+use super::http;
+use super::load::{Loader, Status};
 use super::sync::Ctx;
 use crate::api::paths;
 use crate::study::{Cap, Hours, StudyKind, StudyRules};
@@ -30,7 +30,7 @@ pub fn RulesPage() -> impl IntoView {
             )
         })
         .collect();
-    let (message, set_message) = signal(None::<String>);
+    let loader = Loader::new("当前无网络，设置需要联网后保存");
     let save = {
         let (rules, hours, caps) = (rules.clone(), hours.clone(), caps.clone());
         move |_| {
@@ -58,22 +58,15 @@ pub fn RulesPage() -> impl IntoView {
             })();
             let next = match edited {
                 Ok(next) => next,
-                Err(e) => return set_message.set(Some(e)),
+                Err(e) => return loader.say(&e),
             };
-            let Some(token) = ctx.token() else { return };
-            set_message.set(Some("正在保存…".to_owned()));
-            spawn_local(async move {
-                match http::put::<_, StudyRules>(&token, paths::STUDY_RULES, &next).await {
-                    Ok(saved) => {
-                        ctx.cache.update(|c| c.study_rules = saved);
-                        ctx.save_cache();
-                        set_message.set(Some("已保存，成员的手机同步后按新要求计算".to_owned()));
-                    }
-                    Err(ApiError::Offline) => {
-                        set_message.set(Some("当前无网络，设置需要联网后保存".to_owned()))
-                    }
-                    Err(e) => set_message.set(Some(e.message())),
-                }
+            let put = move |token: String| async move {
+                http::put::<_, StudyRules>(&token, paths::STUDY_RULES, &next).await
+            };
+            loader.run("正在保存…", put, move |saved| {
+                ctx.cache.update(|c| c.study_rules = saved);
+                ctx.save_cache();
+                Some("已保存，成员的手机同步后按新要求计算".to_owned())
             });
         }
     };
@@ -113,7 +106,7 @@ pub fn RulesPage() -> impl IntoView {
             }).collect_view()}
             <p class="hint">{format!("五年周期自{}年起计算。", rules.window_start)}</p>
             <button type="button" class="primary" on:click=save>"保存"</button>
-            {move || message.get().map(|m| view! { <p class="hint" role="status">{m}</p> })}
+            <Status of=loader/>
         </section>
     }
 }

@@ -6,14 +6,12 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::components::YearSwitch;
+use super::components::{Select, YearSwitch};
 use super::sync::Ctx;
-use crate::api::{Change, StudyEntry, StudyView, WithdrawStudy};
+use crate::api::{Change, StudyView, WithdrawStudy};
 use crate::model::Role;
-use crate::outbox::{self, RowMark, StudyItem};
-use crate::study::{
-    Audience, Day, Hours, Programme, Progress, StudyKind, StudyStatus, check_editable, check_entry,
-};
+use crate::outbox::{self, RowMark, StudyDraft, StudyItem};
+use crate::study::{Audience, Day, Programme, Progress, StudyStatus, check_editable};
 
 /// The signed-in person's own records with this phone's changes laid over, as a memo (a pull that changes
 /// nothing of theirs renders nothing again).
@@ -199,34 +197,36 @@ fn StudyDetail(item: StudyItem) -> impl IntoView {
 fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let navigate = use_navigate();
-    let v = item.as_ref().map(|i| i.view.clone()).unwrap_or_default();
-    let study_id = if item.is_some() {
-        v.id.clone()
-    } else {
-        super::new_id()
+    let today = Day::of_millis(ctx.server_now());
+    let (study_id, start, had_evidence) = match &item {
+        Some(i) => (
+            i.view.id.clone(),
+            StudyDraft::of(&i.view),
+            i.view.has_evidence,
+        ),
+        None => (super::new_id(), StudyDraft::new(today), false),
     };
-    let today = Day::of_millis(ctx.server_now()).iso();
-    let kind = RwSignal::new(v.kind);
-    let title = RwSignal::new(v.title.clone());
-    let organiser = RwSignal::new(v.organiser.clone());
-    let starts_on = RwSignal::new(if item.is_some() {
-        v.starts_on.clone()
-    } else {
-        today.clone()
-    });
-    let ends_on = RwSignal::new(if item.is_some() {
-        v.ends_on.clone()
-    } else {
-        today.clone()
-    });
-    let by_days = RwSignal::new(v.days.is_some());
-    let amount = RwSignal::new(match (item.is_some(), v.days) {
-        (false, _) => String::new(),
-        (true, Some(d)) => d.to_string(),
-        (true, None) => v.hours.to_string(),
-    });
-    let programme = RwSignal::new(v.programme);
-    let notes = RwSignal::new(v.notes.clone());
+    let today = today.iso();
+    let kind = RwSignal::new(start.kind);
+    let title = RwSignal::new(start.title);
+    let organiser = RwSignal::new(start.organiser);
+    let starts_on = RwSignal::new(start.starts_on);
+    let ends_on = RwSignal::new(start.ends_on);
+    let by_days = RwSignal::new(start.by_days);
+    let amount = RwSignal::new(start.amount);
+    let programme = RwSignal::new(start.programme);
+    let notes = RwSignal::new(start.notes);
+    let typed = move || StudyDraft {
+        kind: kind.get(),
+        title: title.get(),
+        organiser: organiser.get(),
+        starts_on: starts_on.get(),
+        ends_on: ends_on.get(),
+        amount: amount.get(),
+        by_days: by_days.get(),
+        programme: programme.get(),
+        notes: notes.get(),
+    };
     let (error, set_error) = signal(None::<String>);
     // The photo chosen now (kept on the phone until its record has arrived, then uploaded).
     let photo = RwSignal::new(None::<String>);
@@ -250,56 +250,16 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
             }
         });
     };
-    let had_evidence = v.has_evidence;
     let day_hours = move || ctx.cache.with(|c| c.study_rules.day_hours);
-    let converted = move || {
-        let days = Hours::parse(&amount.get())?;
-        by_days.get().then(|| {
-            format!(
-                "按每天{}学时折算为{}学时",
-                day_hours(),
-                Hours::from_days(days, day_hours())
-            )
-        })
-    };
+    let converted = move || typed().converted(day_hours());
     let withdraw_id = study_id.clone();
     let save = move |submit: bool| {
-        let Some(n) = Hours::parse(&amount.get_untracked()) else {
-            set_error.set(Some("学时（或天数）请填写数字，最小单位0.5".to_owned()));
-            return;
-        };
-        let (hours, days) = if by_days.get_untracked() {
-            (Hours::from_days(n, day_hours()), Some(n))
-        } else {
-            (n, None)
-        };
-        let entry = StudyEntry {
-            study_id: study_id.clone(),
-            kind: kind.get_untracked(),
-            title: title.get_untracked(),
-            organiser: organiser.get_untracked(),
-            starts_on: starts_on.get_untracked(),
-            ends_on: ends_on.get_untracked(),
-            hours,
-            days,
-            programme: programme.get_untracked(),
-            notes: notes.get_untracked(),
-            submit,
-        };
         let today = Day::of_millis(ctx.server_now());
-        let checked = check_entry(
-            &entry.title,
-            &entry.organiser,
-            &entry.notes,
-            &entry.starts_on,
-            &entry.ends_on,
-            hours,
-            today,
-        );
-        if let Err(e) = checked {
-            set_error.set(Some(e));
-            return;
-        }
+        let draft = untrack(typed);
+        let entry = match draft.to_entry(study_id.clone(), submit, untrack(day_hours), today) {
+            Ok(entry) => entry,
+            Err(e) => return set_error.set(Some(e)),
+        };
         if let (Some(url), Some(user_id)) = (photo.get_untracked(), ctx.user_id())
             && super::store::put_evidence(user_id, &entry.study_id, &url).is_err()
         {
@@ -347,27 +307,19 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
             {returned.map(|c| view! { <p class="banner warn">{format!("退回意见：{c}")}</p> })}
             <form on:submit=move |ev: SubmitEvent| { ev.prevent_default(); save(true) }>
                 <label for="study-kind">"类别"</label>
-                <select id="study-kind" on:change=move |ev| kind.set(StudyKind::parse(&event_target_value(&ev)).unwrap_or_default())>
-                    {StudyKind::ALL.into_iter().map(|k| view! {
-                        <option value=k.as_str() selected=move || kind.get() == k>{k.label()}</option>
-                    }).collect_view()}
-                </select>
+                <Select id="study-kind" value=kind/>
                 <label for="study-title">"学习内容（名称）"</label>
-                <input id="study-title" type="text" maxlength="100" required prop:value=title
-                    on:input=move |ev| title.set(event_target_value(&ev))/>
+                <input id="study-title" type="text" maxlength="100" required bind:value=title/>
                 <label for="study-organiser">"主办单位"</label>
-                <input id="study-organiser" type="text" maxlength="100" placeholder="如：中共上海市委党校" prop:value=organiser
-                    on:input=move |ev| organiser.set(event_target_value(&ev))/>
+                <input id="study-organiser" type="text" maxlength="100" placeholder="如：中共上海市委党校" bind:value=organiser/>
                 <div class="row">
                     <div>
                         <label for="study-from">"开始日期"</label>
-                        <input id="study-from" type="date" max=today.clone() prop:value=starts_on
-                            on:input=move |ev| starts_on.set(event_target_value(&ev))/>
+                        <input id="study-from" type="date" max=today.clone() bind:value=starts_on/>
                     </div>
                     <div>
                         <label for="study-to">"结束日期"</label>
-                        <input id="study-to" type="date" max=today prop:value=ends_on
-                            on:input=move |ev| ends_on.set(event_target_value(&ev))/>
+                        <input id="study-to" type="date" max=today bind:value=ends_on/>
                     </div>
                 </div>
                 <fieldset class="unit">
@@ -376,8 +328,7 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
                     <label><input type="radio" name="unit" prop:checked=by_days on:change=move |_| by_days.set(true)/>"按天数"</label>
                 </fieldset>
                 <label for="study-amount">{move || if by_days.get() { "天数" } else { "学时" }}</label>
-                <input id="study-amount" type="text" inputmode="decimal" placeholder="如：7.5" prop:value=amount
-                    on:input=move |ev| amount.set(event_target_value(&ev))/>
+                <input id="study-amount" type="text" inputmode="decimal" placeholder="如：7.5" bind:value=amount/>
                 {move || converted().map(|c| view! { <p class="hint">{c}</p> })}
                 <label for="study-programme">"项目"</label>
                 <select id="study-programme" on:change=move |ev| programme.set(Programme::parse(&event_target_value(&ev)))>
@@ -387,8 +338,7 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
                     }).collect_view()}
                 </select>
                 <label for="study-notes">"备注"</label>
-                <textarea id="study-notes" maxlength="500" prop:value=notes
-                    on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                <textarea id="study-notes" maxlength="500" bind:value=notes></textarea>
                 <label for="study-photo">"证明材料照片（选填，如结业证书）"</label>
                 <input id="study-photo" type="file" accept="image/*" on:change=pick/>
                 {move || photo.get().map(|url| view! { <img class="evidence" src=url alt="证明材料预览"/> })}

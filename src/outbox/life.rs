@@ -2,6 +2,9 @@
 //! unsent records laid over the server's copy (the overlays of sign-ins, requests, confirmations, decisions).
 
 use super::*;
+use crate::api::NewActivity;
+use crate::life::{ActivityMode, Fence};
+use crate::model::{ActivityKind, LocalTime, check_new_activity};
 
 /// One row of a roster as this phone shows it: the server's row with this phone's own records laid over it.
 #[derive(Clone, Debug, PartialEq)]
@@ -267,3 +270,125 @@ pub fn sign_in_view(
         _ => SignInView::NotSignedIn(status),
     }
 }
+
+/// The 发布活动 / 修改活动 form as typed, turned into a record by [`ActivityDraft::to_new_activity`] (the
+/// page keeps only the inputs' signals).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityDraft {
+    pub kind: ActivityKind,
+    pub mode: ActivityMode,
+    pub title: String,
+    pub place: String,
+    /// `2026-03-08T14:00`, as the datetime input gives it (China time).
+    pub starts: String,
+    pub ends: String,
+    /// 学时 a confirmed attendance earns, as typed; empty for none.
+    pub study: String,
+    pub fence: Option<Fence>,
+    /// The 党小组 of a new 党小组会.
+    pub group_id: Option<i64>,
+}
+
+impl ActivityDraft {
+    /// A new 主题党日 from the next full hour after `now`, for two hours, for the first of `group_id`'s
+    /// groups when it is a 党小组会.
+    pub fn new(now: Millis, group_id: Option<i64>) -> Self {
+        let starts = (now / HOUR_MS + 1) * HOUR_MS;
+        ActivityDraft {
+            kind: ActivityKind::ThemeDay,
+            mode: ActivityMode::Offline,
+            title: String::new(),
+            place: String::new(),
+            starts: LocalTime::from_millis(starts).input_value(),
+            ends: LocalTime::from_millis(starts + 2 * HOUR_MS).input_value(),
+            study: String::new(),
+            fence: None,
+            group_id,
+        }
+    }
+
+    /// The form for changing `a` (its fence and group stay as they are).
+    pub fn of(a: &ActivityView) -> Self {
+        ActivityDraft {
+            kind: a.kind,
+            mode: a.mode,
+            title: a.title.clone(),
+            place: a.place.clone(),
+            starts: LocalTime::from_millis(a.starts_at).input_value(),
+            ends: LocalTime::from_millis(a.ends_at).input_value(),
+            study: if a.study_hours > Hours::ZERO {
+                a.study_hours.to_string()
+            } else {
+                String::new()
+            },
+            fence: None,
+            group_id: None,
+        }
+    }
+
+    /// The record, or what to correct: the same checks the server makes (`model::check_new_activity`), at
+    /// `now` by the server's clock. A new activity (`secret`: the key of its rotating 签到码, made on the
+    /// phone) carries its fence and, for a 党小组会, its group; an edit (`secret` empty) changes neither.
+    pub fn to_new_activity(
+        &self,
+        activity_id: String,
+        secret: String,
+        settings: &Settings,
+        now: Millis,
+    ) -> Result<NewActivity, String> {
+        let (Some(starts_at), Some(ends_at)) = (
+            LocalTime::parse_input(&self.starts),
+            LocalTime::parse_input(&self.ends),
+        ) else {
+            return Err("请填写开始和结束时间".to_owned());
+        };
+        let study_hours = match self.study.trim() {
+            "" => Hours::ZERO,
+            typed => Hours::parse(typed).ok_or("学时请填写数字，最小单位0.5；不计学时请留空")?,
+        };
+        let (title, place) = (self.title.trim(), self.place.trim());
+        check_new_activity(
+            title,
+            place,
+            starts_at,
+            ends_at,
+            now,
+            settings.backdate_limit_ms,
+        )?;
+        let new = !secret.is_empty();
+        Ok(NewActivity {
+            activity_id,
+            kind: self.kind,
+            title: title.to_owned(),
+            place: place.to_owned(),
+            starts_at,
+            ends_at,
+            mode: self.mode,
+            secret,
+            code_step_ms: settings.code_step_ms,
+            code: String::new(),
+            fence: self.fence.filter(|_| new),
+            study_hours,
+            group_id: self
+                .group_id
+                .filter(|_| new && self.kind == ActivityKind::GroupMeeting),
+        })
+    }
+}
+
+/// How this phone shows an activity it has just published (`base`: a new one of the lead's organisation and
+/// group) or changed (`base`: the one it had), before the server's copy arrives.
+pub fn published(activity: &NewActivity, base: ActivityView) -> ActivityView {
+    ActivityView {
+        kind: activity.kind,
+        title: activity.title.clone(),
+        place: activity.place.clone(),
+        starts_at: activity.starts_at,
+        ends_at: activity.ends_at,
+        mode: activity.mode,
+        study_hours: activity.study_hours,
+        ..base
+    }
+}
+
+const HOUR_MS: Millis = 3_600_000;

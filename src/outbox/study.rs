@@ -1,6 +1,8 @@
 //! The study ledger as this phone shows it: records, reviews and progress, with unsent edits laid over.
 
 use super::*;
+use crate::api::StudyEntry;
+use crate::study::{Day, Programme, StudyKind, check_entry};
 
 /// A study record as this phone shows it: the server's copy (or the phone's own, before it arrives) with
 /// this phone's edits, withdrawals and reviews laid over it.
@@ -164,4 +166,97 @@ pub fn progress(
 ) -> Vec<Progress> {
     let credits: Vec<_> = items.iter().filter_map(|i| i.view.credit()).collect();
     rules.progress(audience, year, &credits)
+}
+
+/// The 登记学习 form as typed, turned into a record by [`StudyDraft::to_entry`] (the page keeps only the
+/// inputs' signals).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StudyDraft {
+    pub kind: StudyKind,
+    pub title: String,
+    pub organiser: String,
+    /// `2026-03-08`, as the date input gives it.
+    pub starts_on: String,
+    pub ends_on: String,
+    /// 学时, or days when `by_days`, as typed.
+    pub amount: String,
+    pub by_days: bool,
+    pub programme: Option<Programme>,
+    pub notes: String,
+}
+
+impl StudyDraft {
+    /// A new record: dated today, the rest empty.
+    pub fn new(today: Day) -> Self {
+        StudyDraft {
+            starts_on: today.iso(),
+            ends_on: today.iso(),
+            ..StudyDraft::default()
+        }
+    }
+
+    /// The form for changing a record, showing days if it was declared in days.
+    pub fn of(v: &StudyView) -> Self {
+        StudyDraft {
+            kind: v.kind,
+            title: v.title.clone(),
+            organiser: v.organiser.clone(),
+            starts_on: v.starts_on.clone(),
+            ends_on: v.ends_on.clone(),
+            amount: v.days.unwrap_or(v.hours).to_string(),
+            by_days: v.days.is_some(),
+            programme: v.programme,
+            notes: v.notes.clone(),
+        }
+    }
+
+    /// Days converted at the district's `day_hours` (按每天…学时折算为…学时), once days are typed.
+    pub fn converted(&self, day_hours: Hours) -> Option<String> {
+        let days = Hours::parse(&self.amount).filter(|_| self.by_days)?;
+        Some(format!(
+            "按每天{day_hours}学时折算为{}学时",
+            Hours::from_days(days, day_hours)
+        ))
+    }
+
+    /// The record `study_id` (sent for review if `submit`, else kept as 草稿), or what to correct: the
+    /// same checks the server makes (`study::check_entry`), on `today` by the server's clock.
+    pub fn to_entry(
+        &self,
+        study_id: String,
+        submit: bool,
+        day_hours: Hours,
+        today: Day,
+    ) -> Result<StudyEntry, String> {
+        let Some(n) = Hours::parse(&self.amount) else {
+            return Err("学时（或天数）请填写数字，最小单位0.5".to_owned());
+        };
+        let (hours, days) = if self.by_days {
+            (Hours::from_days(n, day_hours), Some(n))
+        } else {
+            (n, None)
+        };
+        check_entry(
+            &self.title,
+            &self.organiser,
+            &self.notes,
+            &self.starts_on,
+            &self.ends_on,
+            hours,
+            today,
+        )?;
+        Ok(StudyEntry {
+            study_id,
+            kind: self.kind,
+            title: self.title.clone(),
+            organiser: self.organiser.clone(),
+            starts_on: self.starts_on.clone(),
+            ends_on: self.ends_on.clone(),
+            hours,
+            days,
+            programme: self.programme,
+            notes: self.notes.clone(),
+            submit,
+        })
+    }
 }

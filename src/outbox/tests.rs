@@ -696,3 +696,204 @@ fn a_new_record_the_server_refused_still_shows_what_was_written_and_why() {
     assert_eq!(shown.view.title, "专题培训");
     assert!(matches!(&shown.mark, RowMark::Refused(r) if r.contains("结束后")));
 }
+
+#[test]
+fn the_study_form_turns_what_was_typed_into_a_record_or_says_what_to_correct() {
+    use crate::study::{Day, Hours, StudyKind};
+    let today = Day::parse("2026-03-10").unwrap();
+    let day_hours = Hours::parse("7.5").unwrap();
+    let typed = StudyDraft {
+        kind: StudyKind::Training,
+        title: "  春季主体班 ".into(),
+        organiser: "中共上海市委党校".into(),
+        starts_on: "2026-03-02".into(),
+        ends_on: "2026-03-06".into(),
+        amount: "5".into(),
+        by_days: true,
+        ..StudyDraft::new(today)
+    };
+    assert_eq!(
+        typed.converted(day_hours).as_deref(),
+        Some("按每天7.5学时折算为37.5学时")
+    );
+    let entry = typed
+        .to_entry("s-1".into(), true, day_hours, today)
+        .unwrap();
+    assert_eq!(entry.study_id, "s-1");
+    assert_eq!(entry.hours, Hours::parse("37.5").unwrap());
+    assert_eq!(entry.days, Hours::parse("5"));
+    assert!(entry.submit);
+    assert_eq!(
+        entry.title, "  春季主体班 ",
+        "the record is trimmed where it is applied"
+    );
+
+    // Back into the form to change it: days stay days.
+    let view = StudyView {
+        kind: entry.kind,
+        title: entry.title.clone(),
+        organiser: entry.organiser.clone(),
+        starts_on: entry.starts_on.clone(),
+        ends_on: entry.ends_on.clone(),
+        hours: entry.hours,
+        days: entry.days,
+        ..StudyView::default()
+    };
+    assert_eq!(StudyDraft::of(&view), typed);
+
+    let by_hours = StudyDraft {
+        by_days: false,
+        amount: "3.5".into(),
+        ..typed.clone()
+    };
+    assert_eq!(by_hours.converted(day_hours), None);
+    let draft = by_hours
+        .to_entry("s-1".into(), false, day_hours, today)
+        .unwrap();
+    assert_eq!(
+        (draft.hours, draft.days, draft.submit),
+        (Hours::parse("3.5").unwrap(), None, false)
+    );
+
+    let wrong = |draft: StudyDraft| {
+        draft
+            .to_entry("s-1".into(), true, day_hours, today)
+            .unwrap_err()
+    };
+    assert_eq!(
+        wrong(StudyDraft {
+            amount: "半天".into(),
+            ..typed.clone()
+        }),
+        "学时（或天数）请填写数字，最小单位0.5"
+    );
+    assert_eq!(
+        wrong(StudyDraft {
+            ends_on: "2026-03-01".into(),
+            ..typed.clone()
+        }),
+        "结束日期不能早于开始日期"
+    );
+    assert_eq!(
+        wrong(StudyDraft {
+            title: " ".into(),
+            ..typed.clone()
+        }),
+        "请填写学习内容（名称）"
+    );
+    let new = StudyDraft::new(today);
+    assert_eq!(
+        (
+            new.starts_on.as_str(),
+            new.ends_on.as_str(),
+            new.amount.as_str()
+        ),
+        ("2026-03-10", "2026-03-10", "")
+    );
+}
+
+#[test]
+fn the_activity_form_turns_what_was_typed_into_a_record_or_says_what_to_correct() {
+    use crate::life::{ActivityMode, Fence};
+    use crate::model::LocalTime;
+    use crate::study::Hours;
+    let now = LocalTime::parse_input("2026-03-08T10:30").unwrap();
+    let settings = Settings::default();
+    let fence = Fence::around(31.23, 121.47, 200);
+    let typed = ActivityDraft {
+        kind: ActivityKind::GroupMeeting,
+        title: " 三月党小组会 ".into(),
+        place: "项目部会议室".into(),
+        study: "2".into(),
+        fence: Some(fence),
+        ..ActivityDraft::new(now, Some(4))
+    };
+    assert_eq!(
+        (typed.starts.as_str(), typed.ends.as_str()),
+        ("2026-03-08T11:00", "2026-03-08T13:00")
+    );
+
+    let new = typed
+        .to_new_activity("a-1".into(), "ab".repeat(16), &settings, now)
+        .unwrap();
+    assert_eq!(new.title, "三月党小组会");
+    assert_eq!(new.starts_at, now + 30 * 60_000);
+    assert_eq!(new.ends_at, now + 150 * 60_000);
+    assert_eq!(new.study_hours, Hours::parse("2").unwrap());
+    assert_eq!((new.fence, new.group_id), (Some(fence), Some(4)));
+    assert_eq!(new.code_step_ms, settings.code_step_ms);
+
+    // An edit (no new secret) keeps the fence and group the activity has.
+    let edit = typed
+        .to_new_activity("a-1".into(), String::new(), &settings, now)
+        .unwrap();
+    assert_eq!(
+        (edit.fence, edit.group_id, edit.secret.as_str()),
+        (None, None, "")
+    );
+    // Only a 党小组会 has a group.
+    let day = ActivityDraft {
+        kind: ActivityKind::ThemeDay,
+        ..typed.clone()
+    };
+    let day = day
+        .to_new_activity("a-2".into(), "cd".repeat(16), &settings, now)
+        .unwrap();
+    assert_eq!(day.group_id, None);
+
+    let wrong = |draft: ActivityDraft| {
+        draft
+            .to_new_activity("a-1".into(), "ab".repeat(16), &settings, now)
+            .unwrap_err()
+    };
+    assert_eq!(
+        wrong(ActivityDraft {
+            study: "两小时".into(),
+            ..typed.clone()
+        }),
+        "学时请填写数字，最小单位0.5；不计学时请留空"
+    );
+    assert_eq!(
+        wrong(ActivityDraft {
+            ends: String::new(),
+            ..typed.clone()
+        }),
+        "请填写开始和结束时间"
+    );
+    assert!(
+        !wrong(ActivityDraft {
+            title: "  ".into(),
+            ..typed.clone()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        ActivityDraft {
+            study: " ".into(),
+            ..typed.clone()
+        }
+        .to_new_activity("a-1".into(), "ab".repeat(16), &settings, now)
+        .unwrap()
+        .study_hours,
+        Hours::ZERO
+    );
+
+    // What the phone shows at once: the form's fields over what it had.
+    let had = ActivityView {
+        id: "a-1".into(),
+        org_name: "第一支部".into(),
+        mode: ActivityMode::Online,
+        ..ActivityView::default()
+    };
+    let shown = published(&edit, had.clone());
+    assert_eq!(
+        (shown.id.as_str(), shown.org_name.as_str()),
+        ("a-1", "第一支部")
+    );
+    assert_eq!(
+        (shown.title.as_str(), shown.mode, shown.starts_at),
+        ("三月党小组会", ActivityMode::Offline, new.starts_at)
+    );
+    assert_eq!(ActivityDraft::of(&shown).title, "三月党小组会");
+    assert_eq!(ActivityDraft::of(&shown).study, "2");
+}
