@@ -4,34 +4,22 @@
 //! records in the outbox (`store`) before anything goes over the network (`http`). Pages stay thin: the
 //! rules live in `model` and `outbox`.
 
-mod accounts;
-mod activity;
-mod audit;
-mod branch;
-mod code;
+// Infrastructure: the outbox on the phone, HTTP, sync, and what every page shares.
 mod components;
-mod district;
 mod geo;
-mod health;
-mod home;
 mod http;
-mod lead;
 mod load;
-mod login;
-mod me;
-mod member;
-mod orgs;
 mod photo;
-mod profile;
-mod publish;
-mod record;
-mod review;
-mod rights;
-mod rules;
 mod signing;
 mod store;
-mod study;
 mod sync;
+
+// The pages, by the domain's own words.
+mod life;
+mod login;
+mod me;
+mod org;
+mod study;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -90,12 +78,12 @@ fn SignedOutOr() -> impl IntoView {
 fn Pages() -> impl IntoView {
     view! {
         <Routes fallback=|| view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }>
-            <Route path=path!("/") view=home::HomePage/>
-            <Route path=path!("/activity/:id") view=activity::ActivityPage/>
+            <Route path=path!("/") view=life::home::HomePage/>
+            <Route path=path!("/activity/:id") view=life::activity::ActivityPage/>
             <Route path=path!("/activity/:id/code") view={Lazy::<LazyCodeScreen>::new()}/>
             <Route path=path!("/activity/:id/record") view={Lazy::<LazyRecordPage>::new()}/>
             <Route path=path!("/activity/:id/edit") view={Lazy::<LazyEditPage>::new()}/>
-            <Route path=path!("/s/:id") view=code::SignLink/>
+            <Route path=path!("/s/:id") view=life::code::SignLink/>
             <Route path=path!("/branch") view={Lazy::<LazyBranchPage>::new()}/>
             <Route path=path!("/study") view={Lazy::<LazyStudyPage>::new()}/>
             <Route path=path!("/study/new") view={Lazy::<LazyStudyEditPage>::new()}/>
@@ -143,28 +131,28 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
-    LazyStudyPage => study::StudyPage,
-    LazyStudyEditPage => study::StudyEditPage,
+    LazyStudyPage => study::ledger::StudyPage,
+    LazyStudyEditPage => study::ledger::StudyEditPage,
     LazyMePage => me::MePage,
-    LazyCodeScreen => code::CodeScreen,
-    LazyRecordPage => record::RecordPage,
-    LazyEditPage => publish::EditPage,
-    LazyBranchPage => branch::BranchPage,
-    LazyOverviewPage => review::OverviewPage,
-    LazyRulesPage => rules::RulesPage,
-    LazyReviewPage => review::ReviewPage,
-    LazySyncHealthPage => health::SyncHealthPage,
-    LazyAuditPage => audit::AuditPage,
-    LazyMyInfoPage => rights::MyInfoPage,
-    LazyFeedbackPage => rights::FeedbackPage,
-    LazyMembersPage => accounts::MembersPage,
-    LazyRosterPage => accounts::RosterPage,
-    LazyJoinPage => accounts::JoinPage,
-    LazyPasswordPage => accounts::PasswordPage,
-    LazyTwoFactorPage => accounts::TwoFactorPage,
-    LazyDistrictPage => district::DistrictPage,
-    LazyOrgsPage => orgs::OrgsPage,
-    LazyProfilePage => profile::ProfilePage,
+    LazyCodeScreen => life::code::CodeScreen,
+    LazyRecordPage => life::record::RecordPage,
+    LazyEditPage => life::publish::EditPage,
+    LazyBranchPage => life::branch::BranchPage,
+    LazyOverviewPage => study::review::OverviewPage,
+    LazyRulesPage => study::requirements::RulesPage,
+    LazyReviewPage => study::review::ReviewPage,
+    LazySyncHealthPage => me::sync_status::SyncHealthPage,
+    LazyAuditPage => org::audit::AuditPage,
+    LazyMyInfoPage => me::info::MyInfoPage,
+    LazyFeedbackPage => me::feedback::FeedbackPage,
+    LazyMembersPage => org::members::MembersPage,
+    LazyRosterPage => org::roster::RosterPage,
+    LazyJoinPage => me::join::JoinPage,
+    LazyPasswordPage => me::security::PasswordPage,
+    LazyTwoFactorPage => me::security::TwoFactorPage,
+    LazyDistrictPage => org::district::DistrictPage,
+    LazyOrgsPage => org::tree::OrgsPage,
+    LazyProfilePage => org::profile::ProfilePage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

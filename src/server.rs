@@ -3,30 +3,28 @@
 //! `app(state)` builds the whole router, so tests drive exactly what production serves with
 //! `app(state).oneshot(request)`. Each resource has its own module with its own router.
 
-mod accounts;
-pub(crate) mod activities;
+// Infrastructure: the database, the one error type, accounts and sessions, push and pull, the site.
 pub(crate) mod applying;
-pub(crate) mod attendance;
-mod audit;
 mod auth;
 mod db;
 mod demo;
-mod district;
 mod error;
 pub mod ops;
-mod orgs;
-mod register;
-pub(crate) mod rights;
-mod roster;
 pub mod scale;
 pub mod security;
 mod site;
-pub(crate) mod study;
 pub(crate) mod sync;
 #[cfg(test)]
 mod tests;
 pub(crate) mod throttle;
 pub(crate) mod two_factor;
+
+// The features, by the domain's own words: organisational life, the study ledger, the organisation
+// (its tree, members, roster import, the district view, the audit log), and members' rights.
+pub(crate) mod life;
+pub(crate) mod org;
+pub(crate) mod rights;
+pub(crate) mod study;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -40,6 +38,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 use crate::api::Settings;
+use life::{activities, attendance, register};
+use org::{accounts, audit, district, roster, tree};
 
 pub use db::Db;
 pub use error::{AppError, Deferred};
@@ -89,8 +89,8 @@ impl AppState {
     paths(auth::login, auth::logout, auth::me, sync::register_key, sync::push, sync::pull, sync::import, register::register, register::roster,
         register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::set_access, accounts::change_password, accounts::invite,
-        accounts::check, accounts::join, rights::my_data, district::district, orgs::tree, orgs::create, orgs::edit, orgs::remove,
-        orgs::add_admin, orgs::remove_admin, two_factor::start, two_factor::change,
+        accounts::check, accounts::join, rights::my_data, district::district, tree::tree, tree::create, tree::edit, tree::remove,
+        tree::add_admin, tree::remove_admin, two_factor::start, two_factor::change,
         openapi_json),
     modifiers(&BearerAuth, &SharedErrors),
 )]
@@ -200,7 +200,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(rights::router())
         .merge(district::router())
-        .merge(orgs::router())
+        .merge(tree::router())
         .merge(two_factor::router())
         .route(crate::api::paths::OPENAPI, get(openapi_json))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

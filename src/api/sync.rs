@@ -91,7 +91,8 @@ macro_rules! mutation_kinds {
                 ap: &crate::server::applying::Applying<'_>,
             ) -> crate::server::applying::Outcome {
                 #[allow(unused_imports)]
-                use crate::server::{activities, attendance, rights, study};
+                use crate::server::life::{activities, attendance};
+                use crate::server::{rights, study};
                 match self {
                     $( Change::$kind(body) => $applier(conn, &body, ap).await, )*
                 }

@@ -19,6 +19,9 @@ use super::components::{save_file, say};
 use super::http::{self, ApiError};
 use super::sync::Ctx;
 
+/// What an online action says with no network, where the page has nothing more particular to say.
+pub const OFFLINE: &str = "当前无网络，此操作需要联网，请稍后再试";
+
 #[derive(Clone, Copy)]
 pub struct Loader {
     ctx: Ctx,

@@ -1,5 +1,12 @@
 //! 我的: who is signed in, a line on where this phone's records are (details in 同步状态), 我的信息 and
-//! 投诉建议, the lead's and admin's account pages, location consent, and logging out.
+//! 投诉建议, the lead's and admin's account pages, location consent, and logging out; and the pages it
+//! leads to.
+
+pub mod feedback;
+pub mod info;
+pub mod join;
+pub mod security;
+pub mod sync_status;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

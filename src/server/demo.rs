@@ -4,7 +4,7 @@
 //!
 //! Seeded only into an empty database, and never without `--demo`.
 
-use super::activities;
+use super::life::activities;
 use super::applying::{Applying, Refusal};
 use super::auth::Person;
 use super::auth::hash_password;

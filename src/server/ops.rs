@@ -82,10 +82,10 @@ pub async fn import_roster(
     dry_run: bool,
 ) -> Result<crate::api::ImportReport, Failure> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let table = super::roster::read_table(&bytes)?;
+    let table = super::org::roster::read_table(&bytes)?;
     let db = Db::open(db_path).await?;
     let mut tx = db.writer.begin().await?;
-    let report = super::roster::run(&mut tx, &table, dry_run, None, None, now_ms())
+    let report = super::org::roster::run(&mut tx, &table, dry_run, None, None, now_ms())
         .await?
         .map_err(|e| e.to_string())?;
     tx.commit().await?;

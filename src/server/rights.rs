@@ -10,7 +10,7 @@ use axum::{Router, routing::get};
 use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, refuse};
-use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
+use super::life::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::now_ms;
 use super::security::account_event;
@@ -207,7 +207,7 @@ pub async fn feedback_since(
         .bind(user.role == Role::Admin)
         .bind(cursor)
         .bind(upto)
-        .bind(super::activities::sql_limit(limit))
+        .bind(super::life::activities::sql_limit(limit))
         .fetch_all(conn)
         .await?;
     Ok(rows.into_iter().map(feedback_view).collect())
@@ -230,7 +230,7 @@ pub async fn my_data(
         "export",
         serde_json::json!({"by": user.id, "what": "my_data", "rows": data.attendance.len() + data.study.len()}),
     );
-    Ok(super::register::attachment("json", &stem, body))
+    Ok(super::life::register::attachment("json", &stem, body))
 }
 
 async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, AppError> {
@@ -265,7 +265,7 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let record = super::accounts::profile(conn, user_id).await?;
+    let record = super::org::accounts::profile(conn, user_id).await?;
     let account = super::security::events_since(conn, user_id, i64::MIN).await?;
     let audit: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT l.at, u.name, l.action, l.subject FROM audit_log l JOIN users u ON u.id = l.actor_id
@@ -370,7 +370,7 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
             .map(|(at, actor, action, subject)| MyAuditEntry {
                 at,
                 actor,
-                action: super::audit::action_label(&action).to_owned(),
+                action: super::org::audit::action_label(&action).to_owned(),
                 subject,
             })
             .collect(),

@@ -1,7 +1,7 @@
 //! A district-sized database for measuring reads (`hongyan seed-scale`, `make bench-scale`).
 //!
 //! The district is built the way a real one fills up, through the server's own code: organisations by
-//! [`orgs::add`], people by the roster import ([`roster::run`]), and every activity and attendance record
+//! [`tree::add`], people by the roster import ([`roster::run`]), and every activity and attendance record
 //! as a phone's record applied by [`sync::apply`] at the time it would have arrived: the lead publishes a
 //! meeting three days ahead, members sign in with the code during it, the lead confirms each sign-in and
 //! records each absence with its reason, then closes the record. Month by month, so server sequence
@@ -12,7 +12,8 @@
 
 use super::auth::{Person, hash_password};
 use super::db::{Db, Sequence, now_ms};
-use super::{orgs, roster, sync};
+use super::org::{roster, tree};
+use super::sync;
 use crate::api::Change;
 use crate::api::{
     CloseRecord, Confirm, Decide, Mutation, NewActivity, OrgEntry, ReceiptStatus, Settings, SignIn,
@@ -166,7 +167,7 @@ pub async fn seed(
             starts_on: None,
             ends_on: None,
         };
-        committees.push(orgs::add(&mut tx, &entry, admin, start).await?);
+        committees.push(tree::add(&mut tx, &entry, admin, start).await?);
     }
     let mut branches = Vec::new();
     for b in 0..shape.branches {
@@ -178,7 +179,7 @@ pub async fn seed(
             starts_on: None,
             ends_on: None,
         };
-        let id = orgs::add(&mut tx, &entry, admin, start).await?;
+        let id = tree::add(&mut tx, &entry, admin, start).await?;
         branches.push((id, entry.name));
     }
     tx.commit().await?;

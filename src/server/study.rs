@@ -16,7 +16,7 @@ use sqlx::SqliteConnection;
 use super::applying::{Applying, Outcome, refuse};
 use super::auth::{CurrentUser, Person};
 use super::db::{LIST_PAGE, ORG_SCOPE, Sequence, audit, now_ms, resume_at, scope_orgs};
-use super::register::attachment;
+use super::life::register::attachment;
 use super::{AppError, AppState, Deferred};
 use crate::api::{
     AudienceCount, ErrorBody, Evidence, OrgRef, OverviewRow, ReviewStudy, StudyEntry,

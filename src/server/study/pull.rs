@@ -115,7 +115,7 @@ pub async fn study_since(
         .bind(user.org_id)
         .bind(cursor)
         .bind(upto)
-        .bind(crate::server::activities::sql_limit(limit))
+        .bind(crate::server::life::activities::sql_limit(limit))
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(StudyRecord::view).collect()

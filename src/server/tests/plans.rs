@@ -7,7 +7,9 @@
 use crate::model::Role;
 use crate::server::db::Db;
 use crate::server::scale::{self, Shape};
-use crate::server::{activities, attendance, district, register, rights, study};
+use crate::server::life::{activities, attendance, register};
+use crate::server::org::district;
+use crate::server::{rights, study};
 
 /// (what, SQL, how many parameters it takes)
 fn queries() -> Vec<(String, String, usize)> {

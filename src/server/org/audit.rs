@@ -5,8 +5,8 @@ use axum::extract::{Query, State};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 
-use super::auth::CurrentUser;
-use super::{AppError, AppState, Deferred};
+use crate::server::auth::CurrentUser;
+use crate::server::{AppError, AppState, Deferred};
 use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
 use crate::model::Role;
 

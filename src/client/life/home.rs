@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::components::OfflineNote;
 use super::publish::ActivityForm;
-use super::sync::Ctx;
 use crate::api::ActivityView;
+use crate::client::components::OfflineNote;
+use crate::client::sync::Ctx;
 use crate::life::{ActivityState, roster_synced};
 use crate::model::{LocalTime, Role, Tally};
 use crate::outbox::my_status_label;
@@ -55,7 +55,7 @@ pub fn HomePage() -> impl IntoView {
 fn ActivityItem(activity: ActivityView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = activity.id.clone();
-    // An older activity's roster stays on the server until the lead opens it (see `life::roster_synced`).
+    // An older activity's roster stays on the server until the lead opens it (see `crate::life::roster_synced`).
     let synced = roster_synced(activity.state, activity.ends_at, None, ctx.server_now());
     let status = move || {
         let user_id = ctx.user_id().unwrap_or_default();

@@ -7,11 +7,11 @@ use leptos::prelude::*;
 
 use leptos::task::spawn_local;
 
-use super::components::Select;
-use super::geo::one_fix;
-use super::store;
-use super::sync::Ctx;
 use crate::api::{ActivityView, Change, Request, SignIn};
+use crate::client::components::Select;
+use crate::client::geo::one_fix;
+use crate::client::store;
+use crate::client::sync::Ctx;
 use crate::life::{ActivityState, Fence, LeaveCategory, RequestKind};
 use crate::model::{AttendanceStatus, LocalTime, in_sign_in_window, is_valid_code, normalize_code};
 use crate::outbox::{RowMark, SignInView, my_row, my_status_label, sign_in_view};

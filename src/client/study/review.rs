@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 
-use super::components::YearSwitch;
-use super::load::{Loader, Status};
-use super::study::when_and_hours;
-use super::sync::Ctx;
+use super::ledger::when_and_hours;
 use crate::api::{Change, Evidence, ReviewStudy, StudyOverview, StudyView, paths};
+use crate::client::components::YearSwitch;
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::outbox::{self, RowMark, StudyItem};
 use crate::study::{Day, Hours};
 

@@ -6,8 +6,8 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use qrcodegen::{QrCode, QrCodeEcc};
 
 use super::activity::use_activity;
-use super::sync::Ctx;
 use crate::api::{ActivityView, Change, SignIn};
+use crate::client::sync::Ctx;
 use crate::life::{code_at, ms_until_next_code, sign_in_link};
 use crate::model::normalize_code;
 

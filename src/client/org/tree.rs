@@ -6,12 +6,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::accounts::InviteButton;
-use super::components::say;
-use super::http;
-use super::load::{Loader, Status};
-use super::sync::Ctx;
+use super::members::InviteButton;
 use crate::api::{NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
+use crate::client::components::say;
+use crate::client::http;
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::model::Role;
 use crate::org::{OrgForm, check};
 

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::activity::use_activity;
-use super::components::Select;
-use super::geo::one_fix;
-use super::sync::Ctx;
-use super::{new_id, now_ms, random_bytes};
 use crate::api::{ActivityView, Change};
+use crate::client::components::Select;
+use crate::client::geo::one_fix;
+use crate::client::sync::Ctx;
+use crate::client::{new_id, now_ms, random_bytes};
 use crate::life::{ActivityState, Fence, gcj02_to_wgs84, secret_hex};
 use crate::model::ActivityKind;
 use crate::outbox::{ActivityDraft, published};

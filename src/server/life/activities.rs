@@ -3,10 +3,10 @@
 
 use sqlx::SqliteConnection;
 
-use super::AppError;
-use super::applying::{Applying, Outcome, refuse};
-use super::auth::{CurrentUser, Person};
-use super::db::is_group_of;
+use crate::server::AppError;
+use crate::server::applying::{Applying, Outcome, refuse};
+use crate::server::auth::{CurrentUser, Person};
+use crate::server::db::is_group_of;
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
     ActivityMode, ActivityState, Fence, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems,

@@ -4,10 +4,10 @@
 
 use leptos::prelude::*;
 
-use super::http;
-use super::load::{Loader, Status};
-use super::sync::Ctx;
 use crate::api::paths;
+use crate::client::http;
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::study::{Cap, Hours, StudyKind, StudyRules};
 
 #[component]

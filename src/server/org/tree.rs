@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
 use sqlx::SqliteConnection;
 
-use super::auth::CurrentUser;
-use super::db::{ORG_SCOPE, audit, now_ms};
-use super::{AppError, AppState, Deferred};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, audit, now_ms};
+use crate::server::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::{Role, is_valid_phone};
 use crate::org::{OrgForm, check};
@@ -443,7 +443,7 @@ pub async fn remove_admin(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    super::auth::end_sessions(&mut tx, user_id).await?;
+    crate::server::auth::end_sessions(&mut tx, user_id).await?;
     sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
         .bind(user_id)
         .execute(&mut *tx)

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use super::code::CodePanel;
-use super::load::{Loader, Status};
-use super::sync::Ctx;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
 };
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::life::{ActivityState, Decision, Quorum, close_problems, roster_synced};
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Tally, is_valid_phone};
 use crate::outbox::{RosterRow, RowMark, lead_roster};
@@ -21,7 +21,7 @@ pub fn counts(kind: ActivityKind, rows: &[AttendanceView]) -> (String, Option<St
     (tally.summary(), quorum)
 }
 
-/// An older activity's roster is no longer synced to a lead's phone (see `life::roster_synced`): fetched
+/// An older activity's roster is no longer synced to a lead's phone (see `crate::life::roster_synced`): fetched
 /// when the activity is opened (online) and kept, so it is there offline afterwards. `loader` says what is
 /// missing while it is.
 pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, loader: Loader) {

@@ -11,17 +11,17 @@ use rand::Rng;
 use rand::rngs::OsRng;
 use serde::Deserialize;
 
-use super::auth::{
+use crate::server::auth::{
     ClientAddress, CurrentUser, check_new_password, end_sessions, hash_password, hash_token,
     hashing, load_me, start_session,
 };
-use super::security::{account_event, notices_at_login};
-use super::throttle;
+use crate::server::security::{account_event, notices_at_login};
+use crate::server::throttle;
 
-use super::db::{
+use crate::server::db::{
     LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
 };
-use super::{AppError, AppState, Deferred};
+use crate::server::{AppError, AppState, Deferred};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
     MemberAccess, MemberDetail, MemberPage, MemberProfile, MemberRow, MobileRegistration,
@@ -39,16 +39,16 @@ const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const CODE_LEN: usize = 8;
 const BAD_CODE: &str = "邀请码无效、已使用或已过期，请向书记重新索取";
 
-/// Joining: anyone holding a code (see [`super::auth::unauthenticated`]).
+/// Joining: anyone holding a code (see [`crate::server::auth::unauthenticated`]).
 pub fn unauthenticated_router() -> Router<AppState> {
     Router::new()
         .route(
             paths::JOIN_CHECK,
-            post(check).layer(super::auth::unauthenticated()),
+            post(check).layer(crate::server::auth::unauthenticated()),
         )
         .route(
             paths::JOIN,
-            post(join).layer(super::auth::unauthenticated()),
+            post(join).layer(crate::server::auth::unauthenticated()),
         )
 }
 
@@ -660,7 +660,7 @@ pub async fn change_password(
         .attempt(&[(key.clone(), throttle::ACCOUNT)], false, now)
         .map_err(|wait| AppError::TooManyAttempts(wait.message("原密码错误次数过多")))?;
     let current = change.current;
-    if !hashing(move || super::auth::verify_password(&current, &stored)).await? {
+    if !hashing(move || crate::server::auth::verify_password(&current, &stored)).await? {
         state.security.log(
             "password_change_failed",
             serde_json::json!({"user": user.id}),

@@ -18,9 +18,9 @@ use axum::{Json, Router, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
-use super::auth::CurrentUser;
-use super::db::{ORG_SCOPE, audit, now_ms};
-use super::{AppError, AppState, Deferred};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, audit, now_ms};
+use crate::server::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
 use crate::org::LEAD_POSTS;

@@ -4,10 +4,10 @@
 
 use leptos::prelude::*;
 
-use super::components::YearSwitch;
-use super::load::{Loader, Status};
-use super::sync::Ctx;
 use crate::api::{AudienceCount, BranchRow, DistrictView, paths};
+use crate::client::components::YearSwitch;
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::district::{CALENDAR, GROUP_RULE, NO_GROUPS, current, percent};
 use crate::model::Role;
 

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::lead::{Export, OLDER_ROSTER_OFFLINE, counts, fetch_older_roster};
-use super::load::Loader;
-use super::sync::Ctx;
+use crate::client::load::Loader;
+use crate::client::sync::Ctx;
 use crate::life::ActivityState;
 use crate::model::{AttendanceStatus, LocalTime, Membership, Tally};
 use crate::outbox::lead_roster;

@@ -3,12 +3,12 @@
 
 use sqlx::SqliteConnection;
 
-use super::AppError;
+use crate::server::AppError;
 use super::activities::{ActivityRow, sql_limit};
-use super::applying::{Applying, Outcome, refuse};
-use super::auth::CurrentUser;
-use super::db::now_ms;
-use super::study;
+use crate::server::applying::{Applying, Outcome, refuse};
+use crate::server::auth::CurrentUser;
+use crate::server::db::now_ms;
+use crate::server::study;
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
     self, Confirmation, Decision, LeaveCategory, LocationCheck, RequestKind, SignInClaim,

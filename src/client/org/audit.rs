@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::load::{Loader, Status};
 use crate::api::{AuditEntry, AuditPage, paths};
+use crate::client::load::{Loader, Status};
 use crate::model::LocalTime;
 
 #[component]

@@ -7,10 +7,10 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::components::save_file;
-use super::sync::Ctx;
-use super::{build_id, http, now_ms, store};
 use crate::api::{Change, Mutation, PushResponse, ReceiptStatus, UnsentFile};
+use crate::client::components::save_file;
+use crate::client::sync::Ctx;
+use crate::client::{build_id, http, now_ms, store};
 use crate::model::{LocalTime, Role, age_label, size_label};
 use crate::outbox::{self, Health};
 

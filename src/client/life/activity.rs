@@ -6,8 +6,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::lead::LeadView;
 use super::member::MemberView;
-use super::sync::Ctx;
 use crate::api::ActivityView;
+use crate::client::sync::Ctx;
 use crate::model::{LocalTime, Role};
 
 /// The activity the route's `:id` names, from the phone's copy. A memo: only a change to the activity

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::components::{Select, say};
-use super::http;
-use super::load::{Loader, Status};
-use super::sync::Ctx;
 use crate::api::{Exemption, MemberDetail, MobileRegistration, paths};
+use crate::client::components::{Select, say};
+use crate::client::http;
+use crate::client::load::{Loader, Status};
+use crate::client::sync::Ctx;
 use crate::model::Membership;
 use crate::org::{TAGS, check_profile};
 
