@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 
-use super::components::{save_file, say};
+use super::components::save_file;
 use super::http::{self, ApiError};
 use super::sync::Ctx;
 
@@ -25,13 +25,20 @@ pub const OFFLINE: &str = "当前无网络，此操作需要联网，请稍后�
 #[derive(Clone, Copy)]
 pub struct Loader {
     ctx: Ctx,
-    note: RwSignal<Option<String>>,
+    note: RwSignal<Option<Note>>,
     /// The number of the latest read asked for.
     asked: StoredValue<u32>,
     /// Whether the latest read is still on its way.
     busy: RwSignal<bool>,
     /// What to say with no network: what needs it, and what to do.
     offline: &'static str,
+}
+
+/// The status line: progress and "no network" as a hint; a refusal as an alert.
+#[derive(Clone)]
+struct Note {
+    text: String,
+    alarm: bool,
 }
 
 impl Loader {
@@ -46,25 +53,33 @@ impl Loader {
     }
 
     /// GETs `path` and hands the answer to `ready`, saying 正在获取… meanwhile. Only the latest read's
-    /// answer is handed on.
+    /// answer is handed on, and only while the page is open.
     pub fn get<T: DeserializeOwned + 'static>(self, path: String, ready: impl FnOnce(T) + 'static) {
-        self.get_saying("正在获取…", path, ready);
+        self.get_page(path, false, ready);
     }
 
-    /// [`Loader::get`], saying `busy` meanwhile.
-    pub fn get_saying<T: DeserializeOwned + 'static>(
+    /// [`Loader::get`] of a list's page: for a next page (`more`) the list stays as it is meanwhile,
+    /// with nothing said.
+    pub fn get_page<T: DeserializeOwned + 'static>(
         self,
-        busy: &str,
         path: String,
+        more: bool,
         ready: impl FnOnce(T) + 'static,
     ) {
         let Some(token) = self.ctx.token() else {
             return;
         };
-        self.asked.update_value(|n| *n += 1);
-        let mine = self.asked.get_value();
+        // (None: the page is gone, as when an action's answer asks for a reload after it was left.)
+        let Some(mine) = self.asked.try_update_value(|n| {
+            *n += 1;
+            *n
+        }) else {
+            return;
+        };
         self.busy.set(true);
-        self.say(busy);
+        if !more {
+            self.say("正在获取…");
+        }
         spawn_local(async move {
             let answer = http::get::<T>(&token, &path).await;
             // (None: the page was left while the answer was on its way.)
@@ -75,8 +90,9 @@ impl Loader {
         });
     }
 
-    /// Runs an online action (a save, an export) with the session's token, saying `busy` meanwhile and
-    /// then what `done` makes of the answer (None: nothing), or why it did not work.
+    /// Runs an online action (a save, an export, a fetch whose answer is kept even if the page is left)
+    /// with the session's token, saying `busy` meanwhile and then what `done` makes of the answer (None:
+    /// nothing), or why it did not work.
     pub fn run<T, F>(
         self,
         busy: &str,
@@ -97,28 +113,33 @@ impl Loader {
     }
 
     /// Fetches a file the server makes (a register, a table, my data) and saves it as `name`, saying
-    /// 正在导出… meanwhile and then 已导出。 or why not.
-    pub fn download(self, path: String, name: String) {
+    /// 正在导出… meanwhile, then `done` (None: nothing; the browser shows the download) or why not.
+    pub fn download(self, path: String, name: String, done: Option<&'static str>) {
         let Some(token) = self.ctx.token() else {
             return;
         };
         self.say("正在导出…");
         spawn_local(async move {
-            let text = match http::get_file(&token, &path).await {
+            let outcome = match http::get_file(&token, &path).await {
                 Ok(bytes) => match save_file(&name, mime(&name), &bytes) {
-                    Ok(()) => "已导出。".to_owned(),
-                    Err(_) => "浏览器未能保存文件，请换用手机自带浏览器".to_owned(),
+                    Ok(()) => Ok(done.map(str::to_owned)),
+                    Err(_) => Ok(Some("浏览器未能保存文件，请换用手机自带浏览器".to_owned())),
                 },
-                Err(ApiError::Offline) => "当前无网络，导出需要联网，请稍后再试".to_owned(),
-                Err(e) => e.message(),
+                Err(ApiError::Offline) => {
+                    Ok(Some("当前无网络，导出需要联网，请稍后再试".to_owned()))
+                }
+                Err(e) => Err(e),
             };
-            let _ = self.note.try_set(Some(text));
+            self.settle(outcome);
         });
     }
 
     /// Puts `text` on the status line.
     pub fn say(self, text: &str) {
-        self.note.set(Some(text.to_owned()));
+        self.note.set(Some(Note {
+            text: text.to_owned(),
+            alarm: false,
+        }));
     }
 
     /// Whether the latest read is still on its way.
@@ -128,16 +149,23 @@ impl Loader {
 
     /// What the status line says now.
     pub fn note(self) -> Option<String> {
-        self.note.get()
+        self.note.with(|n| n.as_ref().map(|n| n.text.clone()))
     }
 
     fn settle(self, outcome: Result<Option<String>, ApiError>) {
-        let text = match outcome {
-            Ok(text) => text,
-            Err(e) => Some(say(e, self.offline)),
+        let note = match outcome {
+            Ok(text) => text.map(|text| Note { text, alarm: false }),
+            Err(ApiError::Offline) => Some(Note {
+                text: self.offline.to_owned(),
+                alarm: false,
+            }),
+            Err(e) => Some(Note {
+                text: e.message(),
+                alarm: true,
+            }),
         };
         // (The page may be gone: nothing to tell then.)
-        let _ = self.note.try_set(text);
+        let _ = self.note.try_set(note);
     }
 }
 
@@ -153,7 +181,9 @@ fn mime(name: &str) -> &'static str {
 #[component]
 pub fn Status(of: Loader) -> impl IntoView {
     move || {
-        of.note()
-            .map(|m| view! { <p class="hint" role="status">{m}</p> })
+        of.note.get().map(|n| match n.alarm {
+            false => view! { <p class="hint" role="status">{n.text}</p> }.into_any(),
+            true => view! { <p class="error" role="alert">{n.text}</p> }.into_any(),
+        })
     }
 }

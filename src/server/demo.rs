@@ -4,11 +4,11 @@
 //!
 //! Seeded only into an empty database, and never without `--demo`.
 
-use super::life::activities;
 use super::applying::{Applying, Refusal};
 use super::auth::Person;
 use super::auth::hash_password;
 use super::db::{Db, next_seq, now_ms};
+use super::life::activities;
 use crate::api::{NewActivity, Settings};
 use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};

@@ -10,9 +10,9 @@ use axum::{Router, routing::get};
 use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, refuse};
-use super::life::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::auth::CurrentUser;
 use super::db::now_ms;
+use super::life::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
 use super::security::account_event;
 use super::{AppError, AppState, study};
 use crate::api::{

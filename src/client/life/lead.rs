@@ -7,6 +7,7 @@ use super::code::CodePanel;
 use crate::api::{
     ActivityView, AddToRoster, AttendanceView, Cancel, Change, CloseRecord, Confirm, Decide, paths,
 };
+use crate::client::http;
 use crate::client::load::{Loader, Status};
 use crate::client::sync::Ctx;
 use crate::life::{ActivityState, Decision, Quorum, close_problems, roster_synced};
@@ -29,13 +30,16 @@ pub fn fetch_older_roster(ctx: Ctx, activity: &ActivityView, loader: Loader) {
         return;
     }
     let path = paths::roster(&activity.id);
-    loader.get_saying(
+    // (Kept even if the lead has left the page meanwhile: `run`, not `get`.)
+    let get = move |token: String| async move { http::get(&token, &path).await };
+    loader.run(
         "正在获取这次较早活动的应到名单…",
-        path,
+        get,
         move |rows: Vec<AttendanceView>| {
             ctx.cache
                 .update(|c| rows.into_iter().for_each(|r| c.put_attendance(r)));
             ctx.save_cache();
+            None
         },
     );
 }
@@ -436,6 +440,7 @@ pub fn Export(activity: ActivityView) -> impl IntoView {
         loader.download(
             paths::register(id, format),
             format!("签到登记-{title}.{format}"),
+            None,
         );
     };
     let csv = fetch.clone();

@@ -17,7 +17,7 @@ pub fn AuditPage() -> impl IntoView {
             Some(id) => format!("{}?before={id}", paths::AUDIT),
             None => paths::AUDIT.to_owned(),
         };
-        loader.get(path, move |page: AuditPage| {
+        loader.get_page(path, before.is_some(), move |page: AuditPage| {
             entries.update(|e| e.extend(page.entries));
             next.set(page.next);
         });

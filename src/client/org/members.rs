@@ -23,13 +23,17 @@ pub fn MembersPage() -> impl IntoView {
     // Fetches a page (`from`) or a search (`q`); only the latest question's answer arrives (see `Loader`).
     let load = move |from: Option<i64>, q: String| {
         let encoded = String::from(js_sys::encode_uri_component(&q));
-        loader.get(paths::members(from, &encoded), move |page: MemberPage| {
-            members.update(|m| match (m, from) {
-                (Some(list), Some(_)) => list.extend(page.rows),
-                (m, _) => *m = Some(page.rows),
-            });
-            next.set(page.next);
-        });
+        loader.get_page(
+            paths::members(from, &encoded),
+            from.is_some(),
+            move |page: MemberPage| {
+                members.update(|m| match (m, from) {
+                    (Some(list), Some(_)) => list.extend(page.rows),
+                    (m, _) => *m = Some(page.rows),
+                });
+                next.set(page.next);
+            },
+        );
     };
     load(None, String::new());
     let search = move |ev| {

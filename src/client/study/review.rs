@@ -186,7 +186,7 @@ pub fn OverviewPage() -> impl IntoView {
     let load = move |from: Option<i64>| {
         let org = org.get_untracked().map(|(id, _)| id);
         let path = paths::study_overview_page(year.get_untracked(), org, from);
-        loader.get(path, move |page: StudyOverview| {
+        loader.get_page(path, from.is_some(), move |page: StudyOverview| {
             data.update(|shown| match shown {
                 Some(shown) if from.is_some() => {
                     shown.rows.extend(page.rows);
@@ -207,6 +207,7 @@ pub fn OverviewPage() -> impl IntoView {
         loader.download(
             paths::study_overview(y, "xlsx"),
             format!("学时完成情况-{y}年.xlsx"),
+            None,
         );
     };
     view! {

@@ -3,10 +3,6 @@
 
 use sqlx::SqliteConnection;
 
-use crate::server::AppError;
-use crate::server::applying::{Applying, Outcome, refuse};
-use crate::server::auth::{CurrentUser, Person};
-use crate::server::db::is_group_of;
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
     ActivityMode, ActivityState, Fence, MAX_NAME_CHARS, MAX_REASON_CHARS, close_problems,
@@ -14,6 +10,10 @@ use crate::life::{
 use crate::model::{
     ActivityKind, AttendanceStatus, Role, check_new_activity, is_uuid, is_valid_code,
 };
+use crate::server::AppError;
+use crate::server::applying::{Applying, Outcome, refuse};
+use crate::server::auth::{CurrentUser, Person};
+use crate::server::db::is_group_of;
 use crate::study::Hours;
 
 /// The columns of an activity that rules need.

@@ -3,12 +3,7 @@
 
 use sqlx::SqliteConnection;
 
-use crate::server::AppError;
 use super::activities::{ActivityRow, sql_limit};
-use crate::server::applying::{Applying, Outcome, refuse};
-use crate::server::auth::CurrentUser;
-use crate::server::db::now_ms;
-use crate::server::study;
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
 use crate::life::{
     self, Confirmation, Decision, LeaveCategory, LocationCheck, RequestKind, SignInClaim,
@@ -17,6 +12,11 @@ use crate::life::{
 use crate::model::{
     AttendanceStatus, Membership, Role, in_sign_in_window, is_skewed, normalize_code,
 };
+use crate::server::AppError;
+use crate::server::applying::{Applying, Outcome, refuse};
+use crate::server::auth::CurrentUser;
+use crate::server::db::now_ms;
+use crate::server::study;
 
 async fn status_of(
     conn: &mut SqliteConnection,

@@ -10,12 +10,12 @@ use sqlx::SqliteConnection;
 
 use super::activities::{ACTIVITY_COLUMNS, ActivityRecord};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
-use crate::server::auth::CurrentUser;
-use crate::server::db::{ORG_SCOPE, now_ms};
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{AttendanceView, ErrorBody, Participation, QuietMember, paths};
 use crate::life::Quorum;
 use crate::model::{ActivityKind, AttendanceStatus, LocalTime, Membership, Role, Tally};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, now_ms};
+use crate::server::{AppError, AppState, Deferred};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,10 +18,6 @@ use crate::server::auth::{
 use crate::server::security::{account_event, notices_at_login};
 use crate::server::throttle;
 
-use crate::server::db::{
-    LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
-};
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{
     ErrorBody, Exemption, Invitation, JoinCheck, JoinPreview, JoinRequest, LoginResponse,
     MemberAccess, MemberDetail, MemberPage, MemberProfile, MemberRow, MobileRegistration,
@@ -29,6 +25,10 @@ use crate::api::{
 };
 use crate::model::{Membership, Role, mask_phone};
 use crate::org::{LEAD_POSTS, check_profile};
+use crate::server::db::{
+    LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
+};
+use crate::server::{AppError, AppState, Deferred};
 use crate::study::{Audience, Day};
 use sqlx::SqliteConnection;
 

@@ -5,10 +5,10 @@ use axum::extract::{Query, State};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 
-use crate::server::auth::CurrentUser;
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
 use crate::model::Role;
+use crate::server::auth::CurrentUser;
+use crate::server::{AppError, AppState, Deferred};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::AUDIT, get(audit_log))

@@ -11,16 +11,16 @@ use axum::{Json, Router, routing::get};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
-use crate::server::auth::CurrentUser;
-use crate::server::db::{ORG_SCOPE, ORG_TREE, now_ms};
-use crate::server::life::register::{attachment, quiet_members};
-use crate::server::study::{Tally, audience_counts, study_counts};
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{BranchRow, DistrictView, ErrorBody, OrgRef, paths};
 use crate::district::{
     CALENDAR, GROUP_RULE, NO_GROUPS, Period, check, current, every_group, percent,
 };
 use crate::model::{ActivityKind, LocalTime, Role};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, ORG_TREE, now_ms};
+use crate::server::life::register::{attachment, quiet_members};
+use crate::server::study::{Tally, audience_counts, study_counts};
+use crate::server::{AppError, AppState, Deferred};
 use crate::study::Audience;
 
 pub fn router() -> Router<AppState> {

@@ -18,12 +18,12 @@ use axum::{Json, Router, routing::post};
 use serde::Deserialize;
 use sqlx::SqliteConnection;
 
-use crate::server::auth::CurrentUser;
-use crate::server::db::{ORG_SCOPE, audit, now_ms};
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
 use crate::org::LEAD_POSTS;
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, audit, now_ms};
+use crate::server::{AppError, AppState, Deferred};
 use crate::study::Audience;
 
 /// Largest roster file accepted (10,000 members as CSV are about 600 KB).

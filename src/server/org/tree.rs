@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
 use sqlx::SqliteConnection;
 
-use crate::server::auth::CurrentUser;
-use crate::server::db::{ORG_SCOPE, audit, now_ms};
-use crate::server::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::{Role, is_valid_phone};
 use crate::org::{OrgForm, check};
+use crate::server::auth::CurrentUser;
+use crate::server::db::{ORG_SCOPE, audit, now_ms};
+use crate::server::{AppError, AppState, Deferred};
 
 pub fn router() -> Router<AppState> {
     Router::new()

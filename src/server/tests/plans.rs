@@ -6,9 +6,9 @@
 
 use crate::model::Role;
 use crate::server::db::Db;
-use crate::server::scale::{self, Shape};
 use crate::server::life::{activities, attendance, register};
 use crate::server::org::district;
+use crate::server::scale::{self, Shape};
 use crate::server::{rights, study};
 
 /// (what, SQL, how many parameters it takes)
