@@ -312,16 +312,7 @@ pub async fn login(
         "login",
         serde_json::json!({"user": user_id, "address": address.0, "known_device": known_device}),
     );
-    let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
-    let notices = notices_at_login(&mut tx, user_id, &req.device_id, now).await?;
-    tx.commit().await?;
-    let user = load_me(&state, user_id).await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user,
-        notices,
-    }))
+    signed_in(&state, tx, user_id, &req.device_id, now).await
 }
 
 /// Runs password hashing (argon2id: CPU and 19 MiB each) on a blocking thread, at most two per core at a
@@ -402,8 +393,29 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
+/// Signs `user_id` in on `device_id` (a login, or joining with a code): a new session and what they must
+/// be told at this login, committed with what `tx` holds; answers what the phone keeps.
+pub async fn signed_in(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    user_id: i64,
+    device_id: &str,
+    now: i64,
+) -> Result<Json<LoginResponse>, AppError> {
+    let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
+    let notices = notices_at_login(&mut tx, user_id, device_id, now).await?;
+    tx.commit().await?;
+    let user = load_me(state, user_id).await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+        notices,
+    }))
+}
+
 /// A new session for `user_id` (expired ones are swept); answers the token, shown to the client once.
-pub async fn start_session(
+async fn start_session(
     conn: &mut SqliteConnection,
     user_id: i64,
     now: i64,

@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use crate::server::auth::{
     ClientAddress, CurrentUser, check_new_password, end_sessions, hash_password, hash_token,
-    hashing, load_me, start_session,
+    hashing, signed_in,
 };
-use crate::server::security::{account_event, notices_at_login};
+use crate::server::security::account_event;
 use crate::server::throttle;
 
 use crate::api::{
@@ -799,9 +799,6 @@ pub async fn join(
         "您用邀请码加入红雁并设置了密码"
     };
     account_event(&mut tx, user_id, now, None, what).await?;
-    let (token, expires_at) = start_session(&mut tx, user_id, now).await?;
-    let notices = notices_at_login(&mut tx, user_id, &req.device_id, now).await?;
-    tx.commit().await?;
     state.security.log(
         if joined_before {
             "password_reset_used"
@@ -810,13 +807,7 @@ pub async fn join(
         },
         serde_json::json!({"user": user_id, "address": address.0}),
     );
-    let user = load_me(&state, user_id).await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user,
-        notices,
-    }))
+    signed_in(&state, tx, user_id, &req.device_id, now).await
 }
 
 /// The account a code invites, and when it expires; every try counts against the caller's address first.

@@ -36,8 +36,17 @@ pub async fn audit_log(
         return Err(AppError::Forbidden("只有区委组织部管理员可以查看操作日志"));
     }
     let Query(AuditQuery { before }) = query.read()?;
-    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT l.id, l.at, u.name, u.role, l.action, l.subject
+    #[derive(sqlx::FromRow)]
+    struct Logged {
+        id: i64,
+        at: i64,
+        actor: String,
+        role: String,
+        action: String,
+        subject: String,
+    }
+    let rows: Vec<Logged> = sqlx::query_as(
+        "SELECT l.id, l.at, u.name AS actor, u.role, l.action, l.subject
          FROM audit_log l JOIN users u ON u.id = l.actor_id
          WHERE l.id < ? ORDER BY l.id DESC LIMIT ?",
     )
@@ -49,14 +58,14 @@ pub async fn audit_log(
     let entries: Vec<AuditEntry> = rows
         .into_iter()
         .take(AUDIT_PAGE as usize)
-        .map(|(id, at, actor, role, action, subject)| AuditEntry {
-            id,
-            at,
-            actor,
-            actor_role: Role::parse(&role).unwrap_or(Role::Member),
-            label: action_label(&action).to_owned(),
-            action,
-            subject,
+        .map(|r| AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            actor_role: Role::parse(&r.role).unwrap_or(Role::Member),
+            label: action_label(&r.action).to_owned(),
+            action: r.action,
+            subject: r.subject,
         })
         .collect();
     let next = more.then(|| entries.last().map(|e| e.id)).flatten();

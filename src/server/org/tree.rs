@@ -97,20 +97,28 @@ async fn nodes(
             },
         )
         .collect();
-    let admins: Vec<(i64, i64, String, String, bool)> = sqlx::query_as(
-        "SELECT org_id, id, name, phone, password_hash != '' FROM users
+    #[derive(sqlx::FromRow)]
+    struct Admin {
+        org_id: i64,
+        id: i64,
+        name: String,
+        phone: String,
+        joined: bool,
+    }
+    let admins: Vec<Admin> = sqlx::query_as(
+        "SELECT org_id, id, name, phone, password_hash != '' AS joined FROM users
          WHERE role IN ('committee', 'admin') AND disabled_at IS NULL AND (?1 IS NULL OR org_id = ?1) ORDER BY id",
     )
     .bind(only)
     .fetch_all(&mut *conn)
     .await?;
-    for (org_id, id, name, phone, joined) in admins {
-        if let Some(node) = nodes.iter_mut().find(|n| n.id == org_id) {
+    for a in admins {
+        if let Some(node) = nodes.iter_mut().find(|n| n.id == a.org_id) {
             node.admins.push(OrgAdmin {
-                id,
-                name,
-                phone,
-                joined,
+                id: a.id,
+                name: a.name,
+                phone: a.phone,
+                joined: a.joined,
             });
         }
     }

@@ -131,9 +131,31 @@ pub fn people_counts_sql() -> String {
 
 /// The query of [`study_counts`] for recognised study of the people of ?1 and below: a probe of an index
 /// per person, a row read only for what was recognised.
+/// What a study record counts toward a requirement, as stored.
+#[derive(sqlx::FromRow)]
+struct CreditRow {
+    user_id: i64,
+    kind: String,
+    starts_on: String,
+    ends_on: String,
+    credited: u32,
+}
+
+impl CreditRow {
+    /// None for a row an older version wrote in a form this one does not read.
+    fn credit(&self) -> Option<Credit> {
+        Some(Credit {
+            kind: StudyKind::parse(&self.kind)?,
+            starts_on: Day::parse(&self.starts_on)?,
+            ends_on: Day::parse(&self.ends_on)?,
+            hours: Hours(self.credited),
+        })
+    }
+}
+
 pub fn recognised_sql() -> String {
     format!(
-        "{ORG_SCOPE} SELECT u.id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
+        "{ORG_SCOPE} SELECT u.id AS user_id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
          FROM users u JOIN study_records s ON s.user_id = u.id
          WHERE u.org_id IN scope AND u.role IN ('member', 'lead') AND s.status = 'recognised'"
     )
@@ -153,28 +175,27 @@ pub async fn study_counts(
         .bind(root)
         .fetch_all(&mut *conn)
         .await?;
-    let records: Vec<(i64, i64, String, String, String, String, u32)> =
-        sqlx::query_as(&recognised_sql())
-            .bind(root)
-            .fetch_all(&mut *conn)
-            .await?;
+    #[derive(sqlx::FromRow)]
+    struct Recognised {
+        org_id: i64,
+        audience: String,
+        #[sqlx(flatten)]
+        record: CreditRow,
+    }
+    let records: Vec<Recognised> = sqlx::query_as(&recognised_sql())
+        .bind(root)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut credits: HashMap<(i64, i64, Audience), Vec<Credit>> = HashMap::new();
-    for (user_id, org_id, audience, kind, from, to, credited) in records {
-        let (Some(kind), Some(starts_on), Some(ends_on)) =
-            (StudyKind::parse(&kind), Day::parse(&from), Day::parse(&to))
-        else {
+    for r in records {
+        let Some(credit) = r.record.credit() else {
             continue;
         };
-        let audience = Audience::parse(&audience).unwrap_or_default();
+        let audience = Audience::parse(&r.audience).unwrap_or_default();
         credits
-            .entry((user_id, org_id, audience))
+            .entry((r.record.user_id, r.org_id, audience))
             .or_default()
-            .push(Credit {
-                kind,
-                starts_on,
-                ends_on,
-                hours: Hours(credited),
-            });
+            .push(credit);
     }
     let met = |audience, credits: &[Credit]| {
         rules
@@ -242,8 +263,16 @@ pub async fn study_rows_in(
     let rules = load_rules(&mut *conn).await?;
     let orgs = serde_json::to_string(orgs).map_err(|e| AppError::Internal(e.to_string()))?;
     const SCOPE: &str = "WITH scope(id, at) AS (SELECT value, key FROM json_each(?1))";
-    let people: Vec<(i64, String, i64, String, String)> = sqlx::query_as(&format!(
-        "{SCOPE} SELECT u.id, u.name, u.org_id, o.name, u.audience
+    #[derive(sqlx::FromRow)]
+    struct Person {
+        user_id: i64,
+        name: String,
+        org_id: i64,
+        org_name: String,
+        audience: String,
+    }
+    let people: Vec<Person> = sqlx::query_as(&format!(
+        "{SCOPE} SELECT u.id AS user_id, u.name, u.org_id, o.name AS org_name, u.audience
          FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
          WHERE u.role IN ('member', 'lead')
          ORDER BY scope.at, u.name, u.id"
@@ -251,7 +280,13 @@ pub async fn study_rows_in(
     .bind(&orgs)
     .fetch_all(&mut *conn)
     .await?;
-    let records: Vec<(i64, String, String, String, u32, String)> = sqlx::query_as(&format!(
+    #[derive(sqlx::FromRow)]
+    struct Record {
+        status: String,
+        #[sqlx(flatten)]
+        record: CreditRow,
+    }
+    let records: Vec<Record> = sqlx::query_as(&format!(
         "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
          FROM users u JOIN study_records s ON s.user_id = u.id
          WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"
@@ -261,38 +296,37 @@ pub async fn study_rows_in(
     .await?;
     let mut credits: HashMap<i64, Vec<Credit>> = HashMap::new();
     let mut pending: HashMap<i64, u32> = HashMap::new();
-    for (user_id, kind, from, to, credited, status) in records {
-        if status == "pending" {
+    for r in records {
+        let user_id = r.record.user_id;
+        if r.status == "pending" {
             *pending.entry(user_id).or_default() += 1;
-            continue;
+        } else if let Some(credit) = r.record.credit() {
+            credits.entry(user_id).or_default().push(credit);
         }
-        let (Some(kind), Some(starts_on), Some(ends_on)) =
-            (StudyKind::parse(&kind), Day::parse(&from), Day::parse(&to))
-        else {
-            continue;
-        };
-        credits.entry(user_id).or_default().push(Credit {
-            kind,
-            starts_on,
-            ends_on,
-            hours: Hours(credited),
-        });
     }
     Ok(people
         .into_iter()
-        .map(|(user_id, name, org_id, org_name, audience)| {
-            let audience = Audience::parse(&audience).unwrap_or_default();
-            let mine = credits.get(&user_id).map_or(&[][..], Vec::as_slice);
-            OverviewRow {
-                user_id,
-                name,
-                org_id,
-                org_name,
-                audience,
-                progress: rules.progress(audience, year, mine),
-                pending: pending.get(&user_id).copied().unwrap_or(0),
-            }
-        })
+        .map(
+            |Person {
+                 user_id,
+                 name,
+                 org_id,
+                 org_name,
+                 audience,
+             }| {
+                let audience = Audience::parse(&audience).unwrap_or_default();
+                let mine = credits.get(&user_id).map_or(&[][..], Vec::as_slice);
+                OverviewRow {
+                    user_id,
+                    name,
+                    org_id,
+                    org_name,
+                    audience,
+                    progress: rules.progress(audience, year, mine),
+                    pending: pending.get(&user_id).copied().unwrap_or(0),
+                }
+            },
+        )
         .collect())
 }
 
