@@ -333,7 +333,7 @@ test('the district admin names a committee admin who runs only their committee; 
   expect([...admin.errors, ...zh.errors, ...lead.errors]).toEqual([]);
 });
 
-test('a page left while its answer is on the way breaks nothing, and a search that finds nobody says so', async ({ newApp }) => {
+test('a page left while its answer is on the way breaks nothing, a save is sent once, a search that finds nobody says so, and a read with no network or refused says which', async ({ newApp }) => {
   const { app: admin } = await newApp();
   await admin.login(ADMIN);
   // The online-only pages' answers arrive after the admin has already gone back to 首页.
@@ -356,4 +356,35 @@ test('a page left while its answer is on the way breaks nothing, and a search th
   await admin.page.getByLabel('按姓名或手机号查找').fill('没有这个人');
   await expect(admin.page.getByTestId('members-none')).toHaveText('全区没有找到“没有这个人”。请检查姓名或手机号。');
   await expect(admin.page.getByTestId('member')).toHaveCount(0);
+
+  // A save whose answer asks for the tree again after the admin has left 组织管理, and two taps on 保存.
+  let creates = 0;
+  await admin.page.route('**/api/v1/orgs', async (route) => {
+    if (route.request().method() === 'POST') creates += 1;
+    await new Promise((r) => setTimeout(r, 700));
+    await route.continue();
+  });
+  await admin.page.goto('/orgs');
+  const committee = admin.page.getByTestId('org').filter({ hasText: '流动党员建筑行业联合党委' }).first();
+  await committee.getByRole('button', { name: '新建下级组织' }).click();
+  await admin.page.getByLabel('名称').fill('静安项目党支部');
+  await admin.page.getByRole('button', { name: '保存' }).click();
+  await expect(admin.page.getByRole('button', { name: '正在保存…' })).toBeDisabled();
+  await admin.page.getByRole('link', { name: '首页' }).click();
+  await admin.page.waitForTimeout(1200);
+  expect(creates).toBe(1);
+  expect(admin.errors.map((e) => e.message)).toEqual([]);
+  await admin.page.unrouteAll();
+
+  // An online-only read with no network says what needs it; a refusal is said as an alert.
+  await admin.page.route('**/api/v1/audit**', (route) => route.abort('internetdisconnected'));
+  await admin.page.goto('/audit');
+  await expect(admin.page.getByRole('status').filter({ hasText: '当前无网络，联网后可查看。' })).toBeVisible();
+  await admin.page.unrouteAll();
+  await admin.page.route('**/api/v1/audit**', (route) =>
+    route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ message: '只有区委组织部管理员可以查看操作日志' }) }),
+  );
+  await admin.page.goto('/audit');
+  await expect(admin.page.getByRole('alert')).toHaveText('只有区委组织部管理员可以查看操作日志');
+  await admin.page.unrouteAll();
 });

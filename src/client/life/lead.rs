@@ -440,7 +440,6 @@ pub fn Export(activity: ActivityView) -> impl IntoView {
         loader.download(
             paths::register(id, format),
             format!("签到登记-{title}.{format}"),
-            None,
         );
     };
     let csv = fetch.clone();
