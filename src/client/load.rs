@@ -113,8 +113,8 @@ impl Loader {
     }
 
     /// Fetches a file the server makes (a register, a table, my data) and saves it as `name`, saying
-    /// 正在导出… meanwhile and then 已导出。 or why not.
-    pub fn download(self, path: String, name: String) {
+    /// 正在导出… meanwhile, then `done` (None: nothing; the browser shows the download) or why not.
+    pub fn download(self, path: String, name: String, done: Option<&'static str>) {
         let Some(token) = self.ctx.token() else {
             return;
         };
@@ -122,7 +122,7 @@ impl Loader {
         spawn_local(async move {
             let outcome = match http::get_file(&token, &path).await {
                 Ok(bytes) => match save_file(&name, mime(&name), &bytes) {
-                    Ok(()) => Ok(Some("已导出。".to_owned())),
+                    Ok(()) => Ok(done.map(str::to_owned)),
                     Err(_) => Ok(Some("浏览器未能保存文件，请换用手机自带浏览器".to_owned())),
                 },
                 Err(ApiError::Offline) => {

@@ -440,6 +440,7 @@ pub fn Export(activity: ActivityView) -> impl IntoView {
         loader.download(
             paths::register(id, format),
             format!("签到登记-{title}.{format}"),
+            None,
         );
     };
     let csv = fetch.clone();

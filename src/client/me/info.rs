@@ -38,7 +38,11 @@ pub fn MyInfoPage() -> impl IntoView {
             .session
             .with_untracked(|s| s.as_ref().map(|s| s.user.name.clone()))
             .unwrap_or_default();
-        loader.download(paths::MY_DATA.to_owned(), format!("我的信息-{name}.json"));
+        loader.download(
+            paths::MY_DATA.to_owned(),
+            format!("我的信息-{name}.json"),
+            Some("已导出。"),
+        );
     };
     view! {
         <section class="card">

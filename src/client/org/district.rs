@@ -32,6 +32,7 @@ pub fn DistrictPage() -> impl IntoView {
         loader.download(
             path,
             format!("组织生活统计-{}-{}.xlsx", v.org_name, v.period),
+            None,
         );
     };
     let admin = ctx.role().is_some_and(Role::administers);

@@ -94,7 +94,7 @@ fn OrgItem(
     let editing = node.clone();
     let parent_for_new = node.id;
     view! {
-        <li class=format!("org depth-{}", depth.min(4)) data-testid="org">
+        <li class="org" style=format!("margin-left: {}rem", depth as f32 * 1.2) data-testid="org">
             <p><strong>{node.name.clone()}</strong><br/><span class="muted">{about}</span></p>
             {((edits && node.form.kind() == "committee") || !node.admins.is_empty()).then(|| view! {
                 <Admins org=id admins=node.admins.clone() edits reload/>
@@ -160,13 +160,8 @@ fn OrgEditor(
         .map(|n| (n.id, n.name.clone(), n.form))
         .collect();
     let forms_of_parents = parents.clone();
-    // One save at a time: a second tap while the first is on its way would make a second organisation.
-    let saving = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if saving.get_untracked() {
-            return;
-        }
         let optional = |s: String| (!s.trim().is_empty()).then_some(s);
         let entry = OrgEntry {
             parent_id: parent_id.get_untracked(),
@@ -190,13 +185,11 @@ fn OrgEditor(
             return;
         }
         let Some(token) = ctx.token() else { return };
-        saving.set(true);
         spawn_local(async move {
             let saved = match id {
                 Some(id) => http::put::<_, OrgNode>(&token, &paths::org(id), &entry).await,
                 None => http::post_json::<_, OrgNode>(Some(&token), paths::ORGS, &entry).await,
             };
-            let _ = saving.try_set(false);
             match saved {
                 Ok(_) => {
                     open.set(None);
@@ -227,7 +220,7 @@ fn OrgEditor(
             <label for="org-end">"撤销日期"</label>
             <input id="org-end" type="date" prop:value=ends_on on:input=move |ev| ends_on.set(event_target_value(&ev))/>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button type="submit" class="primary" disabled=saving>{move || if saving.get() { "正在保存…" } else { "保存" }}</button>
+            <button type="submit" class="primary">"保存"</button>
             <button type="button" class="secondary" on:click=move |_| open.set(None)>"取消"</button>
         </form>
     }

@@ -207,6 +207,7 @@ pub fn OverviewPage() -> impl IntoView {
         loader.download(
             paths::study_overview(y, "xlsx"),
             format!("学时完成情况-{y}年.xlsx"),
+            None,
         );
     };
     view! {
