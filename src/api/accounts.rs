@@ -266,7 +266,7 @@ pub struct MemberProfile {
 
 /// 流动党员登记: where they went, for whom, when, their 《流动党员活动证》, and the last contact.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(deny_unknown_fields)]
 pub struct MobileRegistration {
     /// 外出地点 (e.g. 上海市浦东新区).

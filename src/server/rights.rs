@@ -143,38 +143,38 @@ pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>
     Ok(())
 }
 
-type FeedbackRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<i64>,
-    i64,
-);
+/// A 投诉建议 as stored ([`SELECT_FEEDBACK`]).
+#[derive(sqlx::FromRow)]
+struct FeedbackRow {
+    id: String,
+    user_id: i64,
+    user_name: String,
+    org_name: String,
+    topic: String,
+    body: String,
+    created_at: i64,
+    reply: Option<String>,
+    replied_at: Option<i64>,
+    server_seq: i64,
+}
 
 const SELECT_FEEDBACK: &str =
-    "SELECT f.id, f.user_id, u.name, o.name, f.topic, f.body, f.created_at, f.reply, f.replied_at,
-            f.server_seq
+    "SELECT f.id, f.user_id, u.name AS user_name, o.name AS org_name, f.topic, f.body, f.created_at,
+            f.reply, f.replied_at, f.server_seq
      FROM feedback f JOIN users u ON u.id = f.user_id JOIN orgs o ON o.id = u.org_id";
 
-fn feedback_view(row: FeedbackRow) -> FeedbackView {
-    let (id, user_id, user_name, org_name, topic, body, created_at, reply, replied_at, server_seq) =
-        row;
+fn feedback_view(r: FeedbackRow) -> FeedbackView {
     FeedbackView {
-        id,
-        user_id,
-        user_name,
-        org_name,
-        topic: FeedbackTopic::parse(&topic).unwrap_or_default(),
-        body,
-        created_at,
-        reply,
-        replied_at,
-        server_seq,
+        id: r.id,
+        user_id: r.user_id,
+        user_name: r.user_name,
+        org_name: r.org_name,
+        topic: FeedbackTopic::parse(&r.topic).unwrap_or_default(),
+        body: r.body,
+        created_at: r.created_at,
+        reply: r.reply,
+        replied_at: r.replied_at,
+        server_seq: r.server_seq,
     }
 }
 
@@ -234,20 +234,22 @@ pub async fn my_data(
 }
 
 async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, AppError> {
-    type Profile = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-    );
-    let (name, phone, role, org_name, membership, post, tags, audience, created_at): Profile =
+    #[derive(sqlx::FromRow)]
+    struct Profile {
+        name: String,
+        phone: String,
+        role: String,
+        org_name: String,
+        membership: String,
+        post: String,
+        tags: String,
+        audience: String,
+        created_at: i64,
+    }
+    let Profile { name, phone, role, org_name, membership, post, tags, audience, created_at } =
         sqlx::query_as(
-            "SELECT u.name, u.phone, u.role, o.name, u.membership, u.post, u.tags, u.audience, u.created_at
+            "SELECT u.name, u.phone, u.role, o.name AS org_name, u.membership, u.post, u.tags, u.audience,
+                    u.created_at
              FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
         )
         .bind(user_id)

@@ -74,54 +74,42 @@ pub struct MembersQuery {
 }
 
 /// A member as [`member_row`] reads them; add `WHERE …`.
-const SELECT_MEMBER: &str =
-    "SELECT u.id, u.name, u.phone, u.org_id, o.name, u.role, u.membership, u.post, u.tags,
-        u.password_hash != '', u.disabled_at IS NOT NULL, u.joined_at IS NOT NULL
+const SELECT_MEMBER: &str = "SELECT u.id, u.name, u.phone, u.org_id, o.name AS org_name, u.role,
+        u.membership, u.post, u.tags, u.password_hash != '' AS joined,
+        u.disabled_at IS NOT NULL AS disabled, u.joined_at IS NOT NULL AS joined_before
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
-type MemberFields = (
-    i64,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    bool,
-    bool,
-);
+/// A member as stored ([`SELECT_MEMBER`]).
+#[derive(sqlx::FromRow)]
+struct MemberFields {
+    id: i64,
+    name: String,
+    phone: String,
+    org_id: i64,
+    org_name: String,
+    role: String,
+    membership: String,
+    post: String,
+    tags: String,
+    joined: bool,
+    disabled: bool,
+    joined_before: bool,
+}
 
-fn member_row(fields: MemberFields) -> MemberRow {
-    let (
-        id,
-        name,
-        phone,
-        org_id,
-        org_name,
-        role,
-        membership,
-        post,
-        tags,
-        joined,
-        disabled,
-        joined_before,
-    ) = fields;
+fn member_row(f: MemberFields) -> MemberRow {
     MemberRow {
-        id,
-        name,
-        phone,
-        org_id,
-        org_name,
-        role: Role::parse(&role).unwrap_or(Role::Member),
-        membership: Membership::parse(&membership).unwrap_or_default(),
-        post,
-        tags,
-        joined,
-        disabled,
-        joined_before,
+        id: f.id,
+        name: f.name,
+        phone: f.phone,
+        org_id: f.org_id,
+        org_name: f.org_name,
+        role: Role::parse(&f.role).unwrap_or(Role::Member),
+        membership: Membership::parse(&f.membership).unwrap_or_default(),
+        post: f.post,
+        tags: f.tags,
+        joined: f.joined,
+        disabled: f.disabled,
+        joined_before: f.joined_before,
     }
 }
 
@@ -238,8 +226,7 @@ pub async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfi
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    type Registration = (String, String, String, String, String, String, String);
-    let mobile: Option<Registration> = sqlx::query_as(
+    let mobile: Option<MobileRegistration> = sqlx::query_as(
         "SELECT destination, employer, starts_on, ends_on, card_no, card_valid_until, last_contact_on
          FROM mobile_registrations WHERE user_id = ?",
     )
@@ -259,27 +246,7 @@ pub async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfi
         audience: Audience::parse(&audience).unwrap_or_default(),
         host_org_ids,
         group_id,
-        mobile: mobile.map(
-            |(
-                destination,
-                employer,
-                starts_on,
-                ends_on,
-                card_no,
-                card_valid_until,
-                last_contact_on,
-            )| {
-                MobileRegistration {
-                    destination,
-                    employer,
-                    starts_on,
-                    ends_on,
-                    card_no,
-                    card_valid_until,
-                    last_contact_on,
-                }
-            },
-        ),
+        mobile,
         exemptions: exemptions
             .into_iter()
             // Stored as the moment it ends (midnight after its last day, Shanghai time).

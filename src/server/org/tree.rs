@@ -61,21 +61,22 @@ async fn nodes(
     conn: &mut SqliteConnection,
     only: Option<i64>,
 ) -> Result<Vec<OrgNode>, sqlx::Error> {
-    type Row = (
-        i64,
-        Option<i64>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        u32,
-        u32,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        parent_id: Option<i64>,
+        name: String,
+        form: String,
+        kind: String,
+        starts_on: Option<String>,
+        ends_on: Option<String>,
+        members: u32,
+        children: u32,
+    }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT o.id, o.parent_id, o.name, o.form, o.kind, o.starts_on, o.ends_on,
-                (SELECT count(*) FROM users u WHERE (u.org_id = o.id OR u.group_id = o.id) AND u.role NOT IN ('admin', 'committee')),
-                (SELECT count(*) FROM orgs c WHERE c.parent_id = o.id)
+                (SELECT count(*) FROM users u WHERE (u.org_id = o.id OR u.group_id = o.id) AND u.role NOT IN ('admin', 'committee')) AS members,
+                (SELECT count(*) FROM orgs c WHERE c.parent_id = o.id) AS children
          FROM orgs o WHERE ?1 IS NULL OR o.id = ?1 ORDER BY o.id",
     )
     .bind(only)
@@ -84,7 +85,17 @@ async fn nodes(
     let mut nodes: Vec<OrgNode> = rows
         .into_iter()
         .map(
-            |(id, parent_id, name, form, kind, starts_on, ends_on, members, children)| OrgNode {
+            |Row {
+                 id,
+                 parent_id,
+                 name,
+                 form,
+                 kind,
+                 starts_on,
+                 ends_on,
+                 members,
+                 children,
+             }| OrgNode {
                 id,
                 parent_id,
                 name,
