@@ -121,11 +121,11 @@ pub async fn district(
 /// a join with the scope: SQLite plans that join as a lookup of every activity row.)
 pub fn held_sql() -> String {
     format!(
-        "{ORG_SCOPE} SELECT a.org_id, a.kind, a.group_id, group_concat(a.starts_at),
-                sum(a.starts_at >= ?5 AND a.starts_at < ?6),
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.expected ELSE 0 END),
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.present ELSE 0 END),
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.unconfirmed ELSE 0 END)
+        "{ORG_SCOPE} SELECT a.org_id, a.kind, a.group_id, group_concat(a.starts_at) AS times,
+                sum(a.starts_at >= ?5 AND a.starts_at < ?6) AS held,
+                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.expected ELSE 0 END) AS expected,
+                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.present ELSE 0 END) AS present,
+                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.unconfirmed ELSE 0 END) AS unconfirmed
          FROM activities a
          WHERE a.org_id IN scope AND a.state != 'cancelled' AND a.starts_at >= ?2 AND a.starts_at < ?3
                AND a.starts_at <= ?4
@@ -194,7 +194,18 @@ async fn build(
     .bind(org_id)
     .fetch_all(&mut *conn)
     .await?;
-    type Row = (i64, String, Option<i64>, String, u32, u32, u32, u32);
+    /// One kind (and 党小组) of one organisation's activities ([`held_sql`]).
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        org_id: i64,
+        kind: String,
+        group_id: Option<i64>,
+        times: String,
+        held: u32,
+        expected: u32,
+        present: u32,
+        unconfirmed: u32,
+    }
     let rows: Vec<Row> = sqlx::query_as(&held_sql())
         .bind(org_id)
         .bind(year_start)
@@ -211,13 +222,18 @@ async fn build(
     let study = study_counts(conn, Some(org_id), period.year).await?;
     // Grouped by organisation once, so each branch's row reads only its own.
     let mut held_by: HashMap<i64, Held> = HashMap::new();
-    for (org, kind, group, times, n, expected, present, unconfirmed) in rows {
-        let held = held_by.entry(org).or_default();
+    for r in rows {
+        let held = held_by.entry(r.org_id).or_default();
         let c = &mut held.counts;
-        *c = (c.0 + n, c.1 + expected, c.2 + present, c.3 + unconfirmed);
-        if let Some(kind) = ActivityKind::parse(&kind) {
-            let times = times.split(',').filter_map(|t| t.parse().ok()).collect();
-            held.times.push((kind, group, times));
+        *c = (
+            c.0 + r.held,
+            c.1 + r.expected,
+            c.2 + r.present,
+            c.3 + r.unconfirmed,
+        );
+        if let Some(kind) = ActivityKind::parse(&r.kind) {
+            let times = r.times.split(',').filter_map(|t| t.parse().ok()).collect();
+            held.times.push((kind, r.group_id, times));
         }
     }
     let mut study_by: HashMap<i64, Vec<(Audience, Tally)>> = HashMap::new();
