@@ -53,7 +53,15 @@
 // A phone on a weak signal (issue 16, second part): tables that scroll in their own box, 长辈模式, the
 // 已可离线使用 note and the shell's intro line took it to 364.0; then the study ledger and 我的 became lazily
 // loaded pages (a member's first load is log in, the activities, signing in and sync): 332.1 KiB, the
-// lazily loaded pages 290 files and 464.8 KiB. Ratchet: 334.
+// lazily loaded pages 290 files and 464.8 KiB. Ratchet: 334. HTTP through the browser's own `fetch`
+// instead of reqwest: 278.5 (fresh clone). Ratchet: 280.
+// The client's shape (issue 17: one loader for online-only reads, the forms' records made in `outbox`,
+// <Select>, pages by domain): 278.9, the lazily loaded pages 494 → 490 KiB. Measured on the way:
+// wasm-split keeps in the main module every function that calls a wasm-bindgen cast
+// (`__wbindgen_describe_cast`) together with everything it calls, and release inlining decides which
+// functions those are. Writing the 请假 类别 select by hand instead of <Select>, or disabling 组织管理's
+// 保存 while a save is on its way, each moved ~60 KB of lazily loaded code into the main module (299.2
+// and 299.6 KiB). Both were left out; finding which inlined cast does it is the next lever on the first load.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
