@@ -94,7 +94,7 @@ fn OrgItem(
     let editing = node.clone();
     let parent_for_new = node.id;
     view! {
-        <li class="org" style=format!("margin-left: {}rem", depth as f32 * 1.2) data-testid="org">
+        <li class=format!("org depth-{}", depth.min(4)) data-testid="org">
             <p><strong>{node.name.clone()}</strong><br/><span class="muted">{about}</span></p>
             {((edits && node.form.kind() == "committee") || !node.admins.is_empty()).then(|| view! {
                 <Admins org=id admins=node.admins.clone() edits reload/>
