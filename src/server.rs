@@ -6,6 +6,7 @@
 // Infrastructure: the database, the one error type, accounts and sessions, push and pull, the site.
 pub(crate) mod applying;
 mod auth;
+mod commit;
 mod db;
 mod demo;
 mod error;
@@ -13,6 +14,7 @@ pub mod ops;
 pub mod scale;
 pub mod security;
 mod site;
+pub mod storm;
 pub(crate) mod sync;
 #[cfg(test)]
 mod tests;
@@ -67,11 +69,15 @@ pub struct AppState {
     pub security: Arc<security::SecurityLog>,
     /// Requests without a session in progress, per network.
     pub in_flight: Arc<throttle::InFlight>,
+    /// Where pushes go to be committed together (see commit.rs).
+    pub committer: commit::Committer,
 }
 
 impl AppState {
+    /// The state of a server; starts its committer task (so: inside a Tokio runtime).
     pub fn new(db: Db, site: Site, settings: Settings) -> AppState {
         AppState {
+            committer: commit::Committer::start(db.writer.clone(), settings),
             db,
             site: Arc::new(site),
             throttle: Arc::default(),

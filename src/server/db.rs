@@ -69,13 +69,17 @@ impl Db {
                 dangling.len()
             )));
         }
+        // No health check when a connection is taken from a pool: an embedded database has no network
+        // to lose, and the check (a round trip to the connection's thread) cost as much as a query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Db { writer, reader })
@@ -114,6 +118,16 @@ impl Sequence {
     pub fn take(&mut self) -> i64 {
         self.last += 1;
         self.last
+    }
+
+    /// Where the sequence stands, to [`Sequence::rewind`] to if what took numbers since is rolled back.
+    pub fn mark(&self) -> i64 {
+        self.last
+    }
+
+    /// Gives back the numbers taken since `mark` (their rows were rolled back), so none is left unused.
+    pub fn rewind(&mut self, mark: i64) {
+        self.last = mark;
     }
 
     /// Writes the numbers taken back to the counter; call before committing.

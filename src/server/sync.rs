@@ -1,10 +1,13 @@
 //! Push and pull: how records made on phones arrive exactly once, and how changes flow back.
 //!
-//! A push is applied in one write transaction. Each mutation is first inserted into `mutations`, whose
-//! primary key is the id the phone gave it, with `ON CONFLICT DO NOTHING`: if nothing was inserted the
-//! mutation arrived before, and its stored receipt is answered again. There is no check-then-insert, so
-//! retries, replays and concurrent pushes of the same batch all end with one row. A mutation that can never
-//! be accepted is stored as quarantined with its reason and acknowledged, so it never blocks the queue.
+//! A push is applied inside one write transaction, with the other pushes waiting at that moment (group
+//! commit, see commit.rs), in a savepoint of its own; its receipts are sent after the commit. A retry of
+//! records all stored already is answered from a read ([`already_stored`]), without a write. Each
+//! mutation is first inserted into `mutations`, whose primary key is the id the phone gave it, with
+//! `ON CONFLICT DO NOTHING`: if nothing was inserted the mutation arrived before, and its stored receipt
+//! is answered again. There is no check-then-insert, so retries, replays and concurrent pushes of the same
+//! batch all end with one row. A mutation that can never be accepted is stored as quarantined with its
+//! reason and acknowledged, so it never blocks the queue.
 //!
 //! The device's `seq` is recorded (`devices.last_seq`) but not used to skip mutations: a phone whose
 //! counter was reset would otherwise lose new records with old numbers. The id's UNIQUE constraint is
@@ -32,6 +35,7 @@ use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, Refusal, end_savepoint, refuse, savepoint};
 use super::auth::{CurrentUser, Person, find_person};
+use super::commit::Push;
 use super::db::{Sequence, audit, now_ms};
 use super::{AppError, AppState, Deferred};
 use super::{activities, attendance, rights, study};
@@ -81,13 +85,16 @@ pub async fn push(
     }
     let refusals =
         judge_signatures(&state, user.person(), &req.device_id, &req.mutations, false).await?;
-    let receipts = store_batch(
+    let receipts = deliver(
         &state,
-        user.person(),
-        &req.device_id,
-        &req.mutations,
-        &refusals,
-        None,
+        Push {
+            author: user.person(),
+            device_id: req.device_id,
+            mutations: req.mutations,
+            refusals,
+            imported_by: None,
+            now: now_ms(),
+        },
     )
     .await?;
     Ok(Json(PushResponse {
@@ -147,19 +154,23 @@ pub async fn import(
         importer.is_some(),
     )
     .await?;
-    let receipts = store_batch(
+    let records = file.records.len();
+    let receipts = deliver(
         &state,
-        author,
-        &file.device_id,
-        &file.records,
-        &refusals,
-        importer,
+        Push {
+            author,
+            device_id: file.device_id,
+            mutations: file.records,
+            refusals,
+            imported_by: importer,
+            now: now_ms(),
+        },
     )
     .await?;
     if let Some(importer) = importer {
         state.security.log(
             "records_imported",
-            serde_json::json!({"by": importer, "author": author.id, "records": file.records.len()}),
+            serde_json::json!({"by": importer, "author": author.id, "records": records}),
         );
     }
     Ok(Json(PushResponse {
@@ -359,44 +370,142 @@ async fn judge_signatures(
     .map_err(|e| AppError::Internal(format!("signature check: {e}")))
 }
 
-/// Stores one author's records in one write transaction; answers one receipt each, in order. Nothing is
-/// acknowledged before the commit (durable: `synchronous = FULL`). `refusals` (one per record) quarantine
-/// a record with that reason instead of applying it.
-async fn store_batch(
-    state: &AppState,
-    author: Person,
-    device_id: &str,
-    mutations: &[Mutation],
-    refusals: &[Option<String>],
-    imported_by: Option<i64>,
-) -> Result<Vec<Receipt>, AppError> {
-    let now = now_ms();
+/// Stores one author's records; answers one receipt each, in order, once they are durable. A retry of
+/// records already stored is answered from what is stored, without a write; the rest go to the
+/// committer, which applies them with the other pushes waiting and commits once (see commit.rs).
+async fn deliver(state: &AppState, push: Push) -> Result<Vec<Receipt>, AppError> {
+    let mut conn = state.db.reader.acquire().await?;
+    if let Some(receipts) = already_stored(&mut conn, &push).await? {
+        return Ok(receipts);
+    }
     // A quota of records per person and day: a phone (or a script) cannot fill the database. Refused
     // whole, with a 429 the phone retries later, so nothing is lost.
     let today: i64 =
         sqlx::query_scalar("SELECT count(*) FROM mutations WHERE user_id = ? AND received_at > ?")
-            .bind(author.id)
-            .bind(now - 24 * 3_600_000)
-            .fetch_one(&state.db.reader)
+            .bind(push.author.id)
+            .bind(push.now - 24 * 3_600_000)
+            .fetch_one(&mut *conn)
             .await?;
-    if today + mutations.len() as i64 > MAX_RECORDS_PER_DAY {
+    drop(conn);
+    if today + push.mutations.len() as i64 > MAX_RECORDS_PER_DAY {
         state.security.log(
             "record_quota",
-            serde_json::json!({"user": author.id, "today": today}),
+            serde_json::json!({"user": push.author.id, "today": today}),
         );
         return Err(AppError::TooManyAttempts(
             "今天上传的记录已达上限，记录仍保存在手机上，明天会自动继续上传".to_owned(),
         ));
     }
-    let mut tx = state.db.writer.begin().await?;
-    let mut seq = Sequence::begin(&mut tx).await?;
+    state.committer.store(push).await
+}
+
+/// The receipts of a push every record of which is already stored (a retry whose answer was lost), read
+/// without a write; `None` if any record must go through [`apply`]. Answers what `apply` would: only
+/// records that would be looked up there (a valid id, not refused, not oversized) are answered here.
+/// Someone else's import always goes through the writer: it is audited even when it changes nothing.
+pub(super) async fn already_stored(
+    conn: &mut SqliteConnection,
+    push: &Push,
+) -> Result<Option<Vec<Receipt>>, AppError> {
+    let plain = |(m, refused): (&Mutation, &Option<String>)| {
+        refused.is_none()
+            && !m.id.is_empty()
+            && m.id.len() <= 64
+            && m.payload.get().len() <= m.kind.max_payload_bytes()
+    };
+    if push.imported_by.is_some()
+        || push.mutations.is_empty()
+        || !push.mutations.iter().zip(&push.refusals).all(plain)
+    {
+        return Ok(None);
+    }
+    let ids = serde_json::to_string(&push.mutations.iter().map(|m| &m.id).collect::<Vec<_>>())
+        .map_err(|e| AppError::Internal(format!("ids: {e}")))?;
+    let rows: Vec<StoredRow> = sqlx::query_as(STORED_SQL)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let stored: std::collections::HashMap<&str, &StoredRow> =
+        rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    Ok(push
+        .mutations
+        .iter()
+        .map(|m| {
+            stored
+                .get(m.id.as_str())
+                .map(|row| row.receipt(push.author, push.now))
+        })
+        .collect())
+}
+
+/// The stored records among the ids of a JSON array: one index search per id (`CROSS JOIN` keeps
+/// SQLite from scanning `mutations` and probing the list instead).
+pub(super) const STORED_SQL: &str =
+    "SELECT m.id, m.user_id, m.status, m.reason, m.server_seq, m.received_at
+     FROM json_each(?) j CROSS JOIN mutations m ON m.id = j.value";
+
+/// A record as stored in `mutations`, to answer a retry of it.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    id: String,
+    user_id: i64,
+    status: String,
+    reason: Option<String>,
+    server_seq: i64,
+    received_at: i64,
+}
+
+impl StoredRow {
+    /// The receipt a retry of this record gets from `author`: its first answer again, or, if the id is
+    /// someone else's record, a quarantine (received `now`) that leaves their record alone and says
+    /// nothing of it.
+    fn receipt(&self, author: Person, now: i64) -> Receipt {
+        if self.user_id != author.id {
+            return Receipt {
+                id: self.id.clone(),
+                status: ReceiptStatus::Quarantined,
+                reason: Some("记录编号与他人的记录冲突".to_owned()),
+                server_seq: 0,
+                received_at: now,
+            };
+        }
+        Receipt {
+            id: self.id.clone(),
+            status: if self.status == "quarantined" {
+                ReceiptStatus::Quarantined
+            } else {
+                ReceiptStatus::Duplicate
+            },
+            reason: self.reason.clone(),
+            server_seq: self.server_seq,
+            received_at: self.received_at,
+        }
+    }
+}
+
+/// Applies one push inside the committer's transaction (see commit.rs): each record, then the phone's
+/// last sequence and, for an import, the audit row. Answers one receipt per record, in order.
+pub(super) async fn store(
+    conn: &mut SqliteConnection,
+    settings: &Settings,
+    seq: &mut Sequence,
+    push: &Push,
+) -> Result<Vec<Receipt>, AppError> {
+    let Push {
+        author,
+        ref device_id,
+        ref mutations,
+        ref refusals,
+        imported_by,
+        now,
+    } = *push;
     let mut receipts = Vec::with_capacity(mutations.len());
     for (m, refused) in mutations.iter().zip(refusals) {
         receipts.push(
             apply(
-                &mut tx,
-                &state.settings,
-                &mut seq,
+                conn,
+                settings,
+                seq,
                 author,
                 device_id,
                 m,
@@ -417,7 +526,7 @@ async fn store_batch(
         .bind(author.id)
         .bind(max_seq as i64)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
     if let Some(actor) = imported_by {
@@ -427,7 +536,7 @@ async fn store_batch(
             author.id
         );
         audit(
-            &mut tx,
+            conn,
             now,
             actor,
             "import_records",
@@ -436,8 +545,6 @@ async fn store_batch(
         )
         .await?;
     }
-    seq.save(&mut tx).await?;
-    tx.commit().await?;
     Ok(receipts)
 }
 
@@ -519,37 +626,13 @@ pub(super) async fn apply(
     .rows_affected();
 
     if inserted == 0 {
-        let (owner, status, reason, server_seq, received_at): (
-            i64,
-            String,
-            Option<String>,
-            i64,
-            i64,
-        ) = sqlx::query_as(
-            "SELECT user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?",
+        let row: StoredRow = sqlx::query_as(
+            "SELECT id, user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?",
         )
         .bind(&m.id)
         .fetch_one(&mut *conn)
         .await?;
-        if owner != author.id {
-            return Ok(receipt(
-                ReceiptStatus::Quarantined,
-                Some("记录编号与他人的记录冲突".to_owned()),
-                0,
-            ));
-        }
-        let status = if status == "quarantined" {
-            ReceiptStatus::Quarantined
-        } else {
-            ReceiptStatus::Duplicate
-        };
-        return Ok(Receipt {
-            id: m.id.clone(),
-            status,
-            reason,
-            server_seq,
-            received_at,
-        });
+        return Ok(row.receipt(author, now));
     }
 
     let server_seq = seq.take();

@@ -20,6 +20,7 @@ use crate::model::{ActivityKind, uuid_v7};
 mod accounts;
 mod committee;
 mod district;
+mod group_commit;
 mod life;
 mod matrix;
 mod orgs;

@@ -1,5 +1,6 @@
-//! Reads that cost what they return: every pull and district-view query is planned by SQLite as index
-//! searches, never a scan of `attendance` or `activities` (which grow with the district's history). The
+//! Reads that cost what they return: every pull and district-view query, and the lookup that answers a
+//! retried push, is planned by SQLite as index searches, never a scan of `attendance`, `activities` or
+//! `mutations` (which grow with the district's history). The
 //! database is the scale fixture at its smallest, so the fixture's code paths are exercised too. The
 //! district view's counting queries go further: an index covers them, so they read no row of the tables
 //! they count.
@@ -25,6 +26,11 @@ fn queries() -> Vec<(String, String, usize)> {
             7,
         ),
         ("pull: 投诉建议".to_owned(), rights::feedback_since_sql(), 5),
+        (
+            "push: the stored records a retry is answered from".to_owned(),
+            crate::server::sync::STORED_SQL.to_owned(),
+            1,
+        ),
         (
             "district view: activities held, 应到 and 实到".to_owned(),
             district::held_sql(),
@@ -98,6 +104,8 @@ fn scans_history(detail: &str) -> bool {
         "attendance",
         "study_records",
         "feedback",
+        "m",
+        "mutations",
     ]
     .contains(&table)
 }
