@@ -12,6 +12,8 @@
 #   make bench-phone  a first visit on slow 4G at 4× CPU: time and bytes to the login form and to
 #                已可离线使用, tap → shown, and the bytes of an update after a one-page change
 #   make bench   push throughput of the release server on a fresh database (loopback only)
+#   make bench-storm  the end of a meeting everywhere at once: 3,000 members (STORM_MEMBERS) each push
+#                one sign-in, 64 in flight; then the same as retries; then every member pulls
 #   make faults  sync faults 11 and 12 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
 #   make faults-long  the same at benchmark size: 50,000 records and 200 SIGKILLs
@@ -30,7 +32,7 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
+.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-storm bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
@@ -73,6 +75,16 @@ bench: build
 	trap 'kill $$pid; rm -rf $$dir' EXIT; \
 	for i in $$(seq 50); do curl -sf http://127.0.0.1:3300/api/v1/openapi.json >/dev/null && break; sleep 0.2; done; \
 	node end2end/bench-push.mjs http://127.0.0.1:3300 20
+
+# A fresh district in a temporary directory; the load generator is the binary's own (`hongyan storm`).
+STORM_MEMBERS ?= 3000
+bench-storm: build
+	@dir=$$(mktemp -d); \
+	target/release/hongyan seed-storm --dir $$dir --members $(STORM_MEMBERS); \
+	target/release/hongyan --port 3303 --db $$dir/storm.db --site target/site >$$dir/log 2>&1 & pid=$$!; \
+	trap 'kill $$pid; rm -rf $$dir' EXIT; \
+	for i in $$(seq 100); do curl -sf http://127.0.0.1:3303/sw.js >/dev/null && break; sleep 0.2; done; \
+	target/release/hongyan storm --dir $$dir --server 127.0.0.1:3303 --in-flight 64
 
 # Reads at a district's size: builds the scale fixture once (100,000 members, three years; about 20 minutes)
 # into target/scale and reuses it, then times every read against the release server.

@@ -1,7 +1,8 @@
 //! `hongyan` — serve the app and its API (`hongyan --help`), or run an operator's command
-//! (`hongyan help <command>`): `migrate`, `create-admin`, `import-roster`, `backup`, `restore`, and
-//! `seed-scale` (a district-sized database for `make bench-scale`). Every option of the server can also
-//! be set by an environment variable, named in `--help`.
+//! (`hongyan help <command>`): `migrate`, `create-admin`, `import-roster`, `backup`, `restore`; and for
+//! the benchmarks, `seed-scale` (a district-sized database for `make bench-scale`), `seed-storm` and
+//! `storm` (`make bench-storm`). Every option of the server can also be set by an environment variable,
+//! named in `--help`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hongyan::api::Settings;
-use hongyan::server::{Config, ops, run, scale};
+use hongyan::server::{Config, ops, run, scale, storm};
 
 #[derive(Parser)]
 #[command(
@@ -113,6 +114,26 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         db: Db,
+    },
+    /// The storm of `make bench-storm`: a district whose every member has one sign-in to send, in a new
+    /// directory (its database, and the requests the load generator sends)
+    SeedStorm {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3_000)]
+        members: usize,
+    },
+    /// Sends a storm seeded by `seed-storm` to a server running on its database: every member's sign-in,
+    /// the same again as retries, then every member pulls
+    Storm {
+        #[arg(long)]
+        dir: PathBuf,
+        /// host:port of the server
+        #[arg(long)]
+        server: String,
+        /// Requests in flight at once (one connection each)
+        #[arg(long, default_value_t = 64)]
+        in_flight: usize,
     },
     /// A district-sized database for `make bench-scale`
     SeedScale {
@@ -316,6 +337,15 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                 None => format!("restored {db_shown} from {file_shown}"),
             })
         }
+        Command::SeedStorm { dir, members } => {
+            std::fs::create_dir_all(&dir)?;
+            storm::seed(&dir, members).await
+        }
+        Command::Storm {
+            dir,
+            server,
+            in_flight,
+        } => storm::run(&server, &dir, in_flight).await,
         Command::SeedScale {
             db,
             members,

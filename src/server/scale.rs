@@ -314,14 +314,15 @@ pub async fn seed(
 }
 
 /// One meeting and the records that make its history.
-struct Meeting<'a> {
+pub(super) struct Meeting<'a> {
     lead: Person,
     people: &'a [(i64, String)],
-    activity: NewActivity,
+    pub activity: NewActivity,
 }
 
 impl<'a> Meeting<'a> {
-    fn new(
+    /// The `k`-th meeting of a month in `branch`, whose 书记 is the first of `people`.
+    pub fn new(
         branch: i64,
         people: &'a [(i64, String)],
         starts_at: Millis,
@@ -357,7 +358,7 @@ impl<'a> Meeting<'a> {
     }
 
     /// (author, record, when it arrives), in the order they arrive: only the publication unless `detailed`.
-    fn records(&self, detailed: bool) -> Vec<(Person, Mutation, Millis)> {
+    pub fn records(&self, detailed: bool) -> Vec<(Person, Mutation, Millis)> {
         let a = &self.activity;
         let id = &a.activity_id;
         let record = |change: Change, at: Millis| {
