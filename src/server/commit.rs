@@ -57,6 +57,8 @@ pub struct Push {
     pub imported_by: Option<i64>,
     /// When the request was received (every receipt's `received_at`).
     pub now: i64,
+    /// The author is near the daily quota: count their records again inside the transaction.
+    pub near_quota: bool,
 }
 
 type Answer = Result<Vec<Receipt>, AppError>;

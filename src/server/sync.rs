@@ -94,6 +94,7 @@ pub async fn push(
             refusals,
             imported_by: None,
             now: now_ms(),
+            near_quota: false,
         },
     )
     .await?;
@@ -164,6 +165,7 @@ pub async fn import(
             refusals,
             imported_by: importer,
             now: now_ms(),
+            near_quota: false,
         },
     )
     .await?;
@@ -373,30 +375,53 @@ async fn judge_signatures(
 /// Stores one author's records; answers one receipt each, in order, once they are durable. A retry of
 /// records already stored is answered from what is stored, without a write; the rest go to the
 /// committer, which applies them with the other pushes waiting and commits once (see commit.rs).
-async fn deliver(state: &AppState, push: Push) -> Result<Vec<Receipt>, AppError> {
+async fn deliver(state: &AppState, mut push: Push) -> Result<Vec<Receipt>, AppError> {
     let mut conn = state.db.reader.acquire().await?;
     if let Some(receipts) = already_stored(&mut conn, &push).await? {
         return Ok(receipts);
     }
     // A quota of records per person and day: a phone (or a script) cannot fill the database. Refused
-    // whole, with a 429 the phone retries later, so nothing is lost.
-    let today: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM mutations WHERE user_id = ? AND received_at > ?")
-            .bind(push.author.id)
-            .bind(push.now - 24 * 3_600_000)
-            .fetch_one(&mut *conn)
-            .await?;
+    // whole, with a 429 the phone retries later, so nothing is lost. Counted here from what is stored;
+    // pushes sent at once are all counted before any is stored, so an author near the quota is counted
+    // again in the write transaction ([`store`]), where the count is exact.
+    let today = records_today(&mut conn, push.author.id, push.now).await?;
     drop(conn);
-    if today + push.mutations.len() as i64 > MAX_RECORDS_PER_DAY {
+    let records = push.mutations.len() as i64;
+    push.near_quota = today + records > MAX_RECORDS_PER_DAY / 2;
+    let author = push.author.id;
+    let refused = || {
         state.security.log(
             "record_quota",
-            serde_json::json!({"user": push.author.id, "today": today}),
+            serde_json::json!({"user": author, "today": today}),
         );
-        return Err(AppError::TooManyAttempts(
-            "今天上传的记录已达上限，记录仍保存在手机上，明天会自动继续上传".to_owned(),
-        ));
+        Err(over_quota())
+    };
+    if today + records > MAX_RECORDS_PER_DAY {
+        return refused();
     }
-    state.committer.store(push).await
+    match state.committer.store(push).await {
+        Err(AppError::TooManyAttempts(_)) => refused(),
+        answer => answer,
+    }
+}
+
+/// Records `author` sent in the 24 hours before `now` (the index `mutations_user_received` covers it).
+async fn records_today(
+    conn: &mut SqliteConnection,
+    author: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM mutations WHERE user_id = ? AND received_at > ?")
+        .bind(author)
+        .bind(now - 24 * 3_600_000)
+        .fetch_one(conn)
+        .await
+}
+
+fn over_quota() -> AppError {
+    AppError::TooManyAttempts(
+        "今天上传的记录已达上限，记录仍保存在手机上，明天会自动继续上传".to_owned(),
+    )
 }
 
 /// The receipts of a push every record of which is already stored (a retry whose answer was lost), read
@@ -498,7 +523,13 @@ pub(super) async fn store(
         ref refusals,
         imported_by,
         now,
+        near_quota,
     } = *push;
+    if near_quota
+        && records_today(conn, author.id, now).await? + mutations.len() as i64 > MAX_RECORDS_PER_DAY
+    {
+        return Err(over_quota());
+    }
     let mut receipts = Vec::with_capacity(mutations.len());
     for (m, refused) in mutations.iter().zip(refusals) {
         receipts.push(

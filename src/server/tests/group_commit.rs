@@ -142,6 +142,8 @@ async fn run_case(seed: u64) {
             refusals,
             imported_by: None,
             now: start + i as i64,
+            // Counted again in the transaction (far from the quota here: it must change nothing).
+            near_quota: rng.gen_bool(0.3),
         });
     }
 

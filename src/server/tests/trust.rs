@@ -1054,6 +1054,60 @@ async fn a_person_cannot_fill_the_database_and_loses_nothing_trying() {
     assert!(r.text.contains("记录仍保存在手机上"), "{}", r.text);
 }
 
+/// A script that sends many pushes at once, each checked before any is stored, still stops at the quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pushes_sent_at_once_do_not_overshoot_the_daily_quota() {
+    let h = Harness::new().await;
+    let member = h.login(MEMBER).await;
+    let liming = h.user_id(MEMBER).await;
+    let max = crate::server::sync::MAX_RECORDS_PER_DAY;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms, status,
+                                server_seq, received_at)
+         SELECT 'flood-' || i, 'script', ?, i, 'feedback', '{}', 0, 0, 'quarantined', 0, ? FROM n",
+    )
+    .bind(max - 10)
+    .bind(liming)
+    .bind(now_ms())
+    .execute(&h.db.writer)
+    .await
+    .unwrap();
+    let mut pushes = tokio::task::JoinSet::new();
+    for p in 0..20 {
+        let (h, member) = (h.clone(), member.clone());
+        pushes.spawn(async move {
+            let records: Vec<Mutation> = (0..5)
+                .map(|i| {
+                    let change = Change::Consent(Default::default());
+                    Mutation::new(p * 5 + i + 1, new_id(), &change, now_ms(), 0)
+                })
+                .collect();
+            h.push(&member, "phone", &records).await.status
+        });
+    }
+    let statuses = pushes.join_all().await;
+    let stored = h
+        .rows(&format!(
+            "SELECT count(*) FROM mutations WHERE user_id = {liming}"
+        ))
+        .await;
+    assert!(
+        stored <= max,
+        "{stored} records stored, over the quota of {max}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+}
+
 #[tokio::test]
 async fn evidence_photos_have_a_quota_per_person() {
     use crate::api::StudyEntry;
