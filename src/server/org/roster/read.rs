@@ -194,6 +194,12 @@ fn capped(text: &str) -> String {
 /// CSV in one pass: the csv reader walks the text once, and each record keeps the line it starts on, so
 /// row numbers stay as the spreadsheet shows them (blank lines and cells over several lines included).
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    // Text has no control bytes but tabs and line ends: anything else is not a CSV in a strange encoding
+    // but another kind of file (a picture, a document, a damaged spreadsheet).
+    let binary = |b: &u8| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r');
+    if bytes.iter().take(4096).any(binary) {
+        return Err(NOT_A_ROSTER.to_owned());
+    }
     let text = decode(bytes)
         .ok_or("文件编码无法识别：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传")?;
     if text.contains('\0') {
@@ -312,6 +318,15 @@ mod tests {
                 .contains("无法读取")
         );
         assert!(read_table(&[0xff, 0xfe, 0x00, 0x41]).is_err());
+        // A picture or a damaged .xlsx is not called a CSV in an unknown encoding.
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe";
+        assert!(read_table(png).unwrap_err().contains("无法读取"));
+        // Text in an encoding that is neither UTF-8 nor GBK is.
+        assert!(
+            read_table(b"\xff\xff\xff,\x80\x80")
+                .unwrap_err()
+                .contains("编码")
+        );
     }
 
     #[test]
