@@ -456,50 +456,68 @@ fn parse_row<'a>(
     phone: &str,
     directory: &Directory,
 ) -> Result<Member, String> {
+    // Every problem of the row, so that one round of corrections fixes it.
+    let mut problems = Vec::new();
+    let mut check = |checked: Result<(), String>| {
+        if let Err(problem) = checked {
+            problems.push(problem);
+        }
+    };
     let name = cell(Column::Name).trim();
     if name.is_empty() || name.chars().count() > 50 {
-        return Err("姓名应为1到50个字".to_owned());
+        check(Err("姓名应为1到50个字".to_owned()));
     }
     if !is_valid_phone(phone) {
-        return Err(format!("手机号“{}”不是11位手机号码", cell(Column::Phone)));
+        check(Err(format!(
+            "手机号“{}”不是11位手机号码",
+            cell(Column::Phone)
+        )));
     }
-    let org_id = directory.branch(cell(Column::Branch))?;
+    let org_id = directory.branch(cell(Column::Branch));
     let membership = match cell(Column::Category).trim() {
-        "" | "正式" | "正式党员" => Membership::Full,
-        "预备" | "预备党员" => Membership::Probationary,
-        other => return Err(format!("类别“{other}”应为“正式党员”或“预备党员”")),
+        "" | "正式" | "正式党员" => Ok(Membership::Full),
+        "预备" | "预备党员" => Ok(Membership::Probationary),
+        other => Err(format!("类别“{other}”应为“正式党员”或“预备党员”")),
     };
     let post = cell(Column::Post).trim();
     if post.chars().count() > 20 {
-        return Err("职务最多20个字".to_owned());
+        check(Err("职务最多20个字".to_owned()));
     }
-    let tags = crate::org::tags(cell(Column::Tags))?;
+    let tags = crate::org::tags(cell(Column::Tags));
     let role = if LEAD_POSTS.contains(&post) {
         Role::Lead
     } else {
         Role::Member
     };
+    let is_cadre = tags.as_ref().is_ok_and(|t| t.contains("干部"));
     let audience = match cell(Column::Audience).trim() {
-        "" if tags.contains("干部") => Audience::Township,
-        "" if post == "书记" => Audience::Secretary,
-        "" => Audience::Member,
+        "" if is_cadre => Ok(Audience::Township),
+        "" if post == "书记" => Ok(Audience::Secretary),
+        "" => Ok(Audience::Member),
         label => Audience::ALL
             .into_iter()
             .find(|a| a.label() == label)
             .ok_or_else(|| {
                 let all: Vec<&str> = Audience::ALL.iter().map(|a| a.label()).collect();
                 format!("学时对象“{label}”应为{}之一", all.join("、"))
-            })?,
+            }),
     };
-    Ok(Member {
-        name: name.to_owned(),
-        org_id,
-        membership,
-        post: post.to_owned(),
-        tags,
-        role,
-        audience,
-    })
+    check(org_id.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(membership.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(tags.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(audience.as_ref().map(|_| ()).map_err(Clone::clone));
+    match (org_id, membership, tags, audience) {
+        (Ok(org_id), Ok(membership), Ok(tags), Ok(audience)) if problems.is_empty() => Ok(Member {
+            name: name.to_owned(),
+            org_id,
+            membership,
+            post: post.to_owned(),
+            tags,
+            role,
+            audience,
+        }),
+        _ => Err(problems.join("；")),
+    }
 }
 
 /// `支部：一支部 → 二支部；职务：（无） → 组织委员`

@@ -54,6 +54,7 @@ async fn a_dry_run_shows_every_rows_problem_and_a_file_with_problems_writes_noth
         &format!("6,卫东,男,,13900000006,{SITE},正式党员,,劳模"),
         "",
         &format!("8,蒋华,男,,13800000009,{OFFICE},正式党员,,"),
+        "9,,男,,1390000001,不存在的支部,积极分子,,劳模",
     ]);
     for dry_run in [true, false] {
         let r = upload(&h, Some(&admin), file.clone(), dry_run).await;
@@ -62,7 +63,7 @@ async fn a_dry_run_shows_every_rows_problem_and_a_file_with_problems_writes_noth
         assert_eq!(report["applied"], false);
         assert_eq!(
             (&report["total"], &report["created"], &report["problems"]),
-            (&json!(7), &json!(1), &json!(6))
+            (&json!(8), &json!(1), &json!(7))
         );
         assert_eq!(
             report["ignored_columns"],
@@ -78,6 +79,17 @@ async fn a_dry_run_shows_every_rows_problem_and_a_file_with_problems_writes_noth
         );
         assert!(row(report, 8).1.contains("不认识的标签“劳模”"));
         assert!(row(report, 10).1.contains("管理员"));
+        // A row with several problems names them all.
+        let all = row(report, 11).1;
+        for problem in [
+            "姓名",
+            "不是11位手机号码",
+            "不存在的支部",
+            "积极分子",
+            "劳模",
+        ] {
+            assert!(all.contains(problem), "{problem} missing from {all}");
+        }
         assert_eq!(h.rows("SELECT count(*) FROM users").await, users);
     }
     assert!(
