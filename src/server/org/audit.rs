@@ -1,6 +1,8 @@
 //! The audit log, for district admins: every lead's and admin's action (publishing, confirming, each decision
 //! with its reason, imports, 学时 recognised or returned, rule changes), newest first, a page at a time.
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
@@ -44,32 +46,88 @@ pub async fn audit_log(
         role: String,
         action: String,
         subject: String,
+        about_id: Option<i64>,
+        about: Option<String>,
     }
+    let mut conn = state.db.reader.acquire().await?;
     let rows: Vec<Logged> = sqlx::query_as(
-        "SELECT l.id, l.at, u.name AS actor, u.role, l.action, l.subject
-         FROM audit_log l JOIN users u ON u.id = l.actor_id
+        "SELECT l.id, l.at, u.name AS actor, u.role, l.action, l.subject, l.about_user AS about_id,
+                p.name AS about
+         FROM audit_log l JOIN users u ON u.id = l.actor_id LEFT JOIN users p ON p.id = l.about_user
          WHERE l.id < ? ORDER BY l.id DESC LIMIT ?",
     )
     .bind(before.unwrap_or(i64::MAX))
     .bind(AUDIT_PAGE + 1)
-    .fetch_all(&state.db.reader)
+    .fetch_all(&mut *conn)
     .await?;
     let more = rows.len() as i64 > AUDIT_PAGE;
-    let entries: Vec<AuditEntry> = rows
+    let rows = &rows[..rows.len().min(AUDIT_PAGE as usize)];
+    // The activities the page names, by their titles.
+    let ids: Vec<&str> = rows.iter().flat_map(|r| activity_ids(&r.subject)).collect();
+    let titles: HashMap<String, String> = sqlx::query_as(TITLES_SQL)
+        .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.to_string()))?)
+        .fetch_all(&mut *conn)
+        .await?
         .into_iter()
-        .take(AUDIT_PAGE as usize)
+        .collect();
+    let entries: Vec<AuditEntry> = rows
+        .iter()
         .map(|r| AuditEntry {
             id: r.id,
             at: r.at,
-            actor: r.actor,
+            actor: r.actor.clone(),
             actor_role: Role::parse(&r.role).unwrap_or(Role::Member),
             label: action_label(&r.action).to_owned(),
-            action: r.action,
-            subject: r.subject,
+            action: r.action.clone(),
+            subject: readable(&r.subject, &titles, r.about_id.zip(r.about.as_deref())),
         })
         .collect();
     let next = more.then(|| entries.last().map(|e| e.id)).flatten();
     Ok(Json(AuditPage { entries, next }))
+}
+
+/// The titles of the activities among the ids of a JSON array, one index search each.
+pub const TITLES_SQL: &str =
+    "SELECT a.id, a.title FROM json_each(?) j CROSS JOIN activities a ON a.id = j.value";
+
+/// The activity ids (UUIDs) a stored subject names.
+fn activity_ids(subject: &str) -> impl Iterator<Item = &str> {
+    let bytes = subject.as_bytes();
+    (0..bytes.len().saturating_sub(35)).filter_map(move |i| {
+        let candidate = subject.get(i..i + 36)?;
+        let starts = i == 0 || !bytes[i - 1].is_ascii_hexdigit();
+        let ends = bytes.get(i + 36).is_none_or(|b| !b.is_ascii_hexdigit());
+        (starts && ends && is_uuid(candidate)).then_some(candidate)
+    })
+}
+
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A stored subject as a reader wants it: activities by their titles instead of their ids, and the person
+/// it was about (`about`: id and name) by name where the subject names them by id. The log itself keeps
+/// what was written.
+fn readable(subject: &str, titles: &HashMap<String, String>, about: Option<(i64, &str)>) -> String {
+    let mut text = subject.to_owned();
+    for id in activity_ids(subject) {
+        if let Some(title) = titles.get(id) {
+            text = text.replacen(id, &format!("《{title}》"), 1);
+        }
+    }
+    if let Some((id, name)) = about {
+        for (by_id, by_name) in [
+            (format!("》/{id}"), format!("》{name}")),
+            (format!("记录人 {id}"), format!("记录人 {name}")),
+        ] {
+            text = text.replacen(&by_id, &by_name, 1);
+        }
+    }
+    text
 }
 
 /// What an action is called in the log.
@@ -102,5 +160,41 @@ pub fn action_label(action: &str) -> &str {
         "enable_member" => "恢复账号",
         "withdraw_privacy_consent" => "撤回个人信息保护说明的同意",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_name_activities_by_title_and_people_by_name() {
+        let id = "01a22e5e-ed19-75ea-b0f0-31c755347465";
+        let titles = HashMap::from([(id.to_owned(), "主题党日".to_owned())]);
+        assert_eq!(readable(id, &titles, None), "《主题党日》");
+        assert_eq!(
+            readable(
+                &format!("{id}/42：缺席（出差）"),
+                &titles,
+                Some((42, "李明"))
+            ),
+            "《主题党日》李明：缺席（出差）"
+        );
+        assert_eq!(
+            readable(
+                "3 条记录，记录人 42，设备 phone",
+                &titles,
+                Some((42, "李明"))
+            ),
+            "3 条记录，记录人 李明，设备 phone"
+        );
+        // An activity no longer there, or text that only looks like an id, stays as written.
+        let gone = "01a22e5e-ed19-75ea-b0f0-31c755347466/42";
+        assert_eq!(readable(gone, &titles, Some((42, "李明"))), gone);
+        assert_eq!(
+            activity_ids("f01a22e5e-ed19-75ea-b0f0-31c755347465").count(),
+            0
+        );
+        assert_eq!(activity_ids("名册：新增3人").count(), 0);
     }
 }

@@ -27,6 +27,11 @@ fn queries() -> Vec<(String, String, usize)> {
         ),
         ("pull: 投诉建议".to_owned(), rights::feedback_since_sql(), 5),
         (
+            "audit log: the titles of the activities a page names".to_owned(),
+            crate::server::org::audit::TITLES_SQL.to_owned(),
+            1,
+        ),
+        (
             "push: the stored records a retry is answered from".to_owned(),
             crate::server::sync::STORED_SQL.to_owned(),
             1,
