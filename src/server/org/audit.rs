@@ -63,7 +63,10 @@ pub async fn audit_log(
     let more = rows.len() as i64 > AUDIT_PAGE;
     let rows = &rows[..rows.len().min(AUDIT_PAGE as usize)];
     // The activities the page names, by their titles.
-    let ids: Vec<&str> = rows.iter().flat_map(|r| activity_ids(&r.subject)).collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| activity_id(&r.action, &r.subject))
+        .collect();
     let titles: HashMap<String, String> = sqlx::query_as(TITLES_SQL)
         .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.to_string()))?)
         .fetch_all(&mut *conn)
@@ -79,7 +82,12 @@ pub async fn audit_log(
             actor_role: Role::parse(&r.role).unwrap_or(Role::Member),
             label: action_label(&r.action).to_owned(),
             action: r.action.clone(),
-            subject: readable(&r.subject, &titles, r.about_id.zip(r.about.as_deref())),
+            subject: readable(
+                &r.action,
+                &r.subject,
+                &titles,
+                r.about_id.zip(r.about.as_deref()),
+            ),
         })
         .collect();
     let next = more.then(|| entries.last().map(|e| e.id)).flatten();
@@ -90,15 +98,25 @@ pub async fn audit_log(
 pub const TITLES_SQL: &str =
     "SELECT a.id, a.title FROM json_each(?) j CROSS JOIN activities a ON a.id = j.value";
 
-/// The activity ids (UUIDs) a stored subject names.
-fn activity_ids(subject: &str) -> impl Iterator<Item = &str> {
-    let bytes = subject.as_bytes();
-    (0..bytes.len().saturating_sub(35)).filter_map(move |i| {
-        let candidate = subject.get(i..i + 36)?;
-        let starts = i == 0 || !bytes[i - 1].is_ascii_hexdigit();
-        let ends = bytes.get(i + 36).is_none_or(|b| !b.is_ascii_hexdigit());
-        (starts && ends && is_uuid(candidate)).then_some(candidate)
-    })
+/// Actions whose subject begins with the activity's id (and, for a member's row, `/member id`).
+const ABOUT_AN_ACTIVITY: [&str; 9] = [
+    "publish_activity",
+    "edit_activity",
+    "cancel_activity",
+    "close_record",
+    "confirm_attendance",
+    "mark_present",
+    "mark_self_present",
+    "decide",
+    "add_to_roster",
+];
+
+/// The activity a stored subject is about: the id it begins with, for the actions that write one there.
+/// (Only there: an id anywhere else — in a reason, a device's name, a study record's id a member chose
+/// — is text someone wrote, not the subject.)
+fn activity_id<'a>(action: &str, subject: &'a str) -> Option<&'a str> {
+    let id = subject.get(..36)?;
+    (ABOUT_AN_ACTIVITY.contains(&action) && is_uuid(id)).then_some(id)
 }
 
 fn is_uuid(text: &str) -> bool {
@@ -109,25 +127,42 @@ fn is_uuid(text: &str) -> bool {
         })
 }
 
-/// A stored subject as a reader wants it: activities by their titles instead of their ids, and the person
-/// it was about (`about`: id and name) by name where the subject names them by id. The log itself keeps
-/// what was written.
-fn readable(subject: &str, titles: &HashMap<String, String>, about: Option<(i64, &str)>) -> String {
-    let mut text = subject.to_owned();
-    for id in activity_ids(subject) {
-        if let Some(title) = titles.get(id) {
-            text = text.replacen(id, &format!("《{title}》"), 1);
-        }
+/// A stored subject as a reader wants it: the activity by its (current) title instead of its id, and the
+/// person it was about (`about`: id and name) by name where the subject's own format names them by id.
+/// Only those places are rewritten, from the stored text, so a title or a reason cannot take the place
+/// of anything. The log itself keeps what was written.
+fn readable(
+    action: &str,
+    subject: &str,
+    titles: &HashMap<String, String>,
+    about: Option<(i64, &str)>,
+) -> String {
+    if let Some(id) = activity_id(action, subject)
+        && let Some(title) = titles.get(id)
+    {
+        let rest = &subject[id.len()..];
+        let rest = match about {
+            Some((member, name)) => match rest.strip_prefix(&format!("/{member}")) {
+                Some(after) if !after.starts_with(|c: char| c.is_ascii_digit()) => {
+                    format!("{name}{after}")
+                }
+                _ => rest.to_owned(),
+            },
+            None => rest.to_owned(),
+        };
+        return format!("《{title}》{rest}");
     }
-    if let Some((id, name)) = about {
-        for (by_id, by_name) in [
-            (format!("》/{id}"), format!("》{name}")),
-            (format!("记录人 {id}"), format!("记录人 {name}")),
-        ] {
-            text = text.replacen(&by_id, &by_name, 1);
-        }
+    if action == "import_records"
+        && let Some((member, name)) = about
+    {
+        // `{n} 条记录，记录人 {id}，设备 {device}`: the first mention is the one the server wrote.
+        return subject.replacen(
+            &format!("记录人 {member}，"),
+            &format!("记录人 {name}，"),
+            1,
+        );
     }
-    text
+    subject.to_owned()
 }
 
 /// What an action is called in the log.
@@ -168,33 +203,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subjects_name_activities_by_title_and_people_by_name() {
+    fn subjects_name_activities_by_title_and_people_by_name_where_the_server_wrote_them() {
         let id = "01a22e5e-ed19-75ea-b0f0-31c755347465";
         let titles = HashMap::from([(id.to_owned(), "主题党日".to_owned())]);
-        assert_eq!(readable(id, &titles, None), "《主题党日》");
+        let shown = |action, subject: &str, about| readable(action, subject, &titles, about);
+        assert_eq!(shown("publish_activity", id, None), "《主题党日》");
         assert_eq!(
-            readable(
+            shown(
+                "decide",
                 &format!("{id}/42：缺席（出差）"),
-                &titles,
                 Some((42, "李明"))
             ),
             "《主题党日》李明：缺席（出差）"
         );
         assert_eq!(
-            readable(
+            shown(
+                "import_records",
                 "3 条记录，记录人 42，设备 phone",
-                &titles,
                 Some((42, "李明"))
             ),
             "3 条记录，记录人 李明，设备 phone"
         );
-        // An activity no longer there, or text that only looks like an id, stays as written.
-        let gone = "01a22e5e-ed19-75ea-b0f0-31c755347466/42";
-        assert_eq!(readable(gone, &titles, Some((42, "李明"))), gone);
+        // Not another member whose id begins the same.
         assert_eq!(
-            activity_ids("f01a22e5e-ed19-75ea-b0f0-31c755347465").count(),
-            0
+            shown("add_to_roster", &format!("{id}/421"), Some((42, "李明"))),
+            "《主题党日》/421"
         );
-        assert_eq!(activity_ids("名册：新增3人").count(), 0);
+        // An activity no longer there stays as written.
+        let gone = "01a22e5e-ed19-75ea-b0f0-31c755347466/42";
+        assert_eq!(shown("decide", gone, Some((42, "李明"))), gone);
+        // An id a member chose for a study record, or one written in a reason, is not an activity.
+        let study = format!("{id}：认定2学时（申报2学时）");
+        assert_eq!(shown("recognise_study", &study, Some((42, "李明"))), study);
+        let reason = format!("{id}：退回（见 {id}/42）");
+        assert_eq!(shown("return_study", &reason, Some((42, "李明"))), reason);
+        let title = format!("《主题党日》：不是 {id}");
+        assert_eq!(
+            readable("edit_activity", &format!("{id}：不是 {id}"), &titles, None),
+            title
+        );
     }
 }

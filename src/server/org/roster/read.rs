@@ -194,10 +194,10 @@ fn capped(text: &str) -> String {
 /// CSV in one pass: the csv reader walks the text once, and each record keeps the line it starts on, so
 /// row numbers stay as the spreadsheet shows them (blank lines and cells over several lines included).
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    // Text has no control bytes but tabs and line ends: anything else is not a CSV in a strange encoding
-    // but another kind of file (a picture, a document, a damaged spreadsheet).
-    let binary = |b: &u8| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r');
-    if bytes.iter().take(4096).any(binary) {
+    // Text in UTF-8 or GBK has no NUL byte: a file that does is not a CSV in a strange encoding but
+    // another kind of file (a picture, a document, a damaged spreadsheet). UTF-16 (Excel's "Unicode 文本")
+    // is all NULs and is read as what it is.
+    if utf16(bytes).is_none() && bytes.iter().take(4096).any(|&b| b == 0) {
         return Err(NOT_A_ROSTER.to_owned());
     }
     let text = decode(bytes)
@@ -253,8 +253,22 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     Ok(table)
 }
 
-/// UTF-8 (a BOM is dropped) or, failing that, GBK / GB18030 as Excel on a Chinese PC saves CSV.
+/// UTF-16 with its byte order mark, as Excel saves "Unicode 文本" (tab-separated): the encoding and the
+/// text after the mark.
+fn utf16(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, &[u8])> {
+    let (encoding, bom) = encoding_rs::Encoding::for_bom(bytes)?;
+    (encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE)
+        .then(|| (encoding, &bytes[bom..]))
+}
+
+/// UTF-16 with a byte order mark; else UTF-8 (a BOM is dropped) or, failing that, GBK / GB18030 as Excel
+/// on a Chinese PC saves CSV.
 fn decode(bytes: &[u8]) -> Option<String> {
+    if let Some((encoding, text)) = utf16(bytes) {
+        return encoding
+            .decode_without_bom_handling_and_without_replacement(text)
+            .map(|text| text.into_owned());
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => Some(text.to_owned()),
@@ -317,7 +331,27 @@ mod tests {
                 .unwrap_err()
                 .contains("无法读取")
         );
-        assert!(read_table(&[0xff, 0xfe, 0x00, 0x41]).is_err());
+        assert!(
+            read_table(&[0xff, 0xff, 0x00, 0x41])
+                .unwrap_err()
+                .contains("无法读取")
+        );
+        // Excel's "Unicode 文本": UTF-16 with its mark, tab-separated.
+        let text = "姓名\t手机号\t支部\n张三\t13800000001\t一支部\n";
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        for file in [le, be] {
+            assert_eq!(
+                read_table(&file).unwrap()[1],
+                ["张三", "13800000001", "一支部"]
+            );
+        }
         // A picture or a damaged .xlsx is not called a CSV in an unknown encoding.
         let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe";
         assert!(read_table(png).unwrap_err().contains("无法读取"));
