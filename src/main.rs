@@ -93,7 +93,7 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
-    /// Import the department's roster (.xlsx or CSV, UTF-8 or GBK): every row is checked, and written
+    /// Import the department's roster (.xlsx or CSV: UTF-8, GBK or UTF-16): every row is checked, and written
     /// only when none has a problem
     ImportRoster {
         file: PathBuf,
