@@ -415,7 +415,7 @@ pub async fn signed_in(
 }
 
 /// A new session for `user_id` (expired ones are swept); answers the token, shown to the client once.
-async fn start_session(
+pub(super) async fn start_session(
     conn: &mut SqliteConnection,
     user_id: i64,
     now: i64,

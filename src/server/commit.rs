@@ -62,11 +62,13 @@ pub struct Push {
 }
 
 type Answer = Result<Vec<Receipt>, AppError>;
+/// A push waiting for the committer, with where its answer goes.
+pub(super) type Waiting = (Push, oneshot::Sender<Answer>);
 
 /// The way to the committer task. Cheap to clone; the task ends when the last clone is dropped.
 #[derive(Clone)]
 pub struct Committer {
-    queue: mpsc::Sender<(Push, oneshot::Sender<Answer>)>,
+    queue: mpsc::Sender<Waiting>,
 }
 
 impl Committer {
@@ -90,11 +92,7 @@ impl Committer {
     }
 }
 
-async fn run(
-    writer: SqlitePool,
-    settings: Settings,
-    mut waiting: mpsc::Receiver<(Push, oneshot::Sender<Answer>)>,
-) {
+async fn run(writer: SqlitePool, settings: Settings, mut waiting: mpsc::Receiver<Waiting>) {
     while let Some((first, reply)) = waiting.recv().await {
         let mut replies = vec![reply];
         let answers = match writer.acquire().await {
@@ -128,7 +126,7 @@ pub(super) async fn commit_group(
     conn: &mut SqliteConnection,
     settings: &Settings,
     first: Push,
-    waiting: &mut mpsc::Receiver<(Push, oneshot::Sender<Answer>)>,
+    waiting: &mut mpsc::Receiver<Waiting>,
     replies: &mut Vec<oneshot::Sender<Answer>>,
 ) -> Result<Vec<Answer>, AppError> {
     let started = Instant::now();

@@ -244,14 +244,7 @@ pub async fn seed(
     tx.commit().await?;
 
     // Each branch's roster, in order: the lead first.
-    let people: Vec<(i64, i64, String)> =
-        sqlx::query_as("SELECT id, org_id, name FROM users WHERE role IN ('member', 'lead') ORDER BY role = 'member', id")
-            .fetch_all(&mut *w)
-            .await?;
-    let mut by_branch: std::collections::HashMap<i64, Vec<(i64, String)>> = Default::default();
-    for (id, org, name) in people {
-        by_branch.entry(org).or_default().push((id, name));
-    }
+    let by_branch = people_by_branch(&mut w).await?;
 
     let (mut activities, mut records) = (0u64, 0u64);
     for month in 0..shape.months {
@@ -311,6 +304,22 @@ pub async fn seed(
         activities,
         records,
     })
+}
+
+/// Each branch's people (id, name), its lead first.
+pub(super) async fn people_by_branch(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<std::collections::BTreeMap<i64, Vec<(i64, String)>>, sqlx::Error> {
+    let people: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, org_id, name FROM users WHERE role IN ('member', 'lead') ORDER BY role = 'member', id",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut by_branch = std::collections::BTreeMap::<i64, Vec<(i64, String)>>::new();
+    for (id, org, name) in people {
+        by_branch.entry(org).or_default().push((id, name));
+    }
+    Ok(by_branch)
 }
 
 /// One meeting and the records that make its history.

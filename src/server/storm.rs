@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use super::auth::{hash_token, hex};
+use super::auth::start_session;
 use super::db::{Db, Sequence, now_ms};
 use super::scale::{self, Meeting, Shape};
 use super::sync;
@@ -52,19 +52,11 @@ pub async fn seed(dir: &Path, members: usize) -> Result<String, Failure> {
     let db = Db::open(&path).await?;
     let settings = Settings::default();
     let now = now_ms();
-    let people: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, org_id, name FROM users WHERE role IN ('member', 'lead') ORDER BY role = 'member', id",
-    )
-    .fetch_all(&db.reader)
-    .await?;
-    let mut by_branch: std::collections::BTreeMap<i64, Vec<(i64, String)>> = Default::default();
-    for (id, org, name) in people {
-        by_branch.entry(org).or_default().push((id, name));
-    }
+    let mut w = db.writer.acquire().await?;
+    let by_branch = scale::people_by_branch(&mut w).await?;
 
     // One meeting per branch, begun half an hour ago, published by its 书记; a session per member.
     let mut lines = String::new();
-    let mut w = db.writer.acquire().await?;
     let mut tx = w.begin().await?;
     let mut seq = Sequence::begin(&mut tx).await?;
     for (branch, people) in &by_branch {
@@ -81,16 +73,7 @@ pub async fn seed(dir: &Path, members: usize) -> Result<String, Failure> {
         let activity = &meeting.activity;
         let code = code_at(&activity.secret, now, activity.code_step_ms);
         for (member, _) in people {
-            let token = hex(&rand::random::<[u8; 32]>());
-            sqlx::query(
-                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(hash_token(&token))
-            .bind(member)
-            .bind(now)
-            .bind(now + 86_400_000)
-            .execute(&mut *tx)
-            .await?;
+            let (token, _) = start_session(&mut tx, *member, now).await?;
             let sign_in = Change::SignIn(SignIn {
                 activity_id: activity.activity_id.clone(),
                 code: code.clone(),
@@ -134,18 +117,14 @@ pub async fn seed(dir: &Path, members: usize) -> Result<String, Failure> {
     ))
 }
 
-/// Plain SQLite on the disk of `dir`, with the server's settings: single-row transactions a second, and
-/// rows a second in transactions of 100 (two seconds each).
+/// Plain SQLite on the disk of `dir`, opened as the server opens its database ([`Db::open`]): single-row
+/// transactions a second, and rows a second in transactions of 100 (two seconds each).
 pub async fn disk_rates(dir: &Path) -> Result<(f64, f64), Failure> {
     let path = dir.join("disk-rate.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let db = Db::open(&path).await?;
+    let mut conn = db.writer.acquire().await?;
     sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await?;
     let payload = "x".repeat(200);
     let mut rate = async |rows_per_commit: usize| -> Result<f64, Failure> {
@@ -166,7 +145,9 @@ pub async fn disk_rates(dir: &Path) -> Result<(f64, f64), Failure> {
     };
     let single = rate(1).await?;
     let batched = rate(100).await?;
-    conn.close().await?;
+    drop(conn);
+    db.writer.close().await;
+    db.reader.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

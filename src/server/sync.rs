@@ -428,15 +428,12 @@ fn over_quota() -> AppError {
 /// without a write; `None` if any record must go through [`apply`]. Answers what `apply` would: only
 /// records that would be looked up there (a valid id, not refused, not oversized) are answered here.
 /// Someone else's import always goes through the writer: it is audited even when it changes nothing.
-pub(super) async fn already_stored(
+async fn already_stored(
     conn: &mut SqliteConnection,
     push: &Push,
 ) -> Result<Option<Vec<Receipt>>, AppError> {
     let plain = |(m, refused): (&Mutation, &Option<String>)| {
-        refused.is_none()
-            && !m.id.is_empty()
-            && m.id.len() <= 64
-            && m.payload.get().len() <= m.kind.max_payload_bytes()
+        refused.is_none() && valid_id(m) && !oversized(m)
     };
     if push.imported_by.is_some()
         || push.mutations.is_empty()
@@ -579,6 +576,16 @@ pub(super) async fn store(
     Ok(receipts)
 }
 
+/// An id a record can be stored under (one that is not is quarantined without being looked up).
+fn valid_id(m: &Mutation) -> bool {
+    !m.id.is_empty() && m.id.len() <= 64
+}
+
+/// A payload larger than its kind allows (refused before it is applied).
+fn oversized(m: &Mutation) -> bool {
+    m.payload.get().len() > m.kind.max_payload_bytes()
+}
+
 /// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply(
@@ -599,15 +606,14 @@ pub(super) async fn apply(
         server_seq,
         received_at: now,
     };
-    if m.id.is_empty() || m.id.len() > 64 {
+    if !valid_id(m) {
         return Ok(receipt(
             ReceiptStatus::Quarantined,
             Some("记录编号无效".to_owned()),
             0,
         ));
     }
-    let oversized = m.payload.get().len() > m.kind.max_payload_bytes();
-    let refused = if oversized {
+    let refused = if oversized(m) {
         Some("记录内容过大，未予接收")
     } else {
         refused
