@@ -329,13 +329,17 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             db: Db { db },
         } => {
             let (db_shown, file_shown) = (db.display(), file.display());
-            Ok(match ops::restore(&db, &file).await? {
-                Some(kept) => format!(
-                    "restored {db_shown} from {file_shown}; the previous database is {}",
-                    kept.display()
-                ),
-                None => format!("restored {db_shown} from {file_shown}"),
-            })
+            let restored = ops::restore(&db, &file).await?;
+            let previous = match restored.previous {
+                Some(kept) => format!("; the previous database is {}", kept.display()),
+                None => String::new(),
+            };
+            Ok(format!(
+                "restored {db_shown} from {file_shown}{previous}\n\
+                 its history ends at sequence {}; the sequence resumes at {}, and phones that pulled \
+                 beyond the backup resync and send their records again",
+                restored.kept_upto, restored.resumed_from
+            ))
         }
         Command::SeedStorm { dir, members } => {
             std::fs::create_dir_all(&dir)?;

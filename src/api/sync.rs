@@ -295,6 +295,11 @@ pub struct PullResponse {
     /// More changes wait beyond this page: pull again with the new cursor.
     #[serde(default)]
     pub more: bool,
+    /// The cursor sent came from a history the server no longer has (its database was restored from a
+    /// backup): this pull starts again from nothing. The phone replaces its copy with it and sends again
+    /// every record it holds as delivered, so nothing the lost history acknowledged stays lost.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resync: bool,
     pub server_time: Millis,
     pub activities: Vec<ActivityView>,
     pub attendance: Vec<AttendanceView>,

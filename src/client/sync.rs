@@ -270,6 +270,20 @@ impl Ctx {
         changed.len()
     }
 
+    /// The server's database was restored from a backup: everything delivered goes back to waiting, the
+    /// signing key is registered again, and another round sends them.
+    fn send_again(&self, user_id: i64) {
+        let mut changed = Vec::new();
+        self.entries.update(|e| changed = outbox::send_again(e));
+        for entry in &changed {
+            if store::put_entry(user_id, entry).is_err() {
+                self.notice.set(Some(StoreFull::MESSAGE.to_owned()));
+            }
+        }
+        store::forget_registered_key(user_id);
+        AGAIN.set(true);
+    }
+
     /// Shows an activity as the lead just published, edited, cancelled or closed it, before the server
     /// has the record (the next pull brings the server's version).
     pub fn put_local_activity(&self, activity: ActivityView) {
@@ -393,6 +407,9 @@ impl Ctx {
             }
             self.note_server_time(before, pulled.server_time);
             let more = pulled.more && pulled.cursor > cursor;
+            if pulled.resync {
+                self.send_again(user_id);
+            }
             self.cache.update(|c| {
                 c.merge(pulled);
                 c.last_pull = Some(now_ms());

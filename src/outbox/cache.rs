@@ -69,8 +69,16 @@ impl Cache {
         self.activities.retain(|a| mine.contains(a.id.as_str()));
     }
 
-    /// Merges a pull: rows replace the ones with the same key; nothing is dropped.
+    /// Merges a pull: rows replace the ones with the same key; nothing is dropped. A resync (the server's
+    /// history was rewound) first lets go of every row: what the server no longer has leaves the phone.
     pub fn merge(&mut self, pull: PullResponse) {
+        if pull.resync {
+            self.cursor = 0;
+            self.activities.clear();
+            self.attendance.clear();
+            self.study.clear();
+            self.feedback.clear();
+        }
         for a in pull.activities {
             match self.activities.iter_mut().find(|x| x.id == a.id) {
                 Some(x) => *x = a,

@@ -142,6 +142,44 @@ impl Sequence {
     }
 }
 
+/// Where the server sequence resumes after a restore: the time in microseconds, or the restored counter if
+/// that is larger.
+///
+/// Every history keeps its counter at or below the time in microseconds: a new database starts at 0 and
+/// takes one number per change, a restore resumes at the time (by induction, the counter at any moment is at
+/// most the last resume plus the changes since, and no server stores a million changes a second). So
+/// a restore resumes past every number the history it replaces can have handed out, and a phone that
+/// pulled from that history holds a cursor between the restored counter and the resumed one (table
+/// `history_breaks`), where pulls recognise it.
+pub fn resumed_from(kept_upto: i64, now: i64) -> i64 {
+    kept_upto.max(now.saturating_mul(1_000))
+}
+
+/// Marks the database as a restored copy: records where its history ends and moves the sequence on to
+/// [`resumed_from`]. Answers both numbers.
+pub async fn break_history(
+    conn: &mut SqliteConnection,
+    now: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let kept: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+        .fetch_one(&mut *tx)
+        .await?;
+    let resumed = resumed_from(kept, now);
+    sqlx::query("INSERT INTO history_breaks (kept_upto, resumed_from, at) VALUES (?, ?, ?)")
+        .bind(kept)
+        .bind(resumed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE counters SET value = ? WHERE name = 'server_seq'")
+        .bind(resumed)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((kept, resumed))
+}
+
 /// A `WITH` clause naming `scope(id)`: the organisation bound as `?1` and everything below it (the whole
 /// district when `?1` is NULL).
 pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sqlx::{Connection, SqliteConnection};
 
 use super::auth::hash_password;
-use super::db::{Db, now_ms};
+use super::db::{self, Db, now_ms};
 use crate::model::is_valid_phone;
 
 type Failure = Box<dyn std::error::Error>;
@@ -124,10 +124,24 @@ pub fn lock(db_path: &Path) -> Result<std::fs::File, Failure> {
     }
 }
 
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    /// The database it replaced, kept beside it (none when there was none).
+    pub previous: Option<PathBuf>,
+    /// Where the restored history ends, and where the server sequence resumes (see [`db::resumed_from`]).
+    pub kept_upto: i64,
+    pub resumed_from: i64,
+}
+
 /// Replaces the database at `db_path` with the backup `from`, after checking the backup. The server must
 /// be stopped (its lock is checked). The replaced database — with anything a crashed server left in its
-/// write-ahead log folded in — is kept beside it as `<name>.before-restore-<time>`; the answer is that path.
-pub async fn restore(db_path: &Path, from: &Path) -> Result<Option<PathBuf>, Failure> {
+/// write-ahead log folded in — is kept beside it as `<name>.before-restore-<time>`.
+///
+/// The restored copy is brought up to this version's schema and its history marked as broken
+/// ([`db::break_history`]) before it takes the database's place, so no server ever serves it without the
+/// break: phones that pulled rows the backup does not have are resynced, and send again what they hold.
+pub async fn restore(db_path: &Path, from: &Path) -> Result<Restored, Failure> {
     check(from).await?;
     let _lock = lock(db_path)?;
     if db_path.exists() {
@@ -138,12 +152,30 @@ pub async fn restore(db_path: &Path, from: &Path) -> Result<Option<PathBuf>, Fai
             .await?;
         conn.close().await?;
     }
-    // The copy is written next to the database and renamed over it, so the database is whole at every
+    // The copy is prepared next to the database and renamed over it, so the database is whole at every
     // moment: the old one, or the restored one.
     let staged = with_suffix(db_path, ".restoring");
-    let _ = std::fs::remove_file(&staged);
+    for leftover in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(&staged, leftover));
+    }
     std::fs::copy(from, &staged)?;
-    let kept = if db_path.exists() {
+    let (kept_upto, resumed_from) = {
+        let db = Db::open(&staged).await?;
+        let mut conn = db.writer.acquire().await?;
+        let numbers = db::break_history(&mut conn, now_ms()).await?;
+        // Everything into the one file that is renamed.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await?;
+        drop(conn);
+        db.writer.close().await;
+        db.reader.close().await;
+        numbers
+    };
+    for emptied in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(&staged, emptied));
+    }
+    let previous = if db_path.exists() {
         let kept = with_suffix(db_path, &format!(".before-restore-{}", now_ms()));
         std::fs::rename(db_path, &kept)?;
         Some(kept)
@@ -154,9 +186,11 @@ pub async fn restore(db_path: &Path, from: &Path) -> Result<Option<PathBuf>, Fai
         let _ = std::fs::remove_file(with_suffix(db_path, stale));
     }
     std::fs::rename(&staged, db_path)?;
-    // Bring the restored copy up to this version's schema.
-    migrate(db_path).await?;
-    Ok(kept)
+    Ok(Restored {
+        previous,
+        kept_upto,
+        resumed_from,
+    })
 }
 
 /// `PRAGMA integrity_check` on a database file, and that it is one of ours.
@@ -312,10 +346,8 @@ mod tests {
         db.writer.close().await;
         db.reader.close().await;
         drop(serving);
-        let kept = restore(&live, &copy)
-            .await
-            .unwrap()
-            .expect("the old database is kept");
+        let restored = restore(&live, &copy).await.unwrap();
+        let kept = restored.previous.expect("the old database is kept");
         assert_eq!(
             count(&live, "SELECT count(*) FROM users WHERE name = '改过'").await,
             0

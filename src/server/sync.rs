@@ -832,7 +832,15 @@ pub struct PullQuery {
     pub cursor: i64,
 }
 
-/// What changed for this user since `cursor`, ordered by server sequence.
+/// The server's last sequence number, and whether the cursor `?1` came from a history this database does
+/// not hold: past its last number (a phone that pulled from a newer copy), or within a break a restore
+/// left (see `db::break_history`).
+const LAST_AND_LOST_SQL: &str = "SELECT value, ?1 > value OR EXISTS (
+        SELECT 1 FROM history_breaks WHERE kept_upto < ?1 AND ?1 < resumed_from)
+    FROM counters WHERE name = 'server_seq'";
+
+/// What changed for this user since `cursor`, ordered by server sequence; everything, marked as a resync,
+/// when the cursor came from a history the server no longer has.
 #[utoipa::path(get, path = paths::PULL, tag = "sync", security(("bearer" = [])), params(PullQuery),
     responses((status = 200, body = PullResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn pull(
@@ -847,9 +855,12 @@ pub async fn pull(
     // One read transaction: nothing up to the snapshot's last sequence can still be uncommitted, because
     // all writes commit in sequence order (see db.rs). A phone far behind gets a page and pulls again.
     let mut tx = state.db.reader.begin().await?;
-    let last: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    let (last, lost): (i64, bool) = sqlx::query_as(LAST_AND_LOST_SQL)
+        .bind(cursor)
         .fetch_one(&mut *tx)
         .await?;
+    // A cursor from a lost history starts again from nothing.
+    let cursor = if lost { 0 } else { cursor };
     let mut upto = last;
     let mut activities = page::<ActivityView>(&mut tx, &user, cursor, &mut upto).await?;
     let mut attendance = page::<AttendanceView>(&mut tx, &user, cursor, &mut upto).await?;
@@ -865,6 +876,7 @@ pub async fn pull(
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
         more: upto < last,
+        resync: lost,
         server_time: now_ms(),
         activities,
         attendance,

@@ -73,6 +73,27 @@ impl Harness {
         }
     }
 
+    /// The database file this harness serves.
+    fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("test.db")
+    }
+
+    /// Stops serving (closes the database) and starts a new server on the same file, as an operator
+    /// does around `hongyan restore`.
+    async fn restart(self, between: impl AsyncFnOnce(&std::path::Path)) -> Harness {
+        self.db.writer.close().await;
+        self.db.reader.close().await;
+        between(&self.db_path()).await;
+        let db = Db::open(&self.db_path()).await.unwrap();
+        let site = Site::load(std::path::Path::new("public")).unwrap();
+        let state = AppState::new(db.clone(), site, Settings::default());
+        Harness {
+            app: app(state),
+            _dir: self._dir,
+            db,
+        }
+    }
+
     async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
@@ -501,6 +522,93 @@ async fn pull_returns_only_what_changed_after_the_cursor() {
         .collect();
     assert_eq!(ids, [activity.as_str()]);
     assert!(next["cursor"].as_i64().unwrap() > cursor);
+}
+
+#[tokio::test]
+async fn after_a_restore_a_phone_that_pulled_the_lost_rows_resyncs_and_its_record_is_stored_again()
+{
+    let h = Harness::new().await;
+    let (lead, member) = (h.login(LEAD).await, h.login(MEMBER).await);
+    let (activity, code) = h.publish(&lead).await;
+    let backup = h._dir.path().join("backup.db");
+    super::ops::backup(&h.db_path(), &backup).await.unwrap();
+
+    // After the backup: the member signs in and pulls it.
+    let signed = sign_in(1, &activity, &code);
+    let r = h
+        .push(&member, "member-phone", std::slice::from_ref(&signed))
+        .await;
+    assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
+    let lost_seq = r.body["receipts"][0]["server_seq"].as_i64().unwrap();
+    let lost_cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
+    assert!(lost_cursor >= lost_seq);
+
+    let mut restored = None;
+    let h = h
+        .restart(async |db: &std::path::Path| {
+            restored = Some(super::ops::restore(db, &backup).await.unwrap());
+        })
+        .await;
+    let restored = restored.unwrap();
+    assert!(
+        restored.kept_upto < lost_seq,
+        "the sign-in is not in the backup"
+    );
+    assert!(
+        restored.resumed_from > lost_cursor,
+        "the sequence resumes past the lost history"
+    );
+
+    // The lead publishes again: a new row that must not hide behind the phone's old cursor.
+    let (second, _) = h.publish(&lead).await;
+    let up_to_date = h.pull(&lead, 0).await["cursor"].as_i64().unwrap();
+    assert!(up_to_date > restored.resumed_from);
+
+    let resync = h.pull(&member, lost_cursor).await;
+    assert_eq!(resync["resync"], true, "{resync}");
+    let ids: Vec<&str> = resync["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&activity.as_str()) && ids.contains(&second.as_str()),
+        "everything again: {ids:?}"
+    );
+    let mine = resync["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["activity_id"] == activity.as_str())
+        .unwrap();
+    assert_ne!(
+        mine["status"], "signed_in",
+        "the lost sign-in is not shown as stored"
+    );
+
+    // The phone sends what it held as delivered again: stored anew, once.
+    let again = h
+        .push(&member, "member-phone", std::slice::from_ref(&signed))
+        .await;
+    assert_eq!(
+        again.body["receipts"][0]["status"], "applied",
+        "{}",
+        again.text
+    );
+    assert!(again.body["receipts"][0]["server_seq"].as_i64().unwrap() > restored.resumed_from);
+    let twice = h.push(&member, "member-phone", &[signed]).await;
+    assert_eq!(twice.body["receipts"][0]["status"], "duplicate");
+
+    // Cursors of the restored history, and of the new one, are ordinary pulls; one past the end resyncs.
+    for cursor in [0, restored.kept_upto, restored.resumed_from, up_to_date] {
+        let page = h.pull(&member, cursor).await;
+        assert!(page.get("resync").is_none(), "cursor {cursor}: {page}");
+    }
+    let last = h
+        .rows("SELECT value FROM counters WHERE name = 'server_seq'")
+        .await;
+    assert_eq!(h.pull(&member, last + 1).await["resync"], true);
 }
 
 #[tokio::test]
