@@ -270,8 +270,9 @@ impl Ctx {
         changed.len()
     }
 
-    /// The server's database was restored from a backup: everything delivered goes back to waiting, the
-    /// signing key is registered again, and another round sends them.
+    /// The server's database was restored from a backup (the cache starts again, see [`Cache::restart`]):
+    /// everything delivered goes back to waiting, the signing key is registered again, and another round
+    /// sends them.
     fn send_again(&self, user_id: i64) {
         let mut changed = Vec::new();
         self.entries.update(|e| changed = outbox::send_again(e));
@@ -370,9 +371,18 @@ impl Ctx {
                 device_id: store::device_id(),
                 protocol: PROTOCOL,
                 mutations: batch,
+                history: self.cache.with_untracked(|c| c.history),
             };
             let before = now_ms();
-            let resp = http::push(&session.token, &request).await?;
+            let resp = match http::push(&session.token, &request).await {
+                Err(ApiError::HistoryChanged) => {
+                    self.cache.update(Cache::restart);
+                    self.save_cache();
+                    self.send_again(user_id);
+                    return Ok(());
+                }
+                answer => answer?,
+            };
             if self.user_id() != Some(user_id) {
                 // Someone else logged in meanwhile: these receipts are not for their outbox. The records
                 // stay pending in their author's partition and get a `duplicate` receipt next time.
@@ -399,9 +409,9 @@ impl Ctx {
         // Page by page until the server has nothing more; each page is saved, so a cut connection
         // resumes where it stopped.
         loop {
-            let cursor = self.cache.with_untracked(|c| c.cursor);
+            let (cursor, history) = self.cache.with_untracked(|c| (c.cursor, c.history));
             let before = now_ms();
-            let pulled = http::pull(&session.token, cursor).await?;
+            let pulled = http::pull(&session.token, cursor, history).await?;
             if self.user_id() != Some(user_id) {
                 return Ok(());
             }

@@ -175,9 +175,10 @@ pub async fn restore(db_path: &Path, from: &Path) -> Result<Restored, Failure> {
     for emptied in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(with_suffix(&staged, emptied));
     }
+    // The replaced database keeps a second name (a hard link), so that one rename swaps the two.
     let previous = if db_path.exists() {
         let kept = with_suffix(db_path, &format!(".before-restore-{}", now_ms()));
-        std::fs::rename(db_path, &kept)?;
+        std::fs::hard_link(db_path, &kept)?;
         Some(kept)
     } else {
         None

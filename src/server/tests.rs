@@ -168,6 +168,7 @@ impl Harness {
             device_id: device.to_owned(),
             protocol: PROTOCOL,
             mutations: mutations.to_vec(),
+            history: 0,
         };
         let req = Request::builder()
             .method("POST")
@@ -540,7 +541,11 @@ async fn after_a_restore_a_phone_that_pulled_the_lost_rows_resyncs_and_its_recor
         .await;
     assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
     let lost_seq = r.body["receipts"][0]["server_seq"].as_i64().unwrap();
-    let lost_cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
+    let pulled = h.pull(&member, 0).await;
+    let (lost_cursor, old_history) = (
+        pulled["cursor"].as_i64().unwrap(),
+        pulled["history"].clone(),
+    );
     assert!(lost_cursor >= lost_seq);
 
     let mut restored = None;
@@ -586,6 +591,34 @@ async fn after_a_restore_a_phone_that_pulled_the_lost_rows_resyncs_and_its_recor
         mine["status"], "signed_in",
         "the lost sign-in is not shown as stored"
     );
+
+    // A phone that sends the history it pulled from is resynced wherever its cursor stands (a pull that
+    // failed after its push, or a cursor set back); its pushes wait until it has resynced.
+    let behind = h
+        .try_pull(
+            &member,
+            &format!("{}&history={old_history}", restored.kept_upto),
+        )
+        .await;
+    assert_eq!(behind.body["resync"], true, "{}", behind.text);
+    let new_history = &behind.body["history"];
+    assert_ne!(new_history, &old_history, "a restore makes a new history");
+    let push = |history: &Value| json!({"device_id": "member-phone", "protocol": PROTOCOL, "mutations": [], "history": history});
+    let stale = h
+        .call("POST", paths::PUSH, Some(&member), Some(push(&old_history)))
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert_eq!(stale.body["code"], crate::api::HISTORY_CHANGED);
+    for fine in [new_history, &json!(0)] {
+        let r = h
+            .call("POST", paths::PUSH, Some(&member), Some(push(fine)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let current = h
+        .try_pull(&member, &format!("{up_to_date}&history={new_history}"))
+        .await;
+    assert!(current.body.get("resync").is_none(), "{}", current.text);
 
     // The phone sends what it held as delivered again: stored anew, once.
     let again = h

@@ -8,3 +8,8 @@ CREATE TABLE history_breaks (
     resumed_from INTEGER NOT NULL,
     at INTEGER NOT NULL
 );
+
+-- Which history this database holds: a random number, made again by every restore. Phones send the one
+-- their copy came from with each pull; another one means a resync, wherever their cursor stands. (Kept
+-- below 2^53, so that JavaScript reads it exactly too.)
+INSERT INTO counters (name, value) VALUES ('history', 1 + abs(random() % 9007199254740990));
