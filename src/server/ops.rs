@@ -242,7 +242,7 @@ mod tests {
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&db).await.unwrap(), 8);
+        assert_eq!(migrate(&db).await.unwrap(), 9);
         let id = create_admin(&db, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();
