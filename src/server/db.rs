@@ -17,9 +17,6 @@ pub struct Db {
     /// Exactly one connection: every write transaction starts here.
     pub writer: SqlitePool,
     pub reader: SqlitePool,
-    /// Which history the database holds (see [`break_history`]): only a restore changes it, and a restore
-    /// needs the server stopped, so it is read once here.
-    pub history: i64,
 }
 
 impl Db {
@@ -85,14 +82,7 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let history = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'history'")
-            .fetch_one(&reader)
-            .await?;
-        Ok(Db {
-            writer,
-            reader,
-            history,
-        })
+        Ok(Db { writer, reader })
     }
 }
 
@@ -158,15 +148,15 @@ impl Sequence {
 /// Every history keeps its counter at or below the time in microseconds: a new database starts at 0 and
 /// takes one number per change, a restore resumes at the time (by induction, the counter at any moment is at
 /// most the last resume plus the changes since, and no server stores a million changes a second). So
-/// a restore resumes past every number the history it replaces can have handed out, and a phone that
-/// pulled from that history holds a cursor between the restored counter and the resumed one (table
-/// `history_breaks`), where pulls recognise it.
+/// a restore resumes past every number the history it replaces can have handed out: a phone that pulled
+/// from that history, whose cursor lies between the restored counter and the resumed one (table
+/// `history_breaks`), is still sent every row stored after the restore.
 pub fn resumed_from(kept_upto: i64, now: i64) -> i64 {
     kept_upto.max(now.saturating_mul(1_000))
 }
 
 /// Marks the database as a restored copy: records where its history ends, moves the sequence on to
-/// [`resumed_from`] and gives the history a new id (phones that pulled from another history resync).
+/// [`resumed_from`] and gives the history a new id.
 /// Answers where the history ends and where it resumes.
 pub async fn break_history(
     conn: &mut SqliteConnection,

@@ -89,7 +89,6 @@ pub async fn seed(dir: &Path, members: usize) -> Result<String, Failure> {
                     now,
                     0,
                 )],
-                history: 0,
             };
             lines.push_str(&format!("{token}\t{}\n", serde_json::to_string(&push)?));
         }
