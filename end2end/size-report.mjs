@@ -62,6 +62,11 @@
 // functions those are. Writing the 请假 类别 select by hand instead of <Select>, or disabling 组织管理's
 // 保存 while a save is on its way, each moved ~60 KB of lazily loaded code into the main module (299.2
 // and 299.6 KiB). Both were left out; finding which inlined cast does it is the next lever on the first load.
+// The phone's half of a restore (issue 19: `resync` and `history` in PullResponse, a history id in
+// PushRequest, sending delivered records again) took the first load to 300.4 KiB and was held back
+// (commits cce5cec and 178b34d; the server's half landed). Bisected with wasm-opt -O0 (main module, brotli):
+// before 247.3 KiB; with it 268.2; its client code reverted 267.8; only the two new PullResponse fields,
+// which no client code read, 267.6. So the derived Deserialize of PullResponse is where the trap springs.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
