@@ -151,8 +151,12 @@ impl Sequence {
 /// a restore resumes past every number the history it replaces can have handed out: a phone that pulled
 /// from that history, whose cursor lies between the restored counter and the resumed one (table
 /// `history_breaks`), is still sent every row stored after the restore.
-pub fn resumed_from(kept_upto: i64, now: i64) -> i64 {
-    kept_upto.max(now.saturating_mul(1_000))
+///
+/// `None` when the clock is not past the restored counter: it was set back since an earlier restore of
+/// this history, and resuming anywhere could reuse numbers phones already hold.
+pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
+    let resumed = now.saturating_mul(1_000);
+    (resumed > kept_upto).then_some(resumed)
 }
 
 /// Marks the database as a restored copy: records where its history ends, moves the sequence on to
@@ -166,7 +170,12 @@ pub async fn break_history(
     let kept: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&mut *tx)
         .await?;
-    let resumed = resumed_from(kept, now);
+    let resumed = resumed_from(kept, now).ok_or_else(|| {
+        sqlx::Error::Protocol(format!(
+            "this machine's clock ({now} ms) is behind the restored history (sequence {kept}): \
+             set the clock right, then restore again"
+        ))
+    })?;
     sqlx::query("INSERT INTO history_breaks (kept_upto, resumed_from, at) VALUES (?, ?, ?)")
         .bind(kept)
         .bind(resumed)
@@ -320,6 +329,24 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
     use sqlx::migrate::Migrator;
+
+    #[test]
+    fn a_restore_resumes_at_the_time_in_microseconds_and_never_behind_the_restored_counter() {
+        assert_eq!(
+            resumed_from(480, 1_796_000_000_000),
+            Some(1_796_000_000_000_000)
+        );
+        // A history restored once resumed at its time; restored again later, it resumes later still.
+        assert_eq!(
+            resumed_from(1_796_000_000_000_000 + 50, 1_796_000_000_001),
+            Some(1_796_000_000_001_000)
+        );
+        // A clock set back since that restore cannot give a safe place to resume.
+        assert_eq!(
+            resumed_from(1_796_000_000_000_000 + 50, 1_795_999_999_999),
+            None
+        );
+    }
 
     /// A database from before committee admins and 党小组 (migrations 1–4, with people, sessions and a
     /// roster) comes through the table rebuild whole, with its references and foreign keys working.
