@@ -67,6 +67,12 @@
 // (commits cce5cec and 178b34d; the server's half landed). Bisected with wasm-opt -O0 (main module, brotli):
 // before 247.3 KiB; with it 268.2; its client code reverted 267.8; only the two new PullResponse fields,
 // which no client code read, 267.6. So the derived Deserialize of PullResponse is where the trap springs.
+// The rule itself (wasm_split_cli_support 0.2.3: `wbg_rooting_funs` in split_point.rs, `marked_for_main`
+// in graph_utils/tarjan_scc.rs): a strongly connected component of the call graph in which any function
+// calls the import `__wbindgen_describe_generic_import` (a wasm-bindgen cast, often inlined into its caller
+// in a release build) goes to the main module with everything it calls. To see which one, build the
+// wasm-release profile with `strip = false` (names are stripped today), list the callers of that import
+// and what each reaches, before and after a change.
 //
 // usage: node end2end/size-report.mjs http://127.0.0.1:3302
 import { request } from 'node:http';
