@@ -142,8 +142,7 @@ impl Sequence {
     }
 }
 
-/// Where the server sequence resumes after a restore: the time in microseconds, or the restored counter if
-/// that is larger.
+/// Where the server sequence resumes after a restore: the time in microseconds.
 ///
 /// Every history keeps its counter at or below the time in microseconds: a new database starts at 0 and
 /// takes one number per change, a restore resumes at the time (by induction, the counter at any moment is at
@@ -160,8 +159,7 @@ pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
 }
 
 /// Marks the database as a restored copy: records where its history ends, moves the sequence on to
-/// [`resumed_from`] and gives the history a new id.
-/// Answers where the history ends and where it resumes.
+/// [`resumed_from`] and gives the history a new id. Answers where the history ends and where it resumes.
 pub async fn break_history(
     conn: &mut SqliteConnection,
     now: i64,
