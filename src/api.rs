@@ -171,11 +171,15 @@ pub mod paths {
 }
 
 /// Every error answer has this body; `message` is Chinese and says what to do.
+/// [`ErrorBody::code`] of a push from a copy of a history the server no longer has (a restore).
+pub const HISTORY_CHANGED: &str = "history_changed";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub message: String,
-    /// For the app to act on: `otp_required` when a login needs the 6-digit code of an authenticator.
+    /// For the app to act on: `otp_required` when a login needs the 6-digit code of an authenticator;
+    /// [`HISTORY_CHANGED`] when a push comes from a copy of a history the server no longer has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }

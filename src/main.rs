@@ -336,8 +336,8 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             };
             Ok(format!(
                 "restored {db_shown} from {file_shown}{previous}\n\
-                 its history ends at sequence {}; the sequence resumes at {}, so phones that pulled \
-                 beyond the backup still receive every new row (what was stored after the backup is not in it)",
+                 its history ends at sequence {}; the sequence resumes at {}, and phones that pulled \
+                 beyond the backup resync and send their records again",
                 restored.kept_upto, restored.resumed_from
             ))
         }

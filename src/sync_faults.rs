@@ -475,6 +475,7 @@ impl Phone {
             device_id: self.device_id.clone(),
             protocol: PROTOCOL,
             mutations: batch,
+            history: 0,
         };
         let sent = client
             .post(format!("{base}{}", paths::PUSH))

@@ -1,7 +1,7 @@
 // Test fixtures: a real server process per test (release build, fresh database, demo data) that tests
 // can stop and start, a page object for the app, and a guard that fails any test whose page threw.
 import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,18 @@ export class Server {
     p.kill('SIGTERM');
     await exited;
     this.process = undefined;
+  }
+
+  /** `hongyan backup` of the running server's database; answers the backup's path. */
+  backup(): string {
+    const file = join(this.dir, `backup-${Date.now()}.db`);
+    execFileSync(BINARY, ['backup', file, '--db', join(this.dir, 'e2e.db')]);
+    return file;
+  }
+
+  /** `hongyan restore` of a backup over the database, as an operator does with the server stopped. */
+  restore(file: string): void {
+    execFileSync(BINARY, ['restore', file, '--db', join(this.dir, 'e2e.db')]);
   }
 
   cleanup(): void {

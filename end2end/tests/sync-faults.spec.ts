@@ -472,3 +472,46 @@ test('an update taken after the old worker was stopped and woken still opens wit
   await expect(app.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
   await server.start();
 });
+
+test('after the server is restored from a backup, a delivered sign-in the backup lacks is sent again and stored', async ({
+  server,
+  newApp,
+}) => {
+  const { app: lead } = await newApp();
+  await lead.login(LEAD);
+  await publishOnPhone(lead, '恢复备份前的主题党日');
+  const code = (await lead.page.getByTestId('sign-in-code').textContent())!.replace(/\s/g, '');
+  await expect(lead.syncState()).toContainText('已全部上传');
+  const { app: member } = await newApp();
+  await member.login(MEMBER);
+  await expect(member.page.getByRole('link', { name: /恢复备份前的主题党日/ })).toBeVisible();
+  const backup = server.backup();
+
+  // After the backup: the member signs in, the server stores it and the member's phone pulls it.
+  await signIn(member, '恢复备份前的主题党日', code);
+  await expect(member.myStatus()).toHaveText(/^已送达/);
+  await member.syncNow();
+  await expect(member.syncState()).toContainText('已全部上传');
+
+  // The operator restores last night's backup: the sign-in is gone from the server.
+  await server.stop();
+  server.restore(backup);
+  await server.start();
+  /** 李明's row on the activity's roster, as the server has it. */
+  const onServer = async () => {
+    const pulled = await apiPull(server);
+    const activity = pulled.activities.find((a) => a.title === '恢复备份前的主题党日')!.id;
+    return pulled.attendance.find((r) => r.activity_id === activity && r.member_name === '李明')!.status;
+  };
+  expect(await onServer()).toBe('pending');
+
+  // The member's phone learns that the server's history was rewound and sends its record again.
+  await member.syncNow();
+  await expect.poll(onServer, { timeout: 30_000 }).toBe('signed_in');
+  await expect(member.syncState()).toContainText('已全部上传');
+  await expect(member.myStatus()).toHaveText(/^已送达/);
+
+  // The lead's phone drops what the server lost and shows what it has now.
+  await lead.syncNow();
+  await expect(lead.page.getByTestId('roster-row').filter({ hasText: '李明' })).toContainText('已签到（待确认）');
+});

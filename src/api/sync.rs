@@ -253,6 +253,14 @@ pub struct PushRequest {
     /// The client's [`PROTOCOL`]; older than [`MIN_PROTOCOL`] gets 426 and "please update".
     pub protocol: u32,
     pub mutations: Vec<Mutation>,
+    /// The `history` of the phone's last pull (0 or absent: none yet): another one than the server's is
+    /// answered 409 `history_changed`, and the phone resyncs before it sends.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +303,14 @@ pub struct PullResponse {
     /// More changes wait beyond this page: pull again with the new cursor.
     #[serde(default)]
     pub more: bool,
+    /// The phone's copy came from a history the server no longer has (its database was restored from a
+    /// backup): this pull starts again from nothing. The phone replaces its copy with it and sends again
+    /// every record it holds as delivered, so nothing the lost history acknowledged stays lost.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resync: bool,
+    /// Which history the server's database holds (a restore makes a new one): sent back with the next pull.
+    #[serde(default)]
+    pub history: i64,
     pub server_time: Millis,
     pub activities: Vec<ActivityView>,
     pub attendance: Vec<AttendanceView>,

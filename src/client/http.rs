@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::{Closure, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::{
-    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, UnsentFile,
-    paths,
+    ErrorBody, HISTORY_CHANGED, LoginRequest, LoginResponse, PullResponse, PushRequest,
+    PushResponse, UnsentFile, paths,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +24,8 @@ pub enum ApiError {
     SecondFactor(String),
     /// 426: this app is older than the server supports.
     UpgradeRequired(String),
+    /// 409 `history_changed`: the server's database was restored since the last pull; resync.
+    HistoryChanged,
     /// Any other refusal, with the server's message.
     Rejected(String),
 }
@@ -31,7 +33,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn message(&self) -> String {
         match self {
-            ApiError::Offline => "当前无网络，已保存到本机，联网后将自动上传".to_owned(),
+            ApiError::Offline | ApiError::HistoryChanged => {
+                "当前无网络，已保存到本机，联网后将自动上传".to_owned()
+            }
             ApiError::Unauthorized(m)
             | ApiError::SecondFactor(m)
             | ApiError::UpgradeRequired(m)
@@ -127,6 +131,7 @@ fn refusal(status: u16, body: &str, fallback: String) -> ApiError {
         401 if code.as_deref() == Some("otp_required") => ApiError::SecondFactor(message),
         401 => ApiError::Unauthorized(message),
         426 => ApiError::UpgradeRequired(message),
+        409 if code.as_deref() == Some(HISTORY_CHANGED) => ApiError::HistoryChanged,
         // A proxy or gateway in between without the server behind it: the same as no network.
         502..=504 => ApiError::Offline,
         _ => ApiError::Rejected(message),
@@ -246,7 +251,7 @@ pub async fn get_file(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
     )
 }
 
-pub async fn pull(token: &str, cursor: i64) -> Result<PullResponse, ApiError> {
-    let path = format!("{}?cursor={cursor}", paths::PULL);
+pub async fn pull(token: &str, cursor: i64, history: i64) -> Result<PullResponse, ApiError> {
+    let path = format!("{}?cursor={cursor}&history={history}", paths::PULL);
     send("GET", &path, Some(token), Body::None).await
 }

@@ -93,6 +93,11 @@ pub fn set_registered_key(user_id: i64, public_key: &str) -> Result<(), StoreFul
     set(&key(user_id, "signing-key"), &public_key)
 }
 
+/// Forgets that the server knows this phone's key (its database was restored): the key is registered again.
+pub fn forget_registered_key(user_id: i64) {
+    LocalStorage::delete(key(user_id, "signing-key"));
+}
+
 /// This browser's device id, made once.
 pub fn device_id() -> String {
     if let Ok(id) = LocalStorage::get::<String>(DEVICE) {

@@ -26,6 +26,9 @@ pub struct Cache {
     /// [`Mutation::synced_at`]).
     #[serde(default)]
     pub synced_at: Millis,
+    /// The server's history this copy came from (see [`PullResponse::history`]); 0 before the first pull.
+    #[serde(default)]
+    pub history: i64,
 }
 
 impl Cache {
@@ -69,8 +72,23 @@ impl Cache {
         self.activities.retain(|a| mine.contains(a.id.as_str()));
     }
 
-    /// Merges a pull: rows replace the ones with the same key; nothing is dropped.
+    /// Lets go of every row the server sent, to pull everything again from a history the phone does not
+    /// know yet (the server's database was restored from a backup).
+    pub fn restart(&mut self) {
+        self.cursor = 0;
+        self.history = 0;
+        self.activities.clear();
+        self.attendance.clear();
+        self.study.clear();
+        self.feedback.clear();
+    }
+
+    /// Merges a pull: rows replace the ones with the same key; nothing is dropped. A resync (the server's
+    /// history was rewound) first lets go of every row: what the server no longer has leaves the phone.
     pub fn merge(&mut self, pull: PullResponse) {
+        if pull.resync {
+            self.restart();
+        }
         for a in pull.activities {
             match self.activities.iter_mut().find(|x| x.id == a.id) {
                 Some(x) => *x = a,
@@ -98,6 +116,7 @@ impl Cache {
         self.activities
             .sort_by_key(|a| std::cmp::Reverse(a.starts_at));
         self.cursor = self.cursor.max(pull.cursor);
+        self.history = pull.history;
         self.settings = pull.settings;
         self.synced_at = self.synced_at.max(pull.server_time);
         self.forget_ended_secrets(pull.server_time);

@@ -113,6 +113,20 @@ pub fn apply_receipts(entries: &mut [Entry], receipts: &[Receipt]) -> Vec<Entry>
     changed
 }
 
+/// After a resync (the server's database was restored from a backup), every delivered record this phone
+/// still holds goes back to waiting: the server may no longer have it, and sending it again stores it or is
+/// answered as a duplicate. Answers the entries that changed (to be saved).
+pub fn send_again(entries: &mut [Entry]) -> Vec<Entry> {
+    let mut changed = Vec::new();
+    for entry in entries {
+        if matches!(entry.state, EntryState::Delivered { .. }) {
+            entry.state = EntryState::Pending;
+            changed.push(entry.clone());
+        }
+    }
+    changed
+}
+
 /// Ids of delivered entries old enough to forget. Pending and quarantined entries are never forgotten.
 pub fn expired_deliveries(entries: &[Entry], now: Millis) -> Vec<String> {
     entries

@@ -897,3 +897,66 @@ fn the_activity_form_turns_what_was_typed_into_a_record_or_says_what_to_correct(
     assert_eq!(ActivityDraft::of(&shown).title, "三月党小组会");
     assert_eq!(ActivityDraft::of(&shown).study, "2");
 }
+
+#[test]
+fn a_resync_replaces_the_copy_and_sends_every_delivered_record_again() {
+    let activity = |id: &str, server_seq: i64| ActivityView {
+        id: id.into(),
+        server_seq,
+        ..ActivityView::default()
+    };
+    let mut cache = Cache {
+        cursor: 90,
+        activities: vec![activity("lost", 80), activity("kept", 10)],
+        study: vec![StudyView {
+            id: "s-lost".into(),
+            server_seq: 85,
+            ..StudyView::default()
+        }],
+        ..Cache::default()
+    };
+    let mut ordinary = cache.clone();
+    ordinary.merge(PullResponse {
+        cursor: 120,
+        activities: vec![activity("new", 110)],
+        ..PullResponse::default()
+    });
+    assert_eq!(
+        ordinary.activities.len(),
+        3,
+        "an ordinary pull drops nothing"
+    );
+
+    cache.merge(PullResponse {
+        cursor: 120,
+        resync: true,
+        activities: vec![activity("kept", 10), activity("new", 110)],
+        ..PullResponse::default()
+    });
+    let ids: Vec<&str> = cache.activities.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["kept", "new"],
+        "what the server no longer has leaves the phone"
+    );
+    assert!(cache.study.is_empty());
+    assert_eq!(cache.cursor, 120);
+
+    let mut entries = vec![sign_in(1, "lost"), sign_in(2, "kept"), sign_in(3, "new")];
+    entries[0].state = EntryState::Delivered {
+        receipt: receipt("id-1", ReceiptStatus::Applied, 0),
+    };
+    entries[1].state = EntryState::Quarantined {
+        receipt: receipt("id-2", ReceiptStatus::Quarantined, 0),
+    };
+    let changed = send_again(&mut entries);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].mutation.id, "id-1");
+    assert!(entries[0].is_pending() && entries[2].is_pending());
+    assert!(
+        matches!(entries[1].state, EntryState::Quarantined { .. }),
+        "a refusal stays a refusal"
+    );
+    let seqs: Vec<u64> = next_batch(&entries, 10).iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 3]);
+}

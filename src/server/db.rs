@@ -17,6 +17,9 @@ pub struct Db {
     /// Exactly one connection: every write transaction starts here.
     pub writer: SqlitePool,
     pub reader: SqlitePool,
+    /// Which history the database holds (see [`break_history`]): only a restore changes it, and a restore
+    /// needs the server stopped, so it is read once here.
+    pub history: i64,
 }
 
 impl Db {
@@ -82,7 +85,14 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        Ok(Db { writer, reader })
+        let history = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'history'")
+            .fetch_one(&reader)
+            .await?;
+        Ok(Db {
+            writer,
+            reader,
+            history,
+        })
     }
 }
 
@@ -159,7 +169,8 @@ pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
 }
 
 /// Marks the database as a restored copy: records where its history ends, moves the sequence on to
-/// [`resumed_from`] and gives the history a new id. Answers where the history ends and where it resumes.
+/// [`resumed_from`] and gives the history a new id (phones that pulled from another history resync).
+/// Answers where the history ends and where it resumes.
 pub async fn break_history(
     conn: &mut SqliteConnection,
     now: i64,

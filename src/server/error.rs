@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::ErrorBody;
+use crate::api::{ErrorBody, HISTORY_CHANGED};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -32,6 +32,10 @@ pub enum AppError {
     /// 409: the thing exists but is not in a state that allows this.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// 409 with `code: history_changed`: the phone's copy is of a history the server no longer has (its
+    /// database was restored); the phone resyncs, then sends again.
+    #[error("history changed")]
+    HistoryChanged,
     /// 413: the body is larger than the server accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -59,7 +63,7 @@ impl AppError {
             AppError::Unauthorized(_) | AppError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::HistoryChanged => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Rejected(status, _) => *status,
             AppError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
@@ -79,6 +83,9 @@ impl AppError {
             | AppError::NotFound(m)
             | AppError::Conflict(m) => (*m).to_owned(),
             AppError::Busy => "服务器繁忙，请稍后再试".to_owned(),
+            AppError::HistoryChanged => {
+                "服务器数据已从备份恢复，正在重新同步（记录仍保存在手机上）".to_owned()
+            }
             AppError::SecondFactorRequired => "请输入身份验证器中的6位动态码".to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),
             AppError::UpgradeRequired => {
@@ -99,8 +106,11 @@ impl IntoResponse for AppError {
             self.status(),
             Json(ErrorBody {
                 message: self.message(),
-                code: matches!(self, AppError::SecondFactorRequired)
-                    .then(|| "otp_required".to_owned()),
+                code: match self {
+                    AppError::SecondFactorRequired => Some("otp_required".to_owned()),
+                    AppError::HistoryChanged => Some(HISTORY_CHANGED.to_owned()),
+                    _ => None,
+                },
             }),
         )
             .into_response()

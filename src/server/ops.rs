@@ -140,7 +140,7 @@ pub struct Restored {
 ///
 /// The restored copy is brought up to this version's schema and its history marked as broken
 /// ([`db::break_history`]) before it takes the database's place, so no server ever serves it without the
-/// break: phones that pulled rows the backup does not have still receive every row stored after it.
+/// break: phones that pulled rows the backup does not have are resynced, and send again what they hold.
 pub async fn restore(db_path: &Path, from: &Path) -> Result<Restored, Failure> {
     check(from).await?;
     let _lock = lock(db_path)?;

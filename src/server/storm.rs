@@ -89,6 +89,7 @@ pub async fn seed(dir: &Path, members: usize) -> Result<String, Failure> {
                     now,
                     0,
                 )],
+                history: 0,
             };
             lines.push_str(&format!("{token}\t{}\n", serde_json::to_string(&push)?));
         }

@@ -65,6 +65,7 @@ pub const IMPORT_BODY_LIMIT: usize = 4 * 1024 * 1024;
     responses(
         (status = 200, body = PushResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`code: history_changed`: the database was restored since the phone's last pull; it resyncs, then sends again"),
         (status = 422, body = ErrorBody), (status = 426, body = ErrorBody, description = "Client too old: update the app"),
         (status = 429, body = ErrorBody, description = "Today's quota of records is used up: the phone keeps them and retries"),
     ))]
@@ -78,6 +79,11 @@ pub async fn push(
         return Err(AppError::UpgradeRequired);
     }
     check_device_id(&req.device_id)?;
+    // A phone that last pulled from a history the server no longer has (a restore) resyncs first: it
+    // registers its signing key again before its records are judged against the keys the server knows.
+    if !same_history(req.history, state.db.history) {
+        return Err(AppError::HistoryChanged);
+    }
     if req.mutations.len() > MAX_BATCH {
         return Err(AppError::BadRequest(format!(
             "一次最多上传{MAX_BATCH}条记录"
@@ -830,9 +836,26 @@ pub struct PullQuery {
     /// The `cursor` of the previous pull; 0 or absent for everything.
     #[serde(default)]
     pub cursor: i64,
+    /// The `history` of the previous pull; 0 or absent when the phone has none.
+    #[serde(default)]
+    pub history: i64,
 }
 
-/// What changed for this user since `cursor`, ordered by server sequence.
+/// The server's last sequence number, and whether the cursor `?1` lies outside the history this database
+/// holds: past its last number (a phone that pulled from a newer copy), or within a break a restore left
+/// (see `db::break_history`). For phones too old to send the history's id.
+const LAST_AND_BEYOND_SQL: &str = "SELECT value, ?1 > value OR EXISTS (
+        SELECT 1 FROM history_breaks WHERE kept_upto < ?1 AND ?1 < resumed_from)
+    FROM counters WHERE name = 'server_seq'";
+
+/// Whether a phone's copy, from the history `sent` (0: it does not know, an older app or no pull yet), is
+/// of the history the database holds.
+fn same_history(sent: i64, held: i64) -> bool {
+    sent == 0 || sent == held
+}
+
+/// What changed for this user since `cursor`, ordered by server sequence; everything, marked as a resync,
+/// when the cursor came from a history the server no longer has.
 #[utoipa::path(get, path = paths::PULL, tag = "sync", security(("bearer" = [])), params(PullQuery),
     responses((status = 200, body = PullResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn pull(
@@ -840,16 +863,23 @@ pub async fn pull(
     user: CurrentUser,
     query: Deferred<Query<PullQuery>>,
 ) -> Result<Json<PullResponse>, AppError> {
-    let Query(PullQuery { cursor }) = query.read()?;
+    let Query(PullQuery {
+        cursor,
+        history: sent_history,
+    }) = query.read()?;
     if cursor < 0 {
         return Err(AppError::BadRequest("cursor 不能为负数".to_owned()));
     }
     // One read transaction: nothing up to the snapshot's last sequence can still be uncommitted, because
     // all writes commit in sequence order (see db.rs). A phone far behind gets a page and pulls again.
     let mut tx = state.db.reader.begin().await?;
-    let last: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    let (last, beyond): (i64, bool) = sqlx::query_as(LAST_AND_BEYOND_SQL)
+        .bind(cursor)
         .fetch_one(&mut *tx)
         .await?;
+    // A copy from another history starts again from nothing.
+    let lost = beyond || !same_history(sent_history, state.db.history);
+    let cursor = if lost { 0 } else { cursor };
     let mut upto = last;
     let mut activities = page::<ActivityView>(&mut tx, &user, cursor, &mut upto).await?;
     let mut attendance = page::<AttendanceView>(&mut tx, &user, cursor, &mut upto).await?;
@@ -865,6 +895,8 @@ pub async fn pull(
     Ok(Json(PullResponse {
         cursor: upto.max(cursor),
         more: upto < last,
+        resync: lost,
+        history: state.db.history,
         server_time: now_ms(),
         activities,
         attendance,

@@ -168,6 +168,7 @@ impl Harness {
             device_id: device.to_owned(),
             protocol: PROTOCOL,
             mutations: mutations.to_vec(),
+            history: 0,
         };
         let req = Request::builder()
             .method("POST")
@@ -525,15 +526,13 @@ async fn pull_returns_only_what_changed_after_the_cursor() {
 }
 
 #[tokio::test]
-async fn after_a_restore_a_phone_that_pulled_the_lost_rows_still_gets_new_ones_and_can_send_its_record_again()
- {
+async fn after_a_restore_a_phone_that_pulled_the_lost_rows_resyncs_and_its_record_is_stored_again()
+{
     let h = Harness::new().await;
     let (lead, member) = (h.login(LEAD).await, h.login(MEMBER).await);
     let (activity, code) = h.publish(&lead).await;
     let backup = h._dir.path().join("backup.db");
     super::ops::backup(&h.db_path(), &backup).await.unwrap();
-    let history = "SELECT value FROM counters WHERE name = 'history'";
-    let old_history = h.rows(history).await;
 
     // After the backup: the member signs in and pulls it.
     let signed = sign_in(1, &activity, &code);
@@ -542,7 +541,11 @@ async fn after_a_restore_a_phone_that_pulled_the_lost_rows_still_gets_new_ones_a
         .await;
     assert_eq!(r.body["receipts"][0]["status"], "applied", "{}", r.text);
     let lost_seq = r.body["receipts"][0]["server_seq"].as_i64().unwrap();
-    let lost_cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
+    let pulled = h.pull(&member, 0).await;
+    let (lost_cursor, old_history) = (
+        pulled["cursor"].as_i64().unwrap(),
+        pulled["history"].clone(),
+    );
     assert!(lost_cursor >= lost_seq);
 
     let mut restored = None;
@@ -560,29 +563,64 @@ async fn after_a_restore_a_phone_that_pulled_the_lost_rows_still_gets_new_ones_a
         restored.resumed_from > lost_cursor,
         "the sequence resumes past the lost history"
     );
-    assert_eq!(
-        h.rows("SELECT count(*) FROM history_breaks WHERE kept_upto < resumed_from")
-            .await,
-        1
-    );
-    assert_ne!(
-        h.rows(history).await,
-        old_history,
-        "a restore makes a new history"
-    );
 
-    // The lead publishes again: the new row does not hide behind the phone's old cursor.
+    // The lead publishes again: a new row that must not hide behind the phone's old cursor.
     let (second, _) = h.publish(&lead).await;
-    let page = h.pull(&member, lost_cursor).await;
-    let ids: Vec<&str> = page["activities"]
+    let up_to_date = h.pull(&lead, 0).await["cursor"].as_i64().unwrap();
+    assert!(up_to_date > restored.resumed_from);
+
+    let resync = h.pull(&member, lost_cursor).await;
+    assert_eq!(resync["resync"], true, "{resync}");
+    let ids: Vec<&str> = resync["activities"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [second.as_str()]);
+    assert!(
+        ids.contains(&activity.as_str()) && ids.contains(&second.as_str()),
+        "everything again: {ids:?}"
+    );
+    let mine = resync["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["activity_id"] == activity.as_str())
+        .unwrap();
+    assert_ne!(
+        mine["status"], "signed_in",
+        "the lost sign-in is not shown as stored"
+    );
 
-    // The phone sends its record again: stored anew, once.
+    // A phone that sends the history it pulled from is resynced wherever its cursor stands (a pull that
+    // failed after its push, or a cursor set back); its pushes wait until it has resynced.
+    let behind = h
+        .try_pull(
+            &member,
+            &format!("{}&history={old_history}", restored.kept_upto),
+        )
+        .await;
+    assert_eq!(behind.body["resync"], true, "{}", behind.text);
+    let new_history = &behind.body["history"];
+    assert_ne!(new_history, &old_history, "a restore makes a new history");
+    let push = |history: &Value| json!({"device_id": "member-phone", "protocol": PROTOCOL, "mutations": [], "history": history});
+    let stale = h
+        .call("POST", paths::PUSH, Some(&member), Some(push(&old_history)))
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert_eq!(stale.body["code"], crate::api::HISTORY_CHANGED);
+    for fine in [new_history, &json!(0)] {
+        let r = h
+            .call("POST", paths::PUSH, Some(&member), Some(push(fine)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let current = h
+        .try_pull(&member, &format!("{up_to_date}&history={new_history}"))
+        .await;
+    assert!(current.body.get("resync").is_none(), "{}", current.text);
+
+    // The phone sends what it held as delivered again: stored anew, once.
     let again = h
         .push(&member, "member-phone", std::slice::from_ref(&signed))
         .await;
@@ -594,6 +632,16 @@ async fn after_a_restore_a_phone_that_pulled_the_lost_rows_still_gets_new_ones_a
     assert!(again.body["receipts"][0]["server_seq"].as_i64().unwrap() > restored.resumed_from);
     let twice = h.push(&member, "member-phone", &[signed]).await;
     assert_eq!(twice.body["receipts"][0]["status"], "duplicate");
+
+    // Cursors of the restored history, and of the new one, are ordinary pulls; one past the end resyncs.
+    for cursor in [0, restored.kept_upto, restored.resumed_from, up_to_date] {
+        let page = h.pull(&member, cursor).await;
+        assert!(page.get("resync").is_none(), "cursor {cursor}: {page}");
+    }
+    let last = h
+        .rows("SELECT value FROM counters WHERE name = 'server_seq'")
+        .await;
+    assert_eq!(h.pull(&member, last + 1).await["resync"], true);
 }
 
 #[tokio::test]
