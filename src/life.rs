@@ -12,11 +12,12 @@ use sha2::Sha256;
 use crate::model::{AttendanceStatus, Membership, Millis};
 
 crate::model::choices!(ActivityMode, LeaveCategory);
+crate::model::wire_names!(ActivityMode, LeaveCategory, ActivityState);
 
 /// 线下 / 线上 / 线上+线下.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ActivityMode {
     #[default]
     Offline,
@@ -55,7 +56,7 @@ impl ActivityMode {
 /// Where an activity is in its life: open for sign-in and requests, cancelled, or its record closed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ActivityState {
     #[default]
     Open,
@@ -64,6 +65,12 @@ pub enum ActivityState {
 }
 
 impl ActivityState {
+    pub const ALL: [ActivityState; 3] = [
+        ActivityState::Open,
+        ActivityState::Cancelled,
+        ActivityState::Closed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ActivityState::Open => "open",
@@ -95,7 +102,7 @@ impl ActivityState {
 /// 请假 categories.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum LeaveCategory {
     #[default]
     Work,

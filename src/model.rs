@@ -35,13 +35,45 @@ macro_rules! choices {
 
 pub(crate) use choices;
 
+/// Deserialisation by name for unit enums that travel as their `as_str` (`"member"`, `"sign_in"`): the type
+/// keeps its derived `Serialize` and says `#[serde(try_from = "String")]`, and `wire_names!(Role);` beside
+/// it looks the name up in its `ALL`. A derived `Deserialize` writes a visitor per type and per
+/// deserializer instead, about 1 KB of the phone's wasm each. The error reads as serde's own.
+macro_rules! wire_names {
+    ($($t:ty),* $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(name: String) -> Result<Self, String> {
+                $crate::model::by_name(&name, &<$t>::ALL, <$t>::as_str)
+            }
+        }
+    )*};
+}
+
+pub(crate) use wire_names;
+
+/// The value of `all` whose name is `name`; otherwise serde's "unknown variant" message.
+pub fn by_name<T: Copy>(name: &str, all: &[T], as_str: fn(T) -> &'static str) -> Result<T, String> {
+    if let Some(value) = all.iter().copied().find(|v| as_str(*v) == name) {
+        return Ok(value);
+    }
+    let names: Vec<String> = all.iter().map(|v| format!("`{}`", as_str(*v))).collect();
+    let expected = match names.as_slice() {
+        [one] => one.clone(),
+        [a, b] => format!("{a} or {b}"),
+        more => format!("one of {}", more.join(", ")),
+    };
+    Err(format!("unknown variant `{name}`, expected {expected}"))
+}
+
 choices!(ActivityKind);
+wire_names!(Role, Membership, AttendanceStatus, ActivityKind);
 
 /// What a signed-in person may do. A lead acts on their own branch; a committee admin (党委管理员) on their
 /// 党委 and everything below it; a district admin on the district, and alone keeps its tree, rules and log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Role {
     Member,
     Lead,
@@ -50,6 +82,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Member, Role::Lead, Role::Committee, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Member => "member",
@@ -94,7 +128,7 @@ impl Role {
 /// The types of organisational life a branch holds (组织生活).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ActivityKind {
     GeneralMeeting,
     CommitteeMeeting,
@@ -161,7 +195,7 @@ impl ActivityKind {
 /// One member's standing for one activity; there is exactly one row per (activity, member).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum AttendanceStatus {
     #[default]
     Pending,
@@ -243,7 +277,7 @@ impl AttendanceStatus {
 /// Full (正式) or probationary (预备) membership; probationary members have no vote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Membership {
     #[default]
     Full,
@@ -251,6 +285,8 @@ pub enum Membership {
 }
 
 impl Membership {
+    pub const ALL: [Membership; 2] = [Membership::Full, Membership::Probationary];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Membership::Full => "full",
@@ -759,6 +795,52 @@ mod tests {
             "later ids sort later"
         );
         assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[test]
+    fn closed_sets_travel_as_their_names_and_an_unknown_name_reads_as_serde_says_it() {
+        use crate::api::{ConsentKind, FeedbackTopic};
+        use crate::life::{ActivityMode, ActivityState, LeaveCategory};
+        use crate::study::{Audience, Programme, StudyKind, StudyStatus};
+        fn round_trip<T>(all: &[T], as_str: fn(T) -> &'static str)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + for<'de> Deserialize<'de>,
+        {
+            for &value in all {
+                let json = serde_json::to_string(&value).unwrap();
+                assert_eq!(json, format!("\"{}\"", as_str(value)));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+            }
+            assert!(serde_json::from_str::<T>("\"no_such_value\"").is_err());
+            assert!(serde_json::from_str::<T>("3").is_err());
+        }
+        round_trip(&Role::ALL, Role::as_str);
+        round_trip(&Membership::ALL, Membership::as_str);
+        round_trip(&AttendanceStatus::ALL, AttendanceStatus::as_str);
+        round_trip(&ActivityKind::ALL, ActivityKind::as_str);
+        round_trip(&ActivityMode::ALL, ActivityMode::as_str);
+        round_trip(&LeaveCategory::ALL, LeaveCategory::as_str);
+        round_trip(&ActivityState::ALL, ActivityState::as_str);
+        round_trip(&StudyKind::ALL, StudyKind::as_str);
+        round_trip(&Audience::ALL, Audience::as_str);
+        round_trip(&StudyStatus::ALL, StudyStatus::as_str);
+        round_trip(&Programme::ALL, Programme::as_str);
+        round_trip(&FeedbackTopic::ALL, FeedbackTopic::as_str);
+        round_trip(&ConsentKind::ALL, ConsentKind::as_str);
+
+        // Inside a request, as a field: where it went wrong, as before.
+        assert_eq!(
+            serde_json::from_str::<Vec<Role>>(r#"["boss"]"#)
+                .unwrap_err()
+                .to_string(),
+            "unknown variant `boss`, expected one of `member`, `lead`, `committee`, `admin` at line 1 column 8"
+        );
+        assert_eq!(
+            serde_json::from_str::<Membership>(r#""x""#)
+                .unwrap_err()
+                .to_string(),
+            "unknown variant `x`, expected `full` or `probationary`"
+        );
     }
 
     #[test]

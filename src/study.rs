@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ActivityKind, civil_from_days, days_from_civil, days_in_month};
 
 crate::model::choices!(StudyKind, Audience);
+crate::model::wire_names!(StudyKind, Audience, StudyStatus, Programme);
 
 /// 学时, counted in halves: `Hours(125)` is 62.5 学时. On the wire a plain integer of halves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -132,7 +133,7 @@ impl Day {
 /// What kind of study a record is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum StudyKind {
     /// 集中培训（脱产）
     #[default]
@@ -203,7 +204,7 @@ impl StudyKind {
 /// The Shanghai programmes a record may belong to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Programme {
     /// 沪挂: seconded to a post in Shanghai.
     HuGua,
@@ -236,7 +237,7 @@ impl Programme {
 /// Where a record stands. 草稿 → 待认定 → 已认定 / 已退回; withdrawn (已撤回) until edited again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum StudyStatus {
     #[default]
     Draft,
@@ -283,7 +284,7 @@ impl StudyStatus {
 /// Whose requirement a person's study is measured against (a tag on the person, set by the organisation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Audience {
     /// 党员
     #[default]

@@ -3,6 +3,7 @@
 use super::*;
 
 crate::model::choices!(FeedbackTopic);
+crate::model::wire_names!(FeedbackTopic, ConsentKind);
 
 /// The privacy notice a consent refers to (bumped when its text changes).
 pub const PRIVACY_VERSION: &str = "2026-11";
@@ -10,7 +11,7 @@ pub const PRIVACY_VERSION: &str = "2026-11";
 /// What a 投诉建议 is about.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum FeedbackTopic {
     #[default]
     Suggestion,
@@ -93,7 +94,7 @@ pub struct FeedbackView {
 /// What a consent is for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ConsentKind {
     /// The privacy notice (个人信息保护说明).
     #[default]
@@ -103,6 +104,8 @@ pub enum ConsentKind {
 }
 
 impl ConsentKind {
+    pub const ALL: [ConsentKind; 2] = [ConsentKind::Privacy, ConsentKind::Location];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConsentKind::Privacy => "privacy",
