@@ -43,7 +43,7 @@ pub fn migrate(mut stored: Entry, owner: i64) -> Result<Entry, String> {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "StoredState")]
 pub enum EntryState {
     /// 待上传: on the phone only.
     Pending,
@@ -51,6 +51,31 @@ pub enum EntryState {
     Delivered { receipt: Receipt },
     /// 未通过: the server can never accept it; kept to show the reason and for export.
     Quarantined { receipt: Receipt },
+}
+
+/// An [`EntryState`] as stored, `{"state": "delivered", "receipt": {…}}` (what `#[serde(tag)]` writes),
+/// read as a plain struct: serde's own reading of an internally tagged enum buffers every value first,
+/// and that machinery alone cost the phone's first load about 4 KiB.
+#[derive(Deserialize)]
+struct StoredState {
+    state: String,
+    receipt: Option<Receipt>,
+}
+
+impl TryFrom<StoredState> for EntryState {
+    type Error = String;
+
+    fn try_from(stored: StoredState) -> Result<Self, String> {
+        match (stored.state.as_str(), stored.receipt) {
+            ("pending", _) => Ok(EntryState::Pending),
+            ("delivered", Some(receipt)) => Ok(EntryState::Delivered { receipt }),
+            ("quarantined", Some(receipt)) => Ok(EntryState::Quarantined { receipt }),
+            ("delivered" | "quarantined", None) => Err("missing field `receipt`".to_owned()),
+            (other, _) => Err(format!(
+                "unknown variant `{other}`, expected one of `pending`, `delivered`, `quarantined`"
+            )),
+        }
+    }
 }
 
 impl Entry {

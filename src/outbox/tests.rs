@@ -375,6 +375,35 @@ fn a_stored_entry_round_trips_through_json() {
     assert!(json.contains(r#""state":{"state":"pending"}"#), "{json}");
     let back: Entry = serde_json::from_str(&json).unwrap();
     assert_eq!(migrate(back, 2).unwrap(), e);
+
+    let receipt = Receipt {
+        id: "m".into(),
+        status: ReceiptStatus::Applied,
+        reason: None,
+        server_seq: 7,
+        received_at: 9,
+    };
+    for state in [
+        EntryState::Delivered {
+            receipt: receipt.clone(),
+        },
+        EntryState::Quarantined { receipt },
+    ] {
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(
+            json.starts_with(r#"{"state":""#) && json.contains(r#","receipt":{"id":"m""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<EntryState>(&json).unwrap(), state);
+    }
+    let error = |json: &str| {
+        serde_json::from_str::<EntryState>(json)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(error(r#"{"state":"delivered"}"#), "missing field `receipt`");
+    assert!(error(r#"{"state":"lost"}"#).starts_with("unknown variant `lost`"));
+    assert!(error(r#"{"receipt":null}"#).starts_with("missing field `state`"));
 }
 
 /// A record exactly as version 1 of the app wrote it (format 1, no author).
