@@ -55,7 +55,7 @@ pub enum EntryState {
 
 /// An [`EntryState`] as stored, `{"state": "delivered", "receipt": {…}}` (what `#[serde(tag)]` writes),
 /// read as a plain struct: serde's own reading of an internally tagged enum buffers every value first,
-/// and that machinery alone cost the phone's first load about 4 KiB.
+/// and that machinery alone cost the phone's first load 5.7 KiB brotli.
 #[derive(Deserialize)]
 struct StoredState {
     state: String,
