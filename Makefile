@@ -32,14 +32,14 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-storm bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz lint unit e2e clean
+.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-storm bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz setup-postgres lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
 
-test: setup setup-browser setup-webkit setup-fuzz lint unit faults build size lighthouse fuzz-quick e2e webkit
+test: setup setup-browser setup-webkit setup-fuzz setup-postgres lint unit faults build size lighthouse fuzz-quick e2e webkit
 
-check: setup-rust lint unit
+check: setup-rust setup-postgres lint unit
 
 # The debug build, rebuilt and restarted on every change (the server reads its options from the environment).
 dev: setup
@@ -102,7 +102,7 @@ lint:
 	cargo clippy --all-targets --features server -- -D warnings
 	cargo clippy --lib --features csr --target wasm32-unknown-unknown -- -D warnings
 
-unit:
+unit: setup-postgres
 	cargo test --features server --lib --bins --test hostile_input
 
 # The seed is printed; HONGYAN_SEED=<n> replays a run.
@@ -152,6 +152,11 @@ setup-fuzz:
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# PostgreSQL's server programs (Debian's package) for the tests on the second engine: each test process
+# starts a throwaway cluster of its own in a temporary directory and removes it when it ends.
+setup-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 setup-webkit:
 	@command -v WebKitWebDriver >/dev/null && command -v Xvfb >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null; }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hongyan::api::Settings;
-use hongyan::server::{Config, ops, run, scale, storm};
+use hongyan::server::{Config, Location, ops, run, scale, storm};
 
 #[derive(Parser)]
 #[command(
@@ -25,12 +25,13 @@ struct Cli {
     serve: Serve,
 }
 
-/// The database file the server and the operators' commands use.
+/// The database the server and the operators' commands use.
 #[derive(Args)]
 struct Db {
-    /// The SQLite database file
+    /// The SQLite database file, or a PostgreSQL server (postgres://user@host/database; this release
+    /// runs only `migrate` there)
     #[arg(long, env = "HONGYAN_DB", default_value = "hongyan.db")]
-    db: PathBuf,
+    db: Location,
 }
 
 /// The server's options. Read as text and checked when the server starts (`config`), so that a bad
@@ -239,14 +240,15 @@ fn config(serve: Serve) -> Result<Config, String> {
         backdate_limit_ms: ms("backdate-days", &serve.backdate_days, 0.0..=366.0, DAY_MS)?,
         inactive_after_ms: ms("inactive-days", &serve.inactive_days, 0.0..=3_660.0, DAY_MS)?,
     };
+    let db_path = serve.db.db.file()?.to_owned();
     let security_log = serve.security_log.unwrap_or_else(|| {
-        let mut log = serve.db.db.clone().into_os_string();
+        let mut log = db_path.clone().into_os_string();
         log.push(".security.log");
         log.into()
     });
     Ok(Config {
         addr: SocketAddr::new(host, port),
-        db_path: serve.db.db,
+        db_path,
         site_dir: serve.site,
         demo: serve.demo || std::env::var("HONGYAN_DEMO").is_ok_and(|v| v == "1"),
         trusted_proxies,
@@ -260,13 +262,14 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
     match command {
         Command::Migrate(Db { db }) => {
             let n = ops::migrate(&db).await?;
-            Ok(format!("{}: {n} migrations applied", db.display()))
+            Ok(format!("{db}: {n} migrations applied"))
         }
         Command::CreateAdmin {
             phone,
             name,
             db: Db { db },
         } => {
+            let db = db.file()?;
             let password = match std::env::var("HONGYAN_ADMIN_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -275,7 +278,7 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let id = ops::create_admin(&db, &phone, &name, &password).await?;
+            let id = ops::create_admin(db, &phone, &name, &password).await?;
             Ok(format!(
                 "created district admin {name} ({phone}), user {id}"
             ))
@@ -285,7 +288,8 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             dry_run,
             db: Db { db },
         } => {
-            let report = ops::import_roster(&db, &file, dry_run).await?;
+            let db = db.file()?;
+            let report = ops::import_roster(db, &file, dry_run).await?;
             let mut out = String::new();
             for row in &report.rows {
                 let (line, what, detail) = (row.line, row.outcome.label(), &row.detail);
@@ -317,7 +321,8 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             file,
             db: Db { db },
         } => {
-            ops::backup(&db, &file).await?;
+            let db = db.file()?;
+            ops::backup(db, &file).await?;
             Ok(format!(
                 "backed up {} to {} (integrity ok)",
                 db.display(),
@@ -328,8 +333,9 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             file,
             db: Db { db },
         } => {
+            let db = db.file()?;
             let (db_shown, file_shown) = (db.display(), file.display());
-            let restored = ops::restore(&db, &file).await?;
+            let restored = ops::restore(db, &file).await?;
             let previous = match restored.previous {
                 Some(kept) => format!("; the previous database is {}", kept.display()),
                 None => String::new(),

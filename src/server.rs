@@ -11,6 +11,7 @@ mod db;
 mod demo;
 mod error;
 pub mod ops;
+pub use db::{Conn, Location};
 pub mod scale;
 pub mod security;
 mod site;

@@ -87,7 +87,7 @@ macro_rules! mutation_kinds {
             #[cfg(feature = "server")]
             pub(crate) async fn apply(
                 self,
-                conn: &mut sqlx::SqliteConnection,
+                conn: &mut dyn crate::server::Conn,
                 ap: &crate::server::applying::Applying<'_>,
             ) -> crate::server::applying::Outcome {
                 #[allow(unused_imports)]

@@ -10,7 +10,7 @@
 //! a refusal, so a refused record leaves no write behind even when an applier refuses after it has begun
 //! to write: "every check before any write" is kept by the database, not by each applier's care.
 
-use sqlx::SqliteConnection;
+use crate::server::db::{self, Conn};
 
 use super::auth::Person;
 use super::db::audit_row;
@@ -41,25 +41,20 @@ pub fn refuse(reason: impl Into<String>) -> Refusal {
 pub type Outcome<T = ()> = Result<T, Refusal>;
 
 /// Marks where a record's writes begin (inside the push's transaction).
-pub async fn savepoint(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SAVEPOINT applying")
-        .execute(&mut *conn)
-        .await?;
+pub async fn savepoint(conn: &mut dyn Conn) -> Result<(), sqlx::Error> {
+    db::query("SAVEPOINT applying").execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Keeps the record's writes if it was applied; undoes them if it was refused. (On a database error the
 /// whole push is rolled back anyway.)
-pub async fn end_savepoint(
-    conn: &mut SqliteConnection,
-    outcome: &Outcome,
-) -> Result<(), sqlx::Error> {
+pub async fn end_savepoint(conn: &mut dyn Conn, outcome: &Outcome) -> Result<(), sqlx::Error> {
     if let Err(Refusal::Refused(_)) = outcome {
-        sqlx::query("ROLLBACK TO applying")
+        db::query("ROLLBACK TO applying")
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("RELEASE applying").execute(&mut *conn).await?;
+    db::query("RELEASE applying").execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -95,7 +90,7 @@ impl Applying<'_> {
     /// Audits what this record does, in its author's name and, when someone else imported it, theirs.
     pub async fn audit(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut dyn Conn,
         action: &str,
         subject: &str,
         about: Option<i64>,
@@ -116,19 +111,18 @@ impl Applying<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::{Connection, Row};
+    use sqlx::Connection;
 
-    async fn count(conn: &mut SqliteConnection) -> i64 {
-        sqlx::query("SELECT count(*) FROM t")
+    async fn count(conn: &mut dyn Conn) -> i64 {
+        db::query_scalar("SELECT count(*) FROM t")
             .fetch_one(conn)
             .await
             .unwrap()
-            .get(0)
     }
 
-    async fn write_then(conn: &mut SqliteConnection, outcome: Outcome) {
+    async fn write_then(conn: &mut dyn Conn, outcome: Outcome) {
         savepoint(conn).await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (1)")
+        db::query("INSERT INTO t VALUES (1)")
             .execute(&mut *conn)
             .await
             .unwrap();
@@ -137,12 +131,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_record_leaves_no_write_behind_and_an_applied_one_keeps_its_writes() {
-        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("CREATE TABLE t (x)")
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        db::query("CREATE TABLE t (x)")
             .execute(&mut conn)
             .await
             .unwrap();
-        let mut tx = conn.begin().await.unwrap();
+        let mut tx = Conn::begin(&mut conn).await.unwrap();
         // An applier that wrote before it found a reason to refuse.
         write_then(&mut tx, Err(refuse("activity closed"))).await;
         assert_eq!(count(&mut tx).await, 0);

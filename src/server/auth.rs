@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use crate::server::db::{self, Conn};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, State};
@@ -14,7 +15,6 @@ use axum::{Json, Router, routing::get, routing::post};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
 
 use super::db::{groups_of, now_ms, within};
 use super::security::notices_at_login;
@@ -125,7 +125,7 @@ impl CurrentUser {
     /// organisation outside their part of the tree with `elsewhere`.
     pub async fn scope(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut dyn Conn,
         asked: Option<i64>,
         members: &'static str,
         elsewhere: &'static str,
@@ -145,7 +145,7 @@ impl CurrentUser {
     /// the tree, a lead their own branch (when `leads_count` is true).
     pub async fn administers(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut dyn Conn,
         org: i64,
         leads_count: bool,
     ) -> Result<bool, AppError> {
@@ -159,8 +159,8 @@ impl CurrentUser {
 }
 
 /// The account with this id, if there is one.
-pub async fn find_person(conn: &mut SqliteConnection, id: i64) -> Result<Option<Person>, AppError> {
-    let row: Option<(String, i64)> = sqlx::query_as("SELECT role, org_id FROM users WHERE id = ?")
+pub async fn find_person(conn: &mut dyn Conn, id: i64) -> Result<Option<Person>, AppError> {
+    let row: Option<(String, i64)> = db::query_as("SELECT role, org_id FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -189,9 +189,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized("请先登录"))?;
         let token_hash = hash_token(token.trim());
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
+        let row: Option<(i64, String, i64)> = db::query_as(
             "SELECT u.id, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(&token_hash)
         .bind(now_ms())
@@ -234,16 +234,16 @@ pub async fn login(
         return Err(AppError::BadRequest("手机号或密码过长".to_owned()));
     }
     let now = now_ms();
-    let row: Option<(i64, String, bool)> = sqlx::query_as(
-        "SELECT id, password_hash, disabled_at IS NOT NULL FROM users WHERE phone = ?",
+    let row: Option<(i64, String, bool)> = db::query_as(
+        "SELECT id, password_hash, disabled_at IS NOT NULL FROM users WHERE phone = $1",
     )
     .bind(&phone)
     .fetch_optional(&state.db.reader)
     .await?;
     let known_device = match &row {
         Some((id, _, _)) if !req.device_id.is_empty() => {
-            sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ? AND user_id = ? AND last_login_at IS NOT NULL)",
+            db::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = $1 AND user_id = $2 AND last_login_at IS NOT NULL)",
             )
             .bind(&req.device_id)
             .bind(id)
@@ -397,7 +397,7 @@ impl FromRequestParts<AppState> for ClientAddress {
 /// be told at this login, committed with what `tx` holds; answers what the phone keeps.
 pub async fn signed_in(
     state: &AppState,
-    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    mut tx: db::Tx<'_>,
     user_id: i64,
     device_id: &str,
     now: i64,
@@ -416,19 +416,19 @@ pub async fn signed_in(
 
 /// A new session for `user_id` (expired ones are swept); answers the token, shown to the client once.
 pub(super) async fn start_session(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     now: i64,
 ) -> Result<(String, i64), sqlx::Error> {
     let token = new_token();
     let expires_at = now + SESSION_MS;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?")
+    db::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
         .bind(user_id)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    db::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(hash_token(&token))
     .bind(user_id)
@@ -446,7 +446,7 @@ pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<axum::http::StatusCode, AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+    db::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(&user.token_hash)
         .execute(&state.db.writer)
         .await?;
@@ -472,10 +472,10 @@ pub async fn load_me(state: &AppState, user_id: i64) -> Result<Me, AppError> {
         audience: String,
         two_factor: bool,
     }
-    let row: Row = sqlx::query_as(
+    let row: Row = db::query_as(
         "SELECT u.id, u.name, u.phone, u.role, u.org_id, o.name AS org_name, u.audience,
                 u.totp_secret IS NOT NULL AS two_factor
-         FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+         FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_one(&state.db.reader)
@@ -505,8 +505,8 @@ fn stored_role(user_id: i64, role: &str) -> Result<Role, AppError> {
 }
 
 /// Ends every session of an account at once (a new password, a disabled account).
-pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+pub async fn end_sessions(conn: &mut dyn Conn, user_id: i64) -> Result<(), sqlx::Error> {
+    db::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(conn)
         .await

@@ -25,7 +25,7 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::server::db::{self, Conn, Pool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::AppError;
@@ -73,7 +73,7 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the committer on `writer` (the one-connection pool every write goes through).
-    pub fn start(writer: SqlitePool, settings: Settings) -> Committer {
+    pub fn start(writer: Pool, settings: Settings) -> Committer {
         let (queue, waiting) = mpsc::channel(QUEUE);
         tokio::spawn(run(writer, settings, waiting));
         Committer { queue }
@@ -92,7 +92,7 @@ impl Committer {
     }
 }
 
-async fn run(writer: SqlitePool, settings: Settings, mut waiting: mpsc::Receiver<Waiting>) {
+async fn run(writer: Pool, settings: Settings, mut waiting: mpsc::Receiver<Waiting>) {
     while let Some((first, reply)) = waiting.recv().await {
         let mut replies = vec![reply];
         let answers = match writer.acquire().await {
@@ -123,14 +123,14 @@ async fn run(writer: SqlitePool, settings: Settings, mut waiting: mpsc::Receiver
 /// transaction, and commits. The reply channel of every push taken is added to `replies`, in order; on
 /// `Ok`, the answers are in the same order. On `Err` nothing was committed.
 pub(super) async fn commit_group(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     settings: &Settings,
     first: Push,
     waiting: &mut mpsc::Receiver<Waiting>,
     replies: &mut Vec<oneshot::Sender<Answer>>,
 ) -> Result<Vec<Answer>, AppError> {
     let started = Instant::now();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = conn.begin().await?;
     let mut seq = Sequence::begin(&mut tx).await?;
     let mut records = first.mutations.len();
     let mut answers = vec![store_in_savepoint(&mut tx, settings, &mut seq, &first).await?];
@@ -151,22 +151,22 @@ pub(super) async fn commit_group(
 /// its push as it would inside its request — rolls back only this push (its answer is the error) and
 /// gives back the sequence numbers it took; the group fails only if even that fails.
 async fn store_in_savepoint(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     settings: &Settings,
     seq: &mut Sequence,
     push: &Push,
 ) -> Result<Answer, AppError> {
     use futures_util::FutureExt;
-    sqlx::query("SAVEPOINT push").execute(&mut *conn).await?;
+    db::query("SAVEPOINT push").execute(&mut *conn).await?;
     let mark = seq.mark();
     let answer = std::panic::AssertUnwindSafe(sync::store(conn, settings, seq, push))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(AppError::Internal("an applier panicked".to_owned())));
     if answer.is_err() {
-        sqlx::query("ROLLBACK TO push").execute(&mut *conn).await?;
+        db::query("ROLLBACK TO push").execute(&mut *conn).await?;
         seq.rewind(mark);
     }
-    sqlx::query("RELEASE push").execute(&mut *conn).await?;
+    db::query("RELEASE push").execute(&mut *conn).await?;
     Ok(answer)
 }

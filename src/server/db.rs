@@ -5,18 +5,24 @@
 //! SQLITE_BUSY, and it makes the server sequence commit in order — a pull that has seen sequence N has seen
 //! everything before N. Reads use their own pool and, thanks to WAL, never wait for the writer.
 
-use std::path::Path;
+pub mod engine;
+
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
+
+pub use engine::{Conn, Pool, Tx, query, query_as, query_scalar};
 
 #[derive(Clone)]
 pub struct Db {
     /// Exactly one connection: every write transaction starts here.
-    pub writer: SqlitePool,
-    pub reader: SqlitePool,
+    pub writer: Pool,
+    pub reader: Pool,
     /// Which history the database holds (see [`break_history`]): only a restore changes it, and a restore
     /// needs the server stopped, so it is read once here.
     pub history: i64,
@@ -41,25 +47,17 @@ impl Db {
         // on an ordinary start).
         let mut migrating =
             SqliteConnection::connect_with(&options.clone().foreign_keys(false)).await?;
-        let migrator = sqlx::migrate!("src/server/migrations");
-        let latest = migrator.iter().map(|m| m.version).max();
-        // No table yet (a new database) reads as behind.
-        let behind =
-            sqlx::query_scalar::<_, Option<i64>>("SELECT max(version) FROM _sqlx_migrations")
-                .fetch_one(&mut migrating)
-                .await
-                .ok()
-                .flatten()
-                != latest;
+        let migrator = sqlx::migrate!("src/server/migrations/sqlite");
+        let behind = refuse_newer(&migrator, &Location::File(path.into()), &mut migrating).await?;
         migrator.run(&mut migrating).await?;
         // SQLite's statistics of the tables and indexes, refreshed where they are missing or stale (with a
         // bounded sample: well under a second for a district's 2 GB), so the query planner knows a
         // district's tables for what they are. Every read's plan is tested with and without them.
-        sqlx::query("PRAGMA optimize=0x10002")
+        query("PRAGMA optimize=0x10002")
             .execute(&mut migrating)
             .await?;
         let dangling: Vec<(String, i64)> = if behind {
-            sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+            query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
                 .fetch_all(&mut migrating)
                 .await?
         } else {
@@ -85,7 +83,8 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let history = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'history'")
+        let (writer, reader) = (Pool::Sqlite(writer), Pool::Sqlite(reader));
+        let history = query_scalar("SELECT value FROM counters WHERE name = 'history'")
             .fetch_one(&reader)
             .await?;
         Ok(Db {
@@ -96,13 +95,110 @@ impl Db {
     }
 }
 
+/// Where the database is: a SQLite file, or a PostgreSQL server (`postgres://…` or `postgresql://…`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for Location {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(
+            if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+                Location::Postgres(s.to_owned())
+            } else {
+                Location::File(s.into())
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The file, or the server and database without the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => match PgConnectOptions::from_str(url) {
+                Ok(o) => write!(
+                    f,
+                    "postgres://{}@{}:{}/{}",
+                    o.get_username(),
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or_default()
+                ),
+                Err(_) => f.write_str("postgres://…"),
+            },
+        }
+    }
+}
+
+impl Location {
+    /// The SQLite file, for what PostgreSQL does not serve yet (everything but `hongyan migrate`).
+    pub fn file(&self) -> Result<&Path, String> {
+        match self {
+            Location::File(path) => Ok(path),
+            Location::Postgres(_) => {
+                Err("this release runs only `hongyan migrate` on PostgreSQL; \
+                 serving and the other commands need a SQLite file (--db PATH)"
+                    .to_owned())
+            }
+        }
+    }
+}
+
+/// Refuses a database whose schema is newer than this release knows (a newer release migrated it: run
+/// that one); answers whether it is behind. A new database, with no migrations table yet, is behind.
+async fn refuse_newer(
+    migrator: &Migrator,
+    location: &Location,
+    conn: &mut dyn Conn,
+) -> Result<bool, sqlx::Error> {
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: i64 =
+        engine::query_scalar::<Option<i64>>("SELECT max(version) FROM _sqlx_migrations")
+            .fetch_one(conn)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+    if applied > known {
+        return Err(sqlx::Error::Protocol(format!(
+            "{location}: the database's schema (migration {applied}) is newer than this release knows \
+             ({known}); a newer release migrated it: run that release"
+        )));
+    }
+    Ok(applied < known)
+}
+
+/// Applies the migrations a PostgreSQL database lacks (`hongyan migrate`, the deploy step: app servers do
+/// not migrate as they start, since several start at once). sqlx holds an advisory lock while it
+/// migrates, so two at once do not both apply one. Answers how many migrations the database has.
+pub async fn migrate_postgres(location: &Location) -> Result<i64, sqlx::Error> {
+    let Location::Postgres(url) = location else {
+        return Err(sqlx::Error::Configuration(
+            "not a PostgreSQL address".into(),
+        ));
+    };
+    let mut conn = PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
+    let migrator = sqlx::migrate!("src/server/migrations/postgres");
+    refuse_newer(&migrator, location, &mut conn).await?;
+    migrator.run(&mut conn).await?;
+    let applied = engine::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(applied)
+}
+
 /// Takes the next server sequence number. Call only inside a write transaction.
-pub async fn next_seq(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'server_seq' RETURNING value",
-    )
-    .fetch_one(conn)
-    .await
+pub async fn next_seq(conn: &mut dyn Conn) -> Result<i64, sqlx::Error> {
+    query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'server_seq' RETURNING value")
+        .fetch_one(conn)
+        .await
 }
 
 /// Server sequence numbers handed out within one write transaction: read once, written back once by
@@ -113,8 +209,8 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    pub async fn begin(conn: &mut SqliteConnection) -> Result<Sequence, sqlx::Error> {
-        let last = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    pub async fn begin(conn: &mut dyn Conn) -> Result<Sequence, sqlx::Error> {
+        let last = query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
             .fetch_one(conn)
             .await?;
         Ok(Sequence { last, saved: last })
@@ -141,9 +237,9 @@ impl Sequence {
     }
 
     /// Writes the numbers taken back to the counter; call before committing.
-    pub async fn save(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    pub async fn save(self, conn: &mut dyn Conn) -> Result<(), sqlx::Error> {
         if self.last != self.saved {
-            sqlx::query("UPDATE counters SET value = ? WHERE name = 'server_seq'")
+            query("UPDATE counters SET value = $1 WHERE name = 'server_seq'")
                 .bind(self.last)
                 .execute(conn)
                 .await?;
@@ -171,12 +267,9 @@ pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
 /// Marks the database as a restored copy: records where its history ends, moves the sequence on to
 /// [`resumed_from`] and gives the history a new id (phones that pulled from another history resync).
 /// Answers where the history ends and where it resumes.
-pub async fn break_history(
-    conn: &mut SqliteConnection,
-    now: i64,
-) -> Result<(i64, i64), sqlx::Error> {
+pub async fn break_history(conn: &mut dyn Conn, now: i64) -> Result<(i64, i64), sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let kept: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    let kept: i64 = query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&mut *tx)
         .await?;
     let resumed = resumed_from(kept, now).ok_or_else(|| {
@@ -185,17 +278,17 @@ pub async fn break_history(
              set the clock right, then restore again"
         ))
     })?;
-    sqlx::query("INSERT INTO history_breaks (kept_upto, resumed_from, at) VALUES (?, ?, ?)")
+    query("INSERT INTO history_breaks (kept_upto, resumed_from, at) VALUES ($1, $2, $3)")
         .bind(kept)
         .bind(resumed)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE counters SET value = ? WHERE name = 'server_seq'")
+    query("UPDATE counters SET value = $1 WHERE name = 'server_seq'")
         .bind(resumed)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    query(
         "UPDATE counters SET value = 1 + abs(random() % 9007199254740990) WHERE name = 'history'",
     )
     .execute(&mut *tx)
@@ -204,10 +297,10 @@ pub async fn break_history(
     Ok((kept, resumed))
 }
 
-/// A `WITH` clause naming `scope(id)`: the organisation bound as `?1` and everything below it (the whole
-/// district when `?1` is NULL).
+/// A `WITH` clause naming `scope(id)`: the organisation bound as `$1` and everything below it (the whole
+/// district when `$1` is NULL).
 pub const ORG_SCOPE: &str = "WITH RECURSIVE scope(id) AS (
-        SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
+        SELECT id FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1
         UNION SELECT o.id FROM orgs o JOIN scope up ON o.parent_id = up.id)";
 
 pub use crate::api::LIST_PAGE;
@@ -215,17 +308,14 @@ pub use crate::api::LIST_PAGE;
 /// A `WITH` clause naming `tree(id, path)`: like [`ORG_SCOPE`], with each organisation's path from the root
 /// as fixed-width ids, so that `ORDER BY path` is the tree order of [`scope_orgs`].
 pub const ORG_TREE: &str = "WITH RECURSIVE tree(id, path) AS (
-        SELECT id, printf('%012d', id) FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1
+        SELECT id, printf('%012d', id) FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1
         UNION ALL SELECT o.id, tree.path || printf('%012d', o.id) FROM orgs o JOIN tree ON o.parent_id = tree.id)";
 
 /// The organisation `root` (`None`: the district's root) and everything below it, in tree order: each
 /// organisation followed by those below it, siblings by id (a committee's branches together, as the
 /// department's own lists have them).
-pub async fn scope_orgs(
-    conn: &mut SqliteConnection,
-    root: Option<i64>,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(&format!("{ORG_TREE} SELECT id FROM tree ORDER BY path"))
+pub async fn scope_orgs(conn: &mut dyn Conn, root: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
+    query_scalar(&format!("{ORG_TREE} SELECT id FROM tree ORDER BY path"))
         .bind(root)
         .fetch_all(conn)
         .await
@@ -240,7 +330,7 @@ pub fn resume_at(orgs: &[i64], from: Option<i64>) -> usize {
     })
 }
 
-/// `IN (…)`: the organisation bound at `param` (`?2`, say) and everything below it.
+/// `IN (…)`: the organisation bound at `param` (`$2`, say) and everything below it.
 pub fn in_subtree(param: &str) -> String {
     format!(
         "IN (WITH RECURSIVE sub(id) AS (SELECT {param} UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id)
@@ -249,8 +339,8 @@ pub fn in_subtree(param: &str) -> String {
 }
 
 /// Whether `org` is `root` or below it.
-pub async fn within(conn: &mut SqliteConnection, root: i64, org: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(&format!("SELECT ?1 {}", in_subtree("?2")))
+pub async fn within(conn: &mut dyn Conn, root: i64, org: i64) -> Result<bool, sqlx::Error> {
+    query_scalar(&format!("SELECT $1 {}", in_subtree("$2")))
         .bind(org)
         .bind(root)
         .fetch_one(conn)
@@ -259,15 +349,14 @@ pub async fn within(conn: &mut SqliteConnection, root: i64, org: i64) -> Result<
 
 /// A branch's 党小组, in the order they were made.
 pub async fn groups_of(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     branch: i64,
 ) -> Result<Vec<crate::api::OrgRef>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind = 'group' ORDER BY id",
-    )
-    .bind(branch)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(i64, String)> =
+        query_as("SELECT id, name FROM orgs WHERE parent_id = $1 AND kind = 'group' ORDER BY id")
+            .bind(branch)
+            .fetch_all(conn)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name)| crate::api::OrgRef { id, name })
@@ -276,12 +365,12 @@ pub async fn groups_of(
 
 /// Whether `group` is a 党小组 of `branch`.
 pub async fn is_group_of(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     group: i64,
     branch: i64,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ? AND kind = 'group' AND parent_id = ?)",
+    query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND kind = 'group' AND parent_id = $2)",
     )
     .bind(group)
     .bind(branch)
@@ -292,7 +381,7 @@ pub async fn is_group_of(
 /// Records a lead's or admin's action for the audit trail; `about` is the person it concerns (they find
 /// it in 我的信息).
 pub async fn audit(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     at: i64,
     actor_id: i64,
     action: &str,
@@ -304,7 +393,7 @@ pub async fn audit(
 
 /// [`audit`], for an action that arrived in a file of records someone else (`imported_by`) carried in.
 pub async fn audit_row(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     at: i64,
     actor_id: i64,
     action: &str,
@@ -312,8 +401,8 @@ pub async fn audit_row(
     about: Option<i64>,
     imported_by: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, action, subject, about_user, imported_by) VALUES (?, ?, ?, ?, ?, ?)",
+    query(
+        "INSERT INTO audit_log (at, actor_id, action, subject, about_user, imported_by) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(at)
     .bind(actor_id)
@@ -324,6 +413,12 @@ pub async fn audit_row(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// A count or size as both engines store it (64 bits) in the `u32` the app's types use: negative reads as
+/// 0, too large as `u32::MAX`.
+pub fn to_u32(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -368,7 +463,7 @@ mod tests {
             .create_if_missing(true)
             .foreign_keys(true);
         let mut old = SqliteConnection::connect_with(&options).await.unwrap();
-        let all = sqlx::migrate!("src/server/migrations");
+        let all = sqlx::migrate!("src/server/migrations/sqlite");
         let before = Migrator {
             migrations: all
                 .migrations
@@ -388,13 +483,13 @@ mod tests {
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('h', 2, 0, 1)",
             "INSERT INTO host_orgs (user_id, org_id) VALUES (2, 2)",
         ] {
-            sqlx::query(sql).execute(&mut old).await.unwrap();
+            query(sql).execute(&mut old).await.unwrap();
         }
         old.close().await.unwrap();
 
         let db = Db::open(&path).await.unwrap();
         let people: Vec<(i64, String, String, String, String)> =
-            sqlx::query_as("SELECT id, name, role, post, tags FROM users ORDER BY id")
+            query_as("SELECT id, name, role, post, tags FROM users ORDER BY id")
                 .fetch_all(&db.reader)
                 .await
                 .unwrap();
@@ -408,29 +503,29 @@ mod tests {
                 "流动党员".into()
             )
         );
-        let session: i64 = sqlx::query_scalar("SELECT user_id FROM sessions")
+        let session: i64 = query_scalar("SELECT user_id FROM sessions")
             .fetch_one(&db.reader)
             .await
             .unwrap();
         assert_eq!(session, 2);
         // The widened checks, and the foreign keys on again for the app.
-        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (3, 2, '第一党小组', 'group', 'group')")
+        query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (3, 2, '第一党小组', 'group', 'group')")
             .execute(&db.writer)
             .await
             .unwrap();
-        sqlx::query("UPDATE users SET role = 'committee', group_id = 3 WHERE id = 2")
+        query("UPDATE users SET role = 'committee', group_id = 3 WHERE id = 2")
             .execute(&db.writer)
             .await
             .unwrap();
-        let refused = sqlx::query("UPDATE users SET role = 'boss' WHERE id = 2")
+        let refused = query("UPDATE users SET role = 'boss' WHERE id = 2")
             .execute(&db.writer)
             .await;
         assert!(refused.is_err(), "the CHECK still holds");
-        let dangling = sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('z', 99, 0, 1)")
+        let dangling = query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ('z', 99, 0, 1)")
             .execute(&db.writer)
             .await;
         assert!(dangling.is_err(), "sessions still refer to users");
-        let orphan = sqlx::query("UPDATE users SET group_id = 42 WHERE id = 2")
+        let orphan = query("UPDATE users SET group_id = 42 WHERE id = 2")
             .execute(&db.writer)
             .await;
         assert!(orphan.is_err(), "users refer to orgs");

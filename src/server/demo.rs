@@ -13,6 +13,7 @@ use crate::api::{NewActivity, Settings};
 use crate::life::{ActivityMode, secret_hex};
 use crate::model::{ActivityKind, Role, uuid_v7};
 use crate::org::OrgForm;
+use crate::server::db::{self, Conn};
 use crate::study::{Day, Hours};
 
 pub const PASSWORD: &str = "hongyan-demo";
@@ -60,7 +61,7 @@ const PEOPLE: [Seed; 10] = [
 
 pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     let mut tx = db.writer.begin().await?;
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+    let users: i64 = db::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&mut *tx)
         .await?;
     if users > 0 {
@@ -78,7 +79,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         (4, Some(1), "区发展改革委机关党支部", OrgForm::Branch),
         (5, Some(3), "钢筋班组党小组", OrgForm::Group),
     ] {
-        sqlx::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES (?, ?, ?, ?, ?)")
+        db::query("INSERT INTO orgs (id, parent_id, name, kind, form) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(parent)
             .bind(name)
@@ -89,10 +90,10 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     }
     let now = now_ms();
     for (phone, name, role, org, membership, mobile, programme) in PEOPLE {
-        sqlx::query(
+        db::query(
             "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, programme, created_at,
                                 joined_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?9, ?9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
         .bind(phone)
         .bind(name)
@@ -106,29 +107,29 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("INSERT INTO host_orgs (user_id, org_id) SELECT id, 3 FROM users WHERE phone = '13800000010'")
+    db::query("INSERT INTO host_orgs (user_id, org_id) SELECT id, 3 FROM users WHERE phone = '13800000010'")
         .execute(&mut *tx)
         .await?;
     // Leads are measured as branch secretaries; 赵磊 (沪挂) as a 乡科级 cadre.
-    sqlx::query("UPDATE users SET audience = 'secretary' WHERE role = 'lead'")
+    db::query("UPDATE users SET audience = 'secretary' WHERE role = 'lead'")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    db::query(
         "UPDATE users SET audience = 'township', tags = '挂职干部' WHERE phone = '13800000003'",
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE users SET post = '书记' WHERE role = 'lead'")
+    db::query("UPDATE users SET post = '书记' WHERE role = 'lead'")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE users SET group_id = 5 WHERE phone IN ('13800000001', '13800000002', '13800000004')")
+    db::query("UPDATE users SET group_id = 5 WHERE phone IN ('13800000001', '13800000002', '13800000004')")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE users SET tags = '流动党员' WHERE mobile = 1")
+    db::query("UPDATE users SET tags = '流动党员' WHERE mobile = 1")
         .execute(&mut *tx)
         .await?;
     // One upcoming 主题党日 so a member sees something on first login.
-    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'")
+    let lead_id: i64 = db::query_scalar("SELECT id FROM users WHERE phone = '13800000001'")
         .fetch_one(&mut *tx)
         .await?;
     let starts_at = (now / 3_600_000 + 24) * 3_600_000;
@@ -174,13 +175,9 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
 }
 
 /// 赵磊's year so far: a recognised week of 集中培训 at a Shanghai party school and some 网络培训.
-async fn seed_study(
-    tx: &mut sqlx::SqliteConnection,
-    now: i64,
-    seq: i64,
-) -> Result<(), sqlx::Error> {
+async fn seed_study(tx: &mut dyn Conn, now: i64, seq: i64) -> Result<(), sqlx::Error> {
     let year = Day::of_millis(now).year();
-    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000009'")
+    let admin: i64 = db::query_scalar("SELECT id FROM users WHERE phone = '13800000009'")
         .fetch_one(&mut *tx)
         .await?;
     let records = [
@@ -202,10 +199,10 @@ async fn seed_study(
         ),
     ];
     for (kind, title, organiser, from, to, halves) in records {
-        sqlx::query(
+        db::query(
             "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, programme,
                                        status, credited, reviewed_by, reviewed_at, created_at, server_seq)
-             SELECT ?, id, ?, ?, ?, ?, ?, ?, 'hu_gua', 'recognised', ?, ?, ?, ?, ? FROM users WHERE phone = '13800000003'",
+             SELECT $1, id, $2, $3, $4, $5, $6, $7, 'hu_gua', 'recognised', $8, $9, $10, $11, $12 FROM users WHERE phone = '13800000003'",
         )
         .bind(uuid_v7(now, rand::random()))
         .bind(kind)

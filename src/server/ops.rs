@@ -9,15 +9,20 @@ use std::path::{Path, PathBuf};
 use sqlx::{Connection, SqliteConnection};
 
 use super::auth::hash_password;
-use super::db::{self, Db, now_ms};
+use super::db::{self, Db, Location, now_ms};
 use crate::model::is_valid_phone;
 
 type Failure = Box<dyn std::error::Error>;
 
-/// Opens the database, applying any migrations it lacks; answers how many migrations it has.
-pub async fn migrate(db_path: &Path) -> Result<i64, Failure> {
+/// Applies any migrations the database lacks (refusing one a newer release migrated); answers how many
+/// migrations it has.
+pub async fn migrate(location: &Location) -> Result<i64, Failure> {
+    let db_path = match location {
+        Location::File(path) => path,
+        Location::Postgres(_) => return Ok(db::migrate_postgres(location).await?),
+    };
     let db = Db::open(db_path).await?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+    let applied: i64 = db::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&db.reader)
         .await?;
     Ok(applied)
@@ -42,34 +47,32 @@ pub async fn create_admin(
     let db = Db::open(db_path).await?;
     let mut tx = db.writer.begin().await?;
     let root: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id")
+        db::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id")
             .fetch_optional(&mut *tx)
             .await?;
     let root = match root {
         Some(id) => id,
-        None => sqlx::query(
-            "INSERT INTO orgs (parent_id, name, kind) VALUES (NULL, '区委组织部', 'department')",
+        None => db::query_scalar(
+            "INSERT INTO orgs (parent_id, name, kind) VALUES (NULL, '区委组织部', 'department') RETURNING id",
         )
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid(),
+        .fetch_one(&mut *tx)
+        .await?,
     };
-    let inserted = sqlx::query(
+    let inserted: Option<i64> = db::query_scalar(
         "INSERT INTO users (phone, name, password_hash, role, org_id, created_at, joined_at)
-         VALUES (?, ?, ?, 'admin', ?, ?5, ?5)
-         ON CONFLICT (phone) DO NOTHING",
+         VALUES ($1, $2, $3, 'admin', $4, $5, $5)
+         ON CONFLICT (phone) DO NOTHING RETURNING id",
     )
     .bind(phone)
     .bind(name.trim())
     .bind(hash_password(password))
     .bind(root)
     .bind(now_ms())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if inserted.rows_affected() == 0 {
+    let Some(id) = inserted else {
         return Err(format!("手机号 {phone} 已有账号").into());
-    }
-    let id = inserted.last_insert_rowid();
+    };
     tx.commit().await?;
     Ok(id)
 }
@@ -98,7 +101,7 @@ pub async fn backup(db_path: &Path, dest: &Path) -> Result<(), Failure> {
         return Err(format!("{} already exists; choose a new file name", dest.display()).into());
     }
     let db = Db::open(db_path).await?;
-    sqlx::query("VACUUM INTO ?")
+    db::query("VACUUM INTO $1")
         .bind(dest.to_string_lossy().as_ref())
         .execute(&db.writer)
         .await?;
@@ -147,7 +150,7 @@ pub async fn restore(db_path: &Path, from: &Path) -> Result<Restored, Failure> {
     if db_path.exists() {
         let mut conn =
             SqliteConnection::connect(&format!("sqlite://{}", db_path.display())).await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        db::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&mut conn)
             .await?;
         conn.close().await?;
@@ -164,7 +167,7 @@ pub async fn restore(db_path: &Path, from: &Path) -> Result<Restored, Failure> {
         let mut conn = db.writer.acquire().await?;
         let numbers = db::break_history(&mut conn, now_ms()).await?;
         // Everything into the one file that is renamed.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        db::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&mut *conn)
             .await?;
         drop(conn);
@@ -201,13 +204,13 @@ async fn check(path: &Path) -> Result<(), Failure> {
     }
     let url = format!("sqlite://{}?mode=ro", path.display());
     let mut conn = SqliteConnection::connect(&url).await?;
-    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+    let verdict: String = db::query_scalar("PRAGMA integrity_check")
         .fetch_one(&mut conn)
         .await?;
     if verdict != "ok" {
         return Err(format!("{} is damaged: {verdict}", path.display()).into());
     }
-    let ours: i64 = sqlx::query_scalar(
+    let ours: i64 = db::query_scalar(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'mutations', '_sqlx_migrations')",
     )
     .fetch_one(&mut conn)
@@ -235,14 +238,14 @@ mod tests {
         let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
-        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        db::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
     }
 
     #[tokio::test]
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&db).await.unwrap(), 9);
+        assert_eq!(migrate(&Location::File(db.clone())).await.unwrap(), 9);
         let id = create_admin(&db, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();
@@ -337,7 +340,7 @@ mod tests {
         // the server wrote last is kept in the replaced copy.
         let serving = lock(&live).unwrap();
         assert!(lock(&live).is_err(), "a second server is refused too");
-        sqlx::query("UPDATE users SET name = '改过' WHERE id = 1")
+        db::query("UPDATE users SET name = '改过' WHERE id = 1")
             .execute(&db.writer)
             .await
             .unwrap();

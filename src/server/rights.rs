@@ -4,10 +4,10 @@
 //!
 //! Feedback, replies and consents are outbox records like sign-ins, so they are made offline and arrive once.
 
+use crate::server::db::{self, Conn};
 use axum::extract::State;
 use axum::response::Response;
 use axum::{Router, routing::get};
-use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, refuse};
 use super::auth::CurrentUser;
@@ -28,11 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A member's 投诉建议 arrives (for the district admins).
-pub async fn feedback(
-    conn: &mut SqliteConnection,
-    f: &FeedbackEntry,
-    ap: &Applying<'_>,
-) -> Outcome {
+pub async fn feedback(conn: &mut dyn Conn, f: &FeedbackEntry, ap: &Applying<'_>) -> Outcome {
     if !is_uuid(&f.feedback_id) {
         return Err(refuse("投诉建议编号无效".to_owned()));
     }
@@ -42,7 +38,7 @@ pub async fn feedback(
     }
     // The inbox of the district admins is not a place to flood.
     let today: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM feedback WHERE user_id = ? AND created_at > ?")
+        db::query_scalar("SELECT count(*) FROM feedback WHERE user_id = $1 AND created_at > $2")
             .bind(ap.author.id)
             .bind(ap.now - 24 * 3_600_000)
             .fetch_one(&mut *conn)
@@ -52,8 +48,8 @@ pub async fn feedback(
             "每天最多提交{MAX_FEEDBACK_PER_DAY}条投诉建议，请明天再提交"
         )));
     }
-    let inserted = sqlx::query(
-        "INSERT INTO feedback (id, user_id, topic, body, created_at, server_seq) VALUES (?, ?, ?, ?, ?, ?)
+    let inserted = db::query(
+        "INSERT INTO feedback (id, user_id, topic, body, created_at, server_seq) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&f.feedback_id)
@@ -64,8 +60,7 @@ pub async fn feedback(
     .bind(ap.now)
     .bind(ap.seq)
     .execute(conn)
-    .await?
-    .rows_affected();
+    .await?;
     if inserted == 0 {
         return Err(refuse("这条投诉建议已经提交过"));
     }
@@ -76,7 +71,7 @@ pub async fn feedback(
 const MAX_FEEDBACK_PER_DAY: i64 = 20;
 
 /// A district admin replies (a later reply replaces the earlier one); the member sees it with their next pull.
-pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying<'_>) -> Outcome {
+pub async fn reply(conn: &mut dyn Conn, r: &ReplyFeedback, ap: &Applying<'_>) -> Outcome {
     if ap.author.role != Role::Admin {
         return Err(refuse("只有区委组织部管理员可以答复投诉建议".to_owned()));
     }
@@ -84,8 +79,8 @@ pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying
     if text.is_empty() || text.chars().count() > MAX_FEEDBACK_CHARS {
         return Err(refuse(format!("答复应为1到{MAX_FEEDBACK_CHARS}个字")));
     }
-    let author: Option<String> = sqlx::query_scalar(
-        "UPDATE feedback SET reply = ?, replied_by = ?, replied_at = ?, server_seq = ? WHERE id = ?
+    let author: Option<String> = db::query_scalar(
+        "UPDATE feedback SET reply = $1, replied_by = $2, replied_at = $3, server_seq = $4 WHERE id = $5
          RETURNING (SELECT name FROM users WHERE users.id = feedback.user_id)",
     )
     .bind(text)
@@ -103,14 +98,14 @@ pub async fn reply(conn: &mut SqliteConnection, r: &ReplyFeedback, ap: &Applying
 }
 
 /// A consent given or withdrawn on the phone, kept with when it was made there.
-pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>) -> Outcome {
+pub async fn consent(conn: &mut dyn Conn, c: &Consent, ap: &Applying<'_>) -> Outcome {
     let version = match (c.kind, c.version.trim()) {
         (ConsentKind::Privacy, "") => PRIVACY_VERSION,
         (_, v) if v.len() > 32 => return Err(refuse("版本号过长".to_owned())),
         (_, v) => v,
     };
-    sqlx::query(
-        "INSERT INTO consents (user_id, kind, granted, version, at, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+    db::query(
+        "INSERT INTO consents (user_id, kind, granted, version, at, record_id) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(ap.author.id)
     .bind(c.kind.as_str())
@@ -123,7 +118,7 @@ pub async fn consent(conn: &mut SqliteConnection, c: &Consent, ap: &Applying<'_>
     // What the notice says withdrawing it does: the account stops — no login, no new rosters; the records
     // of organisational life stay with the branch, as party rules require.
     if c.kind == ConsentKind::Privacy && !c.granted {
-        sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ? AND disabled_at IS NULL")
+        db::query("UPDATE users SET disabled_at = $1, password_hash = '' WHERE id = $2 AND disabled_at IS NULL")
             .bind(ap.now)
             .bind(ap.author.id)
             .execute(&mut *conn)
@@ -178,8 +173,8 @@ fn feedback_view(r: FeedbackRow) -> FeedbackView {
     }
 }
 
-/// The query of [`feedback_since`]: ?1 the person, ?2 whether they answer everyone's (district admin),
-/// (?3, ?4] the sequence range, ?5 the limit.
+/// The query of [`feedback_since`]: $1 the person, $2 whether they answer everyone's (district admin),
+/// ($3, $4] the sequence range, $5 the limit.
 pub fn feedback_since_sql() -> String {
     let from = SELECT_FEEDBACK.replace(
         "FROM feedback f",
@@ -187,22 +182,22 @@ pub fn feedback_since_sql() -> String {
     );
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM feedback WHERE user_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
-             UNION SELECT rowid FROM feedback WHERE ?2 AND server_seq > ?3 AND server_seq <= ?4)
+             SELECT rowid FROM feedback WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
+             UNION SELECT rowid FROM feedback WHERE $2 AND server_seq > $3 AND server_seq <= $4)
          {from}
-         ORDER BY f.server_seq LIMIT ?5"
+         ORDER BY f.server_seq LIMIT $5"
     )
 }
 
 /// The member's own 投诉建议 and, for district admins, everyone's, changed in `(cursor, upto]`.
 pub async fn feedback_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<FeedbackView>, AppError> {
-    let rows: Vec<FeedbackRow> = sqlx::query_as(&feedback_since_sql())
+    let rows: Vec<FeedbackRow> = db::query_as(&feedback_since_sql())
         .bind(user.id)
         .bind(user.role == Role::Admin)
         .bind(cursor)
@@ -233,7 +228,7 @@ pub async fn my_data(
     Ok(super::life::register::attachment("json", &stem, body))
 }
 
-async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, AppError> {
+async fn collect(conn: &mut dyn Conn, user_id: i64) -> Result<MyData, AppError> {
     #[derive(sqlx::FromRow)]
     struct Profile {
         name: String,
@@ -247,31 +242,31 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
         created_at: i64,
     }
     let Profile { name, phone, role, org_name, membership, post, tags, audience, created_at } =
-        sqlx::query_as(
+        db::query_as(
             "SELECT u.name, u.phone, u.role, o.name AS org_name, u.membership, u.post, u.tags, u.audience,
                     u.created_at
-             FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+             FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
         )
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
-    let host_orgs: Vec<String> = sqlx::query_scalar(
-        "SELECT o.name FROM host_orgs h JOIN orgs o ON o.id = h.org_id WHERE h.user_id = ? ORDER BY o.id",
+    let host_orgs: Vec<String> = db::query_scalar(
+        "SELECT o.name FROM host_orgs h JOIN orgs o ON o.id = h.org_id WHERE h.user_id = $1 ORDER BY o.id",
     )
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let group: Option<String> = sqlx::query_scalar(
-        "SELECT o.name FROM users u JOIN orgs o ON o.id = u.group_id WHERE u.id = ?",
+    let group: Option<String> = db::query_scalar(
+        "SELECT o.name FROM users u JOIN orgs o ON o.id = u.group_id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
     let record = super::org::accounts::profile(conn, user_id).await?;
     let account = super::security::events_since(conn, user_id, i64::MIN).await?;
-    let audit: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let audit: Vec<(i64, String, String, String)> = db::query_as(
         "SELECT l.at, u.name, l.action, l.subject FROM audit_log l JOIN users u ON u.id = l.actor_id
-         WHERE l.about_user = ? ORDER BY l.id",
+         WHERE l.about_user = $1 ORDER BY l.id",
     )
     .bind(user_id)
     .fetch_all(&mut *conn)
@@ -285,28 +280,28 @@ async fn collect(conn: &mut SqliteConnection, user_id: i64) -> Result<MyData, Ap
         kind: String,
         starts_at: i64,
     }
-    let attended: Vec<Attended> = sqlx::query_as(&format!(
+    let attended: Vec<Attended> = db::query_as(&format!(
         "SELECT {ATTENDANCE_COLUMNS}, a.title, a.kind, a.starts_at
          FROM attendance t JOIN activities a ON a.id = t.activity_id JOIN users u ON u.id = t.member_id
-         WHERE t.member_id = ? ORDER BY a.starts_at, a.id"
+         WHERE t.member_id = $1 ORDER BY a.starts_at, a.id"
     ))
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let consents: Vec<(String, bool, String, i64)> = sqlx::query_as(
-        "SELECT kind, granted, version, at FROM consents WHERE user_id = ? ORDER BY id",
+    let consents: Vec<(String, bool, String, i64)> = db::query_as(
+        "SELECT kind, granted, version, at FROM consents WHERE user_id = $1 ORDER BY id",
     )
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let feedback: Vec<FeedbackRow> = sqlx::query_as(&format!(
-        "{SELECT_FEEDBACK} WHERE f.user_id = ? ORDER BY f.created_at, f.id"
+    let feedback: Vec<FeedbackRow> = db::query_as(&format!(
+        "{SELECT_FEEDBACK} WHERE f.user_id = $1 ORDER BY f.created_at, f.id"
     ))
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let devices: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT device_id, last_seq, last_seen FROM devices WHERE user_id = ? ORDER BY last_seen",
+    let devices: Vec<(String, i64, i64)> = db::query_as(
+        "SELECT device_id, last_seq, last_seen FROM devices WHERE user_id = $1 ORDER BY last_seen",
     )
     .bind(user_id)
     .fetch_all(&mut *conn)

@@ -21,6 +21,7 @@ use crate::api::{
 use crate::life::{ActivityMode, Decision, code_at, secret_hex};
 use crate::model::{ActivityKind, Millis, Role, uuid_v7};
 use crate::org::OrgForm;
+use crate::server::db::{self, Conn};
 use crate::study::Hours;
 
 type Failure = Box<dyn std::error::Error>;
@@ -121,14 +122,14 @@ pub async fn seed(
         return Err("需要：成员数 ≥ 支部数 ≥ 党委数 ≥ 1".into());
     }
     let db = Db::open(path).await?;
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+    let users: i64 = db::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&db.reader)
         .await?;
     if users > 0 {
         return Err(format!("{} 不是空数据库", path.display()).into());
     }
     let mut w = db.writer.acquire().await?;
-    sqlx::query("PRAGMA synchronous = OFF")
+    db::query("PRAGMA synchronous = OFF")
         .execute(&mut *w)
         .await?;
     let settings = Settings::default();
@@ -137,27 +138,25 @@ pub async fn seed(
     let start = now - shape.months as Millis * 30 * DAY;
 
     // The organisation: 区委组织部, its committees, their branches.
-    let mut tx = sqlx::Connection::begin(&mut *w).await?;
-    let root = sqlx::query(
-        "INSERT INTO orgs (parent_id, name, kind, form) VALUES (NULL, '区委组织部', ?, ?)",
+    let mut tx = w.begin().await?;
+    let root = db::query_scalar(
+        "INSERT INTO orgs (parent_id, name, kind, form) VALUES (NULL, '区委组织部', $1, $2) RETURNING id",
     )
     .bind(OrgForm::Department.kind())
     .bind(OrgForm::Department.as_str())
-    .execute(&mut *tx)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *tx)
+    .await?;
     let admin_phone = "13700000000".to_owned();
-    let admin: i64 = sqlx::query(
+    let admin: i64 = db::query_scalar(
         "INSERT INTO users (phone, name, password_hash, role, org_id, created_at, joined_at)
-         VALUES (?, '组织部管理员', ?, 'admin', ?, ?4, ?4)",
+         VALUES ($1, '组织部管理员', $2, 'admin', $3, $4, $4) RETURNING id",
     )
     .bind(&admin_phone)
     .bind(hash_password(PASSWORD))
     .bind(root)
     .bind(start)
-    .execute(&mut *tx)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *tx)
+    .await?;
     let mut committees = Vec::new();
     for c in 0..shape.committees {
         let entry = OrgEntry {
@@ -208,7 +207,7 @@ pub async fn seed(
     for chunk in rows.chunks(roster::MAX_ROWS) {
         let mut table = vec![header.clone()];
         table.extend_from_slice(chunk);
-        let mut tx = sqlx::Connection::begin(&mut *w).await?;
+        let mut tx = w.begin().await?;
         let report = roster::run(&mut tx, &table, false, None, Some(admin), start)
             .await?
             .map_err(|e| e.to_string())?;
@@ -223,17 +222,17 @@ pub async fn seed(
     // The sample accounts: a member and the lead of the first branch, an admin of the first committee.
     let (member, lead) = (phone_of(shape.branches), phone_of(0));
     let committee = "13700000001".to_owned();
-    let mut tx = sqlx::Connection::begin(&mut *w).await?;
-    sqlx::query("UPDATE users SET password_hash = ?, joined_at = ? WHERE phone IN (?, ?)")
+    let mut tx = w.begin().await?;
+    db::query("UPDATE users SET password_hash = $1, joined_at = $2 WHERE phone IN ($3, $4)")
         .bind(hash_password(PASSWORD))
         .bind(start)
         .bind(&member)
         .bind(&lead)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO users (phone, name, password_hash, role, org_id, created_at, joined_at)
-         VALUES (?, '党委管理员', ?, 'committee', ?, ?4, ?4)",
+         VALUES ($1, '党委管理员', $2, 'committee', $3, $4, $4)",
     )
     .bind(&committee)
     .bind(hash_password(PASSWORD))
@@ -250,7 +249,7 @@ pub async fn seed(
     for month in 0..shape.months {
         for (branch, _) in &branches {
             let people = &by_branch[branch];
-            let mut tx = sqlx::Connection::begin(&mut *w).await?;
+            let mut tx = w.begin().await?;
             let mut seq = Sequence::begin(&mut tx).await?;
             for k in 0..shape.meetings_per_month {
                 let starts_at =
@@ -289,11 +288,11 @@ pub async fn seed(
             shape.months
         ));
     }
-    sqlx::query("PRAGMA synchronous = FULL")
+    db::query("PRAGMA synchronous = FULL")
         .execute(&mut *w)
         .await?;
     drop(w);
-    sqlx::query("PRAGMA optimize").execute(&db.writer).await?;
+    db::query("PRAGMA optimize").execute(&db.writer).await?;
     Ok(Built {
         samples: Samples {
             member,
@@ -308,9 +307,9 @@ pub async fn seed(
 
 /// Each branch's people (id, name), its lead first.
 pub(super) async fn people_by_branch(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut dyn Conn,
 ) -> Result<std::collections::BTreeMap<i64, Vec<(i64, String)>>, sqlx::Error> {
-    let people: Vec<(i64, i64, String)> = sqlx::query_as(
+    let people: Vec<(i64, i64, String)> = db::query_as(
         "SELECT id, org_id, name FROM users WHERE role IN ('member', 'lead') ORDER BY role = 'member', id",
     )
     .fetch_all(conn)

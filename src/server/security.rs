@@ -12,24 +12,24 @@
 //! by default beside the database), and the same under the tracing target `hongyan::security`. Never a
 //! password, token or code.
 
+use crate::server::db::{self, Conn};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use sqlx::SqliteConnection;
 
 use super::AppState;
 use crate::model::{LocalTime, Role};
 
 /// Something that happened to an account, for its owner.
 pub async fn account_event(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     at: i64,
     actor: Option<i64>,
     what: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO account_events (user_id, at, actor_id, what) VALUES (?, ?, ?, ?)")
+    db::query("INSERT INTO account_events (user_id, at, actor_id, what) VALUES ($1, $2, $3, $4)")
         .bind(user_id)
         .bind(at)
         .bind(actor)
@@ -45,13 +45,13 @@ const NEW_DEVICE_LOOKBACK_MS: i64 = 30 * 24 * 3_600_000;
 /// The account's events since this phone last logged in (the last 30 days for a phone new to it), as
 /// sentences; and this login is remembered for the phone. Call inside the login's write transaction.
 pub async fn notices_at_login(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     device_id: &str,
     now: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     let last: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT last_login_at FROM devices WHERE device_id = ? AND user_id = ?")
+        db::query_scalar("SELECT last_login_at FROM devices WHERE device_id = $1 AND user_id = $2")
             .bind(device_id)
             .bind(user_id)
             .fetch_optional(&mut *conn)
@@ -59,8 +59,8 @@ pub async fn notices_at_login(
     let since = last.flatten().unwrap_or(now - NEW_DEVICE_LOOKBACK_MS);
     let notices = events_since(conn, user_id, since).await?;
     if !device_id.is_empty() {
-        sqlx::query(
-            "INSERT INTO devices (device_id, user_id, last_seq, last_seen, last_login_at) VALUES (?, ?, 0, ?, ?)
+        db::query(
+            "INSERT INTO devices (device_id, user_id, last_seq, last_seen, last_login_at) VALUES ($1, $2, 0, $3, $4)
              ON CONFLICT (device_id, user_id) DO UPDATE SET last_login_at = excluded.last_login_at",
         )
         .bind(device_id)
@@ -75,13 +75,13 @@ pub async fn notices_at_login(
 
 /// The account's events after `since`, oldest first: `2026-11-30 10:02 周敏（区委组织部管理员）发起了密码重置`.
 pub async fn events_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     since: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Option<String>, Option<String>, String)> = db::query_as(
         "SELECT e.at, a.name, a.role, e.what FROM account_events e LEFT JOIN users a ON a.id = e.actor_id
-         WHERE e.user_id = ? AND e.at > ? ORDER BY e.at, e.id",
+         WHERE e.user_id = $1 AND e.at > $2 ORDER BY e.at, e.id",
     )
     .bind(user_id)
     .bind(since)

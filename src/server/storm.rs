@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use super::auth::start_session;
@@ -28,6 +27,7 @@ use super::sync;
 use crate::api::{Change, Mutation, PROTOCOL, PushRequest, ReceiptStatus, Settings, SignIn, paths};
 use crate::life::code_at;
 use crate::model::uuid_v7;
+use crate::server::db;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -124,7 +124,7 @@ pub async fn disk_rates(dir: &Path) -> Result<(f64, f64), Failure> {
     let path = dir.join("disk-rate.db");
     let db = Db::open(&path).await?;
     let mut conn = db.writer.acquire().await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
+    db::query("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
         .execute(&mut *conn)
         .await?;
     let payload = "x".repeat(200);
@@ -134,7 +134,7 @@ pub async fn disk_rates(dir: &Path) -> Result<(f64, f64), Failure> {
         while started.elapsed() < Duration::from_secs(2) {
             let mut tx = conn.begin().await?;
             for _ in 0..rows_per_commit {
-                sqlx::query("INSERT INTO t (payload) VALUES (?)")
+                db::query("INSERT INTO t (payload) VALUES ($1)")
                     .bind(&payload)
                     .execute(&mut *tx)
                     .await?;

@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
+use crate::server::db::Conn;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
-use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, refuse};
 use super::auth::{CurrentUser, Person};

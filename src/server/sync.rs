@@ -29,9 +29,9 @@
 use axum::extract::{DefaultBodyLimit, Query, State};
 use std::sync::OnceLock;
 
+use crate::server::db::{self, Conn};
 use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
-use sqlx::SqliteConnection;
 
 use super::applying::{Applying, Outcome, Refusal, end_savepoint, refuse, savepoint};
 use super::auth::{CurrentUser, Person, find_person};
@@ -211,8 +211,8 @@ pub async fn register_key(
         return Err(AppError::BadRequest("签名公钥无效".to_owned()));
     }
     let mut tx = state.db.writer.begin().await?;
-    let (known, on_this_phone): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE device_id = ?) FROM device_keys WHERE user_id = ?",
+    let (known, on_this_phone): (i64, i64) = db::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE device_id = $1) FROM device_keys WHERE user_id = $2",
     )
     .bind(&key.device_id)
     .bind(user.id)
@@ -222,8 +222,8 @@ pub async fn register_key(
     if new && (known >= MAX_KEYS || on_this_phone >= MAX_KEYS_PER_PHONE) {
         return Err(AppError::Conflict("本账号登记的手机过多，请联系管理员"));
     }
-    let added = sqlx::query(
-        "INSERT INTO device_keys (user_id, device_id, public_key, registered_at) VALUES (?, ?, ?, ?)
+    let added = db::query(
+        "INSERT INTO device_keys (user_id, device_id, public_key, registered_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
     )
     .bind(user.id)
@@ -231,8 +231,7 @@ pub async fn register_key(
     .bind(key.public_key.to_ascii_lowercase())
     .bind(now_ms())
     .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .await?;
     tx.commit().await?;
     if added > 0 {
         state.security.log(
@@ -264,12 +263,12 @@ const MAX_KEYS: i64 = 50;
 const MAX_KEYS_PER_PHONE: i64 = 3;
 
 async fn key_known(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     key: &DeviceKey,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = ? AND device_id = ? AND public_key = ?)",
+    db::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = $1 AND device_id = $2 AND public_key = $3)",
     )
     .bind(user_id)
     .bind(&key.device_id)
@@ -319,7 +318,7 @@ async fn judge_signatures(
         return Ok(vec![None; mutations.len()]);
     }
     let keys: Vec<String> = if mutations.iter().any(|m| !m.sig.is_empty()) {
-        sqlx::query_scalar("SELECT public_key FROM device_keys WHERE user_id = ? AND device_id = ?")
+        db::query_scalar("SELECT public_key FROM device_keys WHERE user_id = $1 AND device_id = $2")
             .bind(author.id)
             .bind(device_id)
             .fetch_all(&state.db.reader)
@@ -328,7 +327,7 @@ async fn judge_signatures(
         Vec::new()
     };
     let signs: bool = carried_by_another
-        && sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = ?)")
+        && db::query_scalar("SELECT EXISTS (SELECT 1 FROM device_keys WHERE user_id = $1)")
             .bind(author.id)
             .fetch_one(&state.db.reader)
             .await?;
@@ -412,12 +411,8 @@ async fn deliver(state: &AppState, mut push: Push) -> Result<Vec<Receipt>, AppEr
 }
 
 /// Records `author` sent in the 24 hours before `now` (the index `mutations_user_received` covers it).
-async fn records_today(
-    conn: &mut SqliteConnection,
-    author: i64,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM mutations WHERE user_id = ? AND received_at > ?")
+async fn records_today(conn: &mut dyn Conn, author: i64, now: i64) -> Result<i64, sqlx::Error> {
+    db::query_scalar("SELECT count(*) FROM mutations WHERE user_id = $1 AND received_at > $2")
         .bind(author)
         .bind(now - 24 * 3_600_000)
         .fetch_one(conn)
@@ -435,7 +430,7 @@ fn over_quota() -> AppError {
 /// records that would be looked up there (a valid id, not refused, not oversized) are answered here.
 /// Someone else's import always goes through the writer: it is audited even when it changes nothing.
 async fn already_stored(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     push: &Push,
 ) -> Result<Option<Vec<Receipt>>, AppError> {
     let plain = |(m, refused): (&Mutation, &Option<String>)| {
@@ -449,7 +444,7 @@ async fn already_stored(
     }
     let ids = serde_json::to_string(&push.mutations.iter().map(|m| &m.id).collect::<Vec<_>>())
         .map_err(|e| AppError::Internal(format!("ids: {e}")))?;
-    let rows: Vec<StoredRow> = sqlx::query_as(STORED_SQL)
+    let rows: Vec<StoredRow> = db::query_as(STORED_SQL)
         .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
@@ -470,7 +465,7 @@ async fn already_stored(
 /// SQLite from scanning `mutations` and probing the list instead).
 pub(super) const STORED_SQL: &str =
     "SELECT m.id, m.user_id, m.status, m.reason, m.server_seq, m.received_at
-     FROM json_each(?) j CROSS JOIN mutations m ON m.id = j.value";
+     FROM json_each($1) j CROSS JOIN mutations m ON m.id = j.value";
 
 /// A record as stored in `mutations`, to answer a retry of it.
 #[derive(sqlx::FromRow)]
@@ -514,7 +509,7 @@ impl StoredRow {
 /// Applies one push inside the committer's transaction (see commit.rs): each record, then the phone's
 /// last sequence and, for an import, the audit row. Answers one receipt per record, in order.
 pub(super) async fn store(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     settings: &Settings,
     seq: &mut Sequence,
     push: &Push,
@@ -551,8 +546,8 @@ pub(super) async fn store(
         );
     }
     if let Some(max_seq) = mutations.iter().map(|m| m.seq).max() {
-        sqlx::query(
-            "INSERT INTO devices (device_id, user_id, last_seq, last_seen) VALUES (?, ?, ?, ?)
+        db::query(
+            "INSERT INTO devices (device_id, user_id, last_seq, last_seen) VALUES ($1, $2, $3, $4)
              ON CONFLICT (device_id, user_id) DO UPDATE
              SET last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen",
         )
@@ -595,7 +590,7 @@ fn oversized(m: &Mutation) -> bool {
 /// Stores one mutation at most once and returns its receipt. A retry takes no new server sequence.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     settings: &Settings,
     seq: &mut Sequence,
     author: Person,
@@ -627,9 +622,9 @@ pub(super) async fn apply(
     // Refused before it is applied: kept as evidence, but not under its id, so whoever sent or carried a
     // bad copy cannot keep the genuine record out.
     if let Some(reason) = refused {
-        sqlx::query(
+        db::query(
             "INSERT INTO refused_records (record_id, user_id, device_id, kind, payload, reason, imported_by, received_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&m.id)
         .bind(author.id)
@@ -647,10 +642,10 @@ pub(super) async fn apply(
             0,
         ));
     }
-    let inserted = sqlx::query(
+    let inserted = db::query(
         "INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms,
                                 status, server_seq, received_at, imported_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'applied', $9, $10, $11)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&m.id)
@@ -665,12 +660,11 @@ pub(super) async fn apply(
     .bind(now)
     .bind(imported_by)
     .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
 
     if inserted == 0 {
-        let row: StoredRow = sqlx::query_as(
-            "SELECT id, user_id, status, reason, server_seq, received_at FROM mutations WHERE id = ?",
+        let row: StoredRow = db::query_as(
+            "SELECT id, user_id, status, reason, server_seq, received_at FROM mutations WHERE id = $1",
         )
         .bind(&m.id)
         .fetch_one(&mut *conn)
@@ -700,9 +694,9 @@ pub(super) async fn apply(
         Err(Refusal::Database(e)) => Err(e.into()),
         Err(Refusal::Refused(reason)) => {
             // Kept as evidence of what was sent, but no larger than that needs.
-            sqlx::query(
-                "UPDATE mutations SET status = 'quarantined', reason = ?, payload = substr(payload, 1, ?)
-                 WHERE id = ?",
+            db::query(
+                "UPDATE mutations SET status = 'quarantined', reason = $1, payload = substr(payload, 1, $2)
+                 WHERE id = $3",
             )
             .bind(&reason)
             .bind(KEEP_REFUSED_BYTES as i64)
@@ -720,11 +714,7 @@ pub(super) async fn apply(
 
 /// Applies a change inside a savepoint: on a refusal, whatever its applier had written is undone, so a
 /// quarantined record leaves nothing behind but itself.
-async fn apply_in_savepoint(
-    conn: &mut SqliteConnection,
-    change: Change,
-    ap: &Applying<'_>,
-) -> Outcome {
+async fn apply_in_savepoint(conn: &mut dyn Conn, change: Change, ap: &Applying<'_>) -> Outcome {
     savepoint(conn).await?;
     let outcome = change.apply(conn, ap).await;
     end_savepoint(conn, &outcome).await?;
@@ -737,7 +727,7 @@ trait Feed: Sized {
 
     /// The rows after `cursor` up to `upto`, at most `limit` of them (in sequence order).
     async fn since(
-        conn: &mut SqliteConnection,
+        conn: &mut dyn Conn,
         user: &CurrentUser,
         cursor: i64,
         upto: i64,
@@ -754,7 +744,7 @@ macro_rules! feed {
             }
 
             async fn since(
-                conn: &mut SqliteConnection,
+                conn: &mut dyn Conn,
                 user: &CurrentUser,
                 cursor: i64,
                 upto: i64,
@@ -774,7 +764,7 @@ feed!(FeedbackView, rights::feedback_since);
 /// A page of one kind of row after `cursor`, ending where every sequence number in it is whole; moves
 /// `upto` back to that end.
 async fn page<F: Feed>(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     cursor: i64,
     upto: &mut i64,
@@ -841,11 +831,11 @@ pub struct PullQuery {
     pub history: i64,
 }
 
-/// The server's last sequence number, and whether the cursor `?1` lies outside the history this database
+/// The server's last sequence number, and whether the cursor `$1` lies outside the history this database
 /// holds: past its last number (a phone that pulled from a newer copy), or within a break a restore left
 /// (see `db::break_history`). For phones too old to send the history's id.
-const LAST_AND_BEYOND_SQL: &str = "SELECT value, ?1 > value OR EXISTS (
-        SELECT 1 FROM history_breaks WHERE kept_upto < ?1 AND ?1 < resumed_from)
+const LAST_AND_BEYOND_SQL: &str = "SELECT value, $1 > value OR EXISTS (
+        SELECT 1 FROM history_breaks WHERE kept_upto < $1 AND $1 < resumed_from)
     FROM counters WHERE name = 'server_seq'";
 
 /// Whether a phone's copy, from the history `sent` (0: it does not know, an older app or no pull yet), is
@@ -873,7 +863,7 @@ pub async fn pull(
     // One read transaction: nothing up to the snapshot's last sequence can still be uncommitted, because
     // all writes commit in sequence order (see db.rs). A phone far behind gets a page and pulls again.
     let mut tx = state.db.reader.begin().await?;
-    let (last, beyond): (i64, bool) = sqlx::query_as(LAST_AND_BEYOND_SQL)
+    let (last, beyond): (i64, bool) = db::query_as(LAST_AND_BEYOND_SQL)
         .bind(cursor)
         .fetch_one(&mut *tx)
         .await?;

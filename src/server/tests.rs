@@ -16,6 +16,7 @@ use crate::api::{
     Change, Confirm, Mutation, NewActivity, PROTOCOL, Payload, Settings, SignIn, paths,
 };
 use crate::model::{ActivityKind, uuid_v7};
+use crate::server::db;
 
 mod accounts;
 mod committee;
@@ -25,6 +26,7 @@ mod life;
 mod matrix;
 mod orgs;
 mod plans;
+pub(crate) mod postgres;
 mod properties;
 mod study;
 mod trust;
@@ -222,7 +224,7 @@ impl Harness {
     }
 
     async fn rows(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
+        db::query_scalar(sql)
             .fetch_one(&self.db.reader)
             .await
             .unwrap()
@@ -304,7 +306,7 @@ async fn logout_ends_the_session_and_an_expired_session_is_refused() {
     );
 
     let token = h.login(MEMBER).await;
-    sqlx::query("UPDATE sessions SET expires_at = 0")
+    db::query("UPDATE sessions SET expires_at = 0")
         .execute(&h.db.writer)
         .await
         .unwrap();
@@ -741,9 +743,9 @@ async fn a_leads_phone_fetches_an_old_closed_roster_when_it_is_opened() {
     let lead = h.login(LEAD).await;
     let (activity, _) = h.publish(&lead).await;
     let long_ago = now_ms() - 120 * 86_400_000;
-    sqlx::query(
-        "UPDATE activities SET starts_at = ?1, ends_at = ?1 + 3600000, state = 'closed', closed_at = ?1 + 7200000
-         WHERE id = ?2",
+    db::query(
+        "UPDATE activities SET starts_at = $1, ends_at = $1 + 3600000, state = 'closed', closed_at = $1 + 7200000
+         WHERE id = $2",
     )
     .bind(long_ago)
     .bind(&activity)
@@ -945,7 +947,7 @@ async fn confirming_checks_role_branch_activity_and_state() {
         let outcome = pushed(&h, token, confirm(seq, &activity, member)).await;
         assert_eq!(outcome, ("quarantined".to_owned(), reason.to_owned()));
     }
-    sqlx::query("UPDATE attendance SET status = 'leave' WHERE activity_id = ? AND member_id = ?")
+    db::query("UPDATE attendance SET status = 'leave' WHERE activity_id = $1 AND member_id = $2")
         .bind(&activity)
         .bind(member_id)
         .execute(&h.db.writer)
@@ -1356,8 +1358,8 @@ async fn the_audit_log_is_for_district_admins_newest_first_a_page_at_a_time() {
 
     // 250 more entries: pages of 100, newest first, each entry once.
     for i in 0..250 {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, action, subject) VALUES (?, 1, 'decide', ?)",
+        db::query(
+            "INSERT INTO audit_log (at, actor_id, action, subject) VALUES ($1, 1, 'decide', $2)",
         )
         .bind(now_ms())
         .bind(format!("entry {i}"))

@@ -3,13 +3,13 @@
 //! authenticator computes it) to their password. Setting it up takes a code from the app, so nobody turns
 //! it on with a secret they did not save; turning it off takes a current code; each code works once.
 
+use crate::server::db::{self, Conn};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::post};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use rand::rngs::OsRng;
-use sqlx::SqliteConnection;
 
 use super::auth::CurrentUser;
 use super::db::now_ms;
@@ -63,13 +63,13 @@ pub fn base32(bytes: &[u8]) -> String {
 /// Checks the second factor of an account at login: `Ok(())` when it has none or `typed` is a current
 /// code not used before (which is then used up).
 pub async fn check_login(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user_id: i64,
     typed: &str,
     now: i64,
 ) -> Result<(), AppError> {
     let (secret, last): (Option<String>, i64) =
-        sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = ?")
+        db::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_one(&mut *conn)
             .await?;
@@ -81,7 +81,7 @@ pub async fn check_login(
     }
     match matching_step(&secret, typed, now) {
         Some(step) if step > last => {
-            sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ?")
+            db::query("UPDATE users SET totp_last_step = $1 WHERE id = $2")
                 .bind(step)
                 .bind(user_id)
                 .execute(conn)
@@ -115,11 +115,11 @@ pub async fn start(
     admin_only(&user)?;
     let mut secret = [0u8; 20];
     OsRng.fill_bytes(&mut secret);
-    let phone: String = sqlx::query_scalar("SELECT phone FROM users WHERE id = ?")
+    let phone: String = db::query_scalar("SELECT phone FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_one(&state.db.reader)
         .await?;
-    sqlx::query("UPDATE users SET totp_pending = ? WHERE id = ?")
+    db::query("UPDATE users SET totp_pending = $1 WHERE id = $2")
         .bind(super::auth::hex(&secret))
         .bind(user.id)
         .execute(&state.db.writer)
@@ -147,7 +147,7 @@ pub async fn change(
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
     let (current, pending): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT totp_secret, totp_pending FROM users WHERE id = ?")
+        db::query_as("SELECT totp_secret, totp_pending FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_one(&mut *tx)
             .await?;
@@ -166,16 +166,16 @@ pub async fn change(
     };
     let (sql, what) = if change.enabled {
         (
-            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE id = ?",
+            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 WHERE id = $2",
             "您开启了两步验证",
         )
     } else {
         (
-            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = ? WHERE id = ?",
+            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = $1 WHERE id = $2",
             "您关闭了两步验证",
         )
     };
-    sqlx::query(sql)
+    db::query(sql)
         .bind(step)
         .bind(user.id)
         .execute(&mut *tx)

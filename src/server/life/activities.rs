@@ -1,7 +1,7 @@
 //! Activities: publishing (which freezes the roster), editing, cancelling and closing the meeting record —
 //! all arriving in pushes, all audited — and what each user may see.
 
-use sqlx::SqliteConnection;
+use crate::server::db::{self, Conn};
 
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -29,10 +29,7 @@ pub struct ActivityRow {
 }
 
 impl ActivityRow {
-    pub async fn find(
-        conn: &mut SqliteConnection,
-        id: &str,
-    ) -> Result<Option<ActivityRow>, sqlx::Error> {
+    pub async fn find(conn: &mut dyn Conn, id: &str) -> Result<Option<ActivityRow>, sqlx::Error> {
         #[derive(sqlx::FromRow)]
         struct Row {
             org_id: i64,
@@ -42,13 +39,13 @@ impl ActivityRow {
             secret: String,
             code_step_ms: i64,
             state: String,
-            fence_lat_e6: Option<i32>,
-            fence_lng_e6: Option<i32>,
-            fence_radius_m: Option<u32>,
+            fence_lat_e6: Option<i64>,
+            fence_lng_e6: Option<i64>,
+            fence_radius_m: Option<i64>,
         }
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = db::query_as(
             "SELECT org_id, starts_at, ends_at, code, secret, code_step_ms, state, fence_lat_e6, fence_lng_e6, fence_radius_m
-             FROM activities WHERE id = ?",
+             FROM activities WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(conn)
@@ -66,11 +63,7 @@ impl ActivityRow {
     }
 
     /// Finds an activity the lead `by` may manage and that is still open, or says why not.
-    pub async fn for_lead(
-        conn: &mut SqliteConnection,
-        by: Person,
-        id: &str,
-    ) -> Outcome<ActivityRow> {
+    pub async fn for_lead(conn: &mut dyn Conn, by: Person, id: &str) -> Outcome<ActivityRow> {
         if by.role != Role::Lead {
             return Err(refuse("只有党支部书记可以管理活动".to_owned()));
         }
@@ -87,11 +80,12 @@ impl ActivityRow {
     }
 }
 
-fn fence(lat_e6: Option<i32>, lng_e6: Option<i32>, radius_m: Option<u32>) -> Option<Fence> {
+/// The fence as stored (64-bit integers on both engines), if it is whole and in range.
+fn fence(lat_e6: Option<i64>, lng_e6: Option<i64>, radius_m: Option<i64>) -> Option<Fence> {
     Some(Fence {
-        lat_e6: lat_e6?,
-        lng_e6: lng_e6?,
-        radius_m: radius_m?,
+        lat_e6: lat_e6?.try_into().ok()?,
+        lng_e6: lng_e6?.try_into().ok()?,
+        radius_m: radius_m?.try_into().ok()?,
     })
 }
 
@@ -121,7 +115,7 @@ const MAX_ACTIVITY_HOURS: Hours = Hours::whole(24);
 /// Publishes an activity for the lead's branch and freezes its roster (应到): the branch's members, the
 /// members of other branches who attend this one as guests, and 免参加 for approved exemptions. A
 /// 党小组会 for one group has that group's members only.
-pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
+pub async fn create(conn: &mut dyn Conn, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
     let by = ap.author;
     if by.role != Role::Lead {
         return Err(refuse("只有党支部书记可以发布活动".to_owned()));
@@ -143,7 +137,7 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
         return Err(refuse("签到范围无效：半径应在50米至2000米之间".to_owned()));
     }
     // A temporary branch that has ended holds nothing after its last day (Shanghai time).
-    let ended: Option<String> = sqlx::query_scalar("SELECT ends_on FROM orgs WHERE id = ?")
+    let ended: Option<String> = db::query_scalar("SELECT ends_on FROM orgs WHERE id = $1")
         .bind(by.org_id)
         .fetch_optional(&mut *conn)
         .await?
@@ -166,11 +160,11 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
             ));
         }
     }
-    let inserted = sqlx::query(
+    let inserted = db::query(
         "INSERT INTO activities (id, org_id, kind, title, place, starts_at, ends_at, mode, code, secret,
                                  code_step_ms, fence_lat_e6, fence_lng_e6, fence_radius_m, study_halves, created_by,
                                  created_at, server_seq, group_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&a.activity_id)
     .bind(by.org_id)
@@ -192,23 +186,22 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
     .bind(ap.seq)
     .bind(a.group_id)
     .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     if inserted == 0 {
         return Err(refuse("活动编号已存在".to_owned()));
     }
-    sqlx::query(
+    db::query(
         "INSERT INTO attendance (activity_id, member_id, status, reason, guest, server_seq)
-         SELECT ?1, u.id, CASE WHEN e.reason IS NULL THEN 'pending' ELSE 'exempt' END, e.reason,
-                u.org_id != ?3, ?2
+         SELECT $1, u.id, CASE WHEN e.reason IS NULL THEN 'pending' ELSE 'exempt' END, e.reason,
+                u.org_id != $3, $2
          FROM (SELECT id, org_id FROM users
-               WHERE org_id = ?3 AND role IN ('member', 'lead') AND (?5 IS NULL OR group_id = ?5)
+               WHERE org_id = $3 AND role IN ('member', 'lead') AND ($5 IS NULL OR group_id = $5)
                      AND disabled_at IS NULL
                UNION
                SELECT u.id, u.org_id FROM host_orgs h JOIN users u ON u.id = h.user_id
-               WHERE h.org_id = ?3 AND u.role IN ('member', 'lead') AND ?5 IS NULL
+               WHERE h.org_id = $3 AND u.role IN ('member', 'lead') AND $5 IS NULL
                      AND u.disabled_at IS NULL) u
-         LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > ?4 GROUP BY user_id) e
+         LEFT JOIN (SELECT user_id, max(reason) AS reason FROM exemptions WHERE until_at > $4 GROUP BY user_id) e
                 ON e.user_id = u.id",
     )
     .bind(&a.activity_id)
@@ -224,15 +217,15 @@ pub async fn create(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<
 }
 
 /// Changes an open activity's type, title, place, times or mode. The roster and the code stay.
-pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
+pub async fn edit(conn: &mut dyn Conn, a: &NewActivity, ap: &Applying<'_>) -> Outcome {
     ActivityRow::for_lead(conn, ap.author, &a.activity_id).await?;
     if let Err(reason) = check_fields(a, ap) {
         return Err(refuse(reason));
     }
-    sqlx::query(
-        "UPDATE activities SET kind = ?, title = ?, place = ?, starts_at = ?, ends_at = ?, mode = ?, study_halves = ?,
-                               server_seq = ?
-         WHERE id = ?",
+    db::query(
+        "UPDATE activities SET kind = $1, title = $2, place = $3, starts_at = $4, ends_at = $5, mode = $6, study_halves = $7,
+                               server_seq = $8
+         WHERE id = $9",
     )
     .bind(a.kind.as_str())
     .bind(a.title.trim())
@@ -251,14 +244,14 @@ pub async fn edit(conn: &mut SqliteConnection, a: &NewActivity, ap: &Applying<'_
 }
 
 /// Cancels an open activity with a reason; sign-ins and requests for it are refused from then on.
-pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) -> Outcome {
+pub async fn cancel(conn: &mut dyn Conn, c: &Cancel, ap: &Applying<'_>) -> Outcome {
     ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     let reason = c.reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(refuse("请填写取消原因（200字以内）".to_owned()));
     }
-    sqlx::query(
-        "UPDATE activities SET state = 'cancelled', cancel_reason = ?, server_seq = ?, closed_at = ? WHERE id = ?",
+    db::query(
+        "UPDATE activities SET state = 'cancelled', cancel_reason = $1, server_seq = $2, closed_at = $3 WHERE id = $4",
     )
     .bind(reason)
     .bind(ap.seq)
@@ -273,7 +266,7 @@ pub async fn cancel(conn: &mut SqliteConnection, c: &Cancel, ap: &Applying<'_>) 
 
 /// Closes the meeting record once the meeting has begun and every row is settled (see
 /// [`close_problems`]); members still 待签到 then count as 缺席 with the reason the lead gave.
-pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'_>) -> Outcome {
+pub async fn close(conn: &mut dyn Conn, c: &CloseRecord, ap: &Applying<'_>) -> Outcome {
     let activity = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     if ap.at() < activity.starts_at {
         return Err(refuse("活动开始后才能归档会议记录".to_owned()));
@@ -285,9 +278,9 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     if too_long(&c.online_note, MAX_REASON_CHARS) {
         return Err(refuse("线上参加人员不能超过200字".to_owned()));
     }
-    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, Option<String>)> = db::query_as(
         "SELECT t.member_id, u.name, t.status, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
-         WHERE t.activity_id = ? ORDER BY t.member_id",
+         WHERE t.activity_id = $1 ORDER BY t.member_id",
     )
     .bind(&c.activity_id)
     .fetch_all(&mut *conn)
@@ -305,9 +298,9 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     if !problems.is_empty() {
         return Err(refuse(problems.join("；")));
     }
-    sqlx::query(
-        "UPDATE activities SET state = 'closed', host = ?, recorder = ?, online_note = ?, closed_at = ?, server_seq = ?
-         WHERE id = ?",
+    db::query(
+        "UPDATE activities SET state = 'closed', host = $1, recorder = $2, online_note = $3, closed_at = $4, server_seq = $5
+         WHERE id = $6",
     )
     .bind(c.host.trim())
     .bind(c.recorder.trim())
@@ -317,8 +310,8 @@ pub async fn close(conn: &mut SqliteConnection, c: &CloseRecord, ap: &Applying<'
     .bind(&c.activity_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE attendance SET status = 'absent', server_seq = ? WHERE activity_id = ? AND status = 'pending'",
+    db::query(
+        "UPDATE attendance SET status = 'absent', server_seq = $1 WHERE activity_id = $2 AND status = 'pending'",
     )
     .bind(ap.seq)
     .bind(&c.activity_id)
@@ -348,9 +341,10 @@ pub struct ActivityRecord {
     pub code: String,
     pub secret: String,
     pub code_step_ms: i64,
-    pub fence_lat_e6: Option<i32>,
-    pub fence_lng_e6: Option<i32>,
-    pub fence_radius_m: Option<u32>,
+    pub fence_lat_e6: Option<i64>,
+    pub fence_lng_e6: Option<i64>,
+    pub fence_radius_m: Option<i64>,
+    #[sqlx(try_from = "i64")]
     pub study_halves: u32,
     pub group_name: Option<String>,
     pub server_seq: i64,
@@ -371,13 +365,13 @@ pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, 
 /// Each arm of the union is an index search (the branch's activities by sequence, the member's roster
 /// rows), so a pull costs what it returns, whatever the district's size.
 pub async fn visible_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
-    let rows: Vec<ActivityRecord> = sqlx::query_as(&visible_since_sql())
+    let rows: Vec<ActivityRecord> = db::query_as(&visible_since_sql())
         .bind(holds_branch(user.role))
         .bind(user.org_id)
         .bind(user.id)
@@ -424,21 +418,21 @@ pub async fn visible_since(
         .collect()
 }
 
-/// The query of [`visible_since`]: ?1 whether the phone holds the branch's, ?2 the person's organisation,
-/// ?3 the person, (?4, ?5] the sequence range, ?6 the limit.
+/// The query of [`visible_since`]: $1 whether the phone holds the branch's, $2 the person's organisation,
+/// $3 the person, ($4, $5] the sequence range, $6 the limit.
 pub fn visible_since_sql() -> String {
     // CROSS JOIN fixes the order: the keys first, then each activity by its key.
-    "WITH RECURSIVE sub(id) AS (SELECT ?2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
+    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
           keys(id) AS (SELECT b.id FROM sub CROSS JOIN activities b ON b.org_id = sub.id
-                       WHERE ?1 AND b.server_seq > ?4 AND b.server_seq <= ?5
-                       UNION SELECT activity_id FROM attendance WHERE member_id = ?3)
+                       WHERE $1 AND b.server_seq > $4 AND b.server_seq <= $5
+                       UNION SELECT activity_id FROM attendance WHERE member_id = $3)
      SELECT "
         .to_owned()
         + ACTIVITY_COLUMNS
         + "
      FROM keys k CROSS JOIN activities a ON a.id = k.id JOIN orgs o ON o.id = a.org_id
-     WHERE a.server_seq > ?4 AND a.server_seq <= ?5
-     ORDER BY a.server_seq LIMIT ?6"
+     WHERE a.server_seq > $4 AND a.server_seq <= $5
+     ORDER BY a.server_seq LIMIT $6"
 }
 
 /// Whether this role's phone holds its organisation's activities and rosters (see [`visible_since`]).

@@ -1,7 +1,7 @@
 //! Rosters: a member's 签到 and requests (请假, 补签, 补学), the lead's 确认 and decisions — each arriving in
 //! a push and changing one row, the natural key (activity, member) — and who may see which rows.
 
-use sqlx::SqliteConnection;
+use crate::server::db::{self, Conn};
 
 use super::activities::{ActivityRow, sql_limit};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -19,12 +19,12 @@ use crate::server::db::now_ms;
 use crate::server::study;
 
 async fn status_of(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     activity_id: &str,
     member_id: i64,
 ) -> Result<Option<AttendanceStatus>, sqlx::Error> {
     let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+        db::query_scalar("SELECT status FROM attendance WHERE activity_id = $1 AND member_id = $2")
             .bind(activity_id)
             .bind(member_id)
             .fetch_optional(conn)
@@ -37,7 +37,7 @@ async fn status_of(
 /// member's own statement, never proof. What is not proven is kept, 待确认 and flagged for the lead, out of
 /// 一键确认全部; wrong codes are counted, and after a few the code is no longer checked at all. Outside the
 /// sign-in window, or for a cancelled or closed activity, the sign-in is refused.
-pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>) -> Outcome {
+pub async fn sign_in(conn: &mut dyn Conn, s: &SignIn, ap: &Applying<'_>) -> Outcome {
     let author = ap.author;
     let Some(activity) = ActivityRow::find(conn, &s.activity_id).await? else {
         return Err(refuse(
@@ -47,9 +47,9 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     if let Err(why) = activity.state.check_open() {
         return Err(refuse(why.to_owned()));
     }
-    let row: Option<(String, u32, bool, bool)> = sqlx::query_as(
+    let row: Option<(String, i64, bool, bool)> = db::query_as(
         "SELECT status, wrong_codes, record_id IS NOT NULL, code_unverified FROM attendance
-         WHERE activity_id = ? AND member_id = ?",
+         WHERE activity_id = $1 AND member_id = $2",
     )
     .bind(&s.activity_id)
     .bind(author.id)
@@ -58,6 +58,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     let Some((status, wrong_codes, recorded, unverified)) = row else {
         return Err(refuse("您不在该活动的应到名单中".to_owned()));
     };
+    let wrong_codes = db::to_u32(wrong_codes);
     let status = AttendanceStatus::parse(&status).unwrap_or_default();
     let at = ap.at();
     if !in_sign_in_window(at, activity.starts_at, activity.ends_at) {
@@ -70,8 +71,8 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     }
     // Location needs its own consent (单独同意), as the member's latest record of it says.
     if s.location.is_some() {
-        let consented: Option<bool> = sqlx::query_scalar(
-            "SELECT granted FROM consents WHERE user_id = ? AND kind = 'location' ORDER BY at DESC, id DESC LIMIT 1",
+        let consented: Option<bool> = db::query_scalar(
+            "SELECT granted FROM consents WHERE user_id = $1 AND kind = 'location' ORDER BY at DESC, id DESC LIMIT 1",
         )
         .bind(author.id)
         .fetch_optional(&mut *conn)
@@ -82,9 +83,9 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
             ));
         }
     }
-    let checked_this_hour: u32 = sqlx::query_scalar(
+    let checked_this_hour: i64 = db::query_scalar(
         "SELECT count(*) FROM mutations
-         WHERE user_id = ? AND kind = 'sign_in' AND received_at > ? AND imported_by IS NULL",
+         WHERE user_id = $1 AND kind = 'sign_in' AND received_at > $2 AND imported_by IS NULL",
     )
     .bind(author.id)
     .bind(ap.now - 3_600_000)
@@ -95,7 +96,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     let leads_it = author.role == Role::Lead && author.org_id == activity.org_id;
     let claim = SignInClaim {
         wrong_codes,
-        checked_this_hour,
+        checked_this_hour: db::to_u32(checked_this_hour),
         by_location: s.location.is_some() || leads_it || ap.carried_unsigned,
         before_last_sync: ap.before_last_sync(),
     };
@@ -122,8 +123,8 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
     };
     if !proof.take(verdict) {
         if proof.wrong_codes != wrong_codes {
-            sqlx::query(
-                "UPDATE attendance SET wrong_codes = ? WHERE activity_id = ? AND member_id = ?",
+            db::query(
+                "UPDATE attendance SET wrong_codes = $1 WHERE activity_id = $2 AND member_id = $3",
             )
             .bind(proof.wrong_codes)
             .bind(&s.activity_id)
@@ -134,12 +135,12 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
         return Ok(());
     }
     let location = s.location.as_ref();
-    sqlx::query(&format!(
-        "UPDATE attendance SET {merge} record_id = ?1, signed_at = ?2, device_time = ?3, received_at = ?4,
-                clock_skewed = ?5, code_unverified = ?6, server_seq = ?7, location_inside = ?10,
-                location_distance_m = ?11, location_accuracy_m = ?12, time_doubtful = ?13, wrong_codes = ?14,
-                self_marked = 0, carried_by = ?15
-         WHERE activity_id = ?8 AND member_id = ?9"
+    db::query(&format!(
+        "UPDATE attendance SET {merge} record_id = $1, signed_at = $2, device_time = $3, received_at = $4,
+                clock_skewed = $5, code_unverified = $6, server_seq = $7, location_inside = $10,
+                location_distance_m = $11, location_accuracy_m = $12, time_doubtful = $13, wrong_codes = $14,
+                self_marked = 0, carried_by = $15
+         WHERE activity_id = $8 AND member_id = $9"
     ))
     .bind(ap.record_id)
     .bind(at)
@@ -162,7 +163,7 @@ pub async fn sign_in(conn: &mut SqliteConnection, s: &SignIn, ap: &Applying<'_>)
 }
 
 /// A member's 请假, 补签 or 补学 on their own row, judged by [`life::request`].
-pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>) -> Outcome {
+pub async fn request(conn: &mut dyn Conn, r: &Request, ap: &Applying<'_>) -> Outcome {
     let Some(activity) = ActivityRow::find(conn, &r.activity_id).await? else {
         return Err(refuse(
             "活动不存在，可能已被删除，请联系党支部书记".to_owned(),
@@ -189,25 +190,25 @@ pub async fn request(conn: &mut SqliteConnection, r: &Request, ap: &Applying<'_>
     // "before the start" only reached the server after it, and who carried it in unsigned.
     let (sql, category) = match r.kind {
         RequestKind::Study => (
-            "UPDATE attendance SET status = ?, study = ?, received_at = ?, time_doubtful = ?, carried_by = ?,
-                    server_seq = ?
-             WHERE activity_id = ? AND member_id = ?",
+            "UPDATE attendance SET status = $1, study = $2, received_at = $3, time_doubtful = $4, carried_by = $5,
+                    server_seq = $6
+             WHERE activity_id = $7 AND member_id = $8",
             None,
         ),
         RequestKind::Leave => (
-            "UPDATE attendance SET status = ?, reason = ?, category = ?, lead_note = NULL, received_at = ?,
-                    time_doubtful = ?, carried_by = ?, late_request = ?, server_seq = ?
-             WHERE activity_id = ? AND member_id = ?",
+            "UPDATE attendance SET status = $1, reason = $2, category = $3, lead_note = NULL, received_at = $4,
+                    time_doubtful = $5, carried_by = $6, late_request = $7, server_seq = $8
+             WHERE activity_id = $9 AND member_id = $10",
             Some(r.category.unwrap_or(LeaveCategory::Other)),
         ),
         RequestKind::Makeup => (
-            "UPDATE attendance SET status = ?, reason = ?, lead_note = NULL, received_at = ?, time_doubtful = ?,
-                    carried_by = ?, server_seq = ?
-             WHERE activity_id = ? AND member_id = ?",
+            "UPDATE attendance SET status = $1, reason = $2, lead_note = NULL, received_at = $3, time_doubtful = $4,
+                    carried_by = $5, server_seq = $6
+             WHERE activity_id = $7 AND member_id = $8",
             None,
         ),
     };
-    let mut query = sqlx::query(sql).bind(next.as_str()).bind(reason);
+    let mut query = db::query(sql).bind(next.as_str()).bind(reason);
     if let Some(category) = category {
         query = query.bind(category.as_str());
     }
@@ -234,7 +235,7 @@ const NOT_ONESELF: &str = "不能审批本人的出席记录，请由支部其�
 /// A lead's 确认 of their own row marks them present as their own statement: 已签到（待确认）, flagged as
 /// such for another lead, never 已确认 and never earning 学时 by itself. (A lead who forgot to sign in to
 /// the meeting they held can still close its record.)
-async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
+async fn mark_self_present(conn: &mut dyn Conn, c: &Confirm, ap: &Applying<'_>) -> Outcome {
     let Some(status) = status_of(conn, &c.activity_id, c.member_id).await? else {
         return Err(refuse("您不在该活动的应到名单中".to_owned()));
     };
@@ -243,10 +244,10 @@ async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applyi
         SignInEffect::Attaches => return Ok(()),
         SignInEffect::Ignored => return Err(refuse(NOT_ONESELF.to_owned())),
     }
-    sqlx::query(
-        "UPDATE attendance SET status = 'signed_in', record_id = ?, signed_at = ?, received_at = ?,
-                code_unverified = 1, self_marked = 1, server_seq = ?
-         WHERE activity_id = ? AND member_id = ?",
+    db::query(
+        "UPDATE attendance SET status = 'signed_in', record_id = $1, signed_at = $2, received_at = $3,
+                code_unverified = 1, self_marked = 1, server_seq = $4
+         WHERE activity_id = $5 AND member_id = $6",
     )
     .bind(ap.record_id)
     .bind(ap.now)
@@ -264,7 +265,7 @@ async fn mark_self_present(conn: &mut SqliteConnection, c: &Confirm, ap: &Applyi
 /// The lead confirms one member's attendance: their sign-in, or — the member was seen at the meeting but
 /// their record has not arrived — marks them present (audited as such); their own record merges into this
 /// row when it arrives (fault 10 in the README's “Proving sync under faults”). Confirming twice is harmless.
-pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>) -> Outcome {
+pub async fn confirm(conn: &mut dyn Conn, c: &Confirm, ap: &Applying<'_>) -> Outcome {
     let activity = ActivityRow::for_lead(conn, ap.author, &c.activity_id).await?;
     if c.member_id == ap.author.id {
         // Not before members may sign in either.
@@ -282,9 +283,9 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
         Ok(Confirmation::MarksPresent) => "mark_present",
         Err(why) => return Err(refuse(why.to_owned())),
     };
-    sqlx::query(
-        "UPDATE attendance SET status = 'confirmed', confirmed_by = ?, confirmed_at = ?, server_seq = ?
-         WHERE activity_id = ? AND member_id = ?",
+    db::query(
+        "UPDATE attendance SET status = 'confirmed', confirmed_by = $1, confirmed_at = $2, server_seq = $3
+         WHERE activity_id = $4 AND member_id = $5",
     )
     .bind(ap.author.id)
     .bind(ap.now)
@@ -307,13 +308,13 @@ pub async fn confirm(conn: &mut SqliteConnection, c: &Confirm, ap: &Applying<'_>
 }
 
 /// The lead's decision on one row, judged by [`life::decide`], audited with its reason.
-pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) -> Outcome {
+pub async fn decide(conn: &mut dyn Conn, d: &Decide, ap: &Applying<'_>) -> Outcome {
     ActivityRow::for_lead(conn, ap.author, &d.activity_id).await?;
     if d.member_id == ap.author.id && d.decision != Decision::Absent {
         return Err(refuse(NOT_ONESELF.to_owned()));
     }
-    let carried_by: Option<i64> = sqlx::query_scalar(
-        "SELECT carried_by FROM attendance WHERE activity_id = ? AND member_id = ?",
+    let carried_by: Option<i64> = db::query_scalar(
+        "SELECT carried_by FROM attendance WHERE activity_id = $1 AND member_id = $2",
     )
     .bind(&d.activity_id)
     .bind(d.member_id)
@@ -337,14 +338,14 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
     // member sees on a refusal. A refused leave leaves no reason: the absence needs its own.
     let set = match d.decision {
         Decision::ApproveLeave | Decision::ApproveMakeup | Decision::Online => "",
-        Decision::RejectLeave => "reason = NULL, category = NULL, lead_note = ?5,",
-        Decision::RejectMakeup => "lead_note = ?5,",
-        Decision::RejectSignIn => "reason = ?5, lead_note = ?5,",
-        Decision::Absent | Decision::Exempt => "reason = ?5,",
+        Decision::RejectLeave => "reason = NULL, category = NULL, lead_note = $5,",
+        Decision::RejectMakeup => "lead_note = $5,",
+        Decision::RejectSignIn => "reason = $5, lead_note = $5,",
+        Decision::Absent | Decision::Exempt => "reason = $5,",
     };
-    sqlx::query(&format!(
-        "UPDATE attendance SET {set} status = ?1, decided_by = ?2, decided_at = ?3, server_seq = ?4
-         WHERE activity_id = ?6 AND member_id = ?7"
+    db::query(&format!(
+        "UPDATE attendance SET {set} status = $1, decided_by = $2, decided_at = $3, server_seq = $4
+         WHERE activity_id = $6 AND member_id = $7"
     ))
     .bind(next.as_str())
     .bind(ap.author.id)
@@ -373,14 +374,10 @@ pub async fn decide(conn: &mut SqliteConnection, d: &Decide, ap: &Applying<'_>) 
 }
 
 /// Adds someone to an open activity's roster (see [`AddToRoster`]); already on it is harmless.
-pub async fn add_to_roster(
-    conn: &mut SqliteConnection,
-    a: &AddToRoster,
-    ap: &Applying<'_>,
-) -> Outcome {
+pub async fn add_to_roster(conn: &mut dyn Conn, a: &AddToRoster, ap: &Applying<'_>) -> Outcome {
     let activity = ActivityRow::for_lead(conn, ap.author, &a.activity_id).await?;
-    let person: Option<(i64, i64, bool, String)> = sqlx::query_as(
-        "SELECT id, org_id, mobile, role FROM users WHERE phone = ? AND disabled_at IS NULL",
+    let person: Option<(i64, i64, bool, String)> = db::query_as(
+        "SELECT id, org_id, mobile, role FROM users WHERE phone = $1 AND disabled_at IS NULL",
     )
     .bind(a.phone.trim())
     .fetch_optional(&mut *conn)
@@ -394,8 +391,8 @@ pub async fn add_to_roster(
             "只能加入本支部党员，或邀请其他支部的流动党员作为外支部人员参加".to_owned(),
         ));
     }
-    let added = sqlx::query(
-        "INSERT INTO attendance (activity_id, member_id, status, guest, server_seq) VALUES (?, ?, 'pending', ?, ?)
+    let added = db::query(
+        "INSERT INTO attendance (activity_id, member_id, status, guest, server_seq) VALUES ($1, $2, 'pending', $3, $4)
          ON CONFLICT (activity_id, member_id) DO NOTHING",
     )
     .bind(&a.activity_id)
@@ -403,11 +400,10 @@ pub async fn add_to_roster(
     .bind(guest)
     .bind(ap.seq)
     .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .await?;
     if added == 1 {
         // The activity moves forward too, so a phone that pulled before it was on the roster receives it.
-        sqlx::query("UPDATE activities SET server_seq = ? WHERE id = ?")
+        db::query("UPDATE activities SET server_seq = $1 WHERE id = $2")
             .bind(ap.seq)
             .bind(&a.activity_id)
             .execute(&mut *conn)
@@ -433,6 +429,7 @@ pub struct AttendanceRecord {
     pub signed_at: Option<i64>,
     pub clock_skewed: bool,
     pub code_unverified: bool,
+    #[sqlx(try_from = "i64")]
     pub wrong_codes: u32,
     pub time_doubtful: bool,
     pub self_marked: bool,
@@ -445,8 +442,8 @@ pub struct AttendanceRecord {
     pub lead_note: Option<String>,
     pub study: Option<String>,
     pub location_inside: Option<bool>,
-    pub location_distance_m: Option<u32>,
-    pub location_accuracy_m: Option<u32>,
+    pub location_distance_m: Option<i64>,
+    pub location_accuracy_m: Option<i64>,
     pub server_seq: i64,
 }
 
@@ -488,28 +485,28 @@ impl AttendanceRecord {
             study: self.study,
             location: self.location_inside.map(|inside| LocationCheck {
                 inside,
-                distance_m: self.location_distance_m.unwrap_or_default(),
-                accuracy_m: self.location_accuracy_m.unwrap_or_default(),
+                distance_m: self.location_distance_m.map_or(0, db::to_u32),
+                accuracy_m: self.location_accuracy_m.map_or(0, db::to_u32),
             }),
             server_seq: self.server_seq,
         })
     }
 }
 
-/// The query of [`attendance_since`]: ?1 the person, ?2 their organisation, (?3, ?4] the sequence range,
-/// ?5 the limit, ?6 whether they lead it, ?7 since when an ended activity's roster is recent (see
+/// The query of [`attendance_since`]: $1 the person, $2 their organisation, ($3, $4] the sequence range,
+/// $5 the limit, $6 whether they lead it, $7 since when an ended activity's roster is recent (see
 /// [`crate::life::roster_synced`]).
 pub fn attendance_since_sql() -> String {
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM attendance WHERE member_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
+             SELECT rowid FROM attendance WHERE member_id = $1 AND server_seq > $3 AND server_seq <= $4
              UNION SELECT r.rowid FROM activities b CROSS JOIN attendance r ON r.activity_id = b.id
-             WHERE ?6 AND b.org_id = ?2 AND r.server_seq > ?3 AND r.server_seq <= ?4
-               AND (b.state = 'open' OR b.ends_at >= ?7 OR b.closed_at >= ?7))
+             WHERE $6 AND b.org_id = $2 AND r.server_seq > $3 AND r.server_seq <= $4
+               AND (b.state = 'open' OR b.ends_at >= $7 OR b.closed_at >= $7))
          SELECT {ATTENDANCE_COLUMNS}
          FROM keys k CROSS JOIN attendance t ON t.rowid = k.id JOIN activities a ON a.id = t.activity_id
               JOIN users u ON u.id = t.member_id
-         ORDER BY t.server_seq LIMIT ?5"
+         ORDER BY t.server_seq LIMIT $5"
     )
 }
 
@@ -518,13 +515,13 @@ pub fn attendance_since_sql() -> String {
 /// [`crate::api::paths::ROSTER`] when opened; a closed roster no longer changes) (see [`super::activities::visible_since`]). Two index searches
 /// (the member's rows by sequence; the branch's activities, then their rosters).
 pub async fn attendance_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<AttendanceView>, AppError> {
-    let rows: Vec<AttendanceRecord> = sqlx::query_as(&attendance_since_sql())
+    let rows: Vec<AttendanceRecord> = db::query_as(&attendance_since_sql())
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)

@@ -1,12 +1,12 @@
 //! The lead's desk work, online: the attendance register of one activity as CSV or Excel, and the quiet
 //! list of members without any participation for a while.
 
+use crate::server::db::{self, Conn};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
-use sqlx::SqliteConnection;
 
 use super::activities::{ACTIVITY_COLUMNS, ActivityRecord};
 use super::attendance::{ATTENDANCE_COLUMNS, AttendanceRecord};
@@ -198,8 +198,8 @@ pub async fn register(
         return Err(AppError::BadRequest("format 只能是 csv 或 xlsx".to_owned()));
     }
     let mut conn = state.db.reader.acquire().await?;
-    let activity: ActivityRecord = sqlx::query_as(&format!(
-        "SELECT {ACTIVITY_COLUMNS} FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = ?"
+    let activity: ActivityRecord = db::query_as(&format!(
+        "SELECT {ACTIVITY_COLUMNS} FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = $1"
     ))
     .bind(&id)
     .fetch_optional(&mut *conn)
@@ -208,9 +208,9 @@ pub async fn register(
     if !user.administers(&mut conn, activity.org_id, true).await? {
         return Err(AppError::Forbidden("只能导出本支部活动的签到登记"));
     }
-    let rows: Vec<AttendanceRecord> = sqlx::query_as(&format!(
+    let rows: Vec<AttendanceRecord> = db::query_as(&format!(
         "SELECT {ATTENDANCE_COLUMNS} FROM attendance t JOIN users u ON u.id = t.member_id
-         WHERE t.activity_id = ? ORDER BY t.guest, u.membership, t.member_id"
+         WHERE t.activity_id = $1 ORDER BY t.guest, u.membership, t.member_id"
     ))
     .bind(&id)
     .fetch_all(&mut *conn)
@@ -285,7 +285,7 @@ pub async fn roster(
 ) -> Result<Json<Vec<AttendanceView>>, AppError> {
     let Path(id) = id.read()?;
     let mut conn = state.db.reader.acquire().await?;
-    let org: i64 = sqlx::query_scalar("SELECT org_id FROM activities WHERE id = ?")
+    let org: i64 = db::query_scalar("SELECT org_id FROM activities WHERE id = $1")
         .bind(&id)
         .fetch_optional(&mut *conn)
         .await?
@@ -293,9 +293,9 @@ pub async fn roster(
     if !user.administers(&mut conn, org, true).await? {
         return Err(AppError::Forbidden("只能查看本支部活动的应到名单"));
     }
-    let rows: Vec<AttendanceRecord> = sqlx::query_as(&format!(
+    let rows: Vec<AttendanceRecord> = db::query_as(&format!(
         "SELECT {ATTENDANCE_COLUMNS} FROM attendance t JOIN users u ON u.id = t.member_id
-         WHERE t.activity_id = ? ORDER BY t.member_id"
+         WHERE t.activity_id = $1 ORDER BY t.member_id"
     ))
     .bind(&id)
     .fetch_all(&mut *conn)
@@ -332,13 +332,13 @@ pub async fn participation(
     Ok(Json(Participation { since, members }))
 }
 
-/// The query of [`quiet_members`] (?1 the organisation, ?2 since when): each person's last participation
+/// The query of [`quiet_members`] ($1 the organisation, $2 since when): each person's last participation
 /// is kept on their account (see the 0007 migration), so this reads the people, not their history.
 pub fn quiet_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, a.starts_at, o.name
          FROM users u LEFT JOIN activities a ON a.id = u.last_present LEFT JOIN orgs o ON o.id = a.org_id
-         WHERE u.org_id IN scope AND u.last_present_at < ?2 AND u.role IN ('member', 'lead') AND u.created_at < ?2
+         WHERE u.org_id IN scope AND u.last_present_at < $2 AND u.role IN ('member', 'lead') AND u.created_at < $2
          ORDER BY u.last_present_at, u.id"
     )
 }
@@ -346,12 +346,12 @@ pub fn quiet_sql() -> String {
 /// Members and leads whose home is the organisation `root` or below, on the roster since before `since`,
 /// with no participation anywhere (home or host branch) since then — with their home organisation.
 pub async fn quiet_members(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     root: i64,
     since: i64,
 ) -> Result<Vec<(i64, QuietMember)>, sqlx::Error> {
     type Row = (i64, i64, String, Option<i64>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(&quiet_sql())
+    let rows: Vec<Row> = db::query_as(&quiet_sql())
         .bind(root)
         .bind(since)
         .fetch_all(conn)

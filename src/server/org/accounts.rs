@@ -25,12 +25,12 @@ use crate::api::{
 };
 use crate::model::{Membership, Role, mask_phone};
 use crate::org::{LEAD_POSTS, check_profile};
+use crate::server::db::{self, Conn};
 use crate::server::db::{
     LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
 };
 use crate::server::{AppError, AppState, Deferred};
 use crate::study::{Audience, Day};
-use sqlx::SqliteConnection;
 
 /// An invitation is valid for a week.
 pub const INVITATION_MS: i64 = 7 * 24 * 3_600_000;
@@ -142,10 +142,10 @@ pub async fn members(
     const LISTED: &str = "(u.disabled_at IS NULL OR u.role IN ('member', 'lead'))";
     const ORDER: &str = "o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id";
     if !q.is_empty() {
-        let rows: Vec<MemberFields> = sqlx::query_as(&format!(
+        let rows: Vec<MemberFields> = db::query_as(&format!(
             "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope) AND {LISTED}
-             AND (instr(u.name, ?2) > 0 OR instr(u.phone, ?2) > 0)
-             ORDER BY {ORDER} LIMIT ?3"
+             AND (instr(u.name, $2) > 0 OR instr(u.phone, $2) > 0)
+             ORDER BY {ORDER} LIMIT $3"
         ))
         .bind(root)
         .bind(q)
@@ -164,8 +164,8 @@ pub async fn members(
             next = Some(org);
             break;
         }
-        let some: Vec<MemberFields> = sqlx::query_as(&format!(
-            "{SELECT_MEMBER} WHERE u.org_id = ?1 AND {LISTED} ORDER BY {ORDER}"
+        let some: Vec<MemberFields> = db::query_as(&format!(
+            "{SELECT_MEMBER} WHERE u.org_id = $1 AND {LISTED} ORDER BY {ORDER}"
         ))
         .bind(org)
         .fetch_all(&mut *conn)
@@ -187,15 +187,11 @@ fn leads_manage_members_only(user: &CurrentUser, member: &MemberRow) -> Result<(
 }
 
 /// The member `id` as their lead (of their branch, not their own) or an admin may see and edit them.
-async fn editable(
-    conn: &mut SqliteConnection,
-    user: &CurrentUser,
-    id: i64,
-) -> Result<MemberRow, AppError> {
+async fn editable(conn: &mut dyn Conn, user: &CurrentUser, id: i64) -> Result<MemberRow, AppError> {
     if user.role == Role::Member {
         return Err(AppError::Forbidden("只有书记和管理员可以查看成员资料"));
     }
-    let row: Option<MemberFields> = sqlx::query_as(&format!("{SELECT_MEMBER} WHERE u.id = ?"))
+    let row: Option<MemberFields> = db::query_as(&format!("{SELECT_MEMBER} WHERE u.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -214,27 +210,27 @@ async fn editable(
     Ok(member)
 }
 
-pub async fn profile(conn: &mut SqliteConnection, id: i64) -> Result<MemberProfile, AppError> {
+pub async fn profile(conn: &mut dyn Conn, id: i64) -> Result<MemberProfile, AppError> {
     type Fields = (String, String, String, String, Option<i64>);
     let (membership, post, tags, audience, group_id): Fields =
-        sqlx::query_as("SELECT membership, post, tags, audience, group_id FROM users WHERE id = ?")
+        db::query_as("SELECT membership, post, tags, audience, group_id FROM users WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
     let host_org_ids: Vec<i64> =
-        sqlx::query_scalar("SELECT org_id FROM host_orgs WHERE user_id = ? ORDER BY org_id")
+        db::query_scalar("SELECT org_id FROM host_orgs WHERE user_id = $1 ORDER BY org_id")
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    let mobile: Option<MobileRegistration> = sqlx::query_as(
+    let mobile: Option<MobileRegistration> = db::query_as(
         "SELECT destination, employer, starts_on, ends_on, card_no, card_valid_until, last_contact_on
-         FROM mobile_registrations WHERE user_id = ?",
+         FROM mobile_registrations WHERE user_id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let exemptions: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT reason, until_at FROM exemptions WHERE user_id = ? ORDER BY until_at",
+    let exemptions: Vec<(String, i64)> = db::query_as(
+        "SELECT reason, until_at FROM exemptions WHERE user_id = $1 ORDER BY until_at",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -273,14 +269,14 @@ pub async fn member(
 }
 
 async fn detail(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     id: i64,
 ) -> Result<MemberDetail, AppError> {
     let member = editable(conn, user, id).await?;
     let profile = profile(conn, id).await?;
     let branches: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM orgs WHERE kind = 'branch' AND id != ? ORDER BY id")
+        db::query_as("SELECT id, name FROM orgs WHERE kind = 'branch' AND id != $1 ORDER BY id")
             .bind(member.org_id)
             .fetch_all(&mut *conn)
             .await?;
@@ -315,7 +311,7 @@ pub async fn edit_member(
     check_profile(&p, member.org_id).map_err(AppError::BadRequest)?;
     let before = profile(&mut tx, id).await?;
     for host in &p.host_org_ids {
-        let branch: Option<String> = sqlx::query_scalar("SELECT kind FROM orgs WHERE id = ?")
+        let branch: Option<String> = db::query_scalar("SELECT kind FROM orgs WHERE id = $1")
             .bind(host)
             .fetch_optional(&mut *tx)
             .await?;
@@ -353,7 +349,7 @@ pub async fn edit_member(
         return Err(AppError::Forbidden(super::roster::CADRE_AUDIENCE));
     }
     let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
-    sqlx::query("UPDATE users SET membership = ?, post = ?, tags = ?, audience = ?, role = ?, mobile = ?, group_id = ? WHERE id = ?")
+    db::query("UPDATE users SET membership = $1, post = $2, tags = $3, audience = $4, role = $5, mobile = $6, group_id = $7 WHERE id = $8")
         .bind(p.membership.as_str())
         .bind(post)
         .bind(&tags)
@@ -364,26 +360,26 @@ pub async fn edit_member(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM host_orgs WHERE user_id = ?")
+    db::query("DELETE FROM host_orgs WHERE user_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
     for host in &p.host_org_ids {
-        sqlx::query("INSERT OR IGNORE INTO host_orgs (user_id, org_id) VALUES (?, ?)")
+        db::query("INSERT OR IGNORE INTO host_orgs (user_id, org_id) VALUES ($1, $2)")
             .bind(id)
             .bind(host)
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("DELETE FROM mobile_registrations WHERE user_id = ?")
+    db::query("DELETE FROM mobile_registrations WHERE user_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
     if let Some(m) = &p.mobile {
-        sqlx::query(
+        db::query(
             "INSERT INTO mobile_registrations (user_id, destination, employer, starts_on, ends_on, card_no,
                                                card_valid_until, last_contact_on)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(m.destination.trim())
@@ -396,14 +392,14 @@ pub async fn edit_member(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("DELETE FROM exemptions WHERE user_id = ?")
+    db::query("DELETE FROM exemptions WHERE user_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
     for e in &p.exemptions {
         // Covers its last day whole: it ends at the next midnight, Shanghai time.
         let until_at = Day::parse(&e.until).map_or(0, |d| (d.0 + 1) * 86_400_000 - 8 * 3_600_000);
-        sqlx::query("INSERT INTO exemptions (user_id, reason, until_at) VALUES (?, ?, ?)")
+        db::query("INSERT INTO exemptions (user_id, reason, until_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(e.reason.trim())
             .bind(until_at)
@@ -417,7 +413,7 @@ pub async fn edit_member(
         .flat_map(|p| p.host_org_ids.iter().copied().chain(p.group_id))
     {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(org) {
-            let name: Option<String> = sqlx::query_scalar("SELECT name FROM orgs WHERE id = ?")
+            let name: Option<String> = db::query_scalar("SELECT name FROM orgs WHERE id = $1")
                 .bind(org)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -464,8 +460,8 @@ pub async fn invite(
         ));
     }
     let mut tx = state.db.writer.begin().await?;
-    let target: Option<(String, String, i64, bool, bool)> = sqlx::query_as(
-        "SELECT name, role, org_id, joined_at IS NOT NULL, disabled_at IS NOT NULL FROM users WHERE id = ?",
+    let target: Option<(String, String, i64, bool, bool)> = db::query_as(
+        "SELECT name, role, org_id, joined_at IS NOT NULL, disabled_at IS NOT NULL FROM users WHERE id = $1",
     )
     .bind(user_id)
     .fetch_optional(&mut *tx)
@@ -496,12 +492,12 @@ pub async fn invite(
     let now = now_ms();
     let code = new_code();
     let expires_at = now + INVITATION_MS;
-    sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+    db::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO invitations (code_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    db::query(
+        "INSERT INTO invitations (code_hash, user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(hash_token(&normalise(&code)))
     .bind(user_id)
@@ -559,19 +555,19 @@ pub async fn set_access(
         return Ok(Json(member));
     }
     if access.enabled {
-        sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = ?")
+        db::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         account_event(&mut tx, id, now, Some(user.id), "恢复了账号").await?;
     } else {
-        sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ?")
+        db::query("UPDATE users SET disabled_at = $1, password_hash = '' WHERE id = $2")
             .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         end_sessions(&mut tx, id).await?;
-        sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+        db::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -615,7 +611,7 @@ pub async fn change_password(
         return Err(AppError::BadRequest("密码过长".to_owned()));
     }
     let (phone, stored): (String, String) =
-        sqlx::query_as("SELECT phone, password_hash FROM users WHERE id = ?")
+        db::query_as("SELECT phone, password_hash FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_one(&state.db.reader)
             .await?;
@@ -638,12 +634,12 @@ pub async fn change_password(
     let new = change.new;
     let hash = hashing(move || hash_password(&new)).await?;
     let mut tx = state.db.writer.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+    db::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(&hash)
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+    db::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash != $2")
         .bind(user.id)
         .bind(user.token_hash())
         .execute(&mut *tx)
@@ -677,8 +673,8 @@ pub async fn check(
     let Json(JoinCheck { code }) = body.read()?;
     let mut conn = state.db.reader.acquire().await?;
     let (user_id, expires_at) = valid_code(&state, &mut conn, &address, &code).await?;
-    let (name, phone, org_name): (String, String, String) = sqlx::query_as(
-        "SELECT u.name, u.phone, o.name FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = ?",
+    let (name, phone, org_name): (String, String, String) = db::query_as(
+        "SELECT u.name, u.phone, o.name FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_one(&mut *conn)
@@ -716,7 +712,7 @@ pub async fn join(
         let mut conn = state.db.reader.acquire().await?;
         valid_code(&state, &mut conn, &address, &req.code).await?
     };
-    let phone: String = sqlx::query_scalar("SELECT phone FROM users WHERE id = ?")
+    let phone: String = db::query_scalar("SELECT phone FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&state.db.reader)
         .await?;
@@ -726,25 +722,24 @@ pub async fn join(
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
     // Used once: a second request with the same code (sent twice, or raced) finds it gone.
-    let used = sqlx::query(
-        "UPDATE invitations SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+    let used = db::query(
+        "UPDATE invitations SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(now)
     .bind(hash_token(&normalise(&req.code)))
     .bind(now)
     .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .await?;
     if used == 0 {
         return Err(AppError::NotFound(BAD_CODE));
     }
     let joined_before: bool =
-        sqlx::query_scalar("SELECT joined_at IS NOT NULL FROM users WHERE id = ?")
+        db::query_scalar("SELECT joined_at IS NOT NULL FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-    sqlx::query(
-        "UPDATE users SET password_hash = ?, joined_at = coalesce(joined_at, ?) WHERE id = ?",
+    db::query(
+        "UPDATE users SET password_hash = $1, joined_at = coalesce(joined_at, $2) WHERE id = $3",
     )
     .bind(&hash)
     .bind(now)
@@ -752,8 +747,8 @@ pub async fn join(
     .execute(&mut *tx)
     .await?;
     end_sessions(&mut tx, user_id).await?;
-    sqlx::query(
-        "INSERT INTO consents (user_id, kind, granted, version, at) VALUES (?, 'privacy', 1, ?, ?)",
+    db::query(
+        "INSERT INTO consents (user_id, kind, granted, version, at) VALUES ($1, 'privacy', 1, $2, $3)",
     )
     .bind(user_id)
     .bind(PRIVACY_VERSION)
@@ -780,7 +775,7 @@ pub async fn join(
 /// The account a code invites, and when it expires; every try counts against the caller's address first.
 async fn valid_code(
     state: &AppState,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut dyn Conn,
     address: &ClientAddress,
     code: &str,
 ) -> Result<(i64, i64), AppError> {
@@ -798,9 +793,9 @@ async fn valid_code(
     })?;
     let code = normalise(code);
     let found: Option<(i64, i64)> = if code.len() == CODE_LEN {
-        sqlx::query_as(
+        db::query_as(
             "SELECT i.user_id, i.expires_at FROM invitations i JOIN users u ON u.id = i.user_id
-             WHERE i.code_hash = ? AND i.used_at IS NULL AND i.expires_at > ? AND u.disabled_at IS NULL",
+             WHERE i.code_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(hash_token(&code))
         .bind(now)

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
 use crate::model::Role;
 use crate::server::auth::CurrentUser;
+use crate::server::db;
 use crate::server::{AppError, AppState, Deferred};
 
 pub fn router() -> Router<AppState> {
@@ -50,11 +51,11 @@ pub async fn audit_log(
         about: Option<String>,
     }
     let mut conn = state.db.reader.acquire().await?;
-    let rows: Vec<Logged> = sqlx::query_as(
+    let rows: Vec<Logged> = db::query_as(
         "SELECT l.id, l.at, u.name AS actor, u.role, l.action, l.subject, l.about_user AS about_id,
                 p.name AS about
          FROM audit_log l JOIN users u ON u.id = l.actor_id LEFT JOIN users p ON p.id = l.about_user
-         WHERE l.id < ? ORDER BY l.id DESC LIMIT ?",
+         WHERE l.id < $1 ORDER BY l.id DESC LIMIT $2",
     )
     .bind(before.unwrap_or(i64::MAX))
     .bind(AUDIT_PAGE + 1)
@@ -67,7 +68,7 @@ pub async fn audit_log(
         .iter()
         .filter_map(|r| activity_id(&r.action, &r.subject))
         .collect();
-    let titles: HashMap<String, String> = sqlx::query_as(TITLES_SQL)
+    let titles: HashMap<String, String> = db::query_as(TITLES_SQL)
         .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.to_string()))?)
         .fetch_all(&mut *conn)
         .await?
@@ -96,7 +97,7 @@ pub async fn audit_log(
 
 /// The titles of the activities among the ids of a JSON array, one index search each.
 pub const TITLES_SQL: &str =
-    "SELECT a.id, a.title FROM json_each(?) j CROSS JOIN activities a ON a.id = j.value";
+    "SELECT a.id, a.title FROM json_each($1) j CROSS JOIN activities a ON a.id = j.value";
 
 /// Actions whose subject begins with the activity's id (and, for a member's row, `/member id`).
 const ABOUT_AN_ACTIVITY: [&str; 9] = [

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::server::db::{self, Conn};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde::Deserialize;
-use sqlx::SqliteConnection;
 
 use crate::api::{BranchRow, DistrictView, ErrorBody, OrgRef, paths};
 use crate::district::{
@@ -68,8 +68,8 @@ pub async fn district(
             "只能查看本支部或本党委范围内的统计",
         )
         .await?;
-    let root: Option<(i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, name, parent_id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 ORDER BY id LIMIT 1",
+    let root: Option<(i64, String, Option<i64>)> = db::query_as(
+        "SELECT id, name, parent_id FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1 ORDER BY id LIMIT 1",
     )
     .bind(asked)
     .fetch_optional(&mut *conn)
@@ -93,7 +93,7 @@ pub async fn district(
         Role::Lead | Role::Member => None,
     };
     let parent = match up {
-        Some(id) => sqlx::query_as("SELECT id, name FROM orgs WHERE id = ?")
+        Some(id) => db::query_as("SELECT id, name FROM orgs WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?
@@ -113,22 +113,22 @@ pub async fn district(
     Ok(Json(view).into_response())
 }
 
-/// Activities that took place in [?2, ?3) and by ?4 in the organisation ?1 and below, a row per
+/// Activities that took place in [$2, $3) and by $4 in the organisation $1 and below, a row per
 /// organisation, kind and 党小组: their start times (comma-separated), and how many of them, with what
-/// 应到, 实到 and 待确认 (as each activity keeps them, see the 0007 migration) fall in the period [?5, ?6).
+/// 应到, 实到 and 待确认 (as each activity keeps them, see the 0007 migration) fall in the period [$5, $6).
 /// One search per organisation of an index that covers the query, and a few rows per branch rather than
 /// one per activity: handing rows from SQLite to the server costs more than finding them. (`IN scope`, not
 /// a join with the scope: SQLite plans that join as a lookup of every activity row.)
 pub fn held_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT a.org_id, a.kind, a.group_id, group_concat(a.starts_at) AS times,
-                sum(a.starts_at >= ?5 AND a.starts_at < ?6) AS held,
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.expected ELSE 0 END) AS expected,
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.present ELSE 0 END) AS present,
-                sum(CASE WHEN a.starts_at >= ?5 AND a.starts_at < ?6 THEN a.unconfirmed ELSE 0 END) AS unconfirmed
+                sum(a.starts_at >= $5 AND a.starts_at < $6) AS held,
+                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.expected ELSE 0 END) AS expected,
+                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.present ELSE 0 END) AS present,
+                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.unconfirmed ELSE 0 END) AS unconfirmed
          FROM activities a
-         WHERE a.org_id IN scope AND a.state != 'cancelled' AND a.starts_at >= ?2 AND a.starts_at < ?3
-               AND a.starts_at <= ?4
+         WHERE a.org_id IN scope AND a.state != 'cancelled' AND a.starts_at >= $2 AND a.starts_at < $3
+               AND a.starts_at <= $4
          GROUP BY a.org_id, a.kind, a.group_id"
     )
 }
@@ -159,7 +159,7 @@ impl Held {
 }
 
 async fn build(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     (org_id, org_name): (i64, String),
     period: Period,
     now: i64,
@@ -167,15 +167,15 @@ async fn build(
     own_lead: Option<i64>,
 ) -> Result<DistrictView, AppError> {
     // In tree order: a committee's branches together.
-    let branches: Vec<(i64, String)> = sqlx::query_as(&format!(
+    let branches: Vec<(i64, String)> = db::query_as(&format!(
         "{ORG_TREE} SELECT o.id, o.name FROM tree JOIN orgs o ON o.id = tree.id WHERE o.kind = 'branch'
          ORDER BY tree.path"
     ))
     .bind(org_id)
     .fetch_all(&mut *conn)
     .await?;
-    let children: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM orgs WHERE parent_id = ? AND kind != 'group' ORDER BY id",
+    let children: Vec<(i64, String)> = db::query_as(
+        "SELECT id, name FROM orgs WHERE parent_id = $1 AND kind != 'group' ORDER BY id",
     )
     .bind(org_id)
     .fetch_all(&mut *conn)
@@ -187,7 +187,7 @@ async fn build(
         ..period
     }
     .bounds();
-    let groups: Vec<(i64, i64)> = sqlx::query_as(&format!(
+    let groups: Vec<(i64, i64)> = db::query_as(&format!(
         "{ORG_SCOPE} SELECT id, parent_id FROM orgs WHERE kind = 'group' AND parent_id IN (SELECT id FROM scope)
          ORDER BY id"
     ))
@@ -201,12 +201,16 @@ async fn build(
         kind: String,
         group_id: Option<i64>,
         times: String,
+        #[sqlx(try_from = "i64")]
         held: u32,
+        #[sqlx(try_from = "i64")]
         expected: u32,
+        #[sqlx(try_from = "i64")]
         present: u32,
+        #[sqlx(try_from = "i64")]
         unconfirmed: u32,
     }
-    let rows: Vec<Row> = sqlx::query_as(&held_sql())
+    let rows: Vec<Row> = db::query_as(&held_sql())
         .bind(org_id)
         .bind(year_start)
         .bind(year_end)

@@ -12,11 +12,11 @@ mod read;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::server::db::{self, Conn};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::{Json, Router, routing::post};
 use serde::Deserialize;
-use sqlx::SqliteConnection;
 
 use crate::api::{ErrorBody, ImportReport, ImportRow, RowOutcome, paths};
 use crate::model::{Membership, Role, is_valid_phone};
@@ -103,7 +103,7 @@ async fn parse_off_the_runtime(body: Bytes) -> Result<Result<Vec<Vec<String>>, S
 /// Only branches below `root` (a committee admin's 党委; `None`: the district) may be named, and only
 /// their members changed. `Err` is a problem with the whole file (a missing column); the caller commits.
 pub async fn run(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     table: &[Vec<String>],
     dry_run: bool,
     root: Option<i64>,
@@ -257,11 +257,8 @@ struct Directory {
 }
 
 impl Directory {
-    async fn load(
-        conn: &mut SqliteConnection,
-        root: Option<i64>,
-    ) -> Result<Directory, sqlx::Error> {
-        let branches: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+    async fn load(conn: &mut dyn Conn, root: Option<i64>) -> Result<Directory, sqlx::Error> {
+        let branches: Vec<(i64, String, String)> = db::query_as(&format!(
             "{ORG_SCOPE} SELECT o.id, o.name, coalesce(p.name, '') FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id
              WHERE o.kind = 'branch' AND o.id IN (SELECT id FROM scope) ORDER BY o.id"
         ))
@@ -269,7 +266,7 @@ impl Directory {
         .fetch_all(&mut *conn)
         .await?;
         type Row = (String, String, i64, String, String, String, String, String);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = db::query_as(
             "SELECT phone, name, org_id, membership, post, tags, role, audience FROM users",
         )
         .fetch_all(&mut *conn)
@@ -566,16 +563,11 @@ fn changes(old: &Member, new: &Member, directory: &Directory) -> String {
 }
 
 /// Writes one row (a new member, or the changes to one known by phone); answers the account's id.
-async fn write(
-    conn: &mut SqliteConnection,
-    phone: &str,
-    m: &Member,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+async fn write(conn: &mut dyn Conn, phone: &str, m: &Member, now: i64) -> Result<i64, sqlx::Error> {
+    db::query_scalar(
         "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, post, tags, audience,
                             created_at)
-         VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (phone) DO UPDATE SET name = excluded.name, role = excluded.role, org_id = excluded.org_id,
              -- A 党小组 belongs to one branch: a member who moves leaves theirs.
              group_id = CASE WHEN users.org_id = excluded.org_id THEN users.group_id END,

@@ -4,10 +4,10 @@
 //! (党委管理员) and withdraw them. A committee admin reads their own part of the tree. Every change is
 //! audited.
 
+use crate::server::db::{self, Conn};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
-use sqlx::SqliteConnection;
 
 use crate::api::{ErrorBody, NewOrgAdmin, OrgAdmin, OrgEntry, OrgNode, paths};
 use crate::model::{Role, is_valid_phone};
@@ -57,10 +57,7 @@ pub async fn tree(
     }
 }
 
-async fn nodes(
-    conn: &mut SqliteConnection,
-    only: Option<i64>,
-) -> Result<Vec<OrgNode>, sqlx::Error> {
+async fn nodes(conn: &mut dyn Conn, only: Option<i64>) -> Result<Vec<OrgNode>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -70,14 +67,16 @@ async fn nodes(
         kind: String,
         starts_on: Option<String>,
         ends_on: Option<String>,
+        #[sqlx(try_from = "i64")]
         members: u32,
+        #[sqlx(try_from = "i64")]
         children: u32,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT o.id, o.parent_id, o.name, o.form, o.kind, o.starts_on, o.ends_on,
                 (SELECT count(*) FROM users u WHERE (u.org_id = o.id OR u.group_id = o.id) AND u.role NOT IN ('admin', 'committee')) AS members,
                 (SELECT count(*) FROM orgs c WHERE c.parent_id = o.id) AS children
-         FROM orgs o WHERE ?1 IS NULL OR o.id = ?1 ORDER BY o.id",
+         FROM orgs o WHERE $1 IS NULL OR o.id = $1 ORDER BY o.id",
     )
     .bind(only)
     .fetch_all(&mut *conn)
@@ -116,9 +115,9 @@ async fn nodes(
         phone: String,
         joined: bool,
     }
-    let admins: Vec<Admin> = sqlx::query_as(
+    let admins: Vec<Admin> = db::query_as(
         "SELECT org_id, id, name, phone, password_hash != '' AS joined FROM users
-         WHERE role IN ('committee', 'admin') AND disabled_at IS NULL AND (?1 IS NULL OR org_id = ?1) ORDER BY id",
+         WHERE role IN ('committee', 'admin') AND disabled_at IS NULL AND ($1 IS NULL OR org_id = $1) ORDER BY id",
     )
     .bind(only)
     .fetch_all(&mut *conn)
@@ -155,13 +154,9 @@ async fn nodes(
 }
 
 /// Checks an entry against the tree; answers the parent's form.
-async fn checked(
-    conn: &mut SqliteConnection,
-    e: &OrgEntry,
-    moving: Option<i64>,
-) -> Result<(), AppError> {
+async fn checked(conn: &mut dyn Conn, e: &OrgEntry, moving: Option<i64>) -> Result<(), AppError> {
     let parent: Option<(String, String)> =
-        sqlx::query_as("SELECT form, kind FROM orgs WHERE id = ?")
+        db::query_as("SELECT form, kind FROM orgs WHERE id = $1")
             .bind(e.parent_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -176,8 +171,8 @@ async fn checked(
     )
     .map_err(AppError::BadRequest)?;
     if let Some(id) = moving {
-        let below: bool = sqlx::query_scalar(&format!(
-            "{ORG_SCOPE} SELECT EXISTS (SELECT 1 FROM scope WHERE id = ?2)"
+        let below: bool = db::query_scalar(&format!(
+            "{ORG_SCOPE} SELECT EXISTS (SELECT 1 FROM scope WHERE id = $2)"
         ))
         .bind(id)
         .bind(e.parent_id)
@@ -218,15 +213,10 @@ pub async fn create(
 }
 
 /// Checks and adds one organisation, audited as `actor`'s; answers its id.
-pub async fn add(
-    conn: &mut SqliteConnection,
-    e: &OrgEntry,
-    actor: i64,
-    now: i64,
-) -> Result<i64, AppError> {
+pub async fn add(conn: &mut dyn Conn, e: &OrgEntry, actor: i64, now: i64) -> Result<i64, AppError> {
     checked(conn, e, None).await?;
-    let id = sqlx::query(
-        "INSERT INTO orgs (parent_id, name, kind, form, starts_on, ends_on) VALUES (?, ?, ?, ?, ?, ?)",
+    let id = db::query_scalar(
+        "INSERT INTO orgs (parent_id, name, kind, form, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(e.parent_id)
     .bind(e.name.trim())
@@ -234,9 +224,8 @@ pub async fn add(
     .bind(e.form.as_str())
     .bind(day(&e.starts_on))
     .bind(day(&e.ends_on))
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *conn)
+    .await?;
     audit(
         conn,
         now,
@@ -272,10 +261,10 @@ pub async fn edit(
     if current.parent_id.is_none() {
         return Err(AppError::Conflict("区委组织部是组织树的根，不能修改"));
     }
-    let in_use: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 OR group_id = ?1)
-             OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = ?1)
-             OR EXISTS (SELECT 1 FROM activities WHERE org_id = ?1 OR group_id = ?1)",
+    let in_use: bool = db::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 OR group_id = $1)
+             OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = $1)
+             OR EXISTS (SELECT 1 FROM activities WHERE org_id = $1 OR group_id = $1)",
     )
     .bind(id)
     .fetch_one(&mut *tx)
@@ -289,7 +278,7 @@ pub async fn edit(
         return Err(AppError::Conflict("党小组已有成员或活动，不能移到别的支部"));
     }
     checked(&mut tx, &e, Some(id)).await?;
-    sqlx::query("UPDATE orgs SET parent_id = ?, name = ?, kind = ?, form = ?, starts_on = ?, ends_on = ? WHERE id = ?")
+    db::query("UPDATE orgs SET parent_id = $1, name = $2, kind = $3, form = $4, starts_on = $5, ends_on = $6 WHERE id = $7")
         .bind(e.parent_id)
         .bind(e.name.trim())
         .bind(e.form.kind())
@@ -329,10 +318,10 @@ pub async fn remove(
         .await?
         .pop()
         .ok_or(AppError::NotFound("组织不存在"))?;
-    let used: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 OR group_id = ?1)
-             OR EXISTS (SELECT 1 FROM activities WHERE org_id = ?1 OR group_id = ?1)
-             OR EXISTS (SELECT 1 FROM host_orgs WHERE org_id = ?1) OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = ?1)",
+    let used: bool = db::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 OR group_id = $1)
+             OR EXISTS (SELECT 1 FROM activities WHERE org_id = $1 OR group_id = $1)
+             OR EXISTS (SELECT 1 FROM host_orgs WHERE org_id = $1) OR EXISTS (SELECT 1 FROM orgs WHERE parent_id = $1)",
     )
     .bind(id)
     .fetch_one(&mut *tx)
@@ -342,7 +331,7 @@ pub async fn remove(
             "这个组织下还有组织、成员或活动记录，不能删除（临时党支部结束后请填写撤销日期）",
         ));
     }
-    sqlx::query("DELETE FROM orgs WHERE id = ?")
+    db::query("DELETE FROM orgs WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -386,23 +375,22 @@ pub async fn add_admin(
         )));
     }
     let existing: Option<(i64, String, bool)> =
-        sqlx::query_as("SELECT id, role, disabled_at IS NOT NULL FROM users WHERE phone = ?")
+        db::query_as("SELECT id, role, disabled_at IS NOT NULL FROM users WHERE phone = $1")
             .bind(phone)
             .fetch_optional(&mut *tx)
             .await?;
     let user_id = match existing {
-        None => sqlx::query(
-            "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES (?, ?, '', 'committee', ?, ?)",
+        None => db::query_scalar(
+            "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES ($1, $2, '', 'committee', $3, $4) RETURNING id",
         )
         .bind(phone)
         .bind(name)
         .bind(id)
         .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid(),
+        .fetch_one(&mut *tx)
+        .await?,
         Some((was, role, true)) if role == "committee" => {
-            sqlx::query("UPDATE users SET name = ?, org_id = ?, disabled_at = NULL WHERE id = ?")
+            db::query("UPDATE users SET name = $1, org_id = $2, disabled_at = NULL WHERE id = $3")
                 .bind(name)
                 .bind(id)
                 .bind(was)
@@ -448,22 +436,22 @@ pub async fn remove_admin(
     admin_only(&user)?;
     let Path((id, user_id)) = ids.read()?;
     let mut tx = state.db.writer.begin().await?;
-    let found: Option<(String, String)> = sqlx::query_as(
+    let found: Option<(String, String)> = db::query_as(
         "SELECT u.name, o.name FROM users u JOIN orgs o ON o.id = u.org_id
-         WHERE u.id = ? AND u.org_id = ? AND u.role = 'committee' AND u.disabled_at IS NULL",
+         WHERE u.id = $1 AND u.org_id = $2 AND u.role = 'committee' AND u.disabled_at IS NULL",
     )
     .bind(user_id)
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     let (name, org) = found.ok_or(AppError::NotFound("这个组织没有这位管理员"))?;
-    sqlx::query("UPDATE users SET disabled_at = ?, password_hash = '' WHERE id = ?")
+    db::query("UPDATE users SET disabled_at = $1, password_hash = '' WHERE id = $2")
         .bind(now_ms())
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     crate::server::auth::end_sessions(&mut tx, user_id).await?;
-    sqlx::query("DELETE FROM invitations WHERE user_id = ? AND used_at IS NULL")
+    db::query("DELETE FROM invitations WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;

@@ -2,10 +2,11 @@
 //! earns.
 
 use super::*;
+use crate::server::db;
 
 /// The district's rules as stored, or the defaults.
-pub async fn load_rules(conn: &mut SqliteConnection) -> Result<StudyRules, sqlx::Error> {
-    let json: Option<String> = sqlx::query_scalar("SELECT rules FROM study_rules WHERE id = 1")
+pub async fn load_rules(conn: &mut dyn Conn) -> Result<StudyRules, sqlx::Error> {
+    let json: Option<String> = db::query_scalar("SELECT rules FROM study_rules WHERE id = 1")
         .fetch_optional(conn)
         .await?;
     Ok(json
@@ -19,7 +20,7 @@ pub async fn load_rules(conn: &mut SqliteConnection) -> Result<StudyRules, sqlx:
 
 /// A new record or an edit by its author. An edit of a recognised record is refused with the reason
 /// (the author's phone keeps it, quarantined); a returned or withdrawn one is open again.
-pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>) -> Outcome {
+pub async fn save(conn: &mut dyn Conn, e: &StudyEntry, ap: &Applying<'_>) -> Outcome {
     let by = ap.author;
     if !is_uuid(&e.study_id) {
         return Err(refuse("记录编号无效".to_owned()));
@@ -56,10 +57,10 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
     } else {
         StudyStatus::Draft
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, days,
                                    programme, notes, status, created_at, server_seq, carried_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
              organiser = excluded.organiser, starts_on = excluded.starts_on, ends_on = excluded.ends_on,
              hours = excluded.hours, days = excluded.days, programme = excluded.programme,
@@ -87,11 +88,11 @@ pub async fn save(conn: &mut SqliteConnection, e: &StudyEntry, ap: &Applying<'_>
 }
 
 pub(super) async fn stored(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     id: &str,
 ) -> Result<Option<(i64, StudyStatus)>, sqlx::Error> {
     let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT user_id, status FROM study_records WHERE id = ?")
+        db::query_as("SELECT user_id, status FROM study_records WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -99,11 +100,7 @@ pub(super) async fn stored(
 }
 
 /// The author takes back a record not yet recognised.
-pub async fn withdraw(
-    conn: &mut SqliteConnection,
-    w: &WithdrawStudy,
-    ap: &Applying<'_>,
-) -> Outcome {
+pub async fn withdraw(conn: &mut dyn Conn, w: &WithdrawStudy, ap: &Applying<'_>) -> Outcome {
     let Some((owner, status)) = stored(conn, &w.study_id).await? else {
         return Err(refuse("学习记录不存在".to_owned()));
     };
@@ -113,8 +110,8 @@ pub async fn withdraw(
     if let Err(why) = check_editable(status) {
         return Err(refuse(why.to_owned()));
     }
-    sqlx::query(
-        "UPDATE study_records SET status = 'withdrawn', version = version + 1, server_seq = ? WHERE id = ?",
+    db::query(
+        "UPDATE study_records SET status = 'withdrawn', version = version + 1, server_seq = $1 WHERE id = $2",
     )
     .bind(ap.seq)
     .bind(&w.study_id)
@@ -124,11 +121,13 @@ pub async fn withdraw(
 }
 
 /// A reviewer recognises or returns a record, judged by [`study::review`]; audited.
-pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<'_>) -> Outcome {
+pub async fn review(conn: &mut dyn Conn, r: &ReviewStudy, ap: &Applying<'_>) -> Outcome {
     #[derive(sqlx::FromRow)]
     struct Row {
         status: String,
+        #[sqlx(try_from = "i64")]
         version: u32,
+        #[sqlx(try_from = "i64")]
         hours: u32,
         author_id: i64,
         role: String,
@@ -136,9 +135,9 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
         audience: String,
         carried_by: Option<i64>,
     }
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = db::query_as(
         "SELECT s.status, s.version, s.hours, u.id AS author_id, u.role, u.org_id, u.audience, s.carried_by
-         FROM study_records s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+         FROM study_records s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
     )
     .bind(&r.study_id)
     .fetch_optional(&mut *conn)
@@ -180,10 +179,10 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
     };
     let credited = r.credited.unwrap_or(Hours::ZERO);
     let comment = r.comment.trim();
-    sqlx::query(
-        "UPDATE study_records SET status = ?, credited = ?, comment = ?, reviewed_by = ?, reviewed_at = ?,
-                                  version = version + 1, server_seq = ?
-         WHERE id = ?",
+    db::query(
+        "UPDATE study_records SET status = $1, credited = $2, comment = $3, reviewed_by = $4, reviewed_at = $5,
+                                  version = version + 1, server_seq = $6
+         WHERE id = $7",
     )
     .bind(next.as_str())
     .bind(credited.0)
@@ -208,7 +207,7 @@ pub async fn review(conn: &mut SqliteConnection, r: &ReviewStudy, ap: &Applying<
 /// The record a confirmed attendance earns when the activity carries 学时: recognised at once (the lead's
 /// confirmation is the organiser's), once per member and activity whatever confirms it.
 pub async fn credit_attendance(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     activity_id: &str,
     member_id: i64,
     status: AttendanceStatus,
@@ -220,9 +219,9 @@ pub async fn credit_attendance(
     ) {
         return Ok(());
     }
-    let row: Option<(String, String, i64, i64, u32, String)> = sqlx::query_as(
+    let row: Option<(String, String, i64, i64, i64, String)> = db::query_as(
         "SELECT a.kind, a.title, a.starts_at, a.ends_at, a.study_halves, o.name
-         FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = ? AND a.study_halves > 0",
+         FROM activities a JOIN orgs o ON o.id = a.org_id WHERE a.id = $1 AND a.study_halves > 0",
     )
     .bind(activity_id)
     .fetch_optional(&mut *conn)
@@ -230,11 +229,12 @@ pub async fn credit_attendance(
     let Some((kind, title, starts_at, ends_at, halves, org_name)) = row else {
         return Ok(());
     };
+    let halves = db::to_u32(halves);
     let kind = StudyKind::of_activity(ActivityKind::parse(&kind).unwrap_or_default());
     // Recognised at once only when the lead who confirmed may recognise this member's 学时; a co-lead's or
     // a cadre's attendance waits, 待认定, for the district admin like any record of theirs.
     let (role, org_id, audience): (String, i64, String) =
-        sqlx::query_as("SELECT role, org_id, audience FROM users WHERE id = ?")
+        db::query_as("SELECT role, org_id, audience FROM users WHERE id = $1")
             .bind(member_id)
             .fetch_one(&mut *conn)
             .await?;
@@ -259,10 +259,10 @@ pub async fn credit_attendance(
             None,
         )
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, status,
                                    credited, comment, reviewed_by, reviewed_at, activity_id, created_at, server_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(format!("activity-{activity_id}-{member_id}"))

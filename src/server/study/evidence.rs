@@ -1,6 +1,7 @@
 //! Evidence photos of study records (certificates), within a size budget per person.
 
 use super::*;
+use crate::server::db;
 
 fn check_data_url(data_url: &str) -> Result<(), AppError> {
     study::check_photo(data_url).map_err(|problem| match problem {
@@ -38,9 +39,9 @@ pub async fn put_evidence(
         return Err(AppError::Conflict("该学习记录已认定，不能再更换证明材料"));
     }
     // A quota per person: photos are the one thing members upload in bulk.
-    let others: i64 = sqlx::query_scalar(
+    let others: i64 = db::query_scalar(
         "SELECT coalesce(sum(length(e.data_url)), 0) FROM study_evidence e JOIN study_records r ON r.id = e.study_id
-         WHERE r.user_id = ? AND e.study_id != ?",
+         WHERE r.user_id = $1 AND e.study_id != $2",
     )
     .bind(user.id)
     .bind(&id)
@@ -53,8 +54,8 @@ pub async fn put_evidence(
     }
     let now = now_ms();
     let mut seq = Sequence::begin(&mut tx).await?;
-    sqlx::query(
-        "INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES (?, ?, ?)
+    db::query(
+        "INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ($1, $2, $3)
          ON CONFLICT (study_id) DO UPDATE SET data_url = excluded.data_url, uploaded_at = excluded.uploaded_at",
     )
     .bind(&id)
@@ -63,7 +64,7 @@ pub async fn put_evidence(
     .execute(&mut *tx)
     .await?;
     // The record moves forward so that reviewers' phones learn that it has a photo now.
-    sqlx::query("UPDATE study_records SET server_seq = ? WHERE id = ?")
+    db::query("UPDATE study_records SET server_seq = $1 WHERE id = $2")
         .bind(seq.take())
         .bind(&id)
         .execute(&mut *tx)
@@ -86,10 +87,10 @@ pub async fn get_evidence(
     let Path(id) = id.read()?;
     let mut conn = state.db.reader.acquire().await?;
     type Row = (i64, String, i64, String, Option<String>);
-    let (author_id, role, org_id, audience, data_url): Row = sqlx::query_as(
+    let (author_id, role, org_id, audience, data_url): Row = db::query_as(
         "SELECT u.id, u.role, u.org_id, u.audience, e.data_url
          FROM study_records s JOIN users u ON u.id = s.user_id LEFT JOIN study_evidence e ON e.study_id = s.id
-         WHERE s.id = ?",
+         WHERE s.id = $1",
     )
     .bind(&id)
     .fetch_optional(&mut *conn)

@@ -1,6 +1,7 @@
 //! The overview of 完成情况: who has met their requirement, by organisation, and its Excel file.
 
 use super::*;
+use crate::server::db;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct OverviewQuery {
@@ -76,8 +77,8 @@ pub async fn overview(
             next = Some(org);
             break;
         }
-        people += sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM users WHERE org_id = ? AND role NOT IN ('admin', 'committee')",
+        people += db::query_scalar::<i64>(
+            "SELECT count(*) FROM users WHERE org_id = $1 AND role NOT IN ('admin', 'committee')",
         )
         .bind(org)
         .fetch_one(&mut *conn)
@@ -94,9 +95,9 @@ pub async fn overview(
                 .into_iter()
                 .map(|((_, audience), counts)| (audience, counts)),
         );
-        children = sqlx::query_as(
+        children = db::query_as(
             "SELECT id, name FROM orgs
-             WHERE parent_id = (SELECT id FROM orgs WHERE (?1 IS NULL AND parent_id IS NULL) OR id = ?1 LIMIT 1)
+             WHERE parent_id = (SELECT id FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1 LIMIT 1)
                AND kind != 'group'
              ORDER BY id",
         )
@@ -120,7 +121,7 @@ pub async fn overview(
 /// People, and how many of them met every requirement of the year.
 pub type Tally = (u32, u32);
 
-/// The query of [`study_counts`] counting people (?1 the organisation, `NULL` the district) by organisation
+/// The query of [`study_counts`] counting people ($1 the organisation, `NULL` the district) by organisation
 /// and audience, from an index alone (see the 0008 migration).
 pub fn people_counts_sql() -> String {
     format!(
@@ -129,7 +130,7 @@ pub fn people_counts_sql() -> String {
     )
 }
 
-/// The query of [`study_counts`] for recognised study of the people of ?1 and below: a probe of an index
+/// The query of [`study_counts`] for recognised study of the people of $1 and below: a probe of an index
 /// per person, a row read only for what was recognised.
 /// What a study record counts toward a requirement, as stored.
 #[derive(sqlx::FromRow)]
@@ -138,6 +139,7 @@ struct CreditRow {
     kind: String,
     starts_on: String,
     ends_on: String,
+    #[sqlx(try_from = "i64")]
     credited: u32,
 }
 
@@ -166,12 +168,12 @@ pub fn recognised_sql() -> String {
 /// audience, and from the people who have recognised records, so it costs the organisations and records
 /// there are rather than one row per person.
 pub async fn study_counts(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     root: Option<i64>,
     year: i64,
 ) -> Result<HashMap<(i64, Audience), Tally>, AppError> {
     let rules = load_rules(&mut *conn).await?;
-    let groups: Vec<(i64, String, u32)> = sqlx::query_as(&people_counts_sql())
+    let groups: Vec<(i64, String, i64)> = db::query_as(&people_counts_sql())
         .bind(root)
         .fetch_all(&mut *conn)
         .await?;
@@ -182,7 +184,7 @@ pub async fn study_counts(
         #[sqlx(flatten)]
         record: CreditRow,
     }
-    let records: Vec<Recognised> = sqlx::query_as(&recognised_sql())
+    let records: Vec<Recognised> = db::query_as(&recognised_sql())
         .bind(root)
         .fetch_all(&mut *conn)
         .await?;
@@ -206,6 +208,7 @@ pub async fn study_counts(
     // Everyone starts as someone without records; those with records are then moved to their own answer.
     let mut counts: HashMap<(i64, Audience), Tally> = HashMap::new();
     for (org_id, audience, people) in groups {
+        let people = db::to_u32(people);
         let audience = Audience::parse(&audience).unwrap_or_default();
         let c = counts.entry((org_id, audience)).or_default();
         c.0 += people;
@@ -243,7 +246,7 @@ pub fn audience_counts(counts: impl IntoIterator<Item = (Audience, Tally)>) -> V
 /// Everyone's progress in the organisation `root` and below (the whole district when `None`) for `year`,
 /// in organisation and name order; 404 for an unknown organisation.
 pub async fn study_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     root: Option<i64>,
     year: i64,
 ) -> Result<Vec<OverviewRow>, AppError> {
@@ -256,13 +259,13 @@ pub async fn study_rows(
 
 /// Everyone's progress in exactly the organisations `orgs` for `year`, in the order of `orgs`, then by name.
 pub async fn study_rows_in(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     orgs: &[i64],
     year: i64,
 ) -> Result<Vec<OverviewRow>, AppError> {
     let rules = load_rules(&mut *conn).await?;
     let orgs = serde_json::to_string(orgs).map_err(|e| AppError::Internal(e.to_string()))?;
-    const SCOPE: &str = "WITH scope(id, at) AS (SELECT value, key FROM json_each(?1))";
+    const SCOPE: &str = "WITH scope(id, at) AS (SELECT value, key FROM json_each($1))";
     #[derive(sqlx::FromRow)]
     struct Person {
         user_id: i64,
@@ -271,7 +274,7 @@ pub async fn study_rows_in(
         org_name: String,
         audience: String,
     }
-    let people: Vec<Person> = sqlx::query_as(&format!(
+    let people: Vec<Person> = db::query_as(&format!(
         "{SCOPE} SELECT u.id AS user_id, u.name, u.org_id, o.name AS org_name, u.audience
          FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
          WHERE u.role IN ('member', 'lead')
@@ -286,7 +289,7 @@ pub async fn study_rows_in(
         #[sqlx(flatten)]
         record: CreditRow,
     }
-    let records: Vec<Record> = sqlx::query_as(&format!(
+    let records: Vec<Record> = db::query_as(&format!(
         "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
          FROM users u JOIN study_records s ON s.user_id = u.id
          WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"

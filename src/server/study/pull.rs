@@ -1,6 +1,7 @@
 //! Study records in pulls: each person's own, and those a reviewer sees.
 
 use super::*;
+use crate::server::db;
 
 /// A record as stored, with its author's and reviewer's names.
 #[derive(sqlx::FromRow)]
@@ -15,17 +16,20 @@ struct StudyRecord {
     organiser: String,
     starts_on: String,
     ends_on: String,
+    #[sqlx(try_from = "i64")]
     hours: u32,
-    days: Option<u32>,
+    days: Option<i64>,
     programme: Option<String>,
     notes: String,
     status: String,
+    #[sqlx(try_from = "i64")]
     credited: u32,
     comment: String,
     reviewer: Option<String>,
     reviewed_at: Option<i64>,
     activity_id: Option<String>,
     has_evidence: bool,
+    #[sqlx(try_from = "i64")]
     version: u32,
     server_seq: i64,
 }
@@ -47,7 +51,7 @@ impl StudyRecord {
             starts_on: self.starts_on,
             ends_on: self.ends_on,
             hours: Hours(self.hours),
-            days: self.days.map(Hours),
+            days: self.days.map(|d| Hours(db::to_u32(d))),
             notes: self.notes,
             credited: Hours(self.credited),
             comment: self.comment,
@@ -72,12 +76,9 @@ const SELECT_STUDY: &str = "SELECT s.id, s.user_id, u.name AS user_name, o.name 
          LEFT JOIN users r ON r.id = s.reviewed_by LEFT JOIN study_evidence e ON e.study_id = s.id";
 
 /// Every study record of one person (drafts too), oldest first: for 我的信息.
-pub async fn own_study(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-) -> Result<Vec<StudyView>, AppError> {
-    let rows: Vec<StudyRecord> = sqlx::query_as(&format!(
-        "{SELECT_STUDY} WHERE s.user_id = ? ORDER BY s.starts_on, s.id"
+pub async fn own_study(conn: &mut dyn Conn, user_id: i64) -> Result<Vec<StudyView>, AppError> {
+    let rows: Vec<StudyRecord> = db::query_as(&format!(
+        "{SELECT_STUDY} WHERE s.user_id = $1 ORDER BY s.starts_on, s.id"
     ))
     .bind(user_id)
     .fetch_all(conn)
@@ -85,32 +86,32 @@ pub async fn own_study(
     rows.into_iter().map(StudyRecord::view).collect()
 }
 
-/// The query of [`study_since`] for a role: two index searches, the person's own records (?1) and those
-/// they may review (their organisation ?2); (?3, ?4] the sequence range, ?5 the limit.
+/// The query of [`study_since`] for a role: two index searches, the person's own records ($1) and those
+/// they may review (their organisation $2); ($3, $4] the sequence range, $5 the limit.
 pub fn study_since_sql(role: Role) -> String {
-    let scope = reviewable_sql(role).replace("?org", "?2");
+    let scope = reviewable_sql(role).replace("$org", "$2");
     let from = SELECT_STUDY.replace(
         "FROM study_records s",
         "FROM keys k CROSS JOIN study_records s ON s.rowid = k.id",
     );
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM study_records WHERE user_id = ?1 AND server_seq > ?3 AND server_seq <= ?4
+             SELECT rowid FROM study_records WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
              UNION SELECT s.rowid FROM study_records s JOIN users u ON u.id = s.user_id
-             WHERE s.status != 'draft' AND {scope} AND s.server_seq > ?3 AND s.server_seq <= ?4)
+             WHERE s.status != 'draft' AND {scope} AND s.server_seq > $3 AND s.server_seq <= $4)
          {from}
-         ORDER BY s.server_seq LIMIT ?5"
+         ORDER BY s.server_seq LIMIT $5"
     )
 }
 
 pub async fn study_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Conn,
     user: &CurrentUser,
     cursor: i64,
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<StudyView>, AppError> {
-    let rows: Vec<StudyRecord> = sqlx::query_as(&study_since_sql(user.role))
+    let rows: Vec<StudyRecord> = db::query_as(&study_since_sql(user.role))
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)

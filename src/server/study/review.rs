@@ -37,12 +37,12 @@ pub fn may_review(reviewer: Person, author: &Author) -> bool {
     }
 }
 
-/// [`may_review`] as a condition on the author `u`, with the reviewer's org as `?org`.
+/// [`may_review`] as a condition on the author `u`, with the reviewer's org as `$org`.
 pub(super) fn reviewable_sql(role: Role) -> &'static str {
     match role {
         Role::Admin => "(u.audience IN ('township', 'county') OR u.role != 'member')",
         Role::Lead => {
-            "(u.org_id = ?org AND u.role = 'member' AND u.audience IN ('member', 'secretary'))"
+            "(u.org_id = $org AND u.role = 'member' AND u.audience IN ('member', 'secretary'))"
         }
         Role::Committee | Role::Member => "0",
     }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::api::{Consent, ConsentKind, FeedbackEntry, FeedbackTopic, ReplyFeedback};
+use crate::server::db;
 
 const ADMIN: &str = "13800000009";
 const COMMITTEE: &str = "13800000008";
@@ -122,8 +123,8 @@ async fn an_import_writes_members_once_and_a_reimport_changes_only_what_differs(
     );
     let wu = h.user_id("13900000001").await;
     assert_eq!(r.body["rows"][0]["user_id"], wu);
-    let stored: (String, String, String, String, bool, String) = sqlx::query_as(
-        "SELECT role, membership, post, tags, mobile, password_hash FROM users WHERE id = ?",
+    let stored: (String, String, String, String, bool, String) = db::query_as(
+        "SELECT role, membership, post, tags, mobile, password_hash FROM users WHERE id = $1",
     )
     .bind(wu)
     .fetch_one(&h.db.reader)
@@ -142,7 +143,7 @@ async fn an_import_writes_members_once_and_a_reimport_changes_only_what_differs(
         "a 组织委员 leads the branch; nobody has a password before joining"
     );
     let chu: (String, String) =
-        sqlx::query_as("SELECT tags, audience FROM users WHERE phone = '13900000003'")
+        db::query_as("SELECT tags, audience FROM users WHERE phone = '13900000003'")
             .fetch_one(&h.db.reader)
             .await
             .unwrap();
@@ -468,7 +469,7 @@ async fn an_imported_member_joins_with_a_one_time_code_from_their_lead() {
         .as_str()
         .unwrap()
         .to_owned();
-    sqlx::query("UPDATE invitations SET expires_at = 0 WHERE used_at IS NULL")
+    db::query("UPDATE invitations SET expires_at = 0 WHERE used_at IS NULL")
         .execute(&h.db.writer)
         .await
         .unwrap();
@@ -836,8 +837,8 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
     assert_eq!(r.body["profile"]["mobile"]["card_no"], "苏流2026-0012");
     assert_eq!(r.body["profile"]["exemptions"][0]["until"], "2099-12-31");
     assert_eq!(r.body["profile"]["host_org_ids"], json!([4]));
-    let subject: String = sqlx::query_scalar(
-        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = ?",
+    let subject: String = db::query_scalar(
+        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = $1",
     )
     .bind(zhang)
     .fetch_one(&h.db.reader)
@@ -854,7 +855,7 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
     // The exemption and the host branch take effect on rosters published from now on.
     let (activity, _) = h.publish(&lead).await;
     let status: String =
-        sqlx::query_scalar("SELECT status FROM attendance WHERE activity_id = ? AND member_id = ?")
+        db::query_scalar("SELECT status FROM attendance WHERE activity_id = $1 AND member_id = $2")
             .bind(&activity)
             .bind(zhang)
             .fetch_one(&h.db.reader)

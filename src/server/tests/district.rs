@@ -3,6 +3,7 @@
 //! and who may see what.
 
 use super::*;
+use crate::server::db;
 
 const ADMIN: &str = "13800000009";
 
@@ -20,7 +21,7 @@ async fn the_district_sees_each_branch_against_the_calendar_without_names() {
         h.login(MEMBER).await,
     );
     // Everyone has been on the roster long enough to be counted as quiet.
-    sqlx::query("UPDATE users SET created_at = 0")
+    db::query("UPDATE users SET created_at = 0")
         .execute(&h.db.writer)
         .await
         .unwrap();

@@ -14,7 +14,6 @@
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{CADRE, Harness, LEAD, MEMBER, new_id, now_ms, sign_in};
@@ -23,6 +22,7 @@ use crate::model::Role;
 use crate::server::Db;
 use crate::server::auth::{Person, find_person};
 use crate::server::commit::{Push, commit_group};
+use crate::server::db;
 
 const CASES: u64 = 6;
 const PUSHES: usize = 14;
@@ -148,7 +148,7 @@ async fn run_case(seed: u64) {
     }
 
     // Some records fail on the database, as with a full disk or a broken index.
-    sqlx::query(
+    db::query(
         "CREATE TRIGGER broken_record BEFORE INSERT ON mutations
          WHEN NEW.payload LIKE '%\"code\":\"broken\"%'
          BEGIN SELECT RAISE(ABORT, 'this record fails'); END",
@@ -159,7 +159,7 @@ async fn run_case(seed: u64) {
 
     // The same database twice.
     let copy = h._dir.path().join("copy.db");
-    sqlx::query("VACUUM INTO ?")
+    db::query("VACUUM INTO $1")
         .bind(copy.display().to_string())
         .execute(&h.db.writer)
         .await
@@ -280,14 +280,14 @@ async fn commit_all(db: &Db, pushes: Vec<Push>) -> (Vec<Result<String, String>>,
 }
 
 async fn last_seq(db: &Db) -> i64 {
-    sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+    db::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
         .fetch_one(&db.reader)
         .await
         .unwrap()
 }
 
 async fn tables(db: &Db) -> Vec<String> {
-    sqlx::query_scalar(
+    db::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
          AND name <> '_sqlx_migrations' ORDER BY name",
     )
@@ -298,15 +298,16 @@ async fn tables(db: &Db) -> Vec<String> {
 
 /// Every row of `table`, ordered by all its columns, as JSON text.
 async fn dump(db: &Db, table: &str) -> String {
-    let columns: Vec<String> = sqlx::query(&format!("PRAGMA table_info(\"{table}\")"))
-        .fetch_all(&db.reader)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| format!("\"{}\"", row.get::<String, _>("name")))
-        .collect();
+    let columns: Vec<String> =
+        db::query_scalar::<String>(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .fetch_all(&db.reader)
+            .await
+            .unwrap()
+            .iter()
+            .map(|name| format!("\"{name}\""))
+            .collect();
     let order: Vec<String> = (1..=columns.len()).map(|i| i.to_string()).collect();
-    sqlx::query_scalar(&format!(
+    db::query_scalar(&format!(
         "SELECT coalesce(json_group_array(json_array({})), '[]') FROM (SELECT * FROM \"{table}\" ORDER BY {})",
         columns.join(", "),
         order.join(", ")

@@ -4,6 +4,7 @@
 use super::*;
 use crate::api::{Cancel, CloseRecord, Decide, Request};
 use crate::life::{ActivityMode, Decision, LeaveCategory, RequestKind, code_at, secret_hex};
+use crate::server::db;
 
 const GUEST: &str = "13800000010";
 const PROBATIONARY: &str = "13800000005";
@@ -57,9 +58,9 @@ pub(super) async fn row(
     activity: &str,
     phone: &str,
 ) -> (String, bool, Option<String>) {
-    sqlx::query_as(
+    db::query_as(
         "SELECT t.status, t.code_unverified, t.reason FROM attendance t JOIN users u ON u.id = t.member_id
-         WHERE t.activity_id = ? AND u.phone = ?",
+         WHERE t.activity_id = $1 AND u.phone = $2",
     )
     .bind(activity)
     .bind(phone)
@@ -300,8 +301,8 @@ async fn make_ups_are_asked_within_the_window_approved_or_refused_and_study_is_r
     )
     .await;
     assert_eq!(r.0, "applied");
-    let study: String = sqlx::query_scalar(
-        "SELECT t.study FROM attendance t JOIN users u ON u.id = t.member_id WHERE u.phone = ? AND t.activity_id = ?",
+    let study: String = db::query_scalar(
+        "SELECT t.study FROM attendance t JOIN users u ON u.id = t.member_id WHERE u.phone = $1 AND t.activity_id = $2",
     )
     .bind(PROBATIONARY)
     .bind(id)
@@ -335,8 +336,8 @@ async fn a_record_closes_only_when_settled_and_then_takes_no_more_records() {
     );
 
     // Everyone is settled: two marked present, the rest absent with a reason; one exempt.
-    let ids: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT u.id, u.phone FROM attendance t JOIN users u ON u.id = t.member_id WHERE t.activity_id = ?",
+    let ids: Vec<(i64, String)> = db::query_as(
+        "SELECT u.id, u.phone FROM attendance t JOIN users u ON u.id = t.member_id WHERE t.activity_id = $1",
     )
     .bind(id)
     .fetch_all(&h.db.reader)
@@ -461,7 +462,7 @@ async fn edits_and_cancellations_reach_members_and_a_cancelled_activity_refuses_
 async fn guests_and_exemptions_are_on_the_frozen_roster_and_quorum_counts_only_voting_members() {
     let h = Harness::new().await;
     let chen = h.user_id("13800000006").await;
-    sqlx::query("INSERT INTO exemptions (user_id, reason, until_at) VALUES (?, '产假', ?)")
+    db::query("INSERT INTO exemptions (user_id, reason, until_at) VALUES ($1, '产假', $2)")
         .bind(chen)
         .bind(now_ms() + 30 * DAY)
         .execute(&h.db.writer)
@@ -474,8 +475,8 @@ async fn guests_and_exemptions_are_on_the_frozen_roster_and_quorum_counts_only_v
         row(&h, id, "13800000006").await,
         ("exempt".into(), false, Some("产假".into()))
     );
-    let guest_row: bool = sqlx::query_scalar(
-        "SELECT t.guest FROM attendance t JOIN users u ON u.id = t.member_id WHERE u.phone = ? AND t.activity_id = ?",
+    let guest_row: bool = db::query_scalar(
+        "SELECT t.guest FROM attendance t JOIN users u ON u.id = t.member_id WHERE u.phone = $1 AND t.activity_id = $2",
     )
     .bind(GUEST)
     .bind(id)
@@ -659,7 +660,7 @@ async fn xlsx_bytes(h: &Harness, token: &str, id: &str) -> Vec<u8> {
 async fn the_quiet_list_counts_host_branch_attendance_and_only_the_home_lead_sees_it() {
     let h = Harness::new().await;
     // Everyone joined long ago.
-    sqlx::query("UPDATE users SET created_at = 0")
+    db::query("UPDATE users SET created_at = 0")
         .execute(&h.db.writer)
         .await
         .unwrap();
@@ -861,7 +862,7 @@ async fn the_lead_adds_a_late_joiner_or_invites_a_mobile_member_and_they_receive
         now_send(&h, &h.login(OTHER_LEAD).await, add(CADRE)).await.1,
         "只能管理本支部的活动"
     );
-    sqlx::query("UPDATE users SET mobile = 1 WHERE phone = ?")
+    db::query("UPDATE users SET mobile = 1 WHERE phone = $1")
         .bind(CADRE)
         .execute(&h.db.writer)
         .await

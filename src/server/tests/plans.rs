@@ -6,7 +6,8 @@
 //! they count.
 
 use crate::model::Role;
-use crate::server::db::Db;
+use crate::server::db::engine::Pooled;
+use crate::server::db::{self, Conn, Db};
 use crate::server::life::{activities, attendance, register};
 use crate::server::org::district;
 use crate::server::scale::{self, Shape};
@@ -69,8 +70,8 @@ fn queries() -> Vec<(String, String, usize)> {
 
 /// Activities whose kept 应到/实到/待确认 differ from a count of their rows, and people whose kept last
 /// participation differs from their rows (both should be 0: the triggers of the 0007 migration).
-pub(super) async fn kept_counts_drift(conn: &mut sqlx::SqliteConnection) -> (i64, i64) {
-    let activities = sqlx::query_scalar(
+pub(super) async fn kept_counts_drift(conn: &mut dyn Conn) -> (i64, i64) {
+    let activities = db::query_scalar(
         "SELECT count(*) FROM activities a WHERE
              a.expected != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status != 'exempt')
           OR a.present != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id
@@ -80,7 +81,7 @@ pub(super) async fn kept_counts_drift(conn: &mut sqlx::SqliteConnection) -> (i64
     .fetch_one(&mut *conn)
     .await
     .unwrap();
-    let people = sqlx::query_scalar(
+    let people = db::query_scalar(
         "SELECT count(*) FROM users u WHERE u.last_present_at
              != coalesce((SELECT max(starts_at) FROM last_presence p WHERE p.member_id = u.id), 0)
           OR u.last_present IS NOT (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
@@ -131,22 +132,25 @@ async fn every_pull_and_district_view_query_searches_indexes_and_never_scans_his
     assert!(built.activities >= 12, "{built:?}");
     assert!(built.records > built.activities * 20, "{built:?}");
     let db = Db::open(&path).await.unwrap();
-    let mut conn = db.reader.acquire().await.unwrap();
-    assert_eq!(kept_counts_drift(&mut conn).await, (0, 0));
+    let mut pooled = db.reader.acquire().await.unwrap();
+    assert_eq!(kept_counts_drift(&mut pooled).await, (0, 0));
+    let Pooled::Sqlite(conn) = &mut pooled else {
+        unreachable!("the plans are SQLite's")
+    };
     let present: i64 = sqlx::query_scalar("SELECT sum(present) FROM activities")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **conn)
         .await
         .unwrap();
     assert!(present > 0);
-    assert_plans(&mut conn, "without statistics").await;
+    assert_plans(conn, "without statistics").await;
     // The server keeps SQLite's statistics (`PRAGMA optimize` as it starts), and SQLite plans differently
     // with them: the same queries, planned again after ANALYZE.
-    sqlx::query("ANALYZE").execute(&db.writer).await.unwrap();
+    db::query("ANALYZE").execute(&db.writer).await.unwrap();
     sqlx::query("ANALYZE sqlite_schema")
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await
         .unwrap();
-    assert_plans(&mut conn, "with statistics").await;
+    assert_plans(conn, "with statistics").await;
 }
 
 async fn assert_plans(conn: &mut sqlx::SqliteConnection, how: &str) {
@@ -256,7 +260,7 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
         .await
         .unwrap();
     let parents: std::collections::HashMap<i64, Option<i64>> =
-        sqlx::query_as("SELECT id, parent_id FROM orgs")
+        db::query_as("SELECT id, parent_id FROM orgs")
             .fetch_all(&db.reader)
             .await
             .unwrap()
@@ -308,7 +312,7 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
             None => break,
         }
     }
-    let everyone: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+    let everyone: i64 = db::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&db.reader)
         .await
         .unwrap();
@@ -338,7 +342,7 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
 
     // 完成情况 the same way.
     let people: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE role IN ('member', 'lead')")
+        db::query_scalar("SELECT count(*) FROM users WHERE role IN ('member', 'lead')")
             .fetch_one(&db.reader)
             .await
             .unwrap();

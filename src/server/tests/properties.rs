@@ -16,6 +16,7 @@ use super::{Harness, LEAD, new_id, now_ms};
 use crate::api::{Change, Confirm, Mutation, NewActivity, PushResponse, ReceiptStatus, SignIn};
 use crate::life::{SignInClaim, SignInProof, judge_sign_in};
 use crate::model::ActivityKind;
+use crate::server::db;
 
 const CASES: u64 = 8;
 const STEPS: usize = 40;
@@ -221,7 +222,7 @@ fn new_activity(rng: &mut StdRng, activities: &mut Vec<(String, String)>) -> Cha
 /// sequence, each applied effect once, and no sequence number spent on a retry.
 async fn check_database(h: &Harness, seed: u64, told: &HashMap<String, Told>) {
     let stored: Vec<(String, String, i64, i64)> =
-        sqlx::query_as("SELECT id, status, server_seq, user_id FROM mutations")
+        db::query_as("SELECT id, status, server_seq, user_id FROM mutations")
             .fetch_all(&h.db.reader)
             .await
             .unwrap();
@@ -283,7 +284,7 @@ async fn check_database(h: &Harness, seed: u64, told: &HashMap<String, Told>) {
         })
         .collect();
     let pairs = async |sql: &str| -> HashSet<(String, i64)> {
-        sqlx::query_as(sql)
+        db::query_as(sql)
             .fetch_all(&h.db.reader)
             .await
             .unwrap()

@@ -5,6 +5,7 @@ use super::life::{HOUR, now_send, publish, row, send, sign};
 use super::*;
 use crate::api::{Decide, MemberProfile, Request};
 use crate::life::{Decision, Fence, LeaveCategory, MAX_CODE_ATTEMPTS, RequestKind, code_at};
+use crate::server::db;
 use crate::study::{Audience, Hours};
 
 const ADMIN: &str = "13800000009";
@@ -324,7 +325,7 @@ async fn a_lead_cannot_confirm_their_own_attendance_into_recognised_hours() {
     assert_eq!(now_send(&h, &co_lead, theirs).await.0, "applied");
     assert_eq!(row(&h, &a.activity_id, LEAD).await.0, "confirmed");
     assert_eq!(h.rows(&credited).await, before + 1);
-    let status: String = sqlx::query_scalar("SELECT status FROM study_records WHERE user_id = ?")
+    let status: String = db::query_scalar("SELECT status FROM study_records WHERE user_id = $1")
         .bind(lead_id)
         .fetch_one(&h.db.reader)
         .await
@@ -366,7 +367,7 @@ async fn a_lead_cannot_lower_a_cadres_requirement_or_change_a_fellow_lead() {
         "not the 党委 either: {}",
         r.text
     );
-    let audience: String = sqlx::query_scalar("SELECT audience FROM users WHERE id = ?")
+    let audience: String = db::query_scalar("SELECT audience FROM users WHERE id = $1")
         .bind(cadre)
         .fetch_one(&h.db.reader)
         .await
@@ -382,8 +383,8 @@ async fn a_lead_cannot_lower_a_cadres_requirement_or_change_a_fellow_lead() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let subject: String = sqlx::query_scalar(
-        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = ?",
+    let subject: String = db::query_scalar(
+        "SELECT subject FROM audit_log WHERE action = 'edit_member' AND about_user = $1",
     )
     .bind(cadre)
     .fetch_one(&h.db.reader)
@@ -1025,11 +1026,11 @@ async fn a_person_cannot_fill_the_database_and_loses_nothing_trying() {
     let member = h.login(MEMBER).await;
     let liming = h.user_id(MEMBER).await;
     // Today's records so far, as if a script had sent them.
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+    db::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms, status,
                                 server_seq, received_at)
-         SELECT 'flood-' || i, 'script', ?, i, 'feedback', '{}', 0, 0, 'quarantined', 0, ? FROM n",
+         SELECT 'flood-' || i, 'script', $2, i, 'feedback', '{}', 0, 0, 'quarantined', 0, $3 FROM n",
     )
     .bind(crate::server::sync::MAX_RECORDS_PER_DAY)
     .bind(liming)
@@ -1061,11 +1062,11 @@ async fn pushes_sent_at_once_do_not_overshoot_the_daily_quota() {
     let member = h.login(MEMBER).await;
     let liming = h.user_id(MEMBER).await;
     let max = crate::server::sync::MAX_RECORDS_PER_DAY;
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+    db::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO mutations (id, device_id, user_id, seq, kind, payload, device_time, server_offset_ms, status,
                                 server_seq, received_at)
-         SELECT 'flood-' || i, 'script', ?, i, 'feedback', '{}', 0, 0, 'quarantined', 0, ? FROM n",
+         SELECT 'flood-' || i, 'script', $2, i, 'feedback', '{}', 0, 0, 'quarantined', 0, $3 FROM n",
     )
     .bind(max - 10)
     .bind(liming)
@@ -1133,16 +1134,16 @@ async fn evidence_photos_have_a_quota_per_person() {
         "applied"
     );
     // Forty megabytes of photos already kept for other records.
-    sqlx::query(
+    db::query(
         "INSERT INTO study_records (id, user_id, kind, title, organiser, starts_on, ends_on, hours, status, created_at,
-                                    server_seq) VALUES ('bulk', ?, 'self_study', 'x', '', '2026-01-01', '2026-01-01', 2,
+                                    server_seq) VALUES ('bulk', $1, 'self_study', 'x', '', '2026-01-01', '2026-01-01', 2,
                                     'pending', 0, 0)",
     )
     .bind(liming)
     .execute(&h.db.writer)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ('bulk', zeroblob(41943040), 0)")
+    db::query("INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ('bulk', zeroblob(41943040), 0)")
         .execute(&h.db.writer)
         .await
         .unwrap();
@@ -1357,7 +1358,7 @@ async fn an_admin_adds_an_authenticator_and_a_stolen_password_is_not_enough() {
             .unwrap()
             .starts_with("otpauth://totp/")
     );
-    let hex: String = sqlx::query_scalar("SELECT totp_pending FROM users WHERE phone = ?")
+    let hex: String = db::query_scalar("SELECT totp_pending FROM users WHERE phone = $1")
         .bind(ADMIN)
         .fetch_one(&h.db.reader)
         .await

@@ -1,0 +1,548 @@
+//! A throwaway PostgreSQL for the tests, and the first thing proven on it: both engines' migrations make
+//! the same schema.
+//!
+//! The cluster is made once per test process, on first use: `initdb` into a temporary directory (as the
+//! `postgres` user when the tests run as root, since PostgreSQL refuses to run as root), listening only
+//! on a Unix socket in that directory, so it meets no other server on the machine. A watchdog process
+//! stops it and removes the directory when the test process ends, however it ends. Each test gets a
+//! database of its own in it. Nothing here depends on a PostgreSQL someone started by hand; `make unit`
+//! installs Debian's `postgresql` package if its programs are missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use crate::server::db::engine::Pool;
+
+/// The cluster's superuser.
+const SUPERUSER: &str = "hongyan";
+/// Names the socket file (`.s.PGSQL.<port>`) in the cluster's own directory; no TCP port is opened.
+const PORT: u16 = 5432;
+
+pub struct Cluster {
+    dir: PathBuf,
+    databases: AtomicU32,
+}
+
+impl Cluster {
+    /// The test process's cluster, started on first use.
+    pub fn get() -> &'static Cluster {
+        static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+        CLUSTER.get_or_init(|| Cluster::start().unwrap_or_else(|why| panic!("{why}")))
+    }
+
+    fn start() -> Result<Cluster, String> {
+        let bin = postgres_bin()?;
+        let dir = tempfile::Builder::new()
+            .prefix("hongyan-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        let as_root = is_root();
+        if as_root {
+            // initdb and the server run as `postgres`; the directory must be theirs.
+            run(Command::new("chown").arg("postgres:postgres").arg(&dir))?;
+        }
+        let data = dir.join("data");
+        let pg = |program: &str| {
+            let program = bin.join(program);
+            if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(program);
+                c
+            } else {
+                Command::new(program)
+            }
+        };
+        run(pg("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .args(["--locale=C.UTF-8"]))?;
+        let options = format!(
+            "-c listen_addresses='' -k {} -p {PORT} -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=200",
+            dir.display()
+        );
+        run(pg("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(["-w", "-o", &options, "-l"])
+            .arg(dir.join("log"))
+            .arg("start"))?;
+        // The watchdog: waits for this process to end, then stops the cluster and removes its files.
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
+            pid = std::process::id(),
+            runuser = if as_root {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl = bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("could not start the cluster's watchdog: {e}"))?;
+        Ok(Cluster {
+            dir,
+            databases: AtomicU32::new(0),
+        })
+    }
+
+    fn options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.dir)
+            .port(PORT)
+            .username(SUPERUSER)
+            .database(database)
+            .disable_statement_logging()
+    }
+
+    /// A new, empty database of its own for one test.
+    pub async fn database(&self) -> PgConnectOptions {
+        let name = self.create_database().await;
+        self.options(&name)
+    }
+
+    /// A new, empty database of its own for one test, as the address `--db` takes.
+    pub async fn url(&self) -> String {
+        let name = self.create_database().await;
+        format!(
+            "postgres://{SUPERUSER}@localhost/{name}?host={}&port={PORT}",
+            self.dir.display()
+        )
+    }
+
+    async fn create_database(&self) -> String {
+        let name = format!("t{}", self.databases.fetch_add(1, Ordering::Relaxed));
+        let mut admin = PgConnection::connect_with(&self.options("postgres"))
+            .await
+            .expect("the test cluster accepts connections");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        name
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// Where PostgreSQL's server programs are: `HONGYAN_PG_BIN`, or the newest of Debian's
+/// `/usr/lib/postgresql/<version>/bin`.
+fn postgres_bin() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("HONGYAN_PG_BIN") {
+        return Ok(bin.into());
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        "PostgreSQL's server programs are not installed: `make unit` installs Debian's `postgresql` \
+         package, or set HONGYAN_PG_BIN to the directory holding initdb and pg_ctl"
+            .to_owned()
+    })
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let out = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// What the test compares of one column: its type as the engines share it (SQLite's INTEGER is
+/// PostgreSQL's BIGINT or, for a flag, BOOLEAN), whether it may be NULL, and its default.
+#[derive(Debug, PartialEq, Eq)]
+struct Column {
+    kind: &'static str,
+    not_null: bool,
+    default: Option<String>,
+}
+
+/// Everything the app relies on of a schema, in one engine-neutral shape.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Schema {
+    columns: BTreeMap<(String, String), Column>,
+    /// (table, column) → the table it refers to.
+    references: BTreeMap<(String, String), String>,
+    /// Index name → its table and columns (primary keys and UNIQUE constraints aside).
+    indexes: BTreeMap<String, (String, Vec<String>)>,
+    views: Vec<String>,
+    triggers: Vec<String>,
+    migrations: Vec<i64>,
+}
+
+fn kind(declared: &str) -> &'static str {
+    match declared.to_ascii_lowercase().as_str() {
+        "integer" | "bigint" | "boolean" => "integer",
+        "text" => "text",
+        other => panic!("a column of a type the engines do not share: {other}"),
+    }
+}
+
+/// A default as both engines would write it: PostgreSQL's casts dropped, its booleans as SQLite's 0 and 1.
+fn default(declared: Option<String>) -> Option<String> {
+    declared.map(|d| match d.as_str() {
+        "false" => "0".to_owned(),
+        "true" => "1".to_owned(),
+        d => d.trim_end_matches("::text").to_owned(),
+    })
+}
+
+async fn sqlite_schema(path: &Path) -> Schema {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate!("src/server/migrations/sqlite")
+        .run(&mut conn)
+        .await
+        .unwrap();
+    let tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                  AND name != '_sqlx_migrations'";
+    let mut schema = Schema::default();
+    let columns: Vec<(String, String, String, bool, Option<String>, bool)> =
+        sqlx::query_as(&format!(
+            "SELECT t.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk > 0
+         FROM ({tables}) t, pragma_table_info(t.name) c"
+        ))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    for (table, column, declared, not_null, dflt, pk) in columns {
+        let column_kind = kind(&declared);
+        schema.columns.insert(
+            (table, column),
+            Column {
+                kind: column_kind,
+                // A primary key is never NULL in the app's rows (SQLite would allow it in a TEXT key).
+                not_null: not_null || pk,
+                default: default(dflt),
+            },
+        );
+    }
+    let references: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT t.name, f.\"from\", f.\"table\" FROM ({tables}) t, pragma_foreign_key_list(t.name) f"
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    schema.references = references
+        .into_iter()
+        .map(|(t, c, to)| ((t, c), to))
+        .collect();
+    let indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT i.name, i.tbl_name, c.name FROM sqlite_master i, pragma_index_info(i.name) c
+         WHERE i.type = 'index' AND i.name NOT LIKE 'sqlite_autoindex_%' ORDER BY i.name, c.seqno",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (index, table, column) in indexes {
+        schema
+            .indexes
+            .entry(index)
+            .or_insert_with(|| (table, Vec::new()))
+            .1
+            .push(column);
+    }
+    schema.views =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    schema.triggers =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    schema.migrations = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    schema
+}
+
+async fn postgres_schema(options: &PgConnectOptions) -> Schema {
+    let mut conn = PgConnection::connect_with(options).await.unwrap();
+    sqlx::migrate!("src/server/migrations/postgres")
+        .run(&mut conn)
+        .await
+        .unwrap();
+    let mut schema = Schema::default();
+    let columns: Vec<(String, String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT c.table_name::text, c.column_name::text, c.data_type::text, c.is_nullable = 'NO',
+                c.column_default::text
+         FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.table_name != '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (table, column, declared, not_null, dflt) in columns {
+        schema.columns.insert(
+            (table, column),
+            Column {
+                kind: kind(&declared),
+                not_null,
+                default: default(dflt),
+            },
+        );
+    }
+    let references: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT src.relname::text, a.attname::text, dst.relname::text
+         FROM pg_constraint k
+         JOIN pg_class src ON src.oid = k.conrelid
+         JOIN pg_class dst ON dst.oid = k.confrelid
+         JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+         WHERE k.contype = 'f'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    schema.references = references
+        .into_iter()
+        .map(|(t, c, to)| ((t, c), to))
+        .collect();
+    let indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT i.relname::text, t.relname::text, a.attname::text
+         FROM pg_index x
+         JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_class t ON t.oid = x.indrelid
+         JOIN pg_namespace n ON n.oid = t.relnamespace
+         CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position)
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+         WHERE n.nspname = 'public' AND NOT x.indisprimary AND NOT x.indisunique
+         ORDER BY i.relname, k.position",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (index, table, column) in indexes {
+        schema
+            .indexes
+            .entry(index)
+            .or_insert_with(|| (table, Vec::new()))
+            .1
+            .push(column);
+    }
+    schema.views = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    schema.triggers = sqlx::query_scalar(
+        "SELECT DISTINCT trigger_name::text FROM information_schema.triggers
+         WHERE trigger_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    schema.migrations = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    schema
+}
+
+/// Both engines' migrations, run from nothing, make the same tables with the same columns (type,
+/// NULL, default), references, indexes, views and triggers, at the same versions.
+#[tokio::test]
+async fn both_engines_migrate_to_the_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_schema(&dir.path().join("schema.db")).await;
+    let postgres = postgres_schema(&Cluster::get().database().await).await;
+    assert!(sqlite.columns.len() > 100, "the whole schema is read");
+    for ((table, column), col) in &sqlite.columns {
+        let other = postgres.columns.get(&(table.clone(), column.clone()));
+        assert_eq!(Some(col), other, "{table}.{column}");
+    }
+    assert_eq!(sqlite, postgres);
+}
+
+/// One run of the engine layer, the same on either engine: numbered placeholders in any order, each
+/// value type and NULL, rows as tuples and as scalars, and transactions that commit or roll back.
+async fn the_layer_reads_what_it_wrote(pool: Pool) {
+    use crate::server::db::engine::{query, query_as, query_scalar};
+    query("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT, flag BOOLEAN NOT NULL, share DOUBLE PRECISION)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let changed =
+        query("INSERT INTO t (name, id, flag, share) VALUES ($2, $1, $3, $4), ($5, $6, $7, NULL)")
+            .bind(1_i64)
+            .bind("王建国")
+            .bind(true)
+            .bind(0.5)
+            .bind(None::<String>)
+            .bind(2_u32)
+            .bind(false)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+    assert_eq!(changed, 2);
+    tx.commit().await.unwrap();
+    let rows: Vec<(i64, Option<String>, bool, Option<f64>)> =
+        query_as("SELECT id, name, flag, share FROM t ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (1, Some("王建国".to_owned()), true, Some(0.5)),
+            (2, None, false, None)
+        ]
+    );
+    // A transaction dropped without a commit leaves nothing behind.
+    let mut tx = pool.begin().await.unwrap();
+    query("DELETE FROM t WHERE flag = $1")
+        .bind(true)
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    let inside: i64 = query_scalar("SELECT count(*) FROM t")
+        .fetch_one(&mut tx)
+        .await
+        .unwrap();
+    assert_eq!(inside, 1);
+    drop(tx);
+    let name: Option<Option<String>> = query_scalar("SELECT name FROM t WHERE id = $1")
+        .bind(1_i64)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    assert_eq!(name, Some(Some("王建国".to_owned())));
+    let missing: Option<i64> = query_scalar("SELECT id FROM t WHERE id = $1")
+        .bind(3_i64)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    assert_eq!(missing, None);
+    // A boolean expression reads as bool on both.
+    let found: bool = query_scalar("SELECT EXISTS (SELECT 1 FROM t WHERE name IS NULL)")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(found);
+}
+
+#[tokio::test]
+async fn the_engine_layer_works_alike_on_sqlite_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(dir.path().join("layer.db"))
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+    the_layer_reads_what_it_wrote(Pool::Sqlite(sqlite)).await;
+    let postgres = sqlx::postgres::PgPoolOptions::new()
+        .connect_with(Cluster::get().database().await)
+        .await
+        .unwrap();
+    the_layer_reads_what_it_wrote(Pool::Postgres(postgres)).await;
+}
+
+/// `hongyan migrate` on PostgreSQL makes the schema, does nothing the second time, and refuses a database
+/// a newer release migrated; a SQLite file is refused the same way when a server opens it.
+#[tokio::test]
+async fn migrate_applies_what_is_missing_and_refuses_a_newer_schema() {
+    use crate::server::db::{Db, Location};
+    use crate::server::ops::migrate;
+    let known = sqlx::migrate!("src/server/migrations/postgres")
+        .iter()
+        .count() as i64;
+    let postgres: Location = Cluster::get().url().await.parse().unwrap();
+    assert!(matches!(postgres, Location::Postgres(_)));
+    assert_eq!(migrate(&postgres).await.unwrap(), known);
+    assert_eq!(
+        migrate(&postgres).await.unwrap(),
+        known,
+        "again: nothing to do"
+    );
+    let Location::Postgres(url) = &postgres else {
+        unreachable!()
+    };
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, '\\x00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let refused = migrate(&postgres).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("newer than this release knows"),
+        "{refused}"
+    );
+    assert!(!refused.contains("password"), "{refused}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("newer.db");
+    Db::open(&file).await.unwrap();
+    let mut conn = SqliteConnectOptions::new()
+        .filename(&file)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let refused = Db::open(&file)
+        .await
+        .err()
+        .expect("a newer schema is refused")
+        .to_string();
+    assert!(
+        refused.contains("newer than this release knows"),
+        "{refused}"
+    );
+}
