@@ -1,7 +1,8 @@
 # 红雁 — the one build entry point. `make run` and `make test` install whatever is missing first.
 #
 #   make run     build the release app and serve it on http://127.0.0.1:3000 with demo data
-#   make test    every test: formatting, clippy, native unit + server tests, sync faults, release build,
+#   make test    every test: formatting, clippy, native unit + server tests (the server's on SQLite and on
+#                PostgreSQL), sync faults, release build,
 #                size report, Lighthouse, the browser end-to-end tests in Chromium, and WebKit
 #   make check   the inner loop: formatting, clippy (server and wasm), unit and server tests (a few minutes)
 #   make dev     cargo-leptos' watch mode: rebuilds on every change, serves http://127.0.0.1:3000 with demo data
@@ -102,8 +103,10 @@ lint:
 	cargo clippy --all-targets --features server -- -D warnings
 	cargo clippy --lib --features csr --target wasm32-unknown-unknown -- -D warnings
 
+# Every test once on SQLite, then the server tests again on PostgreSQL (a throwaway cluster each run).
 unit: setup-postgres
 	cargo test --features server --lib --bins --test hostile_input
+	HONGYAN_TEST_ENGINE=postgres cargo test --features server --lib server::
 
 # The seed is printed; HONGYAN_SEED=<n> replays a run.
 faults:

@@ -12,11 +12,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 
-pub use engine::{Conn, Pool, Tx, query, query_as, query_scalar};
+pub use engine::{Conn, Engine, Pool, Tx, query, query_as, query_scalar};
 
 #[derive(Clone)]
 pub struct Db {
@@ -29,6 +29,45 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens the database at `location`: a SQLite file (created and migrated if need be), or a PostgreSQL
+    /// database that `hongyan migrate` has brought up to date.
+    pub async fn connect(location: &Location) -> Result<Db, sqlx::Error> {
+        match location {
+            Location::File(path) => Db::open(path).await,
+            Location::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let mut conn = PgConnection::connect_with(&options).await?;
+                let migrator = sqlx::migrate!("src/server/migrations/postgres");
+                let behind = refuse_newer(&migrator, location, &mut conn).await?;
+                conn.close().await?;
+                if behind {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "{location}: the database lacks migrations this release needs: run `hongyan migrate` first"
+                    )));
+                }
+                // One writer connection per server, as on SQLite: its transactions commit in order.
+                let writer = PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
+                    .await?;
+                let reader = PgPoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                let (writer, reader) = (Pool::Postgres(writer), Pool::Postgres(reader));
+                let history = query_scalar("SELECT value FROM counters WHERE name = 'history'")
+                    .fetch_one(&reader)
+                    .await?;
+                Ok(Db {
+                    writer,
+                    reader,
+                    history,
+                })
+            }
+        }
+    }
+
     /// Opens (creating if needed) and migrates the database at `path`.
     pub async fn open(path: &Path) -> Result<Db, sqlx::Error> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
@@ -288,11 +327,12 @@ pub async fn break_history(conn: &mut dyn Conn, now: i64) -> Result<(i64, i64), 
         .bind(resumed)
         .execute(&mut *tx)
         .await?;
-    query(
-        "UPDATE counters SET value = 1 + abs(random() % 9007199254740990) WHERE name = 'history'",
-    )
-    .execute(&mut *tx)
-    .await?;
+    // Below 2^53, so that JavaScript reads it exactly too.
+    let history = 1 + (rand::random::<u64>() % 9_007_199_254_740_990) as i64;
+    query("UPDATE counters SET value = $1 WHERE name = 'history'")
+        .bind(history)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok((kept, resumed))
 }
@@ -307,15 +347,21 @@ pub use crate::api::LIST_PAGE;
 
 /// A `WITH` clause naming `tree(id, path)`: like [`ORG_SCOPE`], with each organisation's path from the root
 /// as fixed-width ids, so that `ORDER BY path` is the tree order of [`scope_orgs`].
-pub const ORG_TREE: &str = "WITH RECURSIVE tree(id, path) AS (
-        SELECT id, printf('%012d', id) FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1
-        UNION ALL SELECT o.id, tree.path || printf('%012d', o.id) FROM orgs o JOIN tree ON o.parent_id = tree.id)";
+pub fn org_tree(engine: Engine) -> String {
+    let (id, child) = (engine.padded("id"), engine.padded("o.id"));
+    format!(
+        "WITH RECURSIVE tree(id, path) AS (
+            SELECT id, {id} FROM orgs WHERE ($1 IS NULL AND parent_id IS NULL) OR id = $1
+            UNION ALL SELECT o.id, tree.path || {child} FROM orgs o JOIN tree ON o.parent_id = tree.id)"
+    )
+}
 
 /// The organisation `root` (`None`: the district's root) and everything below it, in tree order: each
 /// organisation followed by those below it, siblings by id (a committee's branches together, as the
 /// department's own lists have them).
 pub async fn scope_orgs(conn: &mut dyn Conn, root: Option<i64>) -> Result<Vec<i64>, sqlx::Error> {
-    query_scalar(&format!("{ORG_TREE} SELECT id FROM tree ORDER BY path"))
+    let tree = org_tree(conn.engine());
+    query_scalar(&format!("{tree} SELECT id FROM tree ORDER BY path"))
         .bind(root)
         .fetch_all(conn)
         .await
@@ -413,6 +459,19 @@ pub async fn audit_row(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// After rows of `table` were inserted with their ids given: the next id the database makes follows
+/// them. (SQLite's rowid does by itself; PostgreSQL's identity column keeps its own counter.)
+pub async fn ids_given(conn: &mut dyn Conn, table: &str) -> Result<(), sqlx::Error> {
+    if conn.engine() == Engine::Postgres {
+        query(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+        ))
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A count or size as both engines store it (64 bits) in the `u32` the app's types use: negative reads as

@@ -88,6 +88,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
             .execute(&mut *tx)
             .await?;
     }
+    db::ids_given(&mut *tx, "orgs").await?;
     let now = now_ms();
     for (phone, name, role, org, membership, mobile, programme) in PEOPLE {
         db::query(
@@ -125,7 +126,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     db::query("UPDATE users SET group_id = 5 WHERE phone IN ('13800000001', '13800000002', '13800000004')")
         .execute(&mut *tx)
         .await?;
-    db::query("UPDATE users SET tags = '流动党员' WHERE mobile = 1")
+    db::query("UPDATE users SET tags = '流动党员' WHERE mobile = TRUE")
         .execute(&mut *tx)
         .await?;
     // One upcoming 主题党日 so a member sees something on first login.

@@ -4,7 +4,7 @@
 //!
 //! Feedback, replies and consents are outbox records like sign-ins, so they are made offline and arrive once.
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Engine};
 use axum::extract::State;
 use axum::response::Response;
 use axum::{Router, routing::get};
@@ -175,15 +175,16 @@ fn feedback_view(r: FeedbackRow) -> FeedbackView {
 
 /// The query of [`feedback_since`]: $1 the person, $2 whether they answer everyone's (district admin),
 /// ($3, $4] the sequence range, $5 the limit.
-pub fn feedback_since_sql() -> String {
+pub fn feedback_since_sql(engine: Engine) -> String {
+    let (row, join) = (engine.row_address(), engine.join_in_order());
     let from = SELECT_FEEDBACK.replace(
         "FROM feedback f",
-        "FROM keys k CROSS JOIN feedback f ON f.rowid = k.id",
+        &format!("FROM keys k {join} feedback f ON f.{row} = k.id"),
     );
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM feedback WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
-             UNION SELECT rowid FROM feedback WHERE $2 AND server_seq > $3 AND server_seq <= $4)
+             SELECT {row} FROM feedback WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
+             UNION SELECT {row} FROM feedback WHERE $2 AND server_seq > $3 AND server_seq <= $4)
          {from}
          ORDER BY f.server_seq LIMIT $5"
     )
@@ -197,7 +198,7 @@ pub async fn feedback_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<FeedbackView>, AppError> {
-    let rows: Vec<FeedbackRow> = db::query_as(&feedback_since_sql())
+    let rows: Vec<FeedbackRow> = db::query_as(&feedback_since_sql(conn.engine()))
         .bind(user.id)
         .bind(user.role == Role::Admin)
         .bind(cursor)

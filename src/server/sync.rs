@@ -29,7 +29,7 @@
 use axum::extract::{DefaultBodyLimit, Query, State};
 use std::sync::OnceLock;
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Engine};
 use axum::{Json, Router, routing::get, routing::post};
 use serde::Deserialize;
 
@@ -444,7 +444,7 @@ async fn already_stored(
     }
     let ids = serde_json::to_string(&push.mutations.iter().map(|m| &m.id).collect::<Vec<_>>())
         .map_err(|e| AppError::Internal(format!("ids: {e}")))?;
-    let rows: Vec<StoredRow> = db::query_as(STORED_SQL)
+    let rows: Vec<StoredRow> = db::query_as(&stored_sql(conn.engine()))
         .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
@@ -463,9 +463,13 @@ async fn already_stored(
 
 /// The stored records among the ids of a JSON array: one index search per id (`CROSS JOIN` keeps
 /// SQLite from scanning `mutations` and probing the list instead).
-pub(super) const STORED_SQL: &str =
-    "SELECT m.id, m.user_id, m.status, m.reason, m.server_seq, m.received_at
-     FROM json_each($1) j CROSS JOIN mutations m ON m.id = j.value";
+pub(super) fn stored_sql(engine: Engine) -> String {
+    let (ids, join) = (engine.json_array_rows("$1", "j"), engine.join_in_order());
+    format!(
+        "SELECT m.id, m.user_id, m.status, m.reason, m.server_seq, m.received_at
+         FROM {ids} {join} mutations m ON m.id = j.value"
+    )
+}
 
 /// A record as stored in `mutations`, to answer a retry of it.
 #[derive(sqlx::FromRow)]
@@ -549,7 +553,9 @@ pub(super) async fn store(
         db::query(
             "INSERT INTO devices (device_id, user_id, last_seq, last_seen) VALUES ($1, $2, $3, $4)
              ON CONFLICT (device_id, user_id) DO UPDATE
-             SET last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen",
+             SET last_seq = CASE WHEN excluded.last_seq > devices.last_seq THEN excluded.last_seq
+                                 ELSE devices.last_seq END,
+                 last_seen = excluded.last_seen",
         )
         .bind(device_id)
         .bind(author.id)
@@ -695,7 +701,7 @@ pub(super) async fn apply(
         Err(Refusal::Refused(reason)) => {
             // Kept as evidence of what was sent, but no larger than that needs.
             db::query(
-                "UPDATE mutations SET status = 'quarantined', reason = $1, payload = substr(payload, 1, $2)
+                "UPDATE mutations SET status = 'quarantined', reason = $1, payload = substr(payload, 1, CAST($2 AS INTEGER))
                  WHERE id = $3",
             )
             .bind(&reason)

@@ -27,6 +27,61 @@ pub enum Engine {
     Postgres,
 }
 
+impl Engine {
+    /// The join that keeps the written order on SQLite, which plans a `CROSS JOIN`'s left side first
+    /// (the pulls rely on it to search an index per key); PostgreSQL plans joins itself and has no
+    /// `CROSS JOIN … ON`.
+    pub fn join_in_order(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "CROSS JOIN",
+            Engine::Postgres => "JOIN",
+        }
+    }
+
+    /// A row's own address, to find rows again within one statement: SQLite's `rowid`, PostgreSQL's `ctid`.
+    pub fn row_address(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "rowid",
+            Engine::Postgres => "ctid",
+        }
+    }
+
+    /// The elements of the JSON array bound at `param` (text), as a table `alias(value, key)` with `key`
+    /// their order.
+    pub fn json_array_rows(self, param: &str, alias: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("json_each({param}) {alias}"),
+            Engine::Postgres => format!(
+                "json_array_elements_text({param}::json) WITH ORDINALITY AS {alias}(value, key)"
+            ),
+        }
+    }
+
+    /// `id` as twelve digits, zero-padded: text that sorts as the number does.
+    pub fn padded(self, id: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("printf('%012d', {id})"),
+            Engine::Postgres => format!("lpad({id}::text, 12, '0')"),
+        }
+    }
+
+    /// The values of `expr` in a group joined by commas.
+    pub fn joined(self, expr: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("group_concat({expr})"),
+            Engine::Postgres => format!("string_agg({expr}::text, ',')"),
+        }
+    }
+
+    /// Whether `needle` occurs in `haystack` (no pattern characters, unlike LIKE).
+    pub fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Engine::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+}
+
 /// A connection of either engine. Queries run on it through [`query`], [`query_as`] and [`query_scalar`].
 pub trait Conn: Send {
     fn engine(&self) -> Engine;

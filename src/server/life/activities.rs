@@ -1,7 +1,7 @@
 //! Activities: publishing (which freezes the roster), editing, cancelling and closing the meeting record —
 //! all arriving in pushes, all audited — and what each user may see.
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Engine};
 
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -371,7 +371,7 @@ pub async fn visible_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<ActivityView>, AppError> {
-    let rows: Vec<ActivityRecord> = db::query_as(&visible_since_sql())
+    let rows: Vec<ActivityRecord> = db::query_as(&visible_since_sql(conn.engine()))
         .bind(holds_branch(user.role))
         .bind(user.org_id)
         .bind(user.id)
@@ -420,19 +420,19 @@ pub async fn visible_since(
 
 /// The query of [`visible_since`]: $1 whether the phone holds the branch's, $2 the person's organisation,
 /// $3 the person, ($4, $5] the sequence range, $6 the limit.
-pub fn visible_since_sql() -> String {
-    // CROSS JOIN fixes the order: the keys first, then each activity by its key.
-    "WITH RECURSIVE sub(id) AS (SELECT $2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
-          keys(id) AS (SELECT b.id FROM sub CROSS JOIN activities b ON b.org_id = sub.id
-                       WHERE $1 AND b.server_seq > $4 AND b.server_seq <= $5
-                       UNION SELECT activity_id FROM attendance WHERE member_id = $3)
-     SELECT "
-        .to_owned()
-        + ACTIVITY_COLUMNS
-        + "
-     FROM keys k CROSS JOIN activities a ON a.id = k.id JOIN orgs o ON o.id = a.org_id
-     WHERE a.server_seq > $4 AND a.server_seq <= $5
-     ORDER BY a.server_seq LIMIT $6"
+pub fn visible_since_sql(engine: Engine) -> String {
+    // On SQLite, CROSS JOIN fixes the order: the keys first, then each activity by its key.
+    let join = engine.join_in_order();
+    format!(
+        "WITH RECURSIVE sub(id) AS (SELECT $2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
+              keys(id) AS (SELECT b.id FROM sub {join} activities b ON b.org_id = sub.id
+                           WHERE $1 AND b.server_seq > $4 AND b.server_seq <= $5
+                           UNION SELECT activity_id FROM attendance WHERE member_id = $3)
+         SELECT {ACTIVITY_COLUMNS}
+         FROM keys k {join} activities a ON a.id = k.id JOIN orgs o ON o.id = a.org_id
+         WHERE a.server_seq > $4 AND a.server_seq <= $5
+         ORDER BY a.server_seq LIMIT $6"
+    )
 }
 
 /// Whether this role's phone holds its organisation's activities and rosters (see [`visible_since`]).

@@ -1,7 +1,7 @@
 //! Rosters: a member's 签到 and requests (请假, 补签, 补学), the lead's 确认 and decisions — each arriving in
 //! a push and changing one row, the natural key (activity, member) — and who may see which rows.
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Engine};
 
 use super::activities::{ActivityRow, sql_limit};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -139,7 +139,7 @@ pub async fn sign_in(conn: &mut dyn Conn, s: &SignIn, ap: &Applying<'_>) -> Outc
         "UPDATE attendance SET {merge} record_id = $1, signed_at = $2, device_time = $3, received_at = $4,
                 clock_skewed = $5, code_unverified = $6, server_seq = $7, location_inside = $10,
                 location_distance_m = $11, location_accuracy_m = $12, time_doubtful = $13, wrong_codes = $14,
-                self_marked = 0, carried_by = $15
+                self_marked = FALSE, carried_by = $15
          WHERE activity_id = $8 AND member_id = $9"
     ))
     .bind(ap.record_id)
@@ -246,7 +246,7 @@ async fn mark_self_present(conn: &mut dyn Conn, c: &Confirm, ap: &Applying<'_>) 
     }
     db::query(
         "UPDATE attendance SET status = 'signed_in', record_id = $1, signed_at = $2, received_at = $3,
-                code_unverified = 1, self_marked = 1, server_seq = $4
+                code_unverified = TRUE, self_marked = TRUE, server_seq = $4
          WHERE activity_id = $5 AND member_id = $6",
     )
     .bind(ap.record_id)
@@ -496,15 +496,16 @@ impl AttendanceRecord {
 /// The query of [`attendance_since`]: $1 the person, $2 their organisation, ($3, $4] the sequence range,
 /// $5 the limit, $6 whether they lead it, $7 since when an ended activity's roster is recent (see
 /// [`crate::life::roster_synced`]).
-pub fn attendance_since_sql() -> String {
+pub fn attendance_since_sql(engine: Engine) -> String {
+    let (row, join) = (engine.row_address(), engine.join_in_order());
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM attendance WHERE member_id = $1 AND server_seq > $3 AND server_seq <= $4
-             UNION SELECT r.rowid FROM activities b CROSS JOIN attendance r ON r.activity_id = b.id
+             SELECT {row} FROM attendance WHERE member_id = $1 AND server_seq > $3 AND server_seq <= $4
+             UNION SELECT r.{row} FROM activities b {join} attendance r ON r.activity_id = b.id
              WHERE $6 AND b.org_id = $2 AND r.server_seq > $3 AND r.server_seq <= $4
                AND (b.state = 'open' OR b.ends_at >= $7 OR b.closed_at >= $7))
          SELECT {ATTENDANCE_COLUMNS}
-         FROM keys k CROSS JOIN attendance t ON t.rowid = k.id JOIN activities a ON a.id = t.activity_id
+         FROM keys k {join} attendance t ON t.{row} = k.id JOIN activities a ON a.id = t.activity_id
               JOIN users u ON u.id = t.member_id
          ORDER BY t.server_seq LIMIT $5"
     )
@@ -521,7 +522,7 @@ pub async fn attendance_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<AttendanceView>, AppError> {
-    let rows: Vec<AttendanceRecord> = db::query_as(&attendance_since_sql())
+    let rows: Vec<AttendanceRecord> = db::query_as(&attendance_since_sql(conn.engine()))
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)

@@ -338,7 +338,7 @@ pub fn quiet_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT u.org_id, u.id, u.name, a.starts_at, o.name
          FROM users u LEFT JOIN activities a ON a.id = u.last_present LEFT JOIN orgs o ON o.id = a.org_id
-         WHERE u.org_id IN scope AND u.last_present_at < $2 AND u.role IN ('member', 'lead') AND u.created_at < $2
+         WHERE u.org_id IN (SELECT id FROM scope) AND u.last_present_at < $2 AND u.role IN ('member', 'lead') AND u.created_at < $2
          ORDER BY u.last_present_at, u.id"
     )
 }

@@ -142,9 +142,14 @@ pub async fn members(
     const LISTED: &str = "(u.disabled_at IS NULL OR u.role IN ('member', 'lead'))";
     const ORDER: &str = "o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id";
     if !q.is_empty() {
+        let engine = conn.engine();
+        let (in_name, in_phone) = (
+            engine.contains("u.name", "$2"),
+            engine.contains("u.phone", "$2"),
+        );
         let rows: Vec<MemberFields> = db::query_as(&format!(
             "{ORG_SCOPE} {SELECT_MEMBER} WHERE u.org_id IN (SELECT id FROM scope) AND {LISTED}
-             AND (instr(u.name, $2) > 0 OR instr(u.phone, $2) > 0)
+             AND ({in_name} OR {in_phone})
              ORDER BY {ORDER} LIMIT $3"
         ))
         .bind(root)
@@ -365,7 +370,7 @@ pub async fn edit_member(
         .execute(&mut *tx)
         .await?;
     for host in &p.host_org_ids {
-        db::query("INSERT OR IGNORE INTO host_orgs (user_id, org_id) VALUES ($1, $2)")
+        db::query("INSERT INTO host_orgs (user_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(host)
             .execute(&mut *tx)
@@ -748,7 +753,7 @@ pub async fn join(
     .await?;
     end_sessions(&mut tx, user_id).await?;
     db::query(
-        "INSERT INTO consents (user_id, kind, granted, version, at) VALUES ($1, 'privacy', 1, $2, $3)",
+        "INSERT INTO consents (user_id, kind, granted, version, at) VALUES ($1, 'privacy', TRUE, $2, $3)",
     )
     .bind(user_id)
     .bind(PRIVACY_VERSION)

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::api::{AuditEntry, AuditPage, ErrorBody, paths};
 use crate::model::Role;
 use crate::server::auth::CurrentUser;
-use crate::server::db;
+use crate::server::db::{self, Engine};
 use crate::server::{AppError, AppState, Deferred};
 
 pub fn router() -> Router<AppState> {
@@ -68,7 +68,7 @@ pub async fn audit_log(
         .iter()
         .filter_map(|r| activity_id(&r.action, &r.subject))
         .collect();
-    let titles: HashMap<String, String> = db::query_as(TITLES_SQL)
+    let titles: HashMap<String, String> = db::query_as(&titles_sql(conn.engine()))
         .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.to_string()))?)
         .fetch_all(&mut *conn)
         .await?
@@ -96,8 +96,10 @@ pub async fn audit_log(
 }
 
 /// The titles of the activities among the ids of a JSON array, one index search each.
-pub const TITLES_SQL: &str =
-    "SELECT a.id, a.title FROM json_each($1) j CROSS JOIN activities a ON a.id = j.value";
+pub fn titles_sql(engine: Engine) -> String {
+    let (ids, join) = (engine.json_array_rows("$1", "j"), engine.join_in_order());
+    format!("SELECT a.id, a.title FROM {ids} {join} activities a ON a.id = j.value")
+}
 
 /// Actions whose subject begins with the activity's id (and, for a member's row, `/member id`).
 const ABOUT_AN_ACTIVITY: [&str; 9] = [

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Engine};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
@@ -17,7 +17,7 @@ use crate::district::{
 };
 use crate::model::{ActivityKind, LocalTime, Role};
 use crate::server::auth::CurrentUser;
-use crate::server::db::{ORG_SCOPE, ORG_TREE, now_ms};
+use crate::server::db::{ORG_SCOPE, now_ms, org_tree};
 use crate::server::life::register::{attachment, quiet_members};
 use crate::server::study::{Tally, audience_counts, study_counts};
 use crate::server::{AppError, AppState, Deferred};
@@ -117,17 +117,18 @@ pub async fn district(
 /// organisation, kind and 党小组: their start times (comma-separated), and how many of them, with what
 /// 应到, 实到 and 待确认 (as each activity keeps them, see the 0007 migration) fall in the period [$5, $6).
 /// One search per organisation of an index that covers the query, and a few rows per branch rather than
-/// one per activity: handing rows from SQLite to the server costs more than finding them. (`IN scope`, not
+/// one per activity: handing rows from SQLite to the server costs more than finding them. (`IN (SELECT id FROM scope)`, not
 /// a join with the scope: SQLite plans that join as a lookup of every activity row.)
-pub fn held_sql() -> String {
+pub fn held_sql(engine: Engine) -> String {
+    let times = engine.joined("a.starts_at");
     format!(
-        "{ORG_SCOPE} SELECT a.org_id, a.kind, a.group_id, group_concat(a.starts_at) AS times,
-                sum(a.starts_at >= $5 AND a.starts_at < $6) AS held,
-                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.expected ELSE 0 END) AS expected,
-                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.present ELSE 0 END) AS present,
-                sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.unconfirmed ELSE 0 END) AS unconfirmed
+        "{ORG_SCOPE} SELECT a.org_id, a.kind, a.group_id, {times} AS times,
+                count(*) FILTER (WHERE a.starts_at >= $5 AND a.starts_at < $6) AS held,
+                CAST(sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.expected ELSE 0 END) AS BIGINT) AS expected,
+                CAST(sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.present ELSE 0 END) AS BIGINT) AS present,
+                CAST(sum(CASE WHEN a.starts_at >= $5 AND a.starts_at < $6 THEN a.unconfirmed ELSE 0 END) AS BIGINT) AS unconfirmed
          FROM activities a
-         WHERE a.org_id IN scope AND a.state != 'cancelled' AND a.starts_at >= $2 AND a.starts_at < $3
+         WHERE a.org_id IN (SELECT id FROM scope) AND a.state != 'cancelled' AND a.starts_at >= $2 AND a.starts_at < $3
                AND a.starts_at <= $4
          GROUP BY a.org_id, a.kind, a.group_id"
     )
@@ -167,8 +168,9 @@ async fn build(
     own_lead: Option<i64>,
 ) -> Result<DistrictView, AppError> {
     // In tree order: a committee's branches together.
+    let tree = org_tree(conn.engine());
     let branches: Vec<(i64, String)> = db::query_as(&format!(
-        "{ORG_TREE} SELECT o.id, o.name FROM tree JOIN orgs o ON o.id = tree.id WHERE o.kind = 'branch'
+        "{tree} SELECT o.id, o.name FROM tree JOIN orgs o ON o.id = tree.id WHERE o.kind = 'branch'
          ORDER BY tree.path"
     ))
     .bind(org_id)
@@ -210,7 +212,7 @@ async fn build(
         #[sqlx(try_from = "i64")]
         unconfirmed: u32,
     }
-    let rows: Vec<Row> = db::query_as(&held_sql())
+    let rows: Vec<Row> = db::query_as(&held_sql(conn.engine()))
         .bind(org_id)
         .bind(year_start)
         .bind(year_end)

@@ -64,7 +64,7 @@ pub async fn save(conn: &mut dyn Conn, e: &StudyEntry, ap: &Applying<'_>) -> Out
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
              organiser = excluded.organiser, starts_on = excluded.starts_on, ends_on = excluded.ends_on,
              hours = excluded.hours, days = excluded.days, programme = excluded.programme,
-             notes = excluded.notes, status = excluded.status, credited = 0, version = version + 1,
+             notes = excluded.notes, status = excluded.status, credited = 0, version = study_records.version + 1,
              server_seq = excluded.server_seq, carried_by = excluded.carried_by",
     )
     .bind(&e.study_id)

@@ -126,7 +126,7 @@ pub type Tally = (u32, u32);
 pub fn people_counts_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT u.org_id, u.audience, count(*) FROM users u
-         WHERE u.org_id IN scope AND u.role IN ('member', 'lead') GROUP BY u.org_id, u.audience"
+         WHERE u.org_id IN (SELECT id FROM scope) AND u.role IN ('member', 'lead') GROUP BY u.org_id, u.audience"
     )
 }
 
@@ -159,7 +159,7 @@ pub fn recognised_sql() -> String {
     format!(
         "{ORG_SCOPE} SELECT u.id AS user_id, u.org_id, u.audience, s.kind, s.starts_on, s.ends_on, s.credited
          FROM users u JOIN study_records s ON s.user_id = u.id
-         WHERE u.org_id IN scope AND u.role IN ('member', 'lead') AND s.status = 'recognised'"
+         WHERE u.org_id IN (SELECT id FROM scope) AND u.role IN ('member', 'lead') AND s.status = 'recognised'"
     )
 }
 
@@ -265,7 +265,12 @@ pub async fn study_rows_in(
 ) -> Result<Vec<OverviewRow>, AppError> {
     let rules = load_rules(&mut *conn).await?;
     let orgs = serde_json::to_string(orgs).map_err(|e| AppError::Internal(e.to_string()))?;
-    const SCOPE: &str = "WITH scope(id, at) AS (SELECT value, key FROM json_each($1))";
+    let engine = conn.engine();
+    let scope = format!(
+        "WITH scope(id, at) AS (SELECT CAST(value AS BIGINT), key FROM {})",
+        engine.json_array_rows("$1", "j")
+    );
+    let join = engine.join_in_order();
     #[derive(sqlx::FromRow)]
     struct Person {
         user_id: i64,
@@ -275,8 +280,8 @@ pub async fn study_rows_in(
         audience: String,
     }
     let people: Vec<Person> = db::query_as(&format!(
-        "{SCOPE} SELECT u.id AS user_id, u.name, u.org_id, o.name AS org_name, u.audience
-         FROM scope CROSS JOIN users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
+        "{scope} SELECT u.id AS user_id, u.name, u.org_id, o.name AS org_name, u.audience
+         FROM scope {join} users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
          WHERE u.role IN ('member', 'lead')
          ORDER BY scope.at, u.name, u.id"
     ))
@@ -290,7 +295,7 @@ pub async fn study_rows_in(
         record: CreditRow,
     }
     let records: Vec<Record> = db::query_as(&format!(
-        "{SCOPE} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
+        "{scope} SELECT s.user_id, s.kind, s.starts_on, s.ends_on, s.credited, s.status
          FROM users u JOIN study_records s ON s.user_id = u.id
          WHERE u.org_id IN (SELECT id FROM scope) AND s.status IN ('recognised', 'pending')"
     ))

@@ -1,7 +1,7 @@
 //! Study records in pulls: each person's own, and those a reviewer sees.
 
 use super::*;
-use crate::server::db;
+use crate::server::db::{self, Engine};
 
 /// A record as stored, with its author's and reviewer's names.
 #[derive(sqlx::FromRow)]
@@ -88,16 +88,17 @@ pub async fn own_study(conn: &mut dyn Conn, user_id: i64) -> Result<Vec<StudyVie
 
 /// The query of [`study_since`] for a role: two index searches, the person's own records ($1) and those
 /// they may review (their organisation $2); ($3, $4] the sequence range, $5 the limit.
-pub fn study_since_sql(role: Role) -> String {
+pub fn study_since_sql(role: Role, engine: Engine) -> String {
     let scope = reviewable_sql(role).replace("$org", "$2");
+    let (row, join) = (engine.row_address(), engine.join_in_order());
     let from = SELECT_STUDY.replace(
         "FROM study_records s",
-        "FROM keys k CROSS JOIN study_records s ON s.rowid = k.id",
+        &format!("FROM keys k {join} study_records s ON s.{row} = k.id"),
     );
     format!(
         "WITH keys(id) AS (
-             SELECT rowid FROM study_records WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
-             UNION SELECT s.rowid FROM study_records s JOIN users u ON u.id = s.user_id
+             SELECT {row} FROM study_records WHERE user_id = $1 AND server_seq > $3 AND server_seq <= $4
+             UNION SELECT s.{row} FROM study_records s JOIN users u ON u.id = s.user_id
              WHERE s.status != 'draft' AND {scope} AND s.server_seq > $3 AND s.server_seq <= $4)
          {from}
          ORDER BY s.server_seq LIMIT $5"
@@ -111,7 +112,7 @@ pub async fn study_since(
     upto: i64,
     limit: Option<usize>,
 ) -> Result<Vec<StudyView>, AppError> {
-    let rows: Vec<StudyRecord> = db::query_as(&study_since_sql(user.role))
+    let rows: Vec<StudyRecord> = db::query_as(&study_since_sql(user.role, conn.engine()))
         .bind(user.id)
         .bind(user.org_id)
         .bind(cursor)

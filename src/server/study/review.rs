@@ -44,7 +44,7 @@ pub(super) fn reviewable_sql(role: Role) -> &'static str {
         Role::Lead => {
             "(u.org_id = $org AND u.role = 'member' AND u.audience IN ('member', 'secretary'))"
         }
-        Role::Committee | Role::Member => "0",
+        Role::Committee | Role::Member => "FALSE",
     }
 }
 

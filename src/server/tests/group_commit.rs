@@ -22,13 +22,18 @@ use crate::model::Role;
 use crate::server::Db;
 use crate::server::auth::{Person, find_person};
 use crate::server::commit::{Push, commit_group};
-use crate::server::db;
+use crate::server::db::{self, Engine};
 
 const CASES: u64 = 6;
 const PUSHES: usize = 14;
 
 #[tokio::test]
 async fn a_group_answers_each_push_exactly_as_one_push_at_a_time_would() {
+    // It compares against a copy of the database (`VACUUM INTO`) with a SQLite trigger that breaks
+    // records: SQLite's alone for now.
+    if super::engine() == Engine::Postgres {
+        return;
+    }
     let seeds: Vec<u64> = match std::env::var("HONGYAN_SEED") {
         Ok(s) => vec![s.parse().expect("HONGYAN_SEED is a number")],
         Err(_) => (0..CASES).map(|_| rand::random()).collect(),

@@ -862,7 +862,7 @@ async fn the_lead_adds_a_late_joiner_or_invites_a_mobile_member_and_they_receive
         now_send(&h, &h.login(OTHER_LEAD).await, add(CADRE)).await.1,
         "只能管理本支部的活动"
     );
-    db::query("UPDATE users SET mobile = 1 WHERE phone = $1")
+    db::query("UPDATE users SET mobile = TRUE WHERE phone = $1")
         .bind(CADRE)
         .execute(&h.db.writer)
         .await

@@ -7,7 +7,7 @@
 
 use crate::model::Role;
 use crate::server::db::engine::Pooled;
-use crate::server::db::{self, Conn, Db};
+use crate::server::db::{self, Conn, Db, Engine};
 use crate::server::life::{activities, attendance, register};
 use crate::server::org::district;
 use crate::server::scale::{self, Shape};
@@ -18,28 +18,32 @@ fn queries() -> Vec<(String, String, usize)> {
     let mut all = vec![
         (
             "pull: activities".to_owned(),
-            activities::visible_since_sql(),
+            activities::visible_since_sql(Engine::Sqlite),
             6,
         ),
         (
             "pull: roster rows".to_owned(),
-            attendance::attendance_since_sql(),
+            attendance::attendance_since_sql(Engine::Sqlite),
             7,
         ),
-        ("pull: 投诉建议".to_owned(), rights::feedback_since_sql(), 5),
+        (
+            "pull: 投诉建议".to_owned(),
+            rights::feedback_since_sql(Engine::Sqlite),
+            5,
+        ),
         (
             "audit log: the titles of the activities a page names".to_owned(),
-            crate::server::org::audit::TITLES_SQL.to_owned(),
+            crate::server::org::audit::titles_sql(Engine::Sqlite),
             1,
         ),
         (
             "push: the stored records a retry is answered from".to_owned(),
-            crate::server::sync::STORED_SQL.to_owned(),
+            crate::server::sync::stored_sql(Engine::Sqlite),
             1,
         ),
         (
             "district view: activities held, 应到 and 实到".to_owned(),
-            district::held_sql(),
+            district::held_sql(Engine::Sqlite),
             6,
         ),
         (
@@ -61,7 +65,7 @@ fn queries() -> Vec<(String, String, usize)> {
     for role in [Role::Member, Role::Lead, Role::Committee, Role::Admin] {
         all.push((
             format!("pull: study records ({role:?})"),
-            study::study_since_sql(role),
+            study::study_since_sql(role, Engine::Sqlite),
             5,
         ));
     }
@@ -84,7 +88,7 @@ pub(super) async fn kept_counts_drift(conn: &mut dyn Conn) -> (i64, i64) {
     let people = db::query_scalar(
         "SELECT count(*) FROM users u WHERE u.last_present_at
              != coalesce((SELECT max(starts_at) FROM last_presence p WHERE p.member_id = u.id), 0)
-          OR u.last_present IS NOT (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
+          OR u.last_present IS DISTINCT FROM (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
                                     ORDER BY p.starts_at DESC LIMIT 1)",
     )
     .fetch_one(&mut *conn)

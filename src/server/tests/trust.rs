@@ -246,7 +246,7 @@ async fn a_clock_set_back_after_the_last_sync_is_flagged_and_the_lead_sees_how_l
     assert_eq!(status, "applied");
     let doubtful: i64 = h
         .rows(&format!(
-            "SELECT time_doubtful FROM attendance WHERE activity_id = '{}' AND member_id = {}",
+            "SELECT CAST(CASE WHEN time_doubtful THEN 1 ELSE 0 END AS BIGINT) FROM attendance WHERE activity_id = '{}' AND member_id = {}",
             b.activity_id,
             h.user_id(MEMBER).await
         ))
@@ -1004,7 +1004,7 @@ async fn an_oversized_record_is_refused_and_kept_only_in_part() {
     assert!(r.text.contains("记录内容过大"), "{}", r.text);
     assert!(
         h.rows(&format!(
-            "SELECT length(payload) FROM refused_records WHERE record_id = '{}'",
+            "SELECT CAST(length(payload) AS BIGINT) FROM refused_records WHERE record_id = '{}'",
             m.id
         ))
         .await
@@ -1143,7 +1143,11 @@ async fn evidence_photos_have_a_quota_per_person() {
     .execute(&h.db.writer)
     .await
     .unwrap();
-    db::query("INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ('bulk', zeroblob(41943040), 0)")
+    let forty_mib = match super::engine() {
+        Engine::Sqlite => "zeroblob(41943040)",
+        Engine::Postgres => "repeat('x', 41943040)",
+    };
+    db::query(&format!("INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ('bulk', {forty_mib}, 0)"))
         .execute(&h.db.writer)
         .await
         .unwrap();
@@ -1428,7 +1432,7 @@ async fn a_lead_signing_in_with_the_code_they_hold_proves_nothing_and_cannot_era
     assert_eq!(now_send(&h, &lead, sign(&a, now_ms())).await.0, "applied");
     let marked: i64 = h
         .rows(&format!(
-            "SELECT self_marked + code_unverified FROM attendance WHERE activity_id = '{}' AND member_id = {}",
+            "SELECT CAST((CASE WHEN self_marked THEN 1 ELSE 0 END) + (CASE WHEN code_unverified THEN 1 ELSE 0 END) AS BIGINT) FROM attendance WHERE activity_id = '{}' AND member_id = {}",
             a.activity_id,
             h.user_id(LEAD).await
         ))
