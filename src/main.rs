@@ -28,8 +28,8 @@ struct Cli {
 /// The database the server and the operators' commands use.
 #[derive(Args)]
 struct Db {
-    /// The SQLite database file, or a PostgreSQL server (postgres://user@host/database; this release
-    /// runs only `migrate` there)
+    /// The SQLite database file, or a PostgreSQL database (postgres://user@host/database, brought up to
+    /// date by `hongyan migrate`; backup and restore are PostgreSQL's own tools there)
     #[arg(long, env = "HONGYAN_DB", default_value = "hongyan.db")]
     db: Location,
 }
@@ -240,15 +240,19 @@ fn config(serve: Serve) -> Result<Config, String> {
         backdate_limit_ms: ms("backdate-days", &serve.backdate_days, 0.0..=366.0, DAY_MS)?,
         inactive_after_ms: ms("inactive-days", &serve.inactive_days, 0.0..=3_660.0, DAY_MS)?,
     };
-    let db_path = serve.db.db.file()?.to_owned();
-    let security_log = serve.security_log.unwrap_or_else(|| {
-        let mut log = db_path.clone().into_os_string();
-        log.push(".security.log");
-        log.into()
+    let db = serve.db.db;
+    let security_log = serve.security_log.unwrap_or_else(|| match &db {
+        Location::File(path) => {
+            let mut log = path.clone().into_os_string();
+            log.push(".security.log");
+            log.into()
+        }
+        // Each server writes its own; with several servers, set the path per server.
+        Location::Postgres(_) => PathBuf::from("hongyan.security.log"),
     });
     Ok(Config {
         addr: SocketAddr::new(host, port),
-        db_path,
+        db,
         site_dir: serve.site,
         demo: serve.demo || std::env::var("HONGYAN_DEMO").is_ok_and(|v| v == "1"),
         trusted_proxies,
@@ -269,7 +273,6 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             name,
             db: Db { db },
         } => {
-            let db = db.file()?;
             let password = match std::env::var("HONGYAN_ADMIN_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -278,7 +281,7 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let id = ops::create_admin(db, &phone, &name, &password).await?;
+            let id = ops::create_admin(&db, &phone, &name, &password).await?;
             Ok(format!(
                 "created district admin {name} ({phone}), user {id}"
             ))
@@ -288,8 +291,7 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             dry_run,
             db: Db { db },
         } => {
-            let db = db.file()?;
-            let report = ops::import_roster(db, &file, dry_run).await?;
+            let report = ops::import_roster(&db, &file, dry_run).await?;
             let mut out = String::new();
             for row in &report.rows {
                 let (line, what, detail) = (row.line, row.outcome.label(), &row.detail);

@@ -242,7 +242,7 @@ async fn serve_site(State(state): State<AppState>, req: Request) -> Response {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub addr: SocketAddr,
-    pub db_path: PathBuf,
+    pub db: Location,
     pub site_dir: PathBuf,
     /// Seed demo data into an empty database.
     pub demo: bool,
@@ -255,9 +255,13 @@ pub struct Config {
 
 /// Opens the database, seeds demo data if asked, and serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    // Held while serving: `hongyan restore` and a second server on the same database are refused.
-    let _lock = ops::lock(&config.db_path)?;
-    let db = Db::open(&config.db_path).await?;
+    // Held while serving a SQLite file: `hongyan restore` and a second server on it are refused. Several
+    // servers share a PostgreSQL database (see db::Sequence), which PostgreSQL's own tools restore.
+    let _lock = match &config.db {
+        Location::File(path) => Some(ops::lock(path)?),
+        Location::Postgres(_) => None,
+    };
+    let db = Db::connect(&config.db).await?;
     if config.demo && demo::seed(&db, &config.settings).await? {
         tracing::info!("seeded demo data (password {})", demo::PASSWORD);
     }
@@ -267,7 +271,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             config.site_dir.display()
         )
     })?;
-    tracing::info!(build = %site.build, db = %config.db_path.display(), "红雁 listening on http://{}", config.addr);
+    tracing::info!(build = %site.build, db = %config.db, "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let mut state = AppState::new(db, site, config.settings);
     state.trusted_proxies = Arc::new(config.trusted_proxies);

@@ -176,15 +176,14 @@ impl std::fmt::Display for Location {
 }
 
 impl Location {
-    /// The SQLite file, for what PostgreSQL does not serve yet (everything but `hongyan migrate`).
+    /// The SQLite file, for `hongyan backup` and `restore`: on PostgreSQL, its own tools do that.
     pub fn file(&self) -> Result<&Path, String> {
         match self {
             Location::File(path) => Ok(path),
-            Location::Postgres(_) => {
-                Err("this release runs only `hongyan migrate` on PostgreSQL; \
-                 serving and the other commands need a SQLite file (--db PATH)"
-                    .to_owned())
-            }
+            Location::Postgres(_) => Err("on PostgreSQL, back up and restore with its own tools \
+                 (pg_dump and pg_restore, or a base backup with WAL archiving): see the README, \
+                 \"Running several servers\""
+                .to_owned()),
         }
     }
 }
@@ -240,6 +239,12 @@ pub async fn next_seq(conn: &mut dyn Conn) -> Result<i64, sqlx::Error> {
         .await
 }
 
+/// `HONGYAN_UNSAFE_NO_WRITER_LOCK=1` turns the lock of [`Sequence::begin`] off, in debug builds only: the
+/// proof that the fault harness catches what the lock prevents.
+fn writer_lock_off() -> bool {
+    cfg!(debug_assertions) && std::env::var("HONGYAN_UNSAFE_NO_WRITER_LOCK").is_ok_and(|v| v == "1")
+}
+
 /// Server sequence numbers handed out within one write transaction: read once, written back once by
 /// [`Sequence::save`], and taken only for changes that really happen (a duplicate takes none).
 pub struct Sequence {
@@ -248,10 +253,24 @@ pub struct Sequence {
 }
 
 impl Sequence {
+    /// Reads where the sequence stands, at the start of a write transaction.
+    ///
+    /// Writes commit in sequence order, so that a pull that has seen number N has seen everything
+    /// before N. On SQLite the one writer connection keeps that order. On PostgreSQL, several servers
+    /// write at once: the counter's row is locked (`FOR UPDATE`) until the transaction ends, so each
+    /// transaction that takes numbers waits for the one before it to commit and then reads the
+    /// number it left.
     pub async fn begin(conn: &mut dyn Conn) -> Result<Sequence, sqlx::Error> {
-        let last = query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
-            .fetch_one(conn)
-            .await?;
+        let lock = if conn.engine() == Engine::Postgres && !writer_lock_off() {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let last = query_scalar(&format!(
+            "SELECT value FROM counters WHERE name = 'server_seq'{lock}"
+        ))
+        .fetch_one(conn)
+        .await?;
         Ok(Sequence { last, saved: last })
     }
 

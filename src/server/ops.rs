@@ -30,7 +30,7 @@ pub async fn migrate(location: &Location) -> Result<i64, Failure> {
 
 /// Creates a district admin (区委组织部管理员) and, in an empty database, the district's root organisation.
 pub async fn create_admin(
-    db_path: &Path,
+    location: &Location,
     phone: &str,
     name: &str,
     password: &str,
@@ -44,7 +44,7 @@ pub async fn create_admin(
     if let Err(refused) = super::auth::check_new_password(password, phone) {
         return Err(refused.message().into());
     }
-    let db = Db::open(db_path).await?;
+    let db = Db::connect(location).await?;
     let mut tx = db.writer.begin().await?;
     let root: Option<i64> =
         db::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL ORDER BY id")
@@ -80,13 +80,13 @@ pub async fn create_admin(
 /// Imports the department's roster file (see roster.rs): every row is checked, and only a file without
 /// problems is written. With `dry_run` nothing is written either way.
 pub async fn import_roster(
-    db_path: &Path,
+    location: &Location,
     file: &Path,
     dry_run: bool,
 ) -> Result<crate::api::ImportReport, Failure> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let table = super::org::roster::read_table(&bytes)?;
-    let db = Db::open(db_path).await?;
+    let db = Db::connect(location).await?;
     let mut tx = db.writer.begin().await?;
     let report = super::org::roster::run(&mut tx, &table, dry_run, None, None, now_ms())
         .await?
@@ -245,22 +245,23 @@ mod tests {
     async fn the_first_admin_is_created_once_with_a_hashed_password() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(migrate(&Location::File(db.clone())).await.unwrap(), 9);
-        let id = create_admin(&db, "13900000001", "周敏", "correct horse")
+        let location = Location::File(db.clone());
+        assert_eq!(migrate(&location).await.unwrap(), 9);
+        let id = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();
         assert!(id > 0);
-        let err = create_admin(&db, "13900000001", "周敏", "correct horse")
+        let err = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "手机号 13900000001 已有账号");
         assert!(
-            create_admin(&db, "139", "x", "correct horse")
+            create_admin(&location, "139", "x", "correct horse")
                 .await
                 .is_err()
         );
         assert!(
-            create_admin(&db, "13900000002", "x", "short")
+            create_admin(&location, "13900000002", "x", "short")
                 .await
                 .is_err()
         );
@@ -289,7 +290,9 @@ mod tests {
             "姓名,手机号,支部\n吴刚,13900000001,上海浦东项目部党支部\n",
         )
         .unwrap();
-        let dry = import_roster(&live, &file, true).await.unwrap();
+        let dry = import_roster(&Location::File(live.clone()), &file, true)
+            .await
+            .unwrap();
         assert_eq!((dry.created, dry.applied), (1, false));
         assert_eq!(
             count(
@@ -299,7 +302,9 @@ mod tests {
             .await,
             0
         );
-        let done = import_roster(&live, &file, false).await.unwrap();
+        let done = import_roster(&Location::File(live.clone()), &file, false)
+            .await
+            .unwrap();
         assert_eq!((done.created, done.applied), (1, true));
         assert_eq!(
             count(
@@ -309,10 +314,15 @@ mod tests {
             .await,
             1
         );
-        let missing = import_roster(&live, &dir.path().join("none.csv"), true).await;
+        let missing = import_roster(
+            &Location::File(live.clone()),
+            &dir.path().join("none.csv"),
+            true,
+        )
+        .await;
         assert!(missing.unwrap_err().to_string().contains("cannot read"));
         std::fs::write(&file, "姓名,电话\n吴刚,13900000001\n").unwrap();
-        let wrong = import_roster(&live, &file, true)
+        let wrong = import_roster(&Location::File(live.clone()), &file, true)
             .await
             .unwrap_err()
             .to_string();

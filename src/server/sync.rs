@@ -866,9 +866,9 @@ pub async fn pull(
     if cursor < 0 {
         return Err(AppError::BadRequest("cursor 不能为负数".to_owned()));
     }
-    // One read transaction: nothing up to the snapshot's last sequence can still be uncommitted, because
-    // all writes commit in sequence order (see db.rs). A phone far behind gets a page and pulls again.
-    let mut tx = state.db.reader.begin().await?;
+    // One snapshot: nothing up to its last sequence can still be uncommitted, because all writes commit
+    // in sequence order (see db::Sequence). A phone far behind gets a page and pulls again.
+    let mut tx = state.db.reader.snapshot().await?;
     let (last, beyond): (i64, bool) = db::query_as(LAST_AND_BEYOND_SQL)
         .bind(cursor)
         .fetch_one(&mut *tx)

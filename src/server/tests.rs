@@ -52,6 +52,7 @@ struct Harness {
     app: Router,
     _dir: std::sync::Arc<tempfile::TempDir>,
     db: Db,
+    location: Location,
 }
 
 struct Reply {
@@ -72,15 +73,21 @@ impl Harness {
     }
 
     async fn with(configure: impl FnOnce(&mut AppState)) -> Harness {
+        Harness::on(engine(), configure).await
+    }
+
+    /// A new database with the demo data on `engine`, and a server on it.
+    async fn on(engine: Engine, configure: impl FnOnce(&mut AppState)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let db = match engine() {
-            Engine::Sqlite => Db::open(&dir.path().join("test.db")).await.unwrap(),
+        let location = match engine {
+            Engine::Sqlite => Location::File(dir.path().join("test.db")),
             Engine::Postgres => {
-                let location: Location = postgres::Cluster::get().url().await.parse().unwrap();
+                let location = postgres::Cluster::get().url().await.parse().unwrap();
                 super::ops::migrate(&location).await.unwrap();
-                Db::connect(&location).await.unwrap()
+                location
             }
         };
+        let db = Db::connect(&location).await.unwrap();
         assert!(demo::seed(&db, &Settings::default()).await.unwrap());
         let site = Site::load(std::path::Path::new("public")).unwrap();
         let mut state = AppState::new(db.clone(), site, Settings::default());
@@ -89,6 +96,19 @@ impl Harness {
             app: app(state),
             _dir: std::sync::Arc::new(dir),
             db,
+            location,
+        }
+    }
+
+    /// Another server on the same database (several app servers share one PostgreSQL).
+    async fn another_server(&self) -> Harness {
+        let db = Db::connect(&self.location).await.unwrap();
+        let site = Site::load(std::path::Path::new("public")).unwrap();
+        Harness {
+            app: app(AppState::new(db.clone(), site, Settings::default())),
+            _dir: self._dir.clone(),
+            db,
+            location: self.location.clone(),
         }
     }
 
@@ -110,6 +130,7 @@ impl Harness {
             app: app(state),
             _dir: self._dir,
             db,
+            location: self.location,
         }
     }
 

@@ -260,6 +260,18 @@ impl Pool {
         })
     }
 
+    /// A read-only transaction that sees one snapshot of the database throughout (SQLite's read
+    /// transaction does; PostgreSQL's needs REPEATABLE READ for it).
+    pub async fn snapshot(&self) -> Result<Tx<'static>, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if self.engine() == Engine::Postgres {
+            query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     pub async fn close(&self) {
         match self {
             Pool::Sqlite(pool) => pool.close().await,
