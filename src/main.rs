@@ -116,6 +116,10 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// After PostgreSQL was restored to an earlier point by its own tools (point-in-time recovery, or a
+    /// failover that lost transactions): phones that pulled what was lost resync and send it again.
+    /// Restart the app servers after it
+    MarkRestored(Db),
     /// The storm of `make bench-storm`: a district whose every member has one sign-in to send, in a new
     /// directory (its database, and the requests the load generator sends)
     SeedStorm {
@@ -347,6 +351,13 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                  its history ends at sequence {}; the sequence resumes at {}, and phones that pulled \
                  beyond the backup resync and send their records again",
                 restored.kept_upto, restored.resumed_from
+            ))
+        }
+        Command::MarkRestored(Db { db }) => {
+            let (kept_upto, resumed_from) = ops::mark_restored(&db).await?;
+            Ok(format!(
+                "{db}: its history ends at sequence {kept_upto}; the sequence resumes at {resumed_from}, \
+                 and phones that pulled beyond it resync and send their records again; restart the app servers"
             ))
         }
         Command::SeedStorm { dir, members } => {

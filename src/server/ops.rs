@@ -137,6 +137,19 @@ pub struct Restored {
     pub resumed_from: i64,
 }
 
+/// Marks a PostgreSQL database restored to an earlier point by its own tools (a point-in-time recovery, or a
+/// failover that lost transactions) as [`restore`] marks a SQLite file: its history breaks, so phones that
+/// pulled what was lost resync and send again what they hold. Answers where the history ends and resumes.
+pub async fn mark_restored(location: &Location) -> Result<(i64, i64), Failure> {
+    let db = Db::connect(location).await?;
+    let mut conn = db.writer.acquire().await?;
+    let numbers = db::break_history(&mut conn, now_ms()).await?;
+    drop(conn);
+    db.writer.close().await;
+    db.reader.close().await;
+    Ok(numbers)
+}
+
 /// Replaces the database at `db_path` with the backup `from`, after checking the backup. The server must
 /// be stopped (its lock is checked). The replaced database — with anything a crashed server left in its
 /// write-ahead log folded in — is kept beside it as `<name>.before-restore-<time>`.

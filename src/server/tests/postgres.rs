@@ -633,3 +633,36 @@ async fn two_servers_on_one_postgresql_commit_in_sequence_order() {
         .await;
     assert_eq!(numbers, records, "every record its own number");
 }
+
+/// PostgreSQL restored to an earlier point by its own tools: `hongyan mark-restored` breaks the history
+/// as `hongyan restore` does on SQLite, and a phone that pulled what the database no longer has resyncs.
+#[tokio::test]
+async fn a_phone_ahead_of_a_restored_postgresql_resyncs() {
+    use super::*;
+    let h = Harness::on(Engine::Postgres, |_| {}).await;
+    let lead = h.login(LEAD).await;
+    for _ in 0..3 {
+        h.publish(&lead).await;
+    }
+    let member = h.login(MEMBER).await;
+    let cursor = h.pull(&member, 0).await["cursor"].as_i64().unwrap();
+    // The point the database is restored to: before the last two numbers the phone holds.
+    db::query("UPDATE counters SET value = $1 WHERE name = 'server_seq'")
+        .bind(cursor - 2)
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    let (kept, resumed) = crate::server::ops::mark_restored(&h.location)
+        .await
+        .unwrap();
+    assert_eq!(kept, cursor - 2);
+    assert!(resumed > cursor);
+    // The app servers restart after it.
+    let after = h.another_server().await;
+    let page = after.pull(&member, cursor).await;
+    assert_eq!(page["resync"], true, "{page}");
+    // Starting again from nothing, it is told where the new history stands.
+    let page = after.pull(&member, 0).await;
+    assert_ne!(page["resync"], true, "{page}");
+    assert_eq!(page["cursor"].as_i64().unwrap(), resumed);
+}
