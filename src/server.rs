@@ -79,9 +79,9 @@ impl AppState {
     pub fn new(db: Db, site: Site, settings: Settings) -> AppState {
         AppState {
             committer: commit::Committer::start(db.writer.clone(), settings),
+            throttle: Arc::new(throttle::Throttle::for_pool(&db.reader)),
             db,
             site: Arc::new(site),
-            throttle: Arc::default(),
             settings,
             trusted_proxies: Arc::default(),
             security: Arc::default(),

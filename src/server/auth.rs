@@ -267,7 +267,7 @@ pub async fn login(
             ),
         ]
     };
-    let attempt = match state.throttle.attempt(&keys, !known_device, now) {
+    let attempt = match state.throttle.attempt(&keys, !known_device, now).await? {
         Ok(attempt) => attempt,
         Err(wait) => {
             state.security.log(
@@ -296,7 +296,7 @@ pub async fn login(
         Ok(()) => {}
         // The password was right: that try is given back, and the code asked for.
         Err(AppError::SecondFactorRequired) => {
-            attempt.succeeded(&[]);
+            attempt.succeeded(&[]).await;
             return Err(AppError::SecondFactorRequired);
         }
         Err(wrong) => {
@@ -307,7 +307,7 @@ pub async fn login(
             return Err(wrong);
         }
     }
-    attempt.succeeded(&[&phone_key, &device_key]);
+    attempt.succeeded(&[&phone_key, &device_key]).await;
     state.security.log(
         "login",
         serde_json::json!({"user": user_id, "address": address.0, "known_device": known_device}),

@@ -259,7 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
         let location = Location::File(db.clone());
-        assert_eq!(migrate(&location).await.unwrap(), 9);
+        assert_eq!(migrate(&location).await.unwrap(), 10);
         let id = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

@@ -11,10 +11,14 @@
 //! out before a meeting. A server-wide budget of failures per minute slows down a spread-out attack on
 //! many accounts at once; known phones pass it too.
 //!
-//! Counts live in this process's memory (a restart forgets them) and are bounded in number.
+//! Counts live in this process's memory (a restart forgets them) and are bounded in number — or, when
+//! several servers share a PostgreSQL database, in its `throttle` tables, so that guesses spread over
+//! the servers are counted together. One [`judge`] decides for both.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+
+use crate::server::db::{self, Engine, Pool};
 
 /// How one kind of key is slowed down.
 #[derive(Clone, Copy, Debug)]
@@ -81,11 +85,54 @@ impl Bucket {
     }
 }
 
+/// One attempt judged on the counts as they stand: how long to wait, or each key's count after it.
+/// Keys without a count are `None`. Both stores ([`Throttle`]'s memory, PostgreSQL) judge here.
+fn judge(keys: &[(Option<Bucket>, Limits)], now: i64) -> Result<Vec<Bucket>, Wait> {
+    let mut longest = 0;
+    for (bucket, limits) in keys {
+        if let Some(b) = bucket
+            && now - b.last < limits.forget_after_ms
+        {
+            longest = longest.max(b.last + b.wait_ms(*limits) - now);
+        }
+    }
+    if longest > 0 {
+        return Err(Wait((longest + 999) / 1_000));
+    }
+    Ok(keys
+        .iter()
+        .map(|(bucket, limits)| {
+            let mut b = bucket.unwrap_or(Bucket {
+                failures: 0,
+                last: now,
+            });
+            if now - b.last >= limits.forget_after_ms {
+                b.failures = 0;
+            }
+            b.failures += 1;
+            b.last = now;
+            b
+        })
+        .collect())
+}
+
+/// The server-wide budget: `recent` failures of unknown callers in the last minute, the oldest at `oldest`.
+fn judge_global(recent: usize, oldest: Option<i64>, now: i64) -> Result<(), Wait> {
+    if recent >= GLOBAL_FAILURES_PER_MINUTE {
+        let oldest = oldest.unwrap_or(now);
+        return Err(Wait((60_000 - (now - oldest)).max(1_000) / 1_000));
+    }
+    Ok(())
+}
+
+/// The counts: in this process's memory, or — when several servers share a PostgreSQL database — in
+/// the database, so that guesses spread over the servers are counted together.
 #[derive(Default)]
 pub struct Throttle {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// When each recent failure of an unknown caller happened.
     global: Mutex<VecDeque<i64>>,
+    shared: Option<Pool>,
 }
 
 /// Too many attempts: try again after this many seconds.
@@ -112,53 +159,65 @@ pub struct Attempt<'a> {
     at: i64,
 }
 
+/// The row of the `throttle` table whose lock serialises the server-wide budget.
+const GLOBAL_ROW: &str = "*";
+
 impl Throttle {
+    /// Counts in the database when it is PostgreSQL (several servers may share it), else in memory.
+    pub fn for_pool(pool: &Pool) -> Throttle {
+        Throttle {
+            shared: (pool.engine() == Engine::Postgres).then(|| pool.clone()),
+            ..Throttle::default()
+        }
+    }
+
     /// Counts an attempt on every key, or answers how long to wait when any key must wait. `global`:
     /// the caller is unknown and also spends the server-wide budget.
-    pub fn attempt(
+    pub async fn attempt(
         &self,
         keys: &[(String, Limits)],
         global: bool,
         now: i64,
-    ) -> Result<Attempt<'_>, Wait> {
+    ) -> Result<Result<Attempt<'_>, Wait>, sqlx::Error> {
+        let judged = match &self.shared {
+            Some(pool) => shared_attempt(pool, keys, global, now).await?,
+            None => self.memory_attempt(keys, global, now),
+        };
+        Ok(judged.map(|()| Attempt {
+            throttle: self,
+            keys: keys.to_vec(),
+            global,
+            at: now,
+        }))
+    }
+
+    fn memory_attempt(
+        &self,
+        keys: &[(String, Limits)],
+        global: bool,
+        now: i64,
+    ) -> Result<(), Wait> {
         if global {
             let mut recent = self.global.lock().unwrap_or_else(|p| p.into_inner());
             while recent.front().is_some_and(|&t| now - t >= 60_000) {
                 recent.pop_front();
             }
-            if recent.len() >= GLOBAL_FAILURES_PER_MINUTE {
-                let oldest = recent.front().copied().unwrap_or(now);
-                return Err(Wait((60_000 - (now - oldest)).max(1_000) / 1_000));
-            }
+            judge_global(recent.len(), recent.front().copied(), now)?;
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > MAX_KEYS {
             buckets.retain(|_, b| now - b.last < ADDRESS.forget_after_ms);
         }
-        let mut longest = 0;
-        for (key, limits) in keys {
-            if let Some(b) = buckets.get(key)
-                && now - b.last < limits.forget_after_ms
-            {
-                longest = longest.max(b.last + b.wait_ms(*limits) - now);
-            }
-        }
-        if longest > 0 {
-            return Err(Wait((longest + 999) / 1_000));
-        }
+        let counted: Vec<(Option<Bucket>, Limits)> = keys
+            .iter()
+            .map(|(key, limits)| (buckets.get(key).copied(), *limits))
+            .collect();
+        let after = judge(&counted, now)?;
         if buckets.len() + keys.len() > MAX_KEYS {
             return Err(Wait(60));
         }
-        for (key, limits) in keys {
-            let b = buckets.entry(key.clone()).or_insert(Bucket {
-                failures: 0,
-                last: now,
-            });
-            if now - b.last >= limits.forget_after_ms {
-                b.failures = 0;
-            }
-            b.failures += 1;
-            b.last = now;
+        for ((key, _), bucket) in keys.iter().zip(after) {
+            buckets.insert(key.clone(), bucket);
         }
         drop(buckets);
         if global {
@@ -167,19 +226,105 @@ impl Throttle {
                 .unwrap_or_else(|p| p.into_inner())
                 .push_back(now);
         }
-        Ok(Attempt {
-            throttle: self,
-            keys: keys.to_vec(),
-            global,
-            at: now,
-        })
+        Ok(())
     }
+}
+
+/// [`Throttle::attempt`] on PostgreSQL: in one transaction, each key's row locked (in key order, so two
+/// attempts never wait for each other in a circle) and the server-wide budget's row too when it counts.
+async fn shared_attempt(
+    pool: &Pool,
+    keys: &[(String, Limits)],
+    global: bool,
+    now: i64,
+) -> Result<Result<(), Wait>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    if global {
+        names.push(GLOBAL_ROW);
+    }
+    names.sort_unstable();
+    names.dedup();
+    let mut counts = HashMap::new();
+    for name in names {
+        db::query(
+            "INSERT INTO throttle (key, failures, last) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        let (failures, last): (i64, i64) =
+            db::query_as("SELECT failures, last FROM throttle WHERE key = $1 FOR UPDATE")
+                .bind(name)
+                .fetch_one(&mut tx)
+                .await?;
+        counts.insert(
+            name,
+            Bucket {
+                failures: db::to_u32(failures),
+                last,
+            },
+        );
+    }
+    if global {
+        db::query("DELETE FROM throttle_failures WHERE at <= $1")
+            .bind(now - 60_000)
+            .execute(&mut tx)
+            .await?;
+        let (recent, oldest): (i64, Option<i64>) =
+            db::query_as("SELECT count(*), min(at) FROM throttle_failures")
+                .fetch_one(&mut tx)
+                .await?;
+        if let Err(wait) = judge_global(recent as usize, oldest, now) {
+            return Ok(Err(wait));
+        }
+    }
+    let counted: Vec<(Option<Bucket>, Limits)> = keys
+        .iter()
+        .map(|(key, limits)| (counts.get(key.as_str()).copied(), *limits))
+        .collect();
+    let after = match judge(&counted, now) {
+        Ok(after) => after,
+        Err(wait) => return Ok(Err(wait)),
+    };
+    for ((key, _), bucket) in keys.iter().zip(after) {
+        db::query("UPDATE throttle SET failures = $1, last = $2 WHERE key = $3")
+            .bind(bucket.failures)
+            .bind(bucket.last)
+            .bind(key)
+            .execute(&mut tx)
+            .await?;
+    }
+    if global {
+        db::query("INSERT INTO throttle_failures (at) VALUES ($1)")
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+    }
+    // Now and then, the keys nobody has tried for longer than any key is remembered.
+    if rand::random::<u8>() < 4 {
+        db::query("DELETE FROM throttle WHERE last < $1 AND key != $2")
+            .bind(now - ADDRESS.forget_after_ms.max(CODES.forget_after_ms))
+            .bind(GLOBAL_ROW)
+            .execute(&mut tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 impl Attempt<'_> {
     /// The guess was right: the keys of this person start afresh (an address only gives this attempt
     /// back, so one's own login does not clear a neighbour's guessing).
-    pub fn succeeded(self, fresh: &[&str]) {
+    pub async fn succeeded(self, fresh: &[&str]) {
+        if let Some(pool) = &self.throttle.shared {
+            if let Err(e) = self.shared_success(pool, fresh).await {
+                // The attempt stays counted as a failure: a wait a little early, nothing worse.
+                tracing::warn!("a successful attempt was not given back: {e}");
+            }
+            return;
+        }
         let mut buckets = self
             .throttle
             .buckets
@@ -203,6 +348,28 @@ impl Attempt<'_> {
                 recent.remove(at);
             }
         }
+    }
+
+    async fn shared_success(&self, pool: &Pool, fresh: &[&str]) -> Result<(), sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        for (key, _) in &self.keys {
+            let sql = if fresh.contains(&key.as_str()) {
+                "DELETE FROM throttle WHERE key = $1"
+            } else {
+                "UPDATE throttle SET failures = greatest(failures - 1, 0) WHERE key = $1"
+            };
+            db::query(sql).bind(key).execute(&mut tx).await?;
+        }
+        if self.global {
+            db::query(
+                "DELETE FROM throttle_failures
+                 WHERE ctid = (SELECT ctid FROM throttle_failures WHERE at = $1 LIMIT 1)",
+            )
+            .bind(self.at)
+            .execute(&mut tx)
+            .await?;
+        }
+        tx.commit().await
     }
 }
 
@@ -277,62 +444,95 @@ mod tests {
         vec![("phone:138".to_owned(), PHONE)]
     }
 
-    #[test]
-    fn after_the_free_failures_each_attempt_waits_twice_as_long_up_to_the_cap() {
-        let t = Throttle::default();
-        for _ in 0..PHONE.free {
-            drop(t.attempt(&phone(), false, 0).unwrap());
-        }
-        assert_eq!(t.attempt(&phone(), false, 0).err(), Some(Wait(1)));
-        drop(t.attempt(&phone(), false, 1_000).unwrap());
-        assert_eq!(t.attempt(&phone(), false, 1_000).err(), Some(Wait(2)));
-        let mut now = 1_000;
-        for _ in 0..20 {
-            now += 60_000;
-            drop(t.attempt(&phone(), false, now).unwrap());
-        }
-        assert_eq!(
-            t.attempt(&phone(), false, now).err(),
-            Some(Wait(60)),
-            "a delay, never a ban"
-        );
-        assert!(
-            t.attempt(&phone(), false, now + PHONE.forget_after_ms)
-                .is_ok()
-        );
+    /// The same rules in both stores: this process's memory, and a PostgreSQL database of its own.
+    async fn stores() -> [Throttle; 2] {
+        let location: crate::server::Location = crate::server::tests::postgres::Cluster::get()
+            .url()
+            .await
+            .parse()
+            .unwrap();
+        crate::server::ops::migrate(&location).await.unwrap();
+        let db = crate::server::db::Db::connect(&location).await.unwrap();
+        [Throttle::default(), Throttle::for_pool(&db.reader)]
     }
 
-    #[test]
-    fn a_success_gives_the_person_a_fresh_start_and_the_address_only_its_attempt() {
+    #[tokio::test]
+    async fn after_the_free_failures_each_attempt_waits_twice_as_long_up_to_the_cap() {
+        for t in stores().await {
+            for _ in 0..PHONE.free {
+                drop(t.attempt(&phone(), false, 0).await.unwrap().unwrap());
+            }
+            assert_eq!(
+                t.attempt(&phone(), false, 0).await.unwrap().err(),
+                Some(Wait(1))
+            );
+            drop(t.attempt(&phone(), false, 1_000).await.unwrap().unwrap());
+            assert_eq!(
+                t.attempt(&phone(), false, 1_000).await.unwrap().err(),
+                Some(Wait(2))
+            );
+            let mut now = 1_000;
+            for _ in 0..20 {
+                now += 60_000;
+                drop(t.attempt(&phone(), false, now).await.unwrap().unwrap());
+            }
+            assert_eq!(
+                t.attempt(&phone(), false, now).await.unwrap().err(),
+                Some(Wait(60)),
+                "a delay, never a ban"
+            );
+            assert!(
+                t.attempt(&phone(), false, now + PHONE.forget_after_ms)
+                    .await
+                    .unwrap()
+                    .is_ok()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_success_gives_the_person_a_fresh_start_and_the_address_only_its_attempt() {
         let t = Throttle::default();
         let keys = vec![
             ("phone:138".to_owned(), PHONE),
             ("addr:1.2.3.4".to_owned(), ADDRESS),
         ];
         for _ in 0..4 {
-            drop(t.attempt(&keys, true, 0).unwrap());
+            drop(t.attempt(&keys, true, 0).await.unwrap().unwrap());
         }
-        t.attempt(&keys, true, 0).unwrap().succeeded(&["phone:138"]);
+        t.attempt(&keys, true, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .succeeded(&["phone:138"])
+            .await;
         let buckets = t.buckets.lock().unwrap();
         assert!(!buckets.contains_key("phone:138"));
         assert_eq!(buckets["addr:1.2.3.4"].failures, 4);
         assert_eq!(t.global.lock().unwrap().len(), 4);
     }
 
-    #[test]
-    fn the_server_wide_budget_slows_unknown_callers_only() {
-        let t = Throttle::default();
-        for i in 0..GLOBAL_FAILURES_PER_MINUTE {
-            let key = vec![(format!("phone:{i}"), PHONE)];
-            drop(t.attempt(&key, true, 0).unwrap());
+    #[tokio::test]
+    async fn the_server_wide_budget_slows_unknown_callers_only() {
+        for t in stores().await {
+            for i in 0..GLOBAL_FAILURES_PER_MINUTE {
+                let key = vec![(format!("phone:{i}"), PHONE)];
+                drop(t.attempt(&key, true, 0).await.unwrap().unwrap());
+            }
+            let fresh = vec![("phone:new".to_owned(), PHONE)];
+            assert_eq!(
+                t.attempt(&fresh, true, 1_000).await.unwrap().err(),
+                Some(Wait(59))
+            );
+            assert!(
+                t.attempt(&fresh, false, 1_000).await.unwrap().is_ok(),
+                "a known phone passes"
+            );
+            assert!(
+                t.attempt(&fresh, true, 60_000).await.unwrap().is_ok(),
+                "a minute later"
+            );
         }
-        let fresh = vec![("phone:new".to_owned(), PHONE)];
-        assert_eq!(t.attempt(&fresh, true, 1_000).err(), Some(Wait(59)));
-        assert!(
-            t.attempt(&fresh, false, 1_000).is_ok(),
-            "a known phone passes"
-        );
-        assert!(t.attempt(&fresh, true, 60_000).is_ok(), "a minute later");
     }
 
     #[test]

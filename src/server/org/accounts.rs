@@ -626,6 +626,7 @@ pub async fn change_password(
     let attempt = state
         .throttle
         .attempt(&[(key.clone(), throttle::ACCOUNT)], false, now)
+        .await?
         .map_err(|wait| AppError::TooManyAttempts(wait.message("原密码错误次数过多")))?;
     let current = change.current;
     if !hashing(move || crate::server::auth::verify_password(&current, &stored)).await? {
@@ -635,7 +636,7 @@ pub async fn change_password(
         );
         return Err(AppError::Forbidden("原密码不正确"));
     }
-    attempt.succeeded(&[&key]);
+    attempt.succeeded(&[&key]).await;
     let new = change.new;
     let hash = hashing(move || hash_password(&new)).await?;
     let mut tx = state.db.writer.begin().await?;
@@ -789,13 +790,17 @@ async fn valid_code(
         format!("join:{}", throttle::network_of(&address.0)),
         throttle::CODES,
     )];
-    let attempt = state.throttle.attempt(&keys, false, now).map_err(|wait| {
-        state.security.log(
-            "invitation_code_throttled",
-            serde_json::json!({"address": address.0, "wait_s": wait.0}),
-        );
-        AppError::TooManyAttempts(wait.message("邀请码错误次数过多"))
-    })?;
+    let attempt = state
+        .throttle
+        .attempt(&keys, false, now)
+        .await?
+        .map_err(|wait| {
+            state.security.log(
+                "invitation_code_throttled",
+                serde_json::json!({"address": address.0, "wait_s": wait.0}),
+            );
+            AppError::TooManyAttempts(wait.message("邀请码错误次数过多"))
+        })?;
     let code = normalise(code);
     let found: Option<(i64, i64)> = if code.len() == CODE_LEN {
         db::query_as(
@@ -811,7 +816,7 @@ async fn valid_code(
     };
     match found {
         Some(found) => {
-            attempt.succeeded(&[]);
+            attempt.succeeded(&[]).await;
             Ok(found)
         }
         None => {

@@ -666,3 +666,34 @@ async fn a_phone_ahead_of_a_restored_postgresql_resyncs() {
     assert_ne!(page["resync"], true, "{page}");
     assert_eq!(page["cursor"].as_i64().unwrap(), resumed);
 }
+
+/// A stranger guessing a lead's password through two servers by turns is counted once, in the
+/// database: the servers do not each give the stranger their own free tries.
+#[tokio::test]
+async fn guesses_spread_over_two_servers_are_counted_together() {
+    use super::*;
+    let a = Harness::on(Engine::Postgres, |_| {}).await;
+    let b = a.another_server().await;
+    let mut checked = 0;
+    for i in 0..12 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        match server.try_login(LEAD, &format!("guess-{i}")).await.status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    // Each server by itself would have checked its own five (ten in all); together, five — and one
+    // more if a second passed between two guesses on a slow machine.
+    assert!(
+        checked <= crate::server::throttle::PHONE.free + 1,
+        "{checked} guesses were checked"
+    );
+    for server in [&a, &b] {
+        assert_eq!(
+            server.try_login(LEAD, demo::PASSWORD).await.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "both servers make the phone wait"
+        );
+    }
+}

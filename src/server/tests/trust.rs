@@ -458,6 +458,7 @@ async fn a_tiny_spreadsheet_claiming_the_whole_sheet_is_refused_and_the_server_k
 #[tokio::test]
 async fn a_hundred_guesses_sent_at_once_are_judged_one_after_another() {
     let h = Harness::new().await;
+    let started = std::time::Instant::now();
     let mut guesses = tokio::task::JoinSet::new();
     for i in 0..100 {
         let h = h.clone();
@@ -477,11 +478,20 @@ async fn a_hundred_guesses_sent_at_once_are_judged_one_after_another() {
         checked <= crate::server::throttle::PHONE.free,
         "{checked} guesses were checked"
     );
-    assert_eq!(
-        h.try_login(LEAD, demo::PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "and the phone must wait now, even with the right password"
-    );
+    // And once the free tries are used up, the phone must wait, even with the right password: for a
+    // second after the last counted guess. (A busy machine may shed most of the hundred before they are
+    // counted, or take longer than that second over them; then the right password is let in.)
+    let right = h.try_login(LEAD, demo::PASSWORD).await.status;
+    if checked == crate::server::throttle::PHONE.free
+        && started.elapsed() < std::time::Duration::from_secs(1)
+    {
+        assert_eq!(right, StatusCode::TOO_MANY_REQUESTS, "the phone must wait");
+    } else {
+        assert!(
+            matches!(right, StatusCode::TOO_MANY_REQUESTS | StatusCode::OK),
+            "{right}"
+        );
+    }
     // The lead's own phone, which logged in before, is not kept out by a stranger's guessing.
     let h2 = Harness::new().await;
     h2.login_on(LEAD, "lead-phone").await;

@@ -1,0 +1,13 @@
+-- Guessing counted in the database (see server/throttle.rs): used when several servers share one
+-- PostgreSQL database; a SQLite server counts in its memory, but the schema is the same on both engines.
+-- One row per key (a phone number, a network, an account …) and one, '*', whose lock serialises the
+-- server-wide budget; and when each recent failure of an unknown caller happened.
+CREATE TABLE throttle (
+    key      TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last     INTEGER NOT NULL
+);
+CREATE TABLE throttle_failures (
+    at INTEGER NOT NULL
+);
+CREATE INDEX throttle_failures_at ON throttle_failures(at);
