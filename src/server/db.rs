@@ -56,6 +56,7 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 let (writer, reader) = (Pool::Postgres(writer), Pool::Postgres(reader));
+                fill_name_keys(&writer).await?;
                 let history = query_scalar("SELECT value FROM counters WHERE name = 'history'")
                     .fetch_one(&reader)
                     .await?;
@@ -123,6 +124,7 @@ impl Db {
             .connect_with(options)
             .await?;
         let (writer, reader) = (Pool::Sqlite(writer), Pool::Sqlite(reader));
+        fill_name_keys(&writer).await?;
         let history = query_scalar("SELECT value FROM counters WHERE name = 'history'")
             .fetch_one(&reader)
             .await?;
@@ -493,6 +495,47 @@ pub async fn ids_given(conn: &mut dyn Conn, table: &str) -> Result<(), sqlx::Err
     Ok(())
 }
 
+/// How a person's name sorts (`users.name_key`): by pinyin with tone numbers, syllable by syllable (what
+/// Chinese users expect of a list of names), then, between names that read alike, by the characters
+/// themselves. Plain ASCII up to the `\u{1}` before the name, compared byte by byte on both engines
+/// (SQLite's default, PostgreSQL's `COLLATE "C"` on the column), so the order is the same on both.
+pub fn name_key(name: &str) -> String {
+    use pinyin::ToPinyin;
+    let mut key = String::with_capacity(name.len() * 3);
+    for (c, reading) in name.chars().zip(name.to_pinyin()) {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        match reading {
+            Some(p) => key.push_str(p.with_tone_num_end()),
+            None => key.extend(c.to_lowercase()),
+        }
+    }
+    key.push('\u{1}');
+    key.push_str(name);
+    key
+}
+
+/// Gives every person whose name has no sort key yet (rows from before the key, made by an older
+/// release) their key.
+pub async fn fill_name_keys(pool: &Pool) -> Result<(), sqlx::Error> {
+    let missing: Vec<(i64, String)> = query_as("SELECT id, name FROM users WHERE name_key = ''")
+        .fetch_all(pool)
+        .await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    for (id, name) in missing {
+        query("UPDATE users SET name_key = $1 WHERE id = $2")
+            .bind(name_key(&name))
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
 /// A count or size as both engines store it (64 bits) in the `u32` the app's types use: negative reads as
 /// 0, too large as `u32::MAX`.
 pub fn to_u32(n: i64) -> u32 {
@@ -511,6 +554,21 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
     use sqlx::migrate::Migrator;
+
+    #[test]
+    fn names_sort_by_pinyin_then_by_their_characters() {
+        let mut names = [
+            "张伟", "李", "阿明", "李明", "黎明", "刘洋", "陈静", "Anna", "张玮", "赵磊",
+        ];
+        names.sort_by_key(|n| name_key(n));
+        assert_eq!(
+            names,
+            [
+                "Anna", "阿明", "陈静", "黎明", "李", "李明", "刘洋", "张伟", "张玮", "赵磊"
+            ]
+        );
+        assert_eq!(name_key("李明"), "li3 ming2\u{1}李明");
+    }
 
     #[test]
     fn a_restore_resumes_at_the_time_in_microseconds_and_never_behind_the_restored_counter() {

@@ -172,6 +172,7 @@ pub async fn seed(db: &Db, settings: &Settings) -> Result<bool, sqlx::Error> {
     }
     seed_study(&mut tx, now, applying.seq).await?;
     tx.commit().await?;
+    db::fill_name_keys(&db.writer).await?;
     Ok(true)
 }
 

@@ -59,12 +59,13 @@ pub async fn create_admin(
         .await?,
     };
     let inserted: Option<i64> = db::query_scalar(
-        "INSERT INTO users (phone, name, password_hash, role, org_id, created_at, joined_at)
-         VALUES ($1, $2, $3, 'admin', $4, $5, $5)
+        "INSERT INTO users (phone, name, name_key, password_hash, role, org_id, created_at, joined_at)
+         VALUES ($1, $2, $3, $4, 'admin', $5, $6, $6)
          ON CONFLICT (phone) DO NOTHING RETURNING id",
     )
     .bind(phone)
     .bind(name.trim())
+    .bind(db::name_key(name.trim()))
     .bind(hash_password(password))
     .bind(root)
     .bind(now_ms())
@@ -259,7 +260,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
         let location = Location::File(db.clone());
-        assert_eq!(migrate(&location).await.unwrap(), 10);
+        assert_eq!(migrate(&location).await.unwrap(), 11);
         let id = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

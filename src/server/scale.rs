@@ -292,6 +292,7 @@ pub async fn seed(
         .execute(&mut *w)
         .await?;
     drop(w);
+    db::fill_name_keys(&db.writer).await?;
     db::query("PRAGMA optimize").execute(&db.writer).await?;
     Ok(Built {
         samples: Samples {

@@ -140,7 +140,7 @@ pub async fn members(
         .await?;
     // Disabled admins are gone from the list; disabled members and leads stay (their records do).
     const LISTED: &str = "(u.disabled_at IS NULL OR u.role IN ('member', 'lead'))";
-    const ORDER: &str = "o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name, u.id";
+    const ORDER: &str = "o.id, u.disabled_at IS NOT NULL, u.role = 'member', u.name_key, u.id";
     if !q.is_empty() {
         let engine = conn.engine();
         let (in_name, in_phone) = (

@@ -566,9 +566,10 @@ fn changes(old: &Member, new: &Member, directory: &Directory) -> String {
 async fn write(conn: &mut dyn Conn, phone: &str, m: &Member, now: i64) -> Result<i64, sqlx::Error> {
     db::query_scalar(
         "INSERT INTO users (phone, name, password_hash, role, org_id, membership, mobile, post, tags, audience,
-                            created_at)
-         VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (phone) DO UPDATE SET name = excluded.name, role = excluded.role, org_id = excluded.org_id,
+                            created_at, name_key)
+         VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (phone) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,
+             role = excluded.role, org_id = excluded.org_id,
              -- A 党小组 belongs to one branch: a member who moves leaves theirs.
              group_id = CASE WHEN users.org_id = excluded.org_id THEN users.group_id END,
              membership = excluded.membership, mobile = excluded.mobile, post = excluded.post,
@@ -585,6 +586,7 @@ async fn write(conn: &mut dyn Conn, phone: &str, m: &Member, now: i64) -> Result
     .bind(&m.tags)
     .bind(m.audience.as_str())
     .bind(now)
+    .bind(db::name_key(&m.name))
     .fetch_one(conn)
     .await
 }

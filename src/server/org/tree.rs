@@ -380,18 +380,25 @@ pub async fn add_admin(
             .fetch_optional(&mut *tx)
             .await?;
     let user_id = match existing {
-        None => db::query_scalar(
-            "INSERT INTO users (phone, name, password_hash, role, org_id, created_at) VALUES ($1, $2, '', 'committee', $3, $4) RETURNING id",
-        )
-        .bind(phone)
-        .bind(name)
-        .bind(id)
-        .bind(now_ms())
-        .fetch_one(&mut *tx)
-        .await?,
+        None => {
+            db::query_scalar(
+                "INSERT INTO users (phone, name, name_key, password_hash, role, org_id, created_at)
+             VALUES ($1, $2, $3, '', 'committee', $4, $5) RETURNING id",
+            )
+            .bind(phone)
+            .bind(name)
+            .bind(db::name_key(name))
+            .bind(id)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?
+        }
         Some((was, role, true)) if role == "committee" => {
-            db::query("UPDATE users SET name = $1, org_id = $2, disabled_at = NULL WHERE id = $3")
+            db::query(
+                "UPDATE users SET name = $1, name_key = $2, org_id = $3, disabled_at = NULL WHERE id = $4",
+            )
                 .bind(name)
+                .bind(db::name_key(name))
                 .bind(id)
                 .bind(was)
                 .execute(&mut *tx)

@@ -283,7 +283,7 @@ pub async fn study_rows_in(
         "{scope} SELECT u.id AS user_id, u.name, u.org_id, o.name AS org_name, u.audience
          FROM scope {join} users u ON u.org_id = scope.id JOIN orgs o ON o.id = u.org_id
          WHERE u.role IN ('member', 'lead')
-         ORDER BY scope.at, u.name, u.id"
+         ORDER BY scope.at, u.name_key, u.id"
     ))
     .bind(&orgs)
     .fetch_all(&mut *conn)

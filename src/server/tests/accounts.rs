@@ -581,6 +581,14 @@ async fn members_lists_are_for_leads_of_the_branch_and_admins() {
         .map(|m| m["org_id"].as_i64().unwrap())
         .collect();
     assert!(orgs.len() == 5 && orgs.iter().all(|&o| o == 3), "{orgs:?}");
+    // The lead first, then the members by pinyin (not by code point: 刘 U+5218 before 李 U+674E).
+    let names: Vec<&str> = mine.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["王建国", "陈静", "李明", "刘洋", "张伟"]);
     let all = h.call("GET", paths::MEMBERS, Some(&admin), None).await;
     assert_eq!(
         all.body["rows"].as_array().unwrap().len(),

@@ -1,0 +1,3 @@
+-- Names listed in pinyin order on both engines: each person's sort key, made by the server
+-- (db::name_key) when the name is written; '' until the server fills it in for rows made before.
+ALTER TABLE users ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
