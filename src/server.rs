@@ -7,7 +7,7 @@
 pub(crate) mod applying;
 mod auth;
 mod commit;
-mod db;
+pub mod db;
 mod demo;
 mod error;
 pub mod ops;
@@ -20,6 +20,7 @@ pub(crate) mod sync;
 #[cfg(test)]
 mod tests;
 pub(crate) mod throttle;
+pub mod throwaway_postgres;
 pub(crate) mod two_factor;
 
 // The features, by the domain's own words: organisational life, the study ledger, the organisation
@@ -79,7 +80,7 @@ impl AppState {
     pub fn new(db: Db, site: Site, settings: Settings) -> AppState {
         AppState {
             committer: commit::Committer::start(db.writer.clone(), settings),
-            throttle: Arc::new(throttle::Throttle::for_pool(&db.reader)),
+            throttle: Arc::new(throttle::Throttle::for_pool(&db.throttle)),
             db,
             site: Arc::new(site),
             settings,

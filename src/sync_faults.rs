@@ -35,12 +35,15 @@ use hongyan::life::{
 };
 use hongyan::model::{ActivityKind, uuid_v7};
 use hongyan::outbox::{self, Entry};
+use hongyan::server::db::engine::Pool;
+use hongyan::server::db::{Location, query_as, query_scalar};
+use hongyan::server::throwaway_postgres::Cluster;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 const PASSWORD: &str = "hongyan-demo";
 /// (phone, branch): two leads and the members of their branches; 李明 has two phones.
@@ -97,16 +100,26 @@ fn free_port() -> u16 {
 struct Server {
     child: Option<Child>,
     port: u16,
-    db: PathBuf,
+    /// What `--db` says: a SQLite file, or a PostgreSQL database other servers may share.
+    db: String,
+    security_log: PathBuf,
     starts: usize,
 }
 
 impl Server {
+    /// A server on a SQLite file of its own in `dir`.
     async fn start(dir: &Path) -> Server {
+        Server::on(dir.join("faults.db").display().to_string(), dir).await
+    }
+
+    /// A server on the database `db` (with its security log in `dir`).
+    async fn on(db: String, dir: &Path) -> Server {
+        let port = free_port();
         let mut server = Server {
             child: None,
-            port: free_port(),
-            db: dir.join("faults.db"),
+            port,
+            db,
+            security_log: dir.join(format!("security-{port}.log")),
             starts: 0,
         };
         server.spawn().await;
@@ -128,6 +141,8 @@ impl Server {
             ])
             .arg("--db")
             .arg(&self.db)
+            .arg("--security-log")
+            .arg(&self.security_log)
             .env("RUST_LOG", "hongyan=warn")
             .stdout(Stdio::null())
             .spawn()
@@ -189,7 +204,8 @@ struct Injected {
 
 #[derive(Clone)]
 struct Proxy {
-    upstream: String,
+    /// The servers behind it: each request goes to one of them at random, as from a load balancer.
+    upstreams: Vec<String>,
     client: reqwest::Client,
     rng: Arc<Mutex<StdRng>>,
     injected: Arc<Injected>,
@@ -216,10 +232,12 @@ impl Proxy {
     }
 
     async fn forward(&self, path: &str, headers: &HeaderMap, body: Bytes) -> Option<Response> {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.upstream))
-            .body(body);
+        let upstream = self
+            .upstreams
+            .choose(&mut *self.rng.lock().unwrap())
+            .unwrap()
+            .clone();
+        let mut req = self.client.post(format!("{upstream}{path}")).body(body);
         for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
             if let Some(v) = headers.get(&name) {
                 req = req.header(name, v);
@@ -278,9 +296,9 @@ async fn proxy_handler(State(proxy): State<Proxy>, req: Request) -> Response {
     answer
 }
 
-async fn start_proxy(upstream: String, seed: u64) -> (SocketAddr, Arc<Injected>) {
+async fn start_proxy(upstreams: Vec<String>, seed: u64) -> (SocketAddr, Arc<Injected>) {
     let proxy = Proxy {
-        upstream,
+        upstreams,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
@@ -636,42 +654,59 @@ fn world_done(world: &World) -> bool {
 
 // ---- checks against the database ----
 
-/// A connection beside the server's (WAL lets it read while the server writes); it never writes.
-async fn open_db(path: &Path) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .busy_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .unwrap()
+/// Connections beside the servers' to the database `--db` names (on SQLite, WAL lets them read while the
+/// server writes); they never write.
+async fn open_db(db: &str) -> Pool {
+    match db.parse::<Location>().unwrap() {
+        Location::File(path) => Pool::Sqlite(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(path)
+                        .read_only(true)
+                        .busy_timeout(Duration::from_secs(10)),
+                )
+                .await
+                .unwrap(),
+        ),
+        Location::Postgres(url) => Pool::Postgres(
+            PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .unwrap(),
+        ),
+    }
 }
 
 /// Every acknowledged record is stored as acknowledged, and the database is sound.
-async fn check_acknowledged(db: &Path, world: &World) -> usize {
+async fn check_acknowledged(db: &str, world: &World) -> usize {
     // Receipts first: a record acknowledged by then was committed before its receipt left the server.
     let acknowledged = world.acknowledged.lock().unwrap().clone();
-    let mut conn = open_db(db).await;
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(check, "ok");
+    let pool = open_db(db).await;
+    if let Pool::Sqlite(_) = pool {
+        let check: String = query_scalar("PRAGMA integrity_check")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
     let stored: HashMap<String, (bool, i64)> =
-        sqlx::query_as::<_, (String, String, i64)>("SELECT id, status, server_seq FROM mutations")
-            .fetch_all(&mut conn)
+        query_as::<(String, String, i64)>("SELECT id, status, server_seq FROM mutations")
+            .fetch_all(&pool)
             .await
             .unwrap()
             .into_iter()
             .map(|(id, status, seq)| (id, (status == "quarantined", seq)))
             .collect();
-    let refused: HashSet<String> =
-        sqlx::query_scalar::<_, String>("SELECT record_id FROM refused_records")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
-    conn.close().await.unwrap();
+    let refused: HashSet<String> = query_scalar::<String>("SELECT record_id FROM refused_records")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    pool.close().await;
     for (id, told) in &acknowledged {
         // A record refused before it was applied (an altered signature) is kept apart, under no id.
         if *told == (true, 0) {
@@ -692,20 +727,20 @@ async fn check_acknowledged(db: &Path, world: &World) -> usize {
 
 /// The database equals exactly what the phones created: each record once, with the status its content
 /// calls for, and each effect once.
-async fn check_exact(db: &Path, world: &World) {
+async fn check_exact(db: &str, world: &World) {
     let created = world.created.lock().unwrap().clone();
-    let mut conn = open_db(db).await;
+    let pool = open_db(db).await;
     let stored: Vec<(String, String, i64, Option<String>)> =
-        sqlx::query_as("SELECT id, status, user_id, reason FROM mutations")
-            .fetch_all(&mut conn)
+        query_as("SELECT id, status, user_id, reason FROM mutations")
+            .fetch_all(&pool)
             .await
             .unwrap();
     // Every record once; the altered ones (refused before they were applied) under no id.
     let genuine = created.values().filter(|m| m.valid).count();
     if stored.len() != genuine {
         let refused: Vec<(String, String)> =
-            sqlx::query_as("SELECT record_id, reason FROM refused_records")
-                .fetch_all(&mut conn)
+            query_as("SELECT record_id, reason FROM refused_records")
+                .fetch_all(&pool)
                 .await
                 .unwrap();
         for (id, reason) in refused
@@ -728,13 +763,13 @@ async fn check_exact(db: &Path, world: &World) {
             made.change
         );
     }
-    let counter: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
-        .fetch_one(&mut conn)
+    let counter: i64 = query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
+        .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(counter, 1 + stored.len() as i64, "no sequence spent twice");
-    let refused: i64 = sqlx::query_scalar("SELECT count(DISTINCT record_id) FROM refused_records")
-        .fetch_one(&mut conn)
+    let refused: i64 = query_scalar("SELECT count(DISTINCT record_id) FROM refused_records")
+        .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(
@@ -761,31 +796,31 @@ async fn check_exact(db: &Path, world: &World) {
             other => panic!("the phones make no {other:?}"),
         }
     }
-    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    let count = |sql: &'static str| query_scalar::<i64>(sql);
     assert_eq!(
         count("SELECT count(*) FROM activities")
-            .fetch_one(&mut conn)
+            .fetch_one(&pool)
             .await
             .unwrap(),
         activities
     );
     assert_eq!(
         count("SELECT count(*) FROM attendance")
-            .fetch_one(&mut conn)
+            .fetch_one(&pool)
             .await
             .unwrap(),
         rows
     );
-    let pairs = async |conn: &mut sqlx::SqliteConnection, sql: &'static str| {
-        sqlx::query_as::<_, (String, i64)>(sql)
-            .fetch_all(conn)
+    let pairs = async |pool: &Pool, sql: &'static str| {
+        query_as::<(String, i64)>(sql)
+            .fetch_all(pool)
             .await
             .unwrap()
             .into_iter()
             .collect::<HashSet<_>>()
     };
     let with_record = pairs(
-        &mut conn,
+        &pool,
         "SELECT activity_id, member_id FROM attendance WHERE record_id IS NOT NULL",
     )
     .await;
@@ -794,7 +829,7 @@ async fn check_exact(db: &Path, world: &World) {
         "each member's sign-in once per activity"
     );
     let stored_confirmed = pairs(
-        &mut conn,
+        &pool,
         "SELECT activity_id, member_id FROM attendance WHERE status = 'confirmed'",
     )
     .await;
@@ -803,7 +838,7 @@ async fn check_exact(db: &Path, world: &World) {
         "each confirmation once, whatever arrived first"
     );
     let signed_in = pairs(
-        &mut conn,
+        &pool,
         "SELECT activity_id, member_id FROM attendance WHERE status = 'signed_in'",
     )
     .await;
@@ -844,15 +879,15 @@ async fn check_exact(db: &Path, world: &World) {
         .map(|(pair, _)| pair)
         .collect();
     let flagged = pairs(
-        &mut conn,
-        "SELECT activity_id, member_id FROM attendance WHERE code_unverified = 1",
+        &pool,
+        "SELECT activity_id, member_id FROM attendance WHERE code_unverified = TRUE",
     )
     .await;
     assert_eq!(
         flagged, expected,
         "flagged exactly where the rules say no code proved it"
     );
-    conn.close().await.unwrap();
+    pool.close().await;
 }
 
 // ---- the two runs ----
@@ -877,19 +912,22 @@ async fn start_phones(
     tasks
 }
 
-/// Waits for every phone to empty its outbox, stops the server and compares the database with what was
+/// Waits for every phone to empty its outbox, stops the servers and compares the database with what was
 /// made; returns how many records were acknowledged.
 async fn settle(
     tasks: Vec<tokio::task::JoinHandle<Phone>>,
-    server: &mut Server,
+    servers: &mut [&mut Server],
     world: &World,
 ) -> usize {
     for phone in futures_util::future::join_all(tasks).await {
         assert_eq!(phone.unwrap().pending(), 0);
     }
-    server.stop();
-    let acknowledged = check_acknowledged(&server.db, world).await;
-    check_exact(&server.db, world).await;
+    for server in servers.iter_mut() {
+        server.stop();
+    }
+    let db = &servers[0].db;
+    let acknowledged = check_acknowledged(db, world).await;
+    check_exact(db, world).await;
     acknowledged
 }
 
@@ -900,7 +938,7 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
     println!("fault 11: HONGYAN_SEED={seed} HONGYAN_FAULT_MUTATIONS={mutations}");
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path()).await;
-    let (proxy, injected) = start_proxy(server.url(), seed).await;
+    let (proxy, injected) = start_proxy(vec![server.url()], seed).await;
     let world = World::new(mutations);
     let started = Instant::now();
     let tasks = start_phones(
@@ -929,7 +967,7 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..300))).await;
         server.spawn().await;
     }
-    settle(tasks, &mut server, &world).await;
+    settle(tasks, &mut [&mut server], &world).await;
 
     let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
     let created = world.created.lock().unwrap().len();
@@ -970,7 +1008,7 @@ async fn fault_12_sigkill_mid_batch_never_loses_an_acknowledged_record() {
         checked = check_acknowledged(&server.db, &world).await;
     }
     world.stop_making.store(true, Ordering::SeqCst);
-    let acknowledged = settle(tasks, &mut server, &world).await;
+    let acknowledged = settle(tasks, &mut [&mut server], &world).await;
     let created = world.created.lock().unwrap().len();
     println!(
         "fault 12 (seed {seed}): {kills} SIGKILLs survived in {:.1} s; {created} records made, {acknowledged} \
@@ -978,4 +1016,75 @@ async fn fault_12_sigkill_mid_batch_never_loses_an_acknowledged_record() {
         started.elapsed().as_secs_f64(),
     );
     assert_eq!(server.starts, kills + 1);
+}
+
+/// Fault 11 with several servers: two server processes share one PostgreSQL, and the proxy — the load
+/// balancer — sends each request to either at random, besides its drops, duplicates, delays and cuts
+/// after commit. Meanwhile one server or both are SIGKILLed, and PostgreSQL itself is stopped at once
+/// (as a crash would) and started again. The database must end as fault 11's does: every record once,
+/// every acknowledged record as acknowledged, no sequence number spent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fault_13_two_servers_on_one_postgresql_lose_and_duplicate_nothing() {
+    let seed = seed();
+    let mutations = env_number("HONGYAN_FAULT_MUTATIONS", 10_000);
+    println!("fault 13: HONGYAN_SEED={seed} HONGYAN_FAULT_MUTATIONS={mutations}");
+    let cluster = Cluster::durable().unwrap();
+    let db = cluster.url().await;
+    hongyan::server::ops::migrate(&db.parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // One after the other: the first seeds the demo data.
+    let mut a = Server::on(db.clone(), dir.path()).await;
+    let mut b = Server::on(db, dir.path()).await;
+    let (proxy, injected) = start_proxy(vec![a.url(), b.url()], seed).await;
+    let world = World::new(mutations);
+    let started = Instant::now();
+    let tasks = start_phones(&a, seed, &world, format!("http://{proxy}"), Duration::ZERO).await;
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7a0);
+    let (mut kills, mut crashes) = (0, 0);
+    while !tasks.iter().all(|t| t.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1_500))).await;
+        if tasks.iter().all(|t| t.is_finished()) {
+            break;
+        }
+        match rng.gen_range(0..4) {
+            0 => a.kill(),
+            1 => b.kill(),
+            2 => {
+                a.kill();
+                b.kill();
+            }
+            _ => {
+                cluster.crash_and_restart().unwrap();
+                crashes += 1;
+                continue;
+            }
+        }
+        kills += 1;
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..300))).await;
+        for server in [&mut a, &mut b] {
+            if server.child.is_none() {
+                server.spawn().await;
+            }
+        }
+    }
+    settle(tasks, &mut [&mut a, &mut b], &world).await;
+    let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+    let created = world.created.lock().unwrap().len();
+    println!(
+        "fault 13 (seed {seed}): {created} records from {} phones in {:.1} s through two servers on one \
+         PostgreSQL; {} requests through the proxy: {} dropped before a server, {} cut after commit, {} \
+         sent twice, {} delayed, {} answered 502; {kills} SIGKILLs of one server or both, {crashes} \
+         crashes of PostgreSQL. Lost 0, duplicated 0.",
+        PHONES.len(),
+        started.elapsed().as_secs_f64(),
+        n(&injected.requests),
+        n(&injected.dropped_before),
+        n(&injected.dropped_after),
+        n(&injected.duplicated),
+        n(&injected.delayed),
+        n(&injected.unavailable),
+    );
+    assert!(created >= mutations);
 }

@@ -108,6 +108,13 @@ async fn run(writer: Pool, settings: Settings, mut waiting: mpsc::Receiver<Waiti
                     let _ = reply.send(answer);
                 }
             }
+            // The database out of reach for now: every push of the group is told to come again.
+            Err(AppError::Busy) => {
+                tracing::warn!("a group of {} pushes waits for the database", replies.len());
+                for reply in replies {
+                    let _ = reply.send(Err(AppError::Busy));
+                }
+            }
             Err(e) => {
                 tracing::error!("a group of {} pushes was not committed: {e}", replies.len());
                 for reply in replies {

@@ -23,6 +23,9 @@ pub struct Db {
     /// Exactly one connection: every write transaction starts here.
     pub writer: Pool,
     pub reader: Pool,
+    /// The guessing counts' own connections (PostgreSQL; see throttle.rs), so that a flood of guesses
+    /// can neither take the readers nor wait for them.
+    pub throttle: Pool,
     /// Which history the database holds (see [`break_history`]): only a restore changes it, and a restore
     /// needs the server stopped, so it is read once here.
     pub history: i64,
@@ -53,6 +56,11 @@ impl Db {
                     .await?;
                 let reader = PgPoolOptions::new()
                     .max_connections(8)
+                    .connect_with(options.clone())
+                    .await?;
+                let throttle = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await?;
                 let (writer, reader) = (Pool::Postgres(writer), Pool::Postgres(reader));
@@ -63,6 +71,7 @@ impl Db {
                 Ok(Db {
                     writer,
                     reader,
+                    throttle: Pool::Postgres(throttle),
                     history,
                 })
             }
@@ -129,6 +138,7 @@ impl Db {
             .fetch_one(&reader)
             .await?;
         Ok(Db {
+            throttle: reader.clone(),
             writer,
             reader,
             history,
@@ -329,9 +339,17 @@ pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
 /// Answers where the history ends and where it resumes.
 pub async fn break_history(conn: &mut dyn Conn, now: i64) -> Result<(i64, i64), sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let kept: i64 = query_scalar("SELECT value FROM counters WHERE name = 'server_seq'")
-        .fetch_one(&mut *tx)
-        .await?;
+    // Locked on PostgreSQL: no server takes a number meanwhile.
+    let lock = if tx.engine() == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let kept: i64 = query_scalar(&format!(
+        "SELECT value FROM counters WHERE name = 'server_seq'{lock}"
+    ))
+    .fetch_one(&mut *tx)
+    .await?;
     let resumed = resumed_from(kept, now).ok_or_else(|| {
         sqlx::Error::Protocol(format!(
             "this machine's clock ({now} ms) is behind the restored history (sequence {kept}): \

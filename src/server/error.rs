@@ -117,8 +117,29 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The database cannot be reached for now — every connection busy for longer than the pool waits, the
+/// connection lost (PostgreSQL restarting, a failover), the server shutting down or recovering — as
+/// opposed to a statement that failed. Phones are told to try again later (503), and keep their records.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Connection exceptions (08…) and operator intervention (57P…: shutting down, starting up).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if unavailable(&e) {
+            tracing::warn!("database unavailable: {e}");
+            return AppError::Busy;
+        }
         AppError::Internal(format!("database: {e}"))
     }
 }

@@ -110,7 +110,8 @@ fn judge(keys: &[(Option<Bucket>, Limits)], now: i64) -> Result<Vec<Bucket>, Wai
                 b.failures = 0;
             }
             b.failures += 1;
-            b.last = now;
+            // Never back in time (another server's clock may be behind).
+            b.last = b.last.max(now);
             b
         })
         .collect())
@@ -239,33 +240,26 @@ async fn shared_attempt(
     now: i64,
 ) -> Result<Result<(), Wait>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // The keys in order, then the budget's row: every transaction locks in the same order.
     let mut names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
     if global {
         names.push(GLOBAL_ROW);
     }
-    names.sort_unstable();
-    names.dedup();
     let mut counts = HashMap::new();
     for name in names {
-        db::query(
-            "INSERT INTO throttle (key, failures, last) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+        // Made if missing and locked, in one statement (a row removed meanwhile is made again).
+        let (failures, last): (i64, i64) = db::query_as(
+            "INSERT INTO throttle (key, failures, last) VALUES ($1, 0, $2)
+             ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING failures, last",
         )
         .bind(name)
         .bind(now)
-        .execute(&mut tx)
+        .fetch_one(&mut tx)
         .await?;
-        let (failures, last): (i64, i64) =
-            db::query_as("SELECT failures, last FROM throttle WHERE key = $1 FOR UPDATE")
-                .bind(name)
-                .fetch_one(&mut tx)
-                .await?;
-        counts.insert(
-            name,
-            Bucket {
-                failures: db::to_u32(failures),
-                last,
-            },
-        );
+        let failures = db::to_u32(failures);
+        counts.insert(name, Bucket { failures, last });
     }
     if global {
         db::query("DELETE FROM throttle_failures WHERE at <= $1")
@@ -302,15 +296,19 @@ async fn shared_attempt(
             .execute(&mut tx)
             .await?;
     }
-    // Now and then, the keys nobody has tried for longer than any key is remembered.
-    if rand::random::<u8>() < 4 {
-        db::query("DELETE FROM throttle WHERE last < $1 AND key != $2")
-            .bind(now - ADDRESS.forget_after_ms.max(CODES.forget_after_ms))
-            .bind(GLOBAL_ROW)
-            .execute(&mut tx)
-            .await?;
-    }
     tx.commit().await?;
+    // Now and then, the keys nobody has tried for longer than any key is remembered, a thousand at a
+    // time, passing over rows an attempt holds.
+    if rand::random::<u8>() < 4 {
+        db::query(
+            "DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE last < $1 AND key != $2
+                                                LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now - ADDRESS.forget_after_ms.max(CODES.forget_after_ms))
+        .bind(GLOBAL_ROW)
+        .execute(pool)
+        .await?;
+    }
     Ok(Ok(()))
 }
 
@@ -352,8 +350,11 @@ impl Attempt<'_> {
 
     async fn shared_success(&self, pool: &Pool, fresh: &[&str]) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
-        for (key, _) in &self.keys {
-            let sql = if fresh.contains(&key.as_str()) {
+        // In the order attempts lock them.
+        let mut keys: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        for key in keys {
+            let sql = if fresh.contains(&key) {
                 "DELETE FROM throttle WHERE key = $1"
             } else {
                 "UPDATE throttle SET failures = greatest(failures - 1, 0) WHERE key = $1"

@@ -80,12 +80,19 @@ pub async fn check_login(
         return Err(AppError::SecondFactorRequired);
     }
     match matching_step(&secret, typed, now) {
-        Some(step) if step > last => {
-            db::query("UPDATE users SET totp_last_step = $1 WHERE id = $2")
+        // Used up in the same statement that checks it is unused: two servers given the same code at
+        // once let one of them in.
+        Some(step)
+            if step > last
+                && db::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+                )
                 .bind(step)
                 .bind(user_id)
                 .execute(conn)
-                .await?;
+                .await?
+                    == 1 =>
+        {
             Ok(())
         }
         _ => Err(AppError::Unauthorized(

@@ -790,9 +790,11 @@ async fn valid_code(
         format!("join:{}", throttle::network_of(&address.0)),
         throttle::CODES,
     )];
+    // Codes are guessed from anywhere: every guess also spends the server-wide budget, so that many
+    // networks at once get no further than one.
     let attempt = state
         .throttle
-        .attempt(&keys, false, now)
+        .attempt(&keys, true, now)
         .await?
         .map_err(|wait| {
             state.security.log(

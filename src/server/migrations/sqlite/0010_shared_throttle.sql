@@ -11,3 +11,5 @@ CREATE TABLE throttle_failures (
     at INTEGER NOT NULL
 );
 CREATE INDEX throttle_failures_at ON throttle_failures(at);
+-- Keys nobody has tried for a while are removed by age.
+CREATE INDEX throttle_last ON throttle(last);
