@@ -99,81 +99,51 @@ pub trait Conn: Send {
     fn begin(&mut self) -> BoxFuture<'_, Result<Tx<'_>, sqlx::Error>>;
 }
 
-impl Conn for SqliteConnection {
-    fn engine(&self) -> Engine {
-        Engine::Sqlite
-    }
-    fn run<'e>(&'e mut self, s: Statement<'e>) -> BoxFuture<'e, Result<u64, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.sqlite();
-            Ok(self
-                .execute(sqlx::query_with(s.sql, args))
-                .await?
-                .rows_affected())
-        })
-    }
-    fn rows<'e>(
-        &'e mut self,
-        s: Statement<'e>,
-    ) -> BoxFuture<'e, Result<Vec<EngineRow>, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.sqlite();
-            let rows = self.fetch_all(sqlx::query_with(s.sql, args)).await?;
-            Ok(rows.into_iter().map(EngineRow::Sqlite).collect())
-        })
-    }
-    fn first<'e>(
-        &'e mut self,
-        s: Statement<'e>,
-    ) -> BoxFuture<'e, Result<Option<EngineRow>, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.sqlite();
-            let row = self.fetch_optional(sqlx::query_with(s.sql, args)).await?;
-            Ok(row.map(EngineRow::Sqlite))
-        })
-    }
-    fn begin(&mut self) -> BoxFuture<'_, Result<Tx<'_>, sqlx::Error>> {
-        Box::pin(async move { Ok(Tx::Sqlite(Connection::begin(self).await?)) })
-    }
+/// An engine's own connection: its statements made with its arguments (`$args`), its rows and
+/// transactions wrapped in the engine's variant.
+macro_rules! engine_conn {
+    ($connection:ty, $engine:ident, $args:ident) => {
+        impl Conn for $connection {
+            fn engine(&self) -> Engine {
+                Engine::$engine
+            }
+            fn run<'e>(&'e mut self, s: Statement<'e>) -> BoxFuture<'e, Result<u64, sqlx::Error>> {
+                Box::pin(async move {
+                    let args = s.$args();
+                    Ok(self
+                        .execute(sqlx::query_with(s.sql, args))
+                        .await?
+                        .rows_affected())
+                })
+            }
+            fn rows<'e>(
+                &'e mut self,
+                s: Statement<'e>,
+            ) -> BoxFuture<'e, Result<Vec<EngineRow>, sqlx::Error>> {
+                Box::pin(async move {
+                    let args = s.$args();
+                    let rows = self.fetch_all(sqlx::query_with(s.sql, args)).await?;
+                    Ok(rows.into_iter().map(EngineRow::$engine).collect())
+                })
+            }
+            fn first<'e>(
+                &'e mut self,
+                s: Statement<'e>,
+            ) -> BoxFuture<'e, Result<Option<EngineRow>, sqlx::Error>> {
+                Box::pin(async move {
+                    let args = s.$args();
+                    let row = self.fetch_optional(sqlx::query_with(s.sql, args)).await?;
+                    Ok(row.map(EngineRow::$engine))
+                })
+            }
+            fn begin(&mut self) -> BoxFuture<'_, Result<Tx<'_>, sqlx::Error>> {
+                Box::pin(async move { Ok(Tx::$engine(Connection::begin(self).await?)) })
+            }
+        }
+    };
 }
-
-impl Conn for PgConnection {
-    fn engine(&self) -> Engine {
-        Engine::Postgres
-    }
-    fn run<'e>(&'e mut self, s: Statement<'e>) -> BoxFuture<'e, Result<u64, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.postgres();
-            Ok(self
-                .execute(sqlx::query_with(s.sql, args))
-                .await?
-                .rows_affected())
-        })
-    }
-    fn rows<'e>(
-        &'e mut self,
-        s: Statement<'e>,
-    ) -> BoxFuture<'e, Result<Vec<EngineRow>, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.postgres();
-            let rows = self.fetch_all(sqlx::query_with(s.sql, args)).await?;
-            Ok(rows.into_iter().map(EngineRow::Postgres).collect())
-        })
-    }
-    fn first<'e>(
-        &'e mut self,
-        s: Statement<'e>,
-    ) -> BoxFuture<'e, Result<Option<EngineRow>, sqlx::Error>> {
-        Box::pin(async move {
-            let args = s.postgres();
-            let row = self.fetch_optional(sqlx::query_with(s.sql, args)).await?;
-            Ok(row.map(EngineRow::Postgres))
-        })
-    }
-    fn begin(&mut self) -> BoxFuture<'_, Result<Tx<'_>, sqlx::Error>> {
-        Box::pin(async move { Ok(Tx::Postgres(Connection::begin(self).await?)) })
-    }
-}
+engine_conn!(SqliteConnection, Sqlite, sqlite);
+engine_conn!(PgConnection, Postgres, postgres);
 
 /// A transaction and a pooled connection are connections too (so `&mut tx` is a `&mut dyn Conn`).
 macro_rules! delegate_conn {
