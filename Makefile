@@ -15,8 +15,9 @@
 #   make bench   push throughput of the release server on a fresh database (loopback only)
 #   make bench-storm  the end of a meeting everywhere at once: 3,000 members (STORM_MEMBERS) each push
 #                one sign-in, 64 in flight; then the same as retries; then every member pulls
-#   make faults  sync faults 11 and 12 (README) against the server binary: 10,000 records through a
-#                fault-injecting proxy with server restarts, and 20 SIGKILLs mid-batch (part of `make test`)
+#   make faults  sync faults 11, 12 and 13 (README) against the server binary: 10,000 records through a
+#                fault-injecting proxy with server restarts, 20 SIGKILLs mid-batch, and 10,000 records
+#                through two servers on one PostgreSQL that crashes now and then (part of `make test`)
 #   make faults-long  the same at benchmark size: 50,000 records and 200 SIGKILLs
 #   make fuzz    the API fuzzed from its OpenAPI document as every role, at length (≥ 100,000 requests;
 #                `make test` runs a short round of it)
