@@ -110,10 +110,10 @@ unit: setup-postgres
 	HONGYAN_TEST_ENGINE=postgres cargo test --features server --lib server::
 
 # The seed is printed; HONGYAN_SEED=<n> replays a run.
-faults:
+faults: setup-postgres
 	cargo test --features server --test sync_faults -- --nocapture
 
-faults-long:
+faults-long: setup-postgres
 	HONGYAN_FAULT_MUTATIONS=50000 HONGYAN_KILLS=200 cargo test --features server --test sync_faults -- --nocapture
 
 e2e:
