@@ -29,6 +29,9 @@ pub async fn put_evidence(
     let Json(evidence) = body.read()?;
     check_data_url(&evidence.data_url)?;
     let mut tx = state.db.writer.begin().await?;
+    // First: on PostgreSQL this waits for every server's write that takes a number, so the checks below
+    // see a recognition or another photo committed elsewhere a moment ago.
+    let mut seq = Sequence::begin(&mut tx).await?;
     let (owner, status) = stored(&mut tx, &id)
         .await?
         .ok_or(AppError::NotFound("学习记录还没有上传，请稍后再试"))?;
@@ -53,7 +56,6 @@ pub async fn put_evidence(
         ));
     }
     let now = now_ms();
-    let mut seq = Sequence::begin(&mut tx).await?;
     db::query(
         "INSERT INTO study_evidence (study_id, data_url, uploaded_at) VALUES ($1, $2, $3)
          ON CONFLICT (study_id) DO UPDATE SET data_url = excluded.data_url, uploaded_at = excluded.uploaded_at",
