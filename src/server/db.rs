@@ -339,17 +339,8 @@ pub fn resumed_from(kept_upto: i64, now: i64) -> Option<i64> {
 /// Answers where the history ends and where it resumes.
 pub async fn break_history(conn: &mut dyn Conn, now: i64) -> Result<(i64, i64), sqlx::Error> {
     let mut tx = conn.begin().await?;
-    // Locked on PostgreSQL: no server takes a number meanwhile.
-    let lock = if tx.engine() == Engine::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let kept: i64 = query_scalar(&format!(
-        "SELECT value FROM counters WHERE name = 'server_seq'{lock}"
-    ))
-    .fetch_one(&mut *tx)
-    .await?;
+    // Read as a write that takes numbers reads it (locked on PostgreSQL: no server takes one meanwhile).
+    let kept = Sequence::begin(&mut *tx).await?.mark();
     let resumed = resumed_from(kept, now).ok_or_else(|| {
         sqlx::Error::Protocol(format!(
             "this machine's clock ({now} ms) is behind the restored history (sequence {kept}): \

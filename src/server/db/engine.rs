@@ -528,13 +528,38 @@ impl<'q> Statement<'q> {
 #[must_use = "a query does nothing until it is executed"]
 pub struct Query<'q>(Statement<'q>);
 
-/// Rows read as `T`: see [`query_as`].
+/// How a fetched row becomes a `T`: all of it ([`WholeRow`]) or its first column ([`FirstColumn`]).
+pub trait Reading<T> {
+    fn read(row: &EngineRow) -> Result<T, sqlx::Error>;
+}
+
+/// The row read as a [`Row`].
+pub struct WholeRow;
+
+/// The first column read as a [`Scalar`].
+pub struct FirstColumn;
+
+impl<T: Row> Reading<T> for WholeRow {
+    fn read(row: &EngineRow) -> Result<T, sqlx::Error> {
+        row.read()
+    }
+}
+
+impl<T: Scalar> Reading<T> for FirstColumn {
+    fn read(row: &EngineRow) -> Result<T, sqlx::Error> {
+        row.first_column()
+    }
+}
+
+/// A query whose rows are read as `T`, the way `R` says.
 #[must_use = "a query does nothing until it is fetched"]
-pub struct QueryAs<'q, T>(Statement<'q>, std::marker::PhantomData<T>);
+pub struct Fetch<'q, T, R>(Statement<'q>, std::marker::PhantomData<(T, R)>);
+
+/// Rows read as `T`: see [`query_as`].
+pub type QueryAs<'q, T> = Fetch<'q, T, WholeRow>;
 
 /// The first column read as `T`: see [`query_scalar`].
-#[must_use = "a query does nothing until it is fetched"]
-pub struct QueryScalar<'q, T>(Statement<'q>, std::marker::PhantomData<T>);
+pub type QueryScalar<'q, T> = Fetch<'q, T, FirstColumn>;
 
 /// A statement to [`Query::execute`].
 pub fn query(sql: &str) -> Query<'_> {
@@ -543,12 +568,12 @@ pub fn query(sql: &str) -> Query<'_> {
 
 /// A query whose rows are read as `T`.
 pub fn query_as<T: Row>(sql: &str) -> QueryAs<'_, T> {
-    QueryAs(Statement::new(sql), std::marker::PhantomData)
+    Fetch(Statement::new(sql), std::marker::PhantomData)
 }
 
 /// A query whose first column is read as `T`.
 pub fn query_scalar<T: Scalar>(sql: &str) -> QueryScalar<'_, T> {
-    QueryScalar(Statement::new(sql), std::marker::PhantomData)
+    Fetch(Statement::new(sql), std::marker::PhantomData)
 }
 
 impl<'q> Query<'q> {
@@ -564,7 +589,7 @@ impl<'q> Query<'q> {
     }
 }
 
-impl<'q, T: Row> QueryAs<'q, T> {
+impl<'q, T, R: Reading<T>> Fetch<'q, T, R> {
     /// Binds the next placeholder.
     pub fn bind(mut self, value: impl Bind<'q>) -> Self {
         self.0.values.push(value.value());
@@ -572,72 +597,20 @@ impl<'q, T: Row> QueryAs<'q, T> {
     }
 
     pub async fn fetch_one<'a>(self, target: impl Into<Target<'a>>) -> Result<T, sqlx::Error> {
-        target
-            .into()
-            .first(self.0)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?
-            .read()
+        let row = target.into().first(self.0).await?;
+        R::read(&row.ok_or(sqlx::Error::RowNotFound)?)
     }
 
     pub async fn fetch_optional<'a>(
         self,
         target: impl Into<Target<'a>>,
     ) -> Result<Option<T>, sqlx::Error> {
-        target
-            .into()
-            .first(self.0)
-            .await?
-            .map(|r| r.read())
-            .transpose()
+        let row = target.into().first(self.0).await?;
+        row.as_ref().map(R::read).transpose()
     }
 
     pub async fn fetch_all<'a>(self, target: impl Into<Target<'a>>) -> Result<Vec<T>, sqlx::Error> {
-        target
-            .into()
-            .rows(self.0)
-            .await?
-            .iter()
-            .map(EngineRow::read)
-            .collect()
-    }
-}
-
-impl<'q, T: Scalar> QueryScalar<'q, T> {
-    /// Binds the next placeholder.
-    pub fn bind(mut self, value: impl Bind<'q>) -> Self {
-        self.0.values.push(value.value());
-        self
-    }
-
-    pub async fn fetch_one<'a>(self, target: impl Into<Target<'a>>) -> Result<T, sqlx::Error> {
-        target
-            .into()
-            .first(self.0)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?
-            .first_column()
-    }
-
-    pub async fn fetch_optional<'a>(
-        self,
-        target: impl Into<Target<'a>>,
-    ) -> Result<Option<T>, sqlx::Error> {
-        target
-            .into()
-            .first(self.0)
-            .await?
-            .map(|r| r.first_column())
-            .transpose()
-    }
-
-    pub async fn fetch_all<'a>(self, target: impl Into<Target<'a>>) -> Result<Vec<T>, sqlx::Error> {
-        target
-            .into()
-            .rows(self.0)
-            .await?
-            .iter()
-            .map(EngineRow::first_column)
-            .collect()
+        let rows = target.into().rows(self.0).await?;
+        rows.iter().map(R::read).collect()
     }
 }

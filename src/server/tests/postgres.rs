@@ -33,6 +33,19 @@ struct Schema {
     migrations: Vec<i64>,
 }
 
+/// (index, table, column) rows, in column order, as index → (table, columns).
+fn by_index(rows: Vec<(String, String, String)>) -> BTreeMap<String, (String, Vec<String>)> {
+    let mut indexes = BTreeMap::new();
+    for (index, table, column) in rows {
+        indexes
+            .entry(index)
+            .or_insert_with(|| (table, Vec::new()))
+            .1
+            .push(column);
+    }
+    indexes
+}
+
 fn kind(declared: &str) -> &'static str {
     match declared.to_ascii_lowercase().as_str() {
         "integer" | "bigint" | "boolean" => "integer",
@@ -101,14 +114,7 @@ async fn sqlite_schema(path: &Path) -> Schema {
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    for (index, table, column) in indexes {
-        schema
-            .indexes
-            .entry(index)
-            .or_insert_with(|| (table, Vec::new()))
-            .1
-            .push(column);
-    }
+    schema.indexes = by_index(indexes);
     schema.views =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")
             .fetch_all(&mut conn)
@@ -181,14 +187,7 @@ async fn postgres_schema(options: &PgConnectOptions) -> Schema {
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    for (index, table, column) in indexes {
-        schema
-            .indexes
-            .entry(index)
-            .or_insert_with(|| (table, Vec::new()))
-            .1
-            .push(column);
-    }
+    schema.indexes = by_index(indexes);
     schema.views = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1",
     )
