@@ -1,9 +1,11 @@
-//! The SQLite database: opening it, migrating it, and the server sequence.
+//! The database — a SQLite file, or PostgreSQL shared by several servers (queries for both go through
+//! [`engine`]): opening it, migrating it, and the server sequence.
 //!
 //! Writes go through a pool of exactly one connection. SQLite allows one writer at a time anyway; queuing
 //! writers in the process (instead of in SQLite's busy handler) means a transaction never fails with
 //! SQLITE_BUSY, and it makes the server sequence commit in order — a pull that has seen sequence N has seen
-//! everything before N. Reads use their own pool and, thanks to WAL, never wait for the writer.
+//! everything before N. On PostgreSQL, [`Sequence::begin`]'s lock keeps that order across servers. Reads
+//! use their own pool and, thanks to WAL (or PostgreSQL's snapshots), never wait for the writer.
 
 pub mod engine;
 
