@@ -14,7 +14,7 @@
 //! The seed is printed; `HONGYAN_SEED=<n>` replays the same fault schedule. Sizes come from
 //! `HONGYAN_FAULT_MUTATIONS` (default 10,000) and `HONGYAN_KILLS` (default 20; `make faults-long` uses 200).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hongyan::api::{
-    Change, Confirm, DeviceKey, LoginResponse, Mutation, NewActivity, PROTOCOL, PushRequest,
-    PushResponse, ReceiptStatus, SignIn, paths,
+    Change, Confirm, DeviceKey, LoginResponse, Mutation, NewActivity, PROTOCOL, PullResponse,
+    PushRequest, PushResponse, ReceiptStatus, SignIn, paths,
 };
 use hongyan::life::{
     DEFAULT_CODE_STEP_MS, SignInClaim, SignInProof, code_at, judge_sign_in, secret_hex,
@@ -231,13 +231,22 @@ impl Proxy {
         }
     }
 
-    async fn forward(&self, path: &str, headers: &HeaderMap, body: Bytes) -> Option<Response> {
+    async fn forward(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Option<Response> {
         let upstream = self
             .upstreams
             .choose(&mut *self.rng.lock().unwrap())
             .unwrap()
             .clone();
-        let mut req = self.client.post(format!("{upstream}{path}")).body(body);
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{upstream}{path}"))
+            .body(body);
         for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
             if let Some(v) = headers.get(&name) {
                 req = req.header(name, v);
@@ -261,7 +270,12 @@ fn cut_connection() -> Response {
 async fn proxy_handler(State(proxy): State<Proxy>, req: Request) -> Response {
     let n = &proxy.injected;
     n.requests.fetch_add(1, Ordering::Relaxed);
-    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
     let headers = req.headers().clone();
     let Ok(body) = axum::body::to_bytes(req.into_body(), 1 << 20).await else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -278,12 +292,12 @@ async fn proxy_handler(State(proxy): State<Proxy>, req: Request) -> Response {
     let answer = if let Fault::Duplicate = fault {
         n.duplicated.fetch_add(1, Ordering::Relaxed);
         let (a, _) = tokio::join!(
-            proxy.forward(&path, &headers, body.clone()),
-            proxy.forward(&path, &headers, body)
+            proxy.forward(&method, &path, &headers, body.clone()),
+            proxy.forward(&method, &path, &headers, body)
         );
         a
     } else {
-        proxy.forward(&path, &headers, body).await
+        proxy.forward(&method, &path, &headers, body).await
     };
     let Some(answer) = answer else {
         n.unavailable.fetch_add(1, Ordering::Relaxed);
@@ -652,6 +666,212 @@ fn world_done(world: &World) -> bool {
     world.stop_making.load(Ordering::SeqCst) || world.to_make.load(Ordering::SeqCst) == 0
 }
 
+// ---- observers: phones that only pull ----
+
+/// Who watches while the others push: a lead (their branch's activities and rosters) and a member who is
+/// also a guest on another branch's roster (their branch's activities, their own rows).
+const OBSERVERS: [&str; 2] = ["13800000001", "13800000003"];
+
+/// A phone that only pulls, keeping its copy as the app does ([`outbox::Cache::merge`]), and checks each
+/// page as it comes: the cursor never goes back, every row lies between the cursor sent and the one
+/// received, and no row version ever comes twice.
+struct Observer {
+    phone: &'static str,
+    token: String,
+    cache: outbox::Cache,
+    /// Every (row, version) received.
+    seen: HashSet<(String, i64)>,
+    pulls: usize,
+}
+
+impl Observer {
+    fn new(phone: &'static str, token: String) -> Observer {
+        Observer {
+            phone,
+            token,
+            cache: outbox::Cache::default(),
+            seen: HashSet::new(),
+            pulls: 0,
+        }
+    }
+
+    /// One pull from `base`: `Some(more)` when a page arrived, `None` when the network or a server failed
+    /// (the phone tries again with the same cursor).
+    async fn pull(&mut self, client: &reqwest::Client, base: &str) -> Option<bool> {
+        let res = client
+            .get(format!(
+                "{base}{}?cursor={}&history={}",
+                paths::PULL,
+                self.cache.cursor,
+                self.cache.history
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
+        if !res.status().is_success() {
+            assert!(
+                res.status().is_server_error() && res.status() != 500,
+                "{}: a pull was refused: {}",
+                self.phone,
+                res.status()
+            );
+            return None;
+        }
+        let page: PullResponse = res.json().await.ok()?;
+        let sent = self.cache.cursor;
+        assert!(
+            !page.resync,
+            "{}: nothing was restored, yet a pull resyncs",
+            self.phone
+        );
+        assert!(
+            page.cursor >= sent,
+            "{}: a pull went back from {sent} to {}",
+            self.phone,
+            page.cursor
+        );
+        let activities = page
+            .activities
+            .iter()
+            .map(|a| (format!("activity {}", a.id), a.server_seq));
+        let attendance = page.attendance.iter().map(|r| {
+            (
+                format!("attendance {} {}", r.activity_id, r.member_id),
+                r.server_seq,
+            )
+        });
+        for (key, version) in activities.chain(attendance) {
+            assert!(
+                sent < version && version <= page.cursor,
+                "{}: {key} version {version} came in the pull from {sent} to {}",
+                self.phone,
+                page.cursor
+            );
+            assert!(
+                self.seen.insert((key.clone(), version)),
+                "{}: {key} version {version} came twice",
+                self.phone
+            );
+        }
+        let more = page.more;
+        self.cache.merge(page);
+        self.pulls += 1;
+        Some(more)
+    }
+
+    /// Pulls from `base` until nothing more waits.
+    async fn catch_up(&mut self, client: &reqwest::Client, base: &str) {
+        loop {
+            match self.pull(client, base).await {
+                Some(false) => return,
+                Some(true) => {}
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+}
+
+/// A copy's rows by key, whatever order they arrived in.
+fn rows(cache: &outbox::Cache) -> BTreeMap<String, serde_json::Value> {
+    let activities = cache
+        .activities
+        .iter()
+        .map(|a| (format!("activity {}", a.id), serde_json::to_value(a)));
+    let attendance = cache.attendance.iter().map(|r| {
+        (
+            format!("attendance {} {}", r.activity_id, r.member_id),
+            serde_json::to_value(r),
+        )
+    });
+    activities
+        .chain(attendance)
+        .map(|(key, row)| (key, row.unwrap()))
+        .collect()
+}
+
+/// Logs the observers in (straight to `server`) and starts them pulling from `base` until `done` is set;
+/// each then catches up once more, with a pull begun after every push was answered.
+async fn start_observers(
+    server: &Server,
+    base: String,
+    seed: u64,
+    done: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Observer>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, phone) in OBSERVERS.into_iter().enumerate() {
+        let login = log_in(&client, &server.url(), phone).await;
+        let mut observer = Observer::new(phone, login.token);
+        let (client, base, done) = (client.clone(), base.clone(), done.clone());
+        let mut rng = StdRng::seed_from_u64(seed ^ (0x0b5e + i as u64));
+        tasks.push(tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                let pause = match observer.pull(&client, &base).await {
+                    Some(_) => rng.gen_range(0..60),
+                    None => 20,
+                };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            observer.catch_up(&client, &base).await;
+            observer
+        }));
+    }
+    tasks
+}
+
+/// Stops the observers once every phone is done and checks that each one's copy equals a fresh pull
+/// straight from every server; answers how many pulls they made.
+async fn finish_observers(
+    done: &AtomicBool,
+    tasks: Vec<tokio::task::JoinHandle<Observer>>,
+    servers: &[&Server],
+) -> usize {
+    done.store(true, Ordering::SeqCst);
+    let client = reqwest::Client::new();
+    let mut pulls = 0;
+    for task in tasks {
+        let observer = task.await.unwrap();
+        pulls += observer.pulls;
+        for server in servers {
+            let mut fresh = Observer::new(observer.phone, observer.token.clone());
+            fresh.catch_up(&client, &server.url()).await;
+            assert_eq!(
+                fresh.cache.cursor, observer.cache.cursor,
+                "{}: the same last number",
+                observer.phone
+            );
+            let (held, new) = (rows(&observer.cache), rows(&fresh.cache));
+            let differences: Vec<String> = held
+                .keys()
+                .chain(new.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|key| held.get(*key) != new.get(*key))
+                .take(5)
+                .map(|key| {
+                    format!(
+                        "{key}:\n  held  {:?}\n  fresh {:?}",
+                        held.get(key),
+                        new.get(key)
+                    )
+                })
+                .collect();
+            assert!(
+                differences.is_empty(),
+                "{}: the copy pulled all along differs from a fresh pull through {}:\n{}",
+                observer.phone,
+                server.url(),
+                differences.join("\n")
+            );
+        }
+    }
+    pulls
+}
+
 // ---- checks against the database ----
 
 /// Connections beside the servers' to the database `--db` names (on SQLite, WAL lets them read while the
@@ -949,6 +1169,8 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
         Duration::ZERO,
     )
     .await;
+    let done = Arc::new(AtomicBool::new(false));
+    let observers = start_observers(&server, format!("http://{proxy}"), seed, done.clone()).await;
     // Restart the server now and then until every phone is done, by SIGKILL or gracefully.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
     let (mut kills, mut stops) = (0, 0);
@@ -967,6 +1189,7 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..300))).await;
         server.spawn().await;
     }
+    let pulls = finish_observers(&done, observers, &[&server]).await;
     settle(tasks, &mut [&mut server], &world).await;
 
     let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
@@ -974,7 +1197,8 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
     println!(
         "fault 11 (seed {seed}): {created} records from {} phones in {:.1} s; {} requests through the proxy: \
          {} dropped before the server, {} cut after commit, {} sent twice, {} delayed, {} answered 502 \
-         while the server was away; {kills} SIGKILLs and {stops} graceful restarts. Lost 0, duplicated 0.",
+         while the server was away; {kills} SIGKILLs and {stops} graceful restarts; {pulls} pulls by \
+         {} observers, each copy equal to a fresh pull. Lost 0, duplicated 0.",
         PHONES.len(),
         started.elapsed().as_secs_f64(),
         n(&injected.requests),
@@ -983,6 +1207,7 @@ async fn fault_11_a_random_fault_schedule_loses_and_duplicates_nothing() {
         n(&injected.duplicated),
         n(&injected.delayed),
         n(&injected.unavailable),
+        OBSERVERS.len(),
     );
     assert!(created >= mutations);
 }
@@ -1041,6 +1266,8 @@ async fn fault_13_two_servers_on_one_postgresql_lose_and_duplicate_nothing() {
     let world = World::new(mutations);
     let started = Instant::now();
     let tasks = start_phones(&a, seed, &world, format!("http://{proxy}"), Duration::ZERO).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let observers = start_observers(&a, format!("http://{proxy}"), seed, done.clone()).await;
     let mut rng = StdRng::seed_from_u64(seed ^ 0x7a0);
     let (mut kills, mut crashes) = (0, 0);
     while !tasks.iter().all(|t| t.is_finished()) {
@@ -1069,6 +1296,7 @@ async fn fault_13_two_servers_on_one_postgresql_lose_and_duplicate_nothing() {
             }
         }
     }
+    let pulls = finish_observers(&done, observers, &[&a, &b]).await;
     settle(tasks, &mut [&mut a, &mut b], &world).await;
     let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
     let created = world.created.lock().unwrap().len();
@@ -1076,7 +1304,8 @@ async fn fault_13_two_servers_on_one_postgresql_lose_and_duplicate_nothing() {
         "fault 13 (seed {seed}): {created} records from {} phones in {:.1} s through two servers on one \
          PostgreSQL; {} requests through the proxy: {} dropped before a server, {} cut after commit, {} \
          sent twice, {} delayed, {} answered 502; {kills} SIGKILLs of one server or both, {crashes} \
-         crashes of PostgreSQL. Lost 0, duplicated 0.",
+         crashes of PostgreSQL; {pulls} pulls by {} observers through either server, each copy equal \
+         to a fresh pull through both. Lost 0, duplicated 0.",
         PHONES.len(),
         started.elapsed().as_secs_f64(),
         n(&injected.requests),
@@ -1085,6 +1314,7 @@ async fn fault_13_two_servers_on_one_postgresql_lose_and_duplicate_nothing() {
         n(&injected.duplicated),
         n(&injected.delayed),
         n(&injected.unavailable),
+        OBSERVERS.len(),
     );
     assert!(created >= mutations);
 }

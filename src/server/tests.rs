@@ -100,6 +100,18 @@ impl Harness {
         }
     }
 
+    /// A server on a database that already holds a district (no demo seeded).
+    async fn serving(location: Location) -> Harness {
+        let db = Db::connect(&location).await.unwrap();
+        let site = Site::load(std::path::Path::new("public")).unwrap();
+        Harness {
+            app: app(AppState::new(db.clone(), site, Settings::default())),
+            _dir: std::sync::Arc::new(tempfile::tempdir().unwrap()),
+            db,
+            location,
+        }
+    }
+
     /// Another server on the same database (several app servers share one PostgreSQL).
     async fn another_server(&self) -> Harness {
         let db = Db::connect(&self.location).await.unwrap();
@@ -229,6 +241,34 @@ impl Harness {
         let r = self.try_pull(token, &cursor.to_string()).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
+    }
+
+    /// Pulls into a phone's copy, as the app does, until nothing more waits.
+    async fn pull_into(&self, token: &str, copy: &mut crate::outbox::Cache) {
+        loop {
+            let page: crate::api::PullResponse =
+                serde_json::from_value(self.pull(token, copy.cursor).await).unwrap();
+            let more = page.more;
+            copy.merge(page);
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// Rows of the phone's `copy` that differ from a fresh pull (missing, stale or extra), as text.
+    async fn stale_rows(&self, token: &str, copy: &crate::outbox::Cache) -> Vec<String> {
+        let mut fresh = crate::outbox::Cache::default();
+        self.pull_into(token, &mut fresh).await;
+        let rows = |c: &crate::outbox::Cache| -> std::collections::HashSet<String> {
+            let activities = c.activities.iter().map(|a| format!("{a:?}"));
+            let attendance = c.attendance.iter().map(|r| format!("{r:?}"));
+            activities.chain(attendance).collect()
+        };
+        let (held, fresh) = (rows(copy), rows(&fresh));
+        let mut differ: Vec<String> = held.symmetric_difference(&fresh).cloned().collect();
+        differ.sort();
+        differ
     }
 
     /// The lead publishes an activity that is on now; returns (activity id, code).

@@ -1,7 +1,7 @@
 //! Activities: publishing (which freezes the roster), editing, cancelling and closing the meeting record —
 //! all arriving in pushes, all audited — and what each user may see.
 
-use crate::server::db::{self, Conn, Engine};
+use crate::server::db::{self, Conn, Engine, Sequence};
 
 use crate::api::{ActivityView, Cancel, CloseRecord, NewActivity};
 use crate::life::{
@@ -10,6 +10,7 @@ use crate::life::{
 use crate::model::{
     ActivityKind, AttendanceStatus, Role, check_new_activity, is_uuid, is_valid_code,
 };
+use crate::org::OrgForm;
 use crate::server::AppError;
 use crate::server::applying::{Applying, Outcome, refuse};
 use crate::server::auth::{CurrentUser, Person};
@@ -350,7 +351,30 @@ pub struct ActivityRecord {
     pub server_seq: i64,
 }
 
-/// The columns of [`ActivityRecord`], for queries over `activities a JOIN orgs o`.
+/// An organisation's name shows in its activities (a branch's as theirs, a 党小组's as their group), read
+/// from `orgs` as a pull is answered: after a rename they take a new number, so phones receive them again.
+pub async fn renumber_org_activities(
+    conn: &mut dyn Conn,
+    seq: &mut Sequence,
+    org: i64,
+    form: OrgForm,
+) -> Result<(), sqlx::Error> {
+    // A branch's activities are found by index; a 党小组's (renamed rarely) by a scan.
+    let column = if form == OrgForm::Group {
+        "group_id"
+    } else {
+        "org_id"
+    };
+    db::query(&format!(
+        "UPDATE activities SET server_seq = $1 WHERE {column} = $2"
+    ))
+    .bind(seq.take())
+    .bind(org)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub const ACTIVITY_COLUMNS: &str = "a.id, a.org_id, o.name AS org_name, a.kind, a.title, a.place, a.starts_at,
     a.ends_at, a.mode, a.state, a.cancel_reason, a.host, a.recorder, a.online_note, a.code, a.secret,
     a.code_step_ms, a.fence_lat_e6, a.fence_lng_e6, a.fence_radius_m, a.study_halves,

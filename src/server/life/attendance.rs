@@ -1,7 +1,7 @@
 //! Rosters: a member's 签到 and requests (请假, 补签, 补学), the lead's 确认 and decisions — each arriving in
 //! a push and changing one row, the natural key (activity, member) — and who may see which rows.
 
-use crate::server::db::{self, Conn, Engine};
+use crate::server::db::{self, Conn, Engine, Sequence};
 
 use super::activities::{ActivityRow, sql_limit};
 use crate::api::{AddToRoster, AttendanceView, Confirm, Decide, Request, SignIn};
@@ -123,10 +123,13 @@ pub async fn sign_in(conn: &mut dyn Conn, s: &SignIn, ap: &Applying<'_>) -> Outc
     };
     if !proof.take(verdict) {
         if proof.wrong_codes != wrong_codes {
+            // A new version of the row, so the lead's phone learns of the wrong code at its next pull.
             db::query(
-                "UPDATE attendance SET wrong_codes = $1 WHERE activity_id = $2 AND member_id = $3",
+                "UPDATE attendance SET wrong_codes = $1, server_seq = $2
+                 WHERE activity_id = $3 AND member_id = $4",
             )
             .bind(proof.wrong_codes)
+            .bind(ap.seq)
             .bind(&s.activity_id)
             .bind(author.id)
             .execute(&mut *conn)
@@ -445,6 +448,21 @@ pub struct AttendanceRecord {
     pub location_distance_m: Option<i64>,
     pub location_accuracy_m: Option<i64>,
     pub server_seq: i64,
+}
+
+/// A member's name and 党员类别 show in every roster row of theirs, read from `users` as a pull is
+/// answered: after either changes, the rows take a new number, so phones that hold them receive them again.
+pub async fn renumber_member_rows(
+    conn: &mut dyn Conn,
+    seq: &mut Sequence,
+    member_id: i64,
+) -> Result<(), sqlx::Error> {
+    db::query("UPDATE attendance SET server_seq = $1 WHERE member_id = $2")
+        .bind(seq.take())
+        .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The columns of [`AttendanceRecord`], for queries over `attendance t JOIN users u`.

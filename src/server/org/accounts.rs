@@ -25,10 +25,11 @@ use crate::api::{
 };
 use crate::model::{Membership, Role, mask_phone};
 use crate::org::{LEAD_POSTS, check_profile};
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Sequence};
 use crate::server::db::{
     LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
 };
+use crate::server::life::attendance::renumber_member_rows;
 use crate::server::{AppError, AppState, Deferred};
 use crate::study::{Audience, Day};
 
@@ -311,6 +312,8 @@ pub async fn edit_member(
     let Path(id) = id.read()?;
     let Json(p) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
+    // First, as every writer takes it: a new 党员类别 renumbers the member's roster rows.
+    let mut seq = Sequence::begin(&mut *tx).await?;
     let member = editable(&mut tx, &user, id).await?;
     leads_manage_members_only(&user, &member)?;
     check_profile(&p, member.org_id).map_err(AppError::BadRequest)?;
@@ -365,6 +368,10 @@ pub async fn edit_member(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    if before.membership != p.membership {
+        renumber_member_rows(&mut *tx, &mut seq, id).await?;
+        seq.save(&mut *tx).await?;
+    }
     db::query("DELETE FROM host_orgs WHERE user_id = $1")
         .bind(id)
         .execute(&mut *tx)

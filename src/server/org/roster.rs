@@ -12,7 +12,8 @@ mod read;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Sequence};
+use crate::server::life::attendance::renumber_member_rows;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::{Json, Router, routing::post};
@@ -120,10 +121,24 @@ pub async fn run(
     if dry_run || report.problems > 0 {
         return Ok(Ok(report));
     }
+    // Before any write, as every writer takes it: a new name or 党员类别 renumbers the member's rows.
+    let mut seq = Sequence::begin(conn).await?;
     let mut ids = HashMap::new();
     for (line, phone, member) in &plan {
-        ids.insert(*line, write(conn, phone, member, now).await?);
+        let shown: Option<(String, String)> =
+            db::query_as("SELECT name, membership FROM users WHERE phone = $1")
+                .bind(phone)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let id = write(conn, phone, member, now).await?;
+        if shown.is_some_and(|(name, membership)| {
+            name != member.name || membership != member.membership.as_str()
+        }) {
+            renumber_member_rows(conn, &mut seq, id).await?;
+        }
+        ids.insert(*line, id);
     }
+    seq.save(conn).await?;
     for row in &mut report.rows {
         row.user_id = ids.get(&row.line).copied();
     }

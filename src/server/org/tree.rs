@@ -4,7 +4,9 @@
 //! (党委管理员) and withdraw them. A committee admin reads their own part of the tree. Every change is
 //! audited.
 
-use crate::server::db::{self, Conn};
+use crate::server::db::{self, Conn, Sequence};
+use crate::server::life::activities::renumber_org_activities;
+use crate::server::life::attendance::renumber_member_rows;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
@@ -254,6 +256,8 @@ pub async fn edit(
     let Path(id) = id.read()?;
     let Json(e) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
+    // First, as every writer takes it: a rename gives the organisation's activities a new number.
+    let mut seq = Sequence::begin(&mut *tx).await?;
     let current = nodes(&mut tx, Some(id))
         .await?
         .pop()
@@ -297,6 +301,10 @@ pub async fn edit(
         None,
     )
     .await?;
+    if current.name != e.name.trim() {
+        renumber_org_activities(&mut *tx, &mut seq, id, current.form).await?;
+        seq.save(&mut *tx).await?;
+    }
     let node = nodes(&mut tx, Some(id)).await?.remove(0);
     tx.commit().await?;
     Ok(Json(node))
@@ -364,6 +372,8 @@ pub async fn add_admin(
         return Err(AppError::BadRequest("请填写11位手机号".to_owned()));
     }
     let mut tx = state.db.writer.begin().await?;
+    // First, as every writer takes it: an account given back under a new name renumbers its roster rows.
+    let mut seq = Sequence::begin(&mut *tx).await?;
     let org = nodes(&mut tx, Some(id))
         .await?
         .pop()
@@ -403,6 +413,8 @@ pub async fn add_admin(
                 .bind(was)
                 .execute(&mut *tx)
                 .await?;
+            renumber_member_rows(&mut *tx, &mut seq, was).await?;
+            seq.save(&mut *tx).await?;
             was
         }
         Some(_) => {

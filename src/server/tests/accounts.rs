@@ -921,3 +921,71 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
         0
     );
 }
+
+/// Names and 党员类别 are read from the accounts as a pull is answered: when the admin renames a branch,
+/// changes a member's 类别 or imports a roster with a corrected name, the rows that show them take a new
+/// number, and the lead's phone, pulling on from where it was, ends with what a fresh pull gives.
+#[tokio::test]
+async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
+    let h = Harness::new().await;
+    let (admin, lead) = (h.login(ADMIN).await, h.login(LEAD).await);
+    let mut copy = crate::outbox::Cache::default();
+    h.pull_into(&lead, &mut copy).await;
+
+    let tree = h.call("GET", paths::ORGS, Some(&admin), None).await;
+    let site = tree
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == SITE)
+        .unwrap()
+        .clone();
+    let renamed = json!({
+        "parent_id": site["parent_id"], "name": "上海浦东项目部第一党支部", "form": site["form"],
+        "starts_on": site["starts_on"], "ends_on": site["ends_on"],
+    });
+    let r = h
+        .call(
+            "PUT",
+            &paths::org(site["id"].as_i64().unwrap()),
+            Some(&admin),
+            Some(renamed),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let liu = paths::member(h.user_id("13800000005").await);
+    let detail = h.call("GET", &liu, Some(&admin), None).await;
+    assert_eq!(detail.body["profile"]["membership"], "probationary");
+    let mut profile = detail.body["profile"].clone();
+    profile["membership"] = json!("full");
+    let r = h.call("PUT", &liu, Some(&admin), Some(profile)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let corrected = csv(&[
+        "姓名,手机号,支部,类别",
+        "张伟强,13800000004,上海浦东项目部第一党支部,正式",
+    ]);
+    let r = upload(&h, Some(&admin), corrected, false).await;
+    assert_eq!(
+        (r.status, &r.body["updated"]),
+        (StatusCode::OK, &json!(1)),
+        "{}",
+        r.text
+    );
+
+    h.pull_into(&lead, &mut copy).await;
+    assert_eq!(h.stale_rows(&lead, &copy).await, Vec::<String>::new());
+    assert!(
+        copy.activities
+            .iter()
+            .all(|a| a.org_name == "上海浦东项目部第一党支部")
+    );
+    let rows_of = |id: i64| copy.attendance.iter().filter(move |r| r.member_id == id);
+    let zhang = h.user_id("13800000004").await;
+    assert!(rows_of(zhang).all(|r| r.member_name == "张伟强"));
+    let liu = h.user_id("13800000005").await;
+    assert!(rows_of(liu).all(|r| r.membership == crate::model::Membership::Full));
+    assert!(rows_of(liu).count() > 0);
+}

@@ -1,7 +1,8 @@
 //! Property tests of the push handler: random batches of publications, sign-ins and confirmations with gaps
 //! in `seq`, replays, reordering, records repeated within a batch and the same batch pushed concurrently,
 //! from several devices of several people.
-//! After every case the database must agree exactly with the receipts the devices were given.
+//! After every case the database must agree exactly with the receipts the devices were given, and each
+//! device's copy, pulled after every step as the app pulls, must equal a fresh pull.
 //!
 //! Each case prints its seed; `HONGYAN_SEED=<seed> cargo test --features server --lib properties` replays it.
 
@@ -16,6 +17,7 @@ use super::{Harness, LEAD, new_id, now_ms};
 use crate::api::{Change, Confirm, Mutation, NewActivity, PushResponse, ReceiptStatus, SignIn};
 use crate::life::{SignInClaim, SignInProof, judge_sign_in};
 use crate::model::ActivityKind;
+use crate::outbox::Cache;
 use crate::server::db;
 
 const CASES: u64 = 8;
@@ -32,6 +34,8 @@ struct Device {
     is_lead: bool,
     next_seq: u64,
     sent: Vec<Mutation>,
+    /// What the device pulled after every step, kept as the app keeps it.
+    copy: Cache,
 }
 
 /// What the devices were told about one record, and what it was.
@@ -69,6 +73,7 @@ async fn run_case(seed: u64) {
                 is_lead: phone == LEAD,
                 next_seq: 0,
                 sent: Vec::new(),
+                copy: Cache::default(),
             });
         }
     }
@@ -191,8 +196,20 @@ async fn run_case(seed: u64) {
                 }
             }
         }
+        for device in &mut devices {
+            h.pull_into(&device.token, &mut device.copy).await;
+        }
     }
     check_database(&h, seed, &told).await;
+    // Every change to a row gave it a new version: no copy misses one.
+    for device in &devices {
+        let stale = h.stale_rows(&device.token, &device.copy).await;
+        assert!(
+            stale.is_empty(),
+            "seed {seed}: the copy of device {} differs from a fresh pull: {stale:#?}",
+            device.id
+        );
+    }
 }
 
 fn new_activity(rng: &mut StdRng, activities: &mut Vec<(String, String)>) -> Change {
