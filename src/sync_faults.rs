@@ -760,9 +760,15 @@ impl Observer {
         Some(more)
     }
 
-    /// Pulls from `base` until nothing more waits.
+    /// Pulls from `base` until nothing more waits (a minute at most).
     async fn catch_up(&mut self, client: &reqwest::Client, base: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no complete pull from {base} in a minute",
+                self.phone
+            );
             match self.pull(client, base).await {
                 Some(false) => return,
                 Some(true) => {}
@@ -784,8 +790,18 @@ fn rows(cache: &outbox::Cache) -> BTreeMap<String, serde_json::Value> {
             serde_json::to_value(r),
         )
     });
+    let study = cache
+        .study
+        .iter()
+        .map(|r| (format!("study {}", r.id), serde_json::to_value(r)));
+    let feedback = cache
+        .feedback
+        .iter()
+        .map(|f| (format!("feedback {}", f.id), serde_json::to_value(f)));
     activities
         .chain(attendance)
+        .chain(study)
+        .chain(feedback)
         .map(|(key, row)| (key, row.unwrap()))
         .collect()
 }
@@ -836,6 +852,15 @@ async fn finish_observers(
     for task in tasks {
         let observer = task.await.unwrap();
         pulls += observer.pulls;
+        // Not vacuous: the copy holds rows, and some row came again in a newer version (a sign-in on a
+        // roster row the lead already held, or the member's own row confirmed).
+        let held = rows(&observer.cache).len();
+        assert!(held > 0, "{}: the copy is empty", observer.phone);
+        assert!(
+            observer.seen.len() > held,
+            "{}: no row ever came in a second version",
+            observer.phone
+        );
         for server in servers {
             let mut fresh = Observer::new(observer.phone, observer.token.clone());
             fresh.catch_up(&client, &server.url()).await;

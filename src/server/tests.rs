@@ -263,7 +263,13 @@ impl Harness {
         let rows = |c: &crate::outbox::Cache| -> std::collections::HashSet<String> {
             let activities = c.activities.iter().map(|a| format!("{a:?}"));
             let attendance = c.attendance.iter().map(|r| format!("{r:?}"));
-            activities.chain(attendance).collect()
+            let study = c.study.iter().map(|r| format!("{r:?}"));
+            let feedback = c.feedback.iter().map(|f| format!("{f:?}"));
+            activities
+                .chain(attendance)
+                .chain(study)
+                .chain(feedback)
+                .collect()
         };
         let (held, fresh) = (rows(copy), rows(&fresh));
         let mut differ: Vec<String> = held.symmetric_difference(&fresh).cloned().collect();

@@ -351,9 +351,10 @@ pub struct ActivityRecord {
     pub server_seq: i64,
 }
 
-/// An organisation's name shows in its activities (a branch's as theirs, a 党小组's as their group), read
-/// from `orgs` as a pull is answered: after a rename they take a new number, so phones receive them again.
-pub async fn renumber_org_activities(
+/// An organisation's name shows in its activities (a branch's as theirs, a 党小组's as their group) and in
+/// its members' study records and 投诉建议, read from `orgs` as a pull is answered: after a rename they
+/// take a new number, so phones receive them again.
+pub async fn renumber_org(
     conn: &mut dyn Conn,
     seq: &mut Sequence,
     org: i64,
@@ -365,13 +366,14 @@ pub async fn renumber_org_activities(
     } else {
         "org_id"
     };
-    db::query(&format!(
-        "UPDATE activities SET server_seq = $1 WHERE {column} = $2"
-    ))
-    .bind(seq.take())
-    .bind(org)
-    .execute(conn)
-    .await?;
+    let number = seq.take();
+    for sql in [
+        format!("UPDATE activities SET server_seq = $1 WHERE {column} = $2"),
+        "UPDATE study_records SET server_seq = $1 WHERE user_id IN (SELECT id FROM users WHERE org_id = $2)".to_owned(),
+        "UPDATE feedback SET server_seq = $1 WHERE user_id IN (SELECT id FROM users WHERE org_id = $2)".to_owned(),
+    ] {
+        db::query(&sql).bind(number).bind(org).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

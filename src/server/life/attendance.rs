@@ -450,18 +450,29 @@ pub struct AttendanceRecord {
     pub server_seq: i64,
 }
 
-/// A member's name and 党员类别 show in every roster row of theirs, read from `users` as a pull is
-/// answered: after either changes, the rows take a new number, so phones that hold them receive them again.
-pub async fn renumber_member_rows(
+/// A person's name, 党员类别, branch and 学时对象 show in the rows phones hold of them (roster rows, study
+/// records, 投诉建议), read from `users` as a pull is answered: after any changes, the rows take a new
+/// number, so phones that hold them receive them again. Call with the sequence taken before any write
+/// of the transaction, or just before the first (see [`Sequence::begin`]).
+pub async fn renumber_people(
     conn: &mut dyn Conn,
     seq: &mut Sequence,
-    member_id: i64,
+    people: &[i64],
 ) -> Result<(), sqlx::Error> {
-    db::query("UPDATE attendance SET server_seq = $1 WHERE member_id = $2")
-        .bind(seq.take())
-        .bind(member_id)
-        .execute(conn)
-        .await?;
+    let number = seq.take();
+    for person in people {
+        for sql in [
+            "UPDATE attendance SET server_seq = $1 WHERE member_id = $2",
+            "UPDATE study_records SET server_seq = $1 WHERE user_id = $2",
+            "UPDATE feedback SET server_seq = $1 WHERE user_id = $2",
+        ] {
+            db::query(sql)
+                .bind(number)
+                .bind(*person)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 

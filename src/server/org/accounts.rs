@@ -29,7 +29,7 @@ use crate::server::db::{self, Conn, Sequence};
 use crate::server::db::{
     LIST_PAGE, ORG_SCOPE, audit, groups_of, is_group_of, now_ms, resume_at, scope_orgs,
 };
-use crate::server::life::attendance::renumber_member_rows;
+use crate::server::life::attendance::renumber_people;
 use crate::server::{AppError, AppState, Deferred};
 use crate::study::{Audience, Day};
 
@@ -312,8 +312,6 @@ pub async fn edit_member(
     let Path(id) = id.read()?;
     let Json(p) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
-    // First, as every writer takes it: a new 党员类别 renumbers the member's roster rows.
-    let mut seq = Sequence::begin(&mut *tx).await?;
     let member = editable(&mut tx, &user, id).await?;
     leads_manage_members_only(&user, &member)?;
     check_profile(&p, member.org_id).map_err(AppError::BadRequest)?;
@@ -357,6 +355,8 @@ pub async fn edit_member(
         return Err(AppError::Forbidden(super::roster::CADRE_AUDIENCE));
     }
     let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
+    // Before the first write, as every writer takes it: a new 类别 or 学时对象 renumbers the member's rows.
+    let mut seq = Sequence::begin(&mut *tx).await?;
     db::query("UPDATE users SET membership = $1, post = $2, tags = $3, audience = $4, role = $5, mobile = $6, group_id = $7 WHERE id = $8")
         .bind(p.membership.as_str())
         .bind(post)
@@ -368,8 +368,8 @@ pub async fn edit_member(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    if before.membership != p.membership {
-        renumber_member_rows(&mut *tx, &mut seq, id).await?;
+    if before.membership != p.membership || before.audience != p.audience {
+        renumber_people(&mut *tx, &mut seq, &[id]).await?;
         seq.save(&mut *tx).await?;
     }
     db::query("DELETE FROM host_orgs WHERE user_id = $1")

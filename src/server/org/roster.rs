@@ -9,11 +9,11 @@
 
 mod read;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::server::db::{self, Conn, Sequence};
-use crate::server::life::attendance::renumber_member_rows;
+use crate::server::life::attendance::renumber_people;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::{Json, Router, routing::post};
@@ -121,24 +121,35 @@ pub async fn run(
     if dry_run || report.problems > 0 {
         return Ok(Ok(report));
     }
-    // Before any write, as every writer takes it: a new name or 党员类别 renumbers the member's rows.
-    let mut seq = Sequence::begin(conn).await?;
+    // A new name, 类别, branch or 学时对象 shows in rows phones hold: those people's rows are renumbered.
+    let shown_changed: HashSet<&str> = plan
+        .iter()
+        .filter(|(_, phone, new)| {
+            directory.users.get(phone.as_str()).is_some_and(|old| {
+                (&old.name, old.membership, old.org_id, old.audience)
+                    != (&new.name, new.membership, new.org_id, new.audience)
+            })
+        })
+        .map(|(_, phone, _)| phone.as_str())
+        .collect();
+    // Before the first write, as every writer takes it (and only when something is renumbered).
+    let mut seq = match shown_changed.is_empty() {
+        true => None,
+        false => Some(Sequence::begin(conn).await?),
+    };
     let mut ids = HashMap::new();
+    let mut renumber = Vec::new();
     for (line, phone, member) in &plan {
-        let shown: Option<(String, String)> =
-            db::query_as("SELECT name, membership FROM users WHERE phone = $1")
-                .bind(phone)
-                .fetch_optional(&mut *conn)
-                .await?;
         let id = write(conn, phone, member, now).await?;
-        if shown.is_some_and(|(name, membership)| {
-            name != member.name || membership != member.membership.as_str()
-        }) {
-            renumber_member_rows(conn, &mut seq, id).await?;
+        if shown_changed.contains(phone.as_str()) {
+            renumber.push(id);
         }
         ids.insert(*line, id);
     }
-    seq.save(conn).await?;
+    if let Some(mut seq) = seq.take() {
+        renumber_people(conn, &mut seq, &renumber).await?;
+        seq.save(conn).await?;
+    }
     for row in &mut report.rows {
         row.user_id = ids.get(&row.line).copied();
     }

@@ -5,8 +5,8 @@
 //! audited.
 
 use crate::server::db::{self, Conn, Sequence};
-use crate::server::life::activities::renumber_org_activities;
-use crate::server::life::attendance::renumber_member_rows;
+use crate::server::life::activities::renumber_org;
+use crate::server::life::attendance::renumber_people;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::delete, routing::get, routing::post, routing::put};
@@ -256,8 +256,6 @@ pub async fn edit(
     let Path(id) = id.read()?;
     let Json(e) = body.read()?;
     let mut tx = state.db.writer.begin().await?;
-    // First, as every writer takes it: a rename gives the organisation's activities a new number.
-    let mut seq = Sequence::begin(&mut *tx).await?;
     let current = nodes(&mut tx, Some(id))
         .await?
         .pop()
@@ -282,6 +280,12 @@ pub async fn edit(
         return Err(AppError::Conflict("党小组已有成员或活动，不能移到别的支部"));
     }
     checked(&mut tx, &e, Some(id)).await?;
+    // Before the first write, as every writer takes it: a rename renumbers the rows that show the name.
+    let renamed = current.name != e.name.trim();
+    let mut seq = match renamed {
+        true => Some(Sequence::begin(&mut *tx).await?),
+        false => None,
+    };
     db::query("UPDATE orgs SET parent_id = $1, name = $2, kind = $3, form = $4, starts_on = $5, ends_on = $6 WHERE id = $7")
         .bind(e.parent_id)
         .bind(e.name.trim())
@@ -301,8 +305,8 @@ pub async fn edit(
         None,
     )
     .await?;
-    if current.name != e.name.trim() {
-        renumber_org_activities(&mut *tx, &mut seq, id, current.form).await?;
+    if let Some(mut seq) = seq.take() {
+        renumber_org(&mut *tx, &mut seq, id, current.form).await?;
         seq.save(&mut *tx).await?;
     }
     let node = nodes(&mut tx, Some(id)).await?.remove(0);
@@ -372,8 +376,6 @@ pub async fn add_admin(
         return Err(AppError::BadRequest("请填写11位手机号".to_owned()));
     }
     let mut tx = state.db.writer.begin().await?;
-    // First, as every writer takes it: an account given back under a new name renumbers its roster rows.
-    let mut seq = Sequence::begin(&mut *tx).await?;
     let org = nodes(&mut tx, Some(id))
         .await?
         .pop()
@@ -404,6 +406,8 @@ pub async fn add_admin(
             .await?
         }
         Some((was, role, true)) if role == "committee" => {
+            // Before its first write, as every writer takes it: the new name renumbers the account's rows.
+            let mut seq = Sequence::begin(&mut *tx).await?;
             db::query(
                 "UPDATE users SET name = $1, name_key = $2, org_id = $3, disabled_at = NULL WHERE id = $4",
             )
@@ -413,7 +417,7 @@ pub async fn add_admin(
                 .bind(was)
                 .execute(&mut *tx)
                 .await?;
-            renumber_member_rows(&mut *tx, &mut seq, was).await?;
+            renumber_people(&mut *tx, &mut seq, &[was]).await?;
             seq.save(&mut *tx).await?;
             was
         }

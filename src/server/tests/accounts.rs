@@ -929,8 +929,14 @@ async fn a_lead_keeps_a_mobile_members_registration_host_branches_and_exemptions
 async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
     let h = Harness::new().await;
     let (admin, lead) = (h.login(ADMIN).await, h.login(LEAD).await);
+    // 张伟's 投诉建议 shows his name and branch on the district admin's phone.
+    let zhang_token = h.login("13800000004").await;
+    let (_, note) = feedback("工地夜班多，希望支部会议安排在周末");
+    assert_eq!(send(&h, &zhang_token, &note).await["status"], "applied");
     let mut copy = crate::outbox::Cache::default();
     h.pull_into(&lead, &mut copy).await;
+    let mut admins = crate::outbox::Cache::default();
+    h.pull_into(&admin, &mut admins).await;
 
     let tree = h.call("GET", paths::ORGS, Some(&admin), None).await;
     let site = tree
@@ -954,6 +960,9 @@ async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Both phones pull after each change, so each change must reach them by itself.
+    h.pull_into(&lead, &mut copy).await;
+    h.pull_into(&admin, &mut admins).await;
 
     let liu = paths::member(h.user_id("13800000005").await);
     let detail = h.call("GET", &liu, Some(&admin), None).await;
@@ -962,6 +971,8 @@ async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
     profile["membership"] = json!("full");
     let r = h.call("PUT", &liu, Some(&admin), Some(profile)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    h.pull_into(&lead, &mut copy).await;
+    h.pull_into(&admin, &mut admins).await;
 
     let corrected = csv(&[
         "姓名,手机号,支部,类别",
@@ -988,4 +999,11 @@ async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
     let liu = h.user_id("13800000005").await;
     assert!(rows_of(liu).all(|r| r.membership == crate::model::Membership::Full));
     assert!(rows_of(liu).count() > 0);
+    h.pull_into(&admin, &mut admins).await;
+    assert_eq!(h.stale_rows(&admin, &admins).await, Vec::<String>::new());
+    assert!(
+        admins.feedback.iter().any(|f| f.user_name == "张伟强"),
+        "{:?}",
+        admins.feedback
+    );
 }

@@ -523,3 +523,102 @@ async fn guesses_spread_over_two_servers_are_counted_together() {
         );
     }
 }
+
+/// The move from one machine to several: `hongyan copy-to-postgres` copies a SQLite database whole into a
+/// new PostgreSQL database. A lead's phone, with its session and copy from before, pulls on through a
+/// server on PostgreSQL and ends with what a fresh pull gives; new accounts, organisations and records get
+/// ids after the copied ones; and a database that already holds data is never copied over.
+#[tokio::test]
+async fn a_sqlite_database_copied_into_postgresql_serves_the_same_phones() {
+    use super::life::{HOUR, now_send, publish, sign};
+    use super::*;
+    let h = Harness::on(Engine::Sqlite, |_| {}).await;
+    let lead = h.login(LEAD).await;
+    let a = publish(&h, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    let member = h.login(MEMBER).await;
+    assert_eq!(now_send(&h, &member, sign(&a, now_ms())).await.0, "applied");
+    // A name with what COPY's text format must escape.
+    db::query("UPDATE activities SET title = $1 WHERE id = $2")
+        .bind("学习\t“两个确立”\\n第二行\n")
+        .bind(&a.activity_id)
+        .execute(&h.db.writer)
+        .await
+        .unwrap();
+    let mut copy = crate::outbox::Cache::default();
+    h.pull_into(&lead, &mut copy).await;
+    let sqlite = h.db_path();
+    h.db.writer.close().await;
+    h.db.reader.close().await;
+
+    // A NUL (which SQLite keeps and PostgreSQL's text cannot) is named, and nothing is half-copied.
+    let nul = async |title: &str| {
+        let db = Db::open(&sqlite).await.unwrap();
+        db::query("UPDATE activities SET place = $1 WHERE id = $2")
+            .bind(title)
+            .bind(&a.activity_id)
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        db.writer.close().await;
+        db.reader.close().await;
+    };
+    nul("会议室\0").await;
+    let target: Location = Cluster::get().url().await.parse().unwrap();
+    let refused = crate::server::ops::copy_to_postgres(&sqlite, &target)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.starts_with("activities.place, row ") && refused.contains("holds a NUL"),
+        "{refused}"
+    );
+    nul("项目部会议室").await;
+    let copied = crate::server::ops::copy_to_postgres(&sqlite, &target)
+        .await
+        .unwrap();
+    let rows = |table: &str| copied.iter().find(|(t, _)| t == table).unwrap().1;
+    assert!(
+        rows("users") >= 10 && rows("attendance") >= 12 && rows("sessions") >= 2,
+        "{copied:?}"
+    );
+
+    let pg = Harness::serving(target.clone()).await;
+    let at = copy.cursor;
+    pg.pull_into(&lead, &mut copy).await;
+    assert_eq!(copy.cursor, at, "nothing new, and no resync");
+    assert_eq!(pg.stale_rows(&lead, &copy).await, Vec::<String>::new());
+    assert_eq!(
+        pg.rows("SELECT count(*) FROM attendance WHERE status = 'signed_in'")
+            .await,
+        1
+    );
+
+    // New rows take ids after the copied ones, and the sequence goes on.
+    let b = publish(&pg, &lead, ActivityKind::ThemeDay, -HOUR, 2).await;
+    assert_eq!(
+        now_send(&pg, &member, sign(&b, now_ms())).await.0,
+        "applied"
+    );
+    let admin = pg.login("13800000009").await;
+    let org = json!({"parent_id": 1, "name": "新建项目党支部", "form": "temporary_branch", "starts_on": "2026-12-01"});
+    let r = pg.call("POST", paths::ORGS, Some(&admin), Some(org)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    pg.pull_into(&lead, &mut copy).await;
+    assert_eq!(pg.stale_rows(&lead, &copy).await, Vec::<String>::new());
+    assert!(copy.cursor > at);
+
+    let again = crate::server::ops::copy_to_postgres(&sqlite, &target).await;
+    assert!(
+        again
+            .unwrap_err()
+            .to_string()
+            .contains("already holds data"),
+        "a database in use is never copied over"
+    );
+    // The SQLite database is retired: a server started on it by mistake resyncs the phone.
+    let old = Harness::serving(Location::File(sqlite)).await;
+    let r = old
+        .try_pull(&lead, &format!("{}&history={}", copy.cursor, copy.history))
+        .await;
+    assert_eq!(r.body["resync"], true, "{}", r.text);
+}
