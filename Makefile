@@ -14,7 +14,8 @@
 #                已可离线使用, tap → shown, and the bytes of an update after a one-page change
 #   make bench   push throughput of the release server on a fresh database (loopback only)
 #   make bench-storm  the end of a meeting everywhere at once: 3,000 members (STORM_MEMBERS) each push
-#                one sign-in, 64 in flight; then the same as retries; then every member pulls
+#                one sign-in, 64 in flight; then the same as retries; then every member pulls — on
+#                PostgreSQL with one app server and with two (fsync on), then on SQLite
 #   make faults  sync faults 11, 12 and 13 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, 20 SIGKILLs mid-batch, and 10,000 records
 #                through two servers on one PostgreSQL that crashes now and then (part of `make test`)
@@ -80,9 +81,11 @@ bench: build
 
 # A fresh district in a temporary directory; the load generator is the binary's own (`hongyan storm`).
 STORM_MEMBERS ?= 3000
-bench-storm: build
+bench-storm: build setup-postgres
 	@dir=$$(mktemp -d); \
 	target/release/hongyan seed-storm --dir $$dir --members $(STORM_MEMBERS); \
+	for servers in 1 2; do target/release/hongyan storm-postgres --dir $$dir --servers $$servers --in-flight 64; done; \
+	echo "SQLite, one server:"; \
 	target/release/hongyan --port 3303 --db $$dir/storm.db --site target/site >$$dir/log 2>&1 & pid=$$!; \
 	trap 'kill $$pid; rm -rf $$dir' EXIT; \
 	for i in $$(seq 100); do curl -sf http://127.0.0.1:3303/sw.js >/dev/null && break; sleep 0.2; done; \

@@ -120,6 +120,16 @@ enum Command {
     /// failover that lost transactions): phones that pulled what was lost resync and send it again.
     /// Restart the app servers after it
     MarkRestored(Db),
+    /// Copy a SQLite database, whole, into a new PostgreSQL database, with the server stopped: how a
+    /// deployment moves to several servers. Phones carry on where they were
+    CopyToPostgres {
+        /// postgres://user:password@host:5432/database (new and empty; it is migrated first). Also
+        /// HONGYAN_COPY_TO, which keeps the password out of the process list
+        #[arg(env = "HONGYAN_COPY_TO")]
+        to: String,
+        #[command(flatten)]
+        db: Db,
+    },
     /// The storm of `make bench-storm`: a district whose every member has one sign-in to send, in a new
     /// directory (its database, and the requests the load generator sends)
     SeedStorm {
@@ -133,12 +143,25 @@ enum Command {
     Storm {
         #[arg(long)]
         dir: PathBuf,
-        /// host:port of the server
+        /// host:port of the server (several, separated by commas: the connections take turns)
         #[arg(long)]
         server: String,
         /// Requests in flight at once (one connection each)
         #[arg(long, default_value_t = 64)]
         in_flight: usize,
+    },
+    /// The same storm on PostgreSQL: the seeded district copied into a throwaway cluster that flushes
+    /// every commit to disk, and this many app servers on it
+    StormPostgres {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        servers: usize,
+        #[arg(long, default_value_t = 64)]
+        in_flight: usize,
+        /// The built app the servers serve
+        #[arg(long, default_value = "target/site")]
+        site: PathBuf,
     },
     /// A district-sized database for `make bench-scale`
     SeedScale {
@@ -360,6 +383,17 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                  and phones that pulled beyond it resync and send their records again; restart the app servers"
             ))
         }
+        Command::CopyToPostgres { to, db: Db { db } } => {
+            let from = db.file()?;
+            let copied = ops::copy_to_postgres(from, &to.parse()?).await?;
+            let rows: u64 = copied.iter().map(|(_, n)| n).sum();
+            Ok(format!(
+                "copied {} into PostgreSQL: {rows} rows in {} tables, each counted on both sides; \
+                 serve with --db postgres://…",
+                from.display(),
+                copied.len()
+            ))
+        }
         Command::SeedStorm { dir, members } => {
             std::fs::create_dir_all(&dir)?;
             storm::seed(&dir, members).await
@@ -368,7 +402,16 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             dir,
             server,
             in_flight,
-        } => storm::run(&server, &dir, in_flight).await,
+        } => {
+            let servers: Vec<String> = server.split(',').map(str::to_owned).collect();
+            storm::run(&servers, &dir, in_flight).await
+        }
+        Command::StormPostgres {
+            dir,
+            servers,
+            in_flight,
+            site,
+        } => storm::run_on_postgres(&dir, servers, in_flight, &site).await,
         Command::SeedScale {
             db,
             members,

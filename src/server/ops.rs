@@ -151,6 +151,255 @@ pub async fn mark_restored(location: &Location) -> Result<(i64, i64), Failure> {
     Ok(numbers)
 }
 
+/// What [`copy_to_postgres`] copied: rows per table.
+pub type Copied = Vec<(String, u64)>;
+
+/// Copies a SQLite database, whole, into an empty PostgreSQL one: how a deployment that outgrew one
+/// machine moves (stop the server first; its lock is checked). The target is migrated first; every table
+/// then arrives by `COPY` in one transaction, with triggers and references switched off for it
+/// (`session_replication_role = replica`: the copied counts are already right), identities resume after
+/// the highest id, and every table's rows are counted on both sides before it commits. Phones carry on:
+/// the history, sequence numbers and sessions are the same.
+pub async fn copy_to_postgres(from: &Path, to: &Location) -> Result<Copied, Failure> {
+    use futures_util::TryStreamExt;
+
+    if !from.exists() {
+        return Err(format!("{} does not exist", from.display()).into());
+    }
+    let _lock = lock(from)?;
+    let Location::Postgres(url) = to else {
+        return Err("the target is not a postgres:// address".into());
+    };
+    let source = Db::open(from).await?;
+    let db::engine::Pool::Sqlite(sqlite) = &source.reader else {
+        unreachable!("Db::open opens SQLite");
+    };
+    let mut pg = sqlx::PgConnection::connect(url).await?;
+    let held = async |pg: &mut sqlx::PgConnection| -> Result<bool, sqlx::Error> {
+        let migrated: bool = db::query_scalar("SELECT to_regclass('users') IS NOT NULL")
+            .fetch_one(&mut *pg)
+            .await?;
+        if !migrated {
+            return Ok(false);
+        }
+        db::query_scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM mutations)")
+            .fetch_one(pg)
+            .await
+    };
+    let refused = "the PostgreSQL database already holds data: copy into a new, empty one";
+    if held(&mut pg).await? {
+        return Err(refused.into());
+    }
+    db::migrate_postgres(to).await?;
+    let mut tx = pg.begin().await?;
+    // Again, in the copy's transaction: nothing arrived meanwhile.
+    if held(&mut tx).await? {
+        return Err(refused.into());
+    }
+    db::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            format!("{e} (switching triggers off for the copy needs a superuser, or GRANT SET ON PARAMETER session_replication_role)")
+        })?;
+    // The app's tables: both databases are migrated to the same version, so they have the same ones.
+    // Anything else in the target's schema is left alone.
+    let ours: std::collections::HashSet<String> = db::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&source.reader)
+    .await?
+    .into_iter()
+    .collect();
+    let tables: Vec<String> = db::query_scalar::<String>(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .filter(|t| ours.contains(t))
+    .collect();
+    if tables.len() != ours.len() {
+        return Err(format!(
+            "the databases differ: the copy knows {} of the {} tables of {}",
+            tables.len(),
+            ours.len(),
+            from.display()
+        )
+        .into());
+    }
+    let quoted: Vec<String> = tables.iter().map(|t| format!("\"{t}\"")).collect();
+    // What the migrations seeded (the counters) is replaced by the source's.
+    db::query(&format!("TRUNCATE {}", quoted.join(", ")))
+        .execute(&mut *tx)
+        .await?;
+    let mut copied = Vec::new();
+    for table in &tables {
+        let columns: Vec<(String, String, bool)> = db::query_as(
+            "SELECT column_name::text, data_type::text, is_identity = 'YES' FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&mut *tx)
+        .await?;
+        let kinds = columns
+            .iter()
+            .map(|(name, data_type, _)| {
+                Kind::of(data_type)
+                    .ok_or_else(|| format!("{table}.{name}: {data_type} is not copied"))
+            })
+            .collect::<Result<Vec<Kind>, String>>()?;
+        let names: Vec<String> = columns
+            .iter()
+            .map(|(name, _, _)| format!("\"{name}\""))
+            .collect();
+        let read = columns
+            .iter()
+            .zip(&kinds)
+            .map(|((name, _, _), kind)| format!("CAST(\"{name}\" AS {})", kind.sqlite_type()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut copy = tx
+            .copy_in_raw(&format!(
+                "COPY \"{table}\" ({}) FROM STDIN",
+                names.join(", ")
+            ))
+            .await?;
+        let select = format!("SELECT {read} FROM \"{table}\"");
+        let mut rows = sqlx::query(&select).fetch(sqlite);
+        let (mut buffer, mut count) = (String::new(), 0u64);
+        while let Some(row) = rows.try_next().await? {
+            for (i, kind) in kinds.iter().enumerate() {
+                if i > 0 {
+                    buffer.push('\t');
+                }
+                kind.write(&row, i, &mut buffer)
+                    .map_err(|e| format!("{table}.{}, row {}: {e}", columns[i].0, count + 1))?;
+            }
+            buffer.push('\n');
+            count += 1;
+            if buffer.len() > 1 << 20 {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+            }
+        }
+        drop(rows);
+        if !buffer.is_empty() {
+            copy.send(buffer.into_bytes()).await?;
+        }
+        let arrived = copy.finish().await?;
+        if arrived != count {
+            return Err(format!("{table}: {count} rows read, {arrived} arrived").into());
+        }
+        for (name, _, _) in columns.iter().filter(|(_, _, identity)| *identity) {
+            db::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('\"{table}\"', '{name}'), coalesce(max(\"{name}\"), 0) + 1, false) FROM \"{table}\""
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        copied.push((table.clone(), count));
+    }
+    tx.commit().await?;
+    // Statistics for the planner now, not when autovacuum gets to it (autovacuum will, if this fails).
+    let _ = db::query("ANALYZE").execute(&mut pg).await;
+    pg.close().await?;
+    // The SQLite database is retired: should a server be started on it again by mistake, phones that
+    // synced with PostgreSQL meanwhile resync from it instead of silently missing rows.
+    let mut conn = source.writer.acquire().await?;
+    db::break_history(&mut conn, now_ms()).await?;
+    drop(conn);
+    source.writer.close().await;
+    source.reader.close().await;
+    Ok(copied)
+}
+
+/// How a column's values travel from SQLite to PostgreSQL's `COPY` text format.
+#[derive(Clone, Copy)]
+enum Kind {
+    Integer,
+    Boolean,
+    Text,
+    Real,
+}
+
+impl Kind {
+    fn of(data_type: &str) -> Option<Kind> {
+        match data_type {
+            "bigint" | "integer" | "smallint" => Some(Kind::Integer),
+            "boolean" => Some(Kind::Boolean),
+            "text" | "character varying" => Some(Kind::Text),
+            "double precision" | "real" => Some(Kind::Real),
+            _ => None,
+        }
+    }
+
+    /// What the value is read as from SQLite (whatever type it was stored with).
+    fn sqlite_type(self) -> &'static str {
+        match self {
+            Kind::Integer | Kind::Boolean => "INTEGER",
+            Kind::Text => "TEXT",
+            Kind::Real => "REAL",
+        }
+    }
+
+    /// Appends column `i` of `row` in `COPY`'s text format: `\N` for NULL, special characters escaped.
+    fn write(
+        self,
+        row: &sqlx::sqlite::SqliteRow,
+        i: usize,
+        out: &mut String,
+    ) -> Result<(), String> {
+        use sqlx::Row;
+        use std::fmt::Write;
+        let null = |out: &mut String| out.push_str("\\N");
+        match self {
+            Kind::Integer => match row
+                .try_get::<Option<i64>, _>(i)
+                .map_err(|e| e.to_string())?
+            {
+                Some(n) => write!(out, "{n}").unwrap(),
+                None => null(out),
+            },
+            Kind::Boolean => match row
+                .try_get::<Option<i64>, _>(i)
+                .map_err(|e| e.to_string())?
+            {
+                Some(n) => out.push(if n != 0 { 't' } else { 'f' }),
+                None => null(out),
+            },
+            Kind::Real => match row
+                .try_get::<Option<f64>, _>(i)
+                .map_err(|e| e.to_string())?
+            {
+                Some(x) => write!(out, "{x:?}").unwrap(),
+                None => null(out),
+            },
+            Kind::Text => match row
+                .try_get::<Option<String>, _>(i)
+                .map_err(|e| e.to_string())?
+            {
+                Some(text) if text.contains('\0') => {
+                    return Err("holds a NUL character, which PostgreSQL's text cannot: correct it in the SQLite database first".to_owned());
+                }
+                Some(text) => {
+                    for c in text.chars() {
+                        match c {
+                            '\\' => out.push_str("\\\\"),
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            '\t' => out.push_str("\\t"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+                None => null(out),
+            },
+        }
+        Ok(())
+    }
+}
+
 /// Replaces the database at `db_path` with the backup `from`, after checking the backup. The server must
 /// be stopped (its lock is checked). The replaced database — with anything a crashed server left in its
 /// write-ahead log folded in — is kept beside it as `<name>.before-restore-<time>`.

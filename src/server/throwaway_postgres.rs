@@ -34,16 +34,22 @@ impl Cluster {
     /// The test process's cluster, started on first use. Not durable: nothing waits for the disk.
     pub fn get() -> &'static Cluster {
         static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-        CLUSTER.get_or_init(|| Cluster::start(false).unwrap_or_else(|why| panic!("{why}")))
+        CLUSTER.get_or_init(|| Cluster::start(false, false).unwrap_or_else(|why| panic!("{why}")))
     }
 
     /// A cluster of its own whose commits survive PostgreSQL being killed (`synchronous_commit` on; the
     /// disk is not flushed, as no test crashes the machine), for the fault harness.
     pub fn durable() -> Result<Cluster, String> {
-        Cluster::start(true)
+        Cluster::start(true, false)
     }
 
-    fn start(durable: bool) -> Result<Cluster, String> {
+    /// A cluster that keeps PostgreSQL's guarantees whole, as a production server does: every commit
+    /// flushed to the disk (`fsync`, `synchronous_commit` and `full_page_writes` on), for benchmarks.
+    pub fn on_disk() -> Result<Cluster, String> {
+        Cluster::start(true, true)
+    }
+
+    fn start(durable: bool, fsync: bool) -> Result<Cluster, String> {
         let bin = postgres_bin()?;
         let dir = std::env::temp_dir().join(format!(
             "hongyan-pg-{}-{:x}",
@@ -72,11 +78,14 @@ impl Cluster {
             .arg(&data)
             .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"])
             .args(["--locale=C.UTF-8"]))?;
+        let on = |yes: bool| if yes { "on" } else { "off" };
         let options = format!(
-            "-c listen_addresses='' -k {} -p {PORT} -c fsync=off -c synchronous_commit={} \
-             -c full_page_writes=off -c max_connections=200",
+            "-c listen_addresses='' -k {} -p {PORT} -c fsync={} -c synchronous_commit={} \
+             -c full_page_writes={} -c max_connections=200",
             dir.display(),
-            if durable { "on" } else { "off" }
+            on(fsync),
+            on(durable),
+            on(fsync),
         );
         run(pg("pg_ctl")
             .arg("-D")
