@@ -92,6 +92,8 @@ pub struct CurrentUser {
     pub id: i64,
     pub role: Role,
     pub org_id: i64,
+    /// Raised when what their phones may hold changed (see [`super::sync::history_for`]).
+    pub view_epoch: i64,
     token_hash: String,
 }
 
@@ -189,20 +191,21 @@ impl FromRequestParts<AppState> for CurrentUser {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized("请先登录"))?;
         let token_hash = hash_token(token.trim());
-        let row: Option<(i64, String, i64)> = db::query_as(
-            "SELECT u.id, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id
+        let row: Option<(i64, String, i64, i64)> = db::query_as(
+            "SELECT u.id, u.role, u.org_id, u.view_epoch FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(&token_hash)
         .bind(now_ms())
         .fetch_optional(&state.db.reader)
         .await?;
-        let (id, role, org_id) = row.ok_or(AppError::Unauthorized(EXPIRED))?;
+        let (id, role, org_id, view_epoch) = row.ok_or(AppError::Unauthorized(EXPIRED))?;
         let role = stored_role(id, &role)?;
         Ok(CurrentUser {
             id,
             role,
             org_id,
+            view_epoch,
             token_hash,
         })
     }

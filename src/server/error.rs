@@ -84,7 +84,8 @@ impl AppError {
             | AppError::Conflict(m) => (*m).to_owned(),
             AppError::Busy => "服务器繁忙，请稍后再试".to_owned(),
             AppError::HistoryChanged => {
-                "服务器数据已从备份恢复，正在重新同步（记录仍保存在手机上）".to_owned()
+                "服务器数据已从备份恢复，或您的职务、所在支部有调整，正在重新同步（记录仍保存在手机上）"
+                    .to_owned()
             }
             AppError::SecondFactorRequired => "请输入身份验证器中的6位动态码".to_owned(),
             AppError::PayloadTooLarge => "提交的内容过大，请分批上传".to_owned(),

@@ -509,7 +509,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
         let location = Location::File(db.clone());
-        assert_eq!(migrate(&location).await.unwrap(), 11);
+        assert_eq!(migrate(&location).await.unwrap(), 12);
         let id = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

@@ -81,7 +81,7 @@ pub async fn push(
     check_device_id(&req.device_id)?;
     // A phone that last pulled from a history the server no longer has (a restore) resyncs first: it
     // registers its signing key again before its records are judged against the keys the server knows.
-    if !same_history(req.history, state.db.history) {
+    if !same_history(req.history, history_for(state.db.history, user.view_epoch)) {
         return Err(AppError::HistoryChanged);
     }
     if req.mutations.len() > MAX_BATCH {
@@ -850,6 +850,17 @@ fn same_history(sent: i64, held: i64) -> bool {
     sent == 0 || sent == held
 }
 
+/// The history a person's phones are told: the database's, moved by the person's view epoch. The epoch
+/// rises when what their phones may hold changes — a lead made a member again (their phone must let go
+/// of the branch's rosters and codes), a member made a lead, or moved to another branch (whose earlier
+/// activities their cursor has passed) — and a phone whose copy is of another history starts over, as
+/// after a restore. Epoch 0 is the database's own history; every value stays a positive integer that
+/// JavaScript holds exactly, as the database's does.
+pub fn history_for(database: i64, epoch: i64) -> i64 {
+    const SPAN: i128 = 9_007_199_254_740_990; // database histories are 1 ..= SPAN
+    ((database as i128 - 1 + epoch as i128 * 1_000_000_007).rem_euclid(SPAN) + 1) as i64
+}
+
 /// What changed for this user since `cursor`, ordered by server sequence; everything, marked as a resync,
 /// when the cursor came from a history the server no longer has.
 #[utoipa::path(get, path = paths::PULL, tag = "sync", security(("bearer" = [])), params(PullQuery),
@@ -874,7 +885,8 @@ pub async fn pull(
         .fetch_one(&mut *tx)
         .await?;
     // A copy from another history starts again from nothing.
-    let lost = beyond || !same_history(sent_history, state.db.history);
+    let history = history_for(state.db.history, user.view_epoch);
+    let lost = beyond || !same_history(sent_history, history);
     let cursor = if lost { 0 } else { cursor };
     let mut upto = last;
     let mut activities = page::<ActivityView>(&mut tx, &user, cursor, &mut upto).await?;
@@ -892,7 +904,7 @@ pub async fn pull(
         cursor: upto.max(cursor),
         more: upto < last,
         resync: lost,
-        history: state.db.history,
+        history,
         server_time: now_ms(),
         activities,
         attendance,
@@ -906,6 +918,21 @@ pub async fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_epoch_moves_the_history_a_phone_is_told() {
+        for database in [1, 42, 9_007_199_254_740_990] {
+            assert_eq!(
+                history_for(database, 0),
+                database,
+                "epoch 0: the database's own"
+            );
+            let told: Vec<i64> = (0..50).map(|e| history_for(database, e)).collect();
+            let distinct: std::collections::HashSet<_> = told.iter().collect();
+            assert_eq!(distinct.len(), told.len(), "each epoch its own history");
+            assert!(told.iter().all(|h| (1..=9_007_199_254_740_990).contains(h)));
+        }
+    }
 
     #[test]
     fn a_page_ends_where_every_sequence_number_before_it_is_whole() {

@@ -243,11 +243,14 @@ impl Harness {
         r.body
     }
 
-    /// Pulls into a phone's copy, as the app does, until nothing more waits.
+    /// Pulls into a phone's copy, as the app does (with its cursor and history), until nothing more waits.
     async fn pull_into(&self, token: &str, copy: &mut crate::outbox::Cache) {
         loop {
-            let page: crate::api::PullResponse =
-                serde_json::from_value(self.pull(token, copy.cursor).await).unwrap();
+            let r = self
+                .try_pull(token, &format!("{}&history={}", copy.cursor, copy.history))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let page: crate::api::PullResponse = serde_json::from_value(r.body).unwrap();
             let more = page.more;
             copy.merge(page);
             if !more {

@@ -357,7 +357,10 @@ pub async fn edit_member(
     let tags = crate::org::tags(&p.tags).map_err(AppError::BadRequest)?;
     // Before the first write, as every writer takes it: a new 类别 or 学时对象 renumbers the member's rows.
     let mut seq = Sequence::begin(&mut *tx).await?;
-    db::query("UPDATE users SET membership = $1, post = $2, tags = $3, audience = $4, role = $5, mobile = $6, group_id = $7 WHERE id = $8")
+    // A new role changes what their phones may hold: those phones start over (sync::history_for).
+    db::query("UPDATE users SET membership = $1, post = $2, tags = $3, audience = $4, role = $5, mobile = $6, group_id = $7,
+                                view_epoch = view_epoch + CASE WHEN role <> $5 THEN 1 ELSE 0 END
+               WHERE id = $8")
         .bind(p.membership.as_str())
         .bind(post)
         .bind(&tags)

@@ -599,7 +599,10 @@ async fn write(conn: &mut dyn Conn, phone: &str, m: &Member, now: i64) -> Result
              -- A 党小组 belongs to one branch: a member who moves leaves theirs.
              group_id = CASE WHEN users.org_id = excluded.org_id THEN users.group_id END,
              membership = excluded.membership, mobile = excluded.mobile, post = excluded.post,
-             tags = excluded.tags, audience = excluded.audience
+             tags = excluded.tags, audience = excluded.audience,
+             -- A new role or branch changes what their phones may hold: they start over.
+             view_epoch = users.view_epoch
+                 + CASE WHEN users.role <> excluded.role OR users.org_id <> excluded.org_id THEN 1 ELSE 0 END
          RETURNING id",
     )
     .bind(phone)

@@ -409,7 +409,8 @@ pub async fn add_admin(
             // Before its first write, as every writer takes it: the new name renumbers the account's rows.
             let mut seq = Sequence::begin(&mut *tx).await?;
             db::query(
-                "UPDATE users SET name = $1, name_key = $2, org_id = $3, disabled_at = NULL WHERE id = $4",
+                "UPDATE users SET name = $1, name_key = $2, org_id = $3, disabled_at = NULL, view_epoch = view_epoch + 1
+                 WHERE id = $4",
             )
                 .bind(name)
                 .bind(db::name_key(name))

@@ -1007,3 +1007,104 @@ async fn a_renamed_branch_or_member_reaches_the_phones_that_hold_their_rows() {
         admins.feedback
     );
 }
+
+/// What a phone may hold follows its person's role: a 书记 relieved of the post is a member again, and
+/// their phone — pulling on from where it was — starts over, keeping neither the branch's rosters nor
+/// the key of any 签到码; the member appointed in their place starts over too and receives them. A push
+/// from the old copy is answered 409, so the phone resyncs before it sends.
+#[tokio::test]
+async fn a_new_role_starts_the_phones_copy_over() {
+    let h = Harness::new().await;
+    let admin = h.login(ADMIN).await;
+    let (old_lead, new_lead) = (h.login(LEAD).await, h.login("13800000004").await);
+    let (mut old_copy, mut new_copy) = (
+        crate::outbox::Cache::default(),
+        crate::outbox::Cache::default(),
+    );
+    h.pull_into(&old_lead, &mut old_copy).await;
+    h.pull_into(&new_lead, &mut new_copy).await;
+    let codes =
+        |c: &crate::outbox::Cache| c.activities.iter().filter(|a| a.secret.is_some()).count();
+    let others = |c: &crate::outbox::Cache, me: i64| {
+        c.attendance.iter().filter(|r| r.member_id != me).count()
+    };
+    let (old_id, next_id) = (h.user_id(LEAD).await, h.user_id("13800000004").await);
+    assert!(
+        codes(&old_copy) > 0 && others(&old_copy, old_id) > 0,
+        "the lead holds codes and rosters"
+    );
+    assert_eq!((codes(&new_copy), others(&new_copy, next_id)), (0, 0));
+
+    for (id, post) in [(old_id, ""), (next_id, "书记")] {
+        let path = paths::member(id);
+        let mut profile = h.call("GET", &path, Some(&admin), None).await.body["profile"].clone();
+        profile["post"] = json!(post);
+        let r = h.call("PUT", &path, Some(&admin), Some(profile)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    let stale = Mutation::new(
+        1,
+        new_id(),
+        &Change::Feedback(crate::api::FeedbackEntry {
+            feedback_id: new_id(),
+            topic: crate::api::FeedbackTopic::Suggestion,
+            body: "旧副本发出的记录".into(),
+        }),
+        now_ms(),
+        0,
+    );
+    let mut push = json!({"device_id": "phone", "protocol": crate::api::PROTOCOL, "mutations": [stale],
+                          "history": old_copy.history});
+    let r = h
+        .call("POST", paths::PUSH, Some(&old_lead), Some(push.clone()))
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("history_changed")),
+        "{}",
+        r.text
+    );
+
+    h.pull_into(&old_lead, &mut old_copy).await;
+    h.pull_into(&new_lead, &mut new_copy).await;
+    assert_eq!(
+        (codes(&old_copy), others(&old_copy, old_id)),
+        (0, 0),
+        "nothing of the branch's is left"
+    );
+    assert!(
+        codes(&new_copy) > 0 && others(&new_copy, next_id) > 0,
+        "the new 书记 holds them"
+    );
+    assert_eq!(
+        h.stale_rows(&old_lead, &old_copy).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        h.stale_rows(&new_lead, &new_copy).await,
+        Vec::<String>::new()
+    );
+    // With the new history, the record goes through.
+    push["history"] = json!(old_copy.history);
+    let r = h
+        .call("POST", paths::PUSH, Some(&old_lead), Some(push))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Moved to another branch by a roster import: the phone starts over too (the new branch's earlier
+    // activities lie behind its cursor).
+    let liu = h.login("13800000005").await;
+    let mut copy = crate::outbox::Cache::default();
+    h.pull_into(&liu, &mut copy).await;
+    let before = copy.history;
+    let moved = csv(&[
+        "姓名,手机号,支部,类别",
+        &format!("刘洋,13800000005,{OFFICE},预备"),
+    ]);
+    let r = upload(&h, Some(&admin), moved, false).await;
+    assert_eq!(r.body["updated"], 1, "{}", r.text);
+    h.pull_into(&liu, &mut copy).await;
+    assert_ne!(copy.history, before, "a new history: the copy started over");
+    assert_eq!(h.stale_rows(&liu, &copy).await, Vec::<String>::new());
+}
