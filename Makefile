@@ -16,6 +16,8 @@
 #   make bench-storm  the end of a meeting everywhere at once: 3,000 members (STORM_MEMBERS) each push
 #                one sign-in, 64 in flight; then the same as retries; then every member pulls — on
 #                PostgreSQL with one app server and with two (fsync on), then on SQLite
+#   make bench-scale  the district-sized reads (100,000 members, three years) against the release server;
+#                make bench-scale-postgres the same reads on PostgreSQL, on the same fixture
 #   make faults  sync faults 11, 12 and 13 (README) against the server binary: 10,000 records through a
 #                fault-injecting proxy with server restarts, 20 SIGKILLs mid-batch, and 10,000 records
 #                through two servers on one PostgreSQL that crashes now and then (part of `make test`)
@@ -35,7 +37,7 @@ CARGO_LEPTOS_VERSION := 0.3.8
 # webpki-roots release the registry here does not serve.)
 WASM_BINDGEN_VERSION := 0.2.130
 
-.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-storm bench-scale faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz setup-postgres lint unit e2e clean
+.PHONY: run test check dev build size lighthouse webkit bench-phone setup-webkit bench bench-storm bench-scale bench-scale-postgres faults faults-long fuzz fuzz-quick setup setup-rust setup-node setup-browser setup-fuzz setup-postgres lint unit e2e clean
 
 run: setup build
 	target/release/hongyan --demo --port $(PORT) --db $(DB) --site target/site
@@ -84,7 +86,10 @@ STORM_MEMBERS ?= 3000
 bench-storm: build setup-postgres
 	@dir=$$(mktemp -d); \
 	target/release/hongyan seed-storm --dir $$dir --members $(STORM_MEMBERS); \
-	for servers in 1 2; do target/release/hongyan storm-postgres --dir $$dir --servers $$servers --in-flight 64; done; \
+	for servers in 1 2; do \
+		target/release/hongyan bench-on-postgres --from $$dir/storm.db --servers $$servers \
+			"target/release/hongyan storm --dir $$dir --server \$$HONGYAN_SERVERS --in-flight 64"; \
+	done; \
 	echo "SQLite, one server:"; \
 	target/release/hongyan --port 3303 --db $$dir/storm.db --site target/site >$$dir/log 2>&1 & pid=$$!; \
 	trap 'kill $$pid; rm -rf $$dir' EXIT; \
@@ -101,6 +106,12 @@ bench-scale: build
 	trap 'kill $$pid' EXIT; \
 	for i in $$(seq 600); do curl -sf http://127.0.0.1:3301/api/v1/openapi.json >/dev/null && break; sleep 0.5; done; \
 	node end2end/bench-scale.mjs http://127.0.0.1:3301 30
+
+# The same reads on PostgreSQL, on the same fixture (copied into a throwaway cluster; one app server).
+bench-scale-postgres: build setup-postgres
+	@test -f $(SCALE_DB) || { echo "run make bench-scale first: it builds $(SCALE_DB)"; exit 1; }
+	target/release/hongyan bench-on-postgres --from $(SCALE_DB) \
+		'node end2end/bench-scale.mjs http://$${HONGYAN_SERVERS%%,*} 30'
 
 lint:
 	cargo fmt --check

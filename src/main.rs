@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hongyan::api::Settings;
-use hongyan::server::{Config, Location, ops, run, scale, storm};
+use hongyan::server::{Config, Location, bench_postgres, ops, run, scale, storm};
 
 #[derive(Parser)]
 #[command(
@@ -150,18 +150,19 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         in_flight: usize,
     },
-    /// The same storm on PostgreSQL: the seeded district copied into a throwaway cluster that flushes
-    /// every commit to disk, and this many app servers on it
-    StormPostgres {
+    /// A benchmark on PostgreSQL: a SQLite fixture copied into a throwaway cluster that flushes every
+    /// commit to disk, app servers on it, and `command` run with `sh -c` against them (their addresses in
+    /// HONGYAN_SERVERS, separated by commas)
+    BenchOnPostgres {
+        /// The fixture (`seed-storm`'s or `seed-scale`'s database); copied, and retired as every copy is
         #[arg(long)]
-        dir: PathBuf,
+        from: PathBuf,
         #[arg(long, default_value_t = 1)]
         servers: usize,
-        #[arg(long, default_value_t = 64)]
-        in_flight: usize,
         /// The built app the servers serve
         #[arg(long, default_value = "target/site")]
         site: PathBuf,
+        command: String,
     },
     /// A district-sized database for `make bench-scale`
     SeedScale {
@@ -406,12 +407,12 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             let servers: Vec<String> = server.split(',').map(str::to_owned).collect();
             storm::run(&servers, &dir, in_flight).await
         }
-        Command::StormPostgres {
-            dir,
+        Command::BenchOnPostgres {
+            from,
             servers,
-            in_flight,
             site,
-        } => storm::run_on_postgres(&dir, servers, in_flight, &site).await,
+            command,
+        } => bench_postgres::run(&from, servers, &site, &command).await,
         Command::SeedScale {
             db,
             members,

@@ -6,6 +6,7 @@
 // Infrastructure: the database, the one error type, accounts and sessions, push and pull, the site.
 pub(crate) mod applying;
 mod auth;
+pub mod bench_postgres;
 mod commit;
 pub mod db;
 mod demo;

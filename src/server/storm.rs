@@ -24,7 +24,6 @@ use super::auth::start_session;
 use super::db::{Db, Sequence, now_ms};
 use super::scale::{self, Meeting, Shape};
 use super::sync;
-use super::throwaway_postgres::Cluster;
 use crate::api::{Change, Mutation, PROTOCOL, PushRequest, ReceiptStatus, Settings, SignIn, paths};
 use crate::life::code_at;
 use crate::model::uuid_v7;
@@ -154,84 +153,6 @@ pub async fn disk_rates(dir: &Path) -> Result<(f64, f64), Failure> {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     Ok((single, batched))
-}
-
-/// The storm against PostgreSQL: the seeded district copied into a cluster of its own that flushes every
-/// commit to the disk ([`Cluster::on_disk`]), `servers` app servers (this binary, serving `site`) on it,
-/// and the three rounds of [`run`] spread over them. Each call starts from the same seeded district.
-pub async fn run_on_postgres(
-    dir: &Path,
-    servers: usize,
-    in_flight: usize,
-    site: &Path,
-) -> Result<String, Failure> {
-    let cluster = Cluster::on_disk()?;
-    let url = cluster.url().await;
-    let location: db::Location = url.parse()?;
-    super::ops::copy_to_postgres(&dir.join(DATABASE), &location).await?;
-    let version: String = {
-        let pg = Db::connect(&location).await?;
-        let version = db::query_scalar("SHOW server_version")
-            .fetch_one(&pg.reader)
-            .await?;
-        pg.writer.close().await;
-        pg.reader.close().await;
-        version
-    };
-    let mut running = Vec::new();
-    let mut addrs = Vec::new();
-    for n in 0..servers {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let log = std::fs::File::create(dir.join(format!("server-{n}.log")))?;
-        let child = std::process::Command::new(std::env::current_exe()?)
-            .args(["--db", &url, "--port", &port.to_string(), "--site"])
-            .arg(site)
-            .arg("--security-log")
-            .arg(dir.join(format!("security-{n}.log")))
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
-        running.push(KillOnDrop(child));
-        let addr = format!("127.0.0.1:{port}");
-        wait_until_serving(&addr).await?;
-        addrs.push(addr);
-    }
-    let report = run(&addrs, dir, in_flight).await?;
-    drop(running);
-    Ok(format!(
-        "PostgreSQL {} (fsync, synchronous_commit and full_page_writes on; defaults otherwise), \
-         {servers} app server(s):\n{report}",
-        version
-    ))
-}
-
-/// A server process that ends with its owner.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits until a server at `addr` answers (a minute at most).
-async fn wait_until_serving(addr: &str) -> Result<(), Failure> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            let ask = format!("GET /sw.js HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-            stream.write_all(ask.as_bytes()).await?;
-            let mut stream = BufReader::new(stream);
-            if let Ok((200, _)) = read_response(&mut stream).await {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(format!("no server answered at {addr}").into())
 }
 
 /// One round's requests: the method and path, and per request the token and body.
