@@ -58,6 +58,8 @@ pub mod paths {
     /// The district's study rules: anyone signed in reads them (they also come with every pull); the
     /// district admin changes them.
     pub const STUDY_RULES: &str = "/api/v1/study/rules";
+    /// The settings phones receive, set by the district admin.
+    pub const SETTINGS: &str = "/api/v1/settings";
     /// `?year=2026[&org=ID][&format=xlsx]`: who has met their study requirement, for a reviewer's scope.
     pub const STUDY_OVERVIEW: &str = "/api/v1/study/overview";
     /// The evidence photo of one study record (the author uploads; the author and reviewers read).

@@ -114,6 +114,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/roster") view={Lazy::<LazyRosterPage>::new()}/>
             <Route path=path!("/district") view={Lazy::<LazyDistrictPage>::new()}/>
             <Route path=path!("/orgs") view={Lazy::<LazyOrgsPage>::new()}/>
+            <Route path=path!("/settings") view={Lazy::<LazySettingsPage>::new()}/>
             <Route path=path!("/join") view={Lazy::<LazyJoinPage>::new()}/>
             <Route path=path!("/login") view=login::LoginPage/>
         </Routes>
@@ -163,6 +164,7 @@ lazy_page! {
     LazyTwoFactorPage => me::security::TwoFactorPage,
     LazyDistrictPage => org::district::DistrictPage,
     LazyOrgsPage => org::tree::OrgsPage,
+    LazySettingsPage => org::settings::SettingsPage,
     LazyProfilePage => org::profile::ProfilePage,
 }
 

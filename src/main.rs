@@ -116,6 +116,9 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Check the database: references, the counts the triggers keep, the server sequence (on SQLite also
+    /// the file's structure). Exits non-zero on any problem
+    Check(Db),
     /// After PostgreSQL was restored to an earlier point by its own tools (point-in-time recovery, or a
     /// failover that lost transactions): phones that pulled what was lost resync and send it again.
     /// Restart the app servers after it
@@ -234,7 +237,6 @@ fn fail(message: String) -> ExitCode {
 
 /// The server's configuration from its options, or what is wrong with them.
 fn config(serve: Serve) -> Result<Config, String> {
-    const DAY_MS: f64 = 86_400_000.0;
     let port: u16 = (serve.port.parse()).map_err(|_| format!("bad port {}", serve.port))?;
     let host: IpAddr = (serve.host.parse()).map_err(|_| format!("bad host {}", serve.host))?;
     let trusted_proxies = serve
@@ -244,30 +246,24 @@ fn config(serve: Serve) -> Result<Config, String> {
         .filter(|p| !p.is_empty())
         .map(|p| p.parse().map_err(|_| format!("bad --trusted-proxy {p}")))
         .collect::<Result<Vec<IpAddr>, String>>()?;
-    // A number within `range`, in milliseconds of `unit_ms` each.
-    let ms = |flag: &str, value: &str, range: std::ops::RangeInclusive<f64>, unit_ms: f64| {
-        value
-            .parse()
-            .ok()
-            .filter(|v: &f64| range.contains(v))
-            .map(|v| (v * unit_ms) as i64)
-            .ok_or_else(|| {
-                let (min, max) = (range.start(), range.end());
-                format!("bad --{flag} {value} ({min} to {max})")
-            })
-    };
-    let settings = Settings {
-        at_risk_after_ms: ms("at-risk-days", &serve.at_risk_days, 0.0..=365.0, DAY_MS)?,
-        code_step_ms: ms(
-            "code-step-secs",
-            &serve.code_step_secs,
-            10.0..=600.0,
-            1_000.0,
-        )?,
-        makeup_window_ms: ms("makeup-days", &serve.makeup_days, 0.0..=60.0, DAY_MS)?,
-        backdate_limit_ms: ms("backdate-days", &serve.backdate_days, 0.0..=366.0, DAY_MS)?,
-        inactive_after_ms: ms("inactive-days", &serve.inactive_days, 0.0..=3_660.0, DAY_MS)?,
-    };
+    // The first values a new database takes (see server::settings).
+    let mut settings = Settings::default();
+    let typed = [
+        &serve.code_step_secs,
+        &serve.makeup_days,
+        &serve.backdate_days,
+        &serve.inactive_days,
+        &serve.at_risk_days,
+    ];
+    for (field, value) in Settings::FIELDS.iter().zip(typed) {
+        let ms = field.parse(value).map_err(|_| {
+            format!(
+                "bad --{} {value} ({} to {})",
+                field.flag, field.min, field.max
+            )
+        })?;
+        (field.set)(&mut settings, ms);
+    }
     let db = serve.db.db;
     let security_log = serve.security_log.unwrap_or_else(|| match &db {
         Location::File(path) => {
@@ -376,6 +372,18 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
                  beyond the backup resync and send their records again",
                 restored.kept_upto, restored.resumed_from
             ))
+        }
+        Command::Check(Db { db }) => {
+            let pool = hongyan::server::Db::connect(&db).await?;
+            let mut conn = pool.reader.acquire().await?;
+            let problems = ops::integrity(&mut *conn).await?;
+            if problems.is_empty() {
+                Ok(format!(
+                    "{db}: sound (references, kept counts, the server sequence)"
+                ))
+            } else {
+                Err(format!("{db}: {}", problems.join("; ")).into())
+            }
         }
         Command::MarkRestored(Db { db }) => {
             let (kept_upto, resumed_from) = ops::mark_restored(&db).await?;

@@ -15,6 +15,7 @@ pub mod ops;
 pub use db::{Conn, Location};
 pub mod scale;
 pub mod security;
+pub(crate) mod settings;
 mod site;
 pub mod storm;
 pub(crate) mod sync;
@@ -66,7 +67,6 @@ pub struct AppState {
     pub db: Db,
     pub site: Arc<Site>,
     pub throttle: Arc<throttle::Throttle>,
-    pub settings: Settings,
     /// Reverse proxies whose `X-Forwarded-For` names the real caller.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     pub security: Arc<security::SecurityLog>,
@@ -78,13 +78,12 @@ pub struct AppState {
 
 impl AppState {
     /// The state of a server; starts its committer task (so: inside a Tokio runtime).
-    pub fn new(db: Db, site: Site, settings: Settings) -> AppState {
+    pub fn new(db: Db, site: Site) -> AppState {
         AppState {
-            committer: commit::Committer::start(db.writer.clone(), settings),
+            committer: commit::Committer::start(db.writer.clone()),
             throttle: Arc::new(throttle::Throttle::for_pool(&db.throttle)),
             db,
             site: Arc::new(site),
-            settings,
             trusted_proxies: Arc::default(),
             security: Arc::default(),
             in_flight: Arc::default(),
@@ -96,7 +95,7 @@ impl AppState {
 #[openapi(
     info(title = "红雁 Hongyan API", description = "Offline-first sign-in and study records. All times are milliseconds since the Unix epoch."),
     paths(auth::login, auth::logout, auth::me, sync::register_key, sync::push, sync::pull, sync::import, register::register, register::roster,
-        register::participation, study::get_rules, study::put_rules, study::overview, study::get_evidence,
+        register::participation, study::get_rules, study::put_rules, settings::get_settings, settings::put_settings, study::overview, study::get_evidence,
         study::put_evidence, audit::audit_log, roster::import, accounts::members, accounts::member, accounts::edit_member, accounts::set_access, accounts::change_password, accounts::invite,
         accounts::check, accounts::join, rights::my_data, district::district, tree::tree, tree::create, tree::edit, tree::remove,
         tree::add_admin, tree::remove_admin, two_factor::start, two_factor::change,
@@ -204,6 +203,7 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(register::router())
         .merge(study::router())
+        .merge(settings::router())
         .merge(audit::router())
         .merge(roster::router())
         .merge(accounts::router())
@@ -275,7 +275,8 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     tracing::info!(build = %site.build, db = %config.db, "红雁 listening on http://{}", config.addr);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let mut state = AppState::new(db, site, config.settings);
+    settings::adopt(&db, &config.settings).await?;
+    let mut state = AppState::new(db, site);
     state.trusted_proxies = Arc::new(config.trusted_proxies);
     state.security = Arc::new(
         security::SecurityLog::open(&config.security_log).map_err(|e| {

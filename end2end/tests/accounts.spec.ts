@@ -387,3 +387,23 @@ test('a page left while its answer is on the way breaks nothing, nor does a save
   await expect(admin.page.getByRole('alert')).toHaveText('只有区委组织部管理员可以查看操作日志');
   await admin.page.unrouteAll();
 });
+
+test('the district admin changes the settings every phone receives; a value out of range is explained', async ({ server, newApp }) => {
+  const { app: admin } = await newApp();
+  await admin.login(ADMIN);
+  await admin.page.getByRole('link', { name: '我的' }).click();
+  await admin.page.getByRole('link', { name: '签到与同步设置' }).click();
+  const step = admin.page.getByLabel(/签到码刷新间隔/);
+  await expect(step).toHaveValue('60');
+  await step.fill('5');
+  await admin.page.getByRole('button', { name: '保存' }).click();
+  await expect(admin.page.getByText('签到码刷新间隔应为10到600秒')).toBeVisible();
+  await step.fill('30');
+  await admin.page.getByLabel(/活动结束后可申请补签/).fill('7');
+  await admin.page.getByRole('button', { name: '保存' }).click();
+  await expect(admin.page.getByText(/已保存/)).toBeVisible();
+  // Phones receive them with their next pull.
+  const pulled: any = await apiPull(server, LEAD);
+  expect(pulled.settings.code_step_ms).toBe(30_000);
+  expect(pulled.settings.makeup_window_ms).toBe(7 * 24 * 3_600_000);
+});

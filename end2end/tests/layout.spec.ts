@@ -94,7 +94,7 @@ test('a lead\'s screens, the code among them, fit a phone at every width and tex
 test('the admins\' screens fit a phone at every width and text size', async ({ newApp }) => {
   const { app } = await newApp();
   await app.login(ADMIN);
-  const routes = ['/', '/district', '/orgs', '/audit', '/members', '/study/overview', '/study/rules', '/review', '/me/two-factor'];
+  const routes = ['/', '/district', '/orgs', '/audit', '/settings', '/members', '/study/overview', '/study/rules', '/review', '/me/two-factor'];
   expect(await checkRoutes(app.page, routes)).toEqual([]);
   const { app: committee } = await newApp();
   await committee.login(COMMITTEE);

@@ -342,15 +342,118 @@ pub struct Settings {
     pub inactive_after_ms: Millis,
 }
 
+/// One setting as people set it: in days or seconds, within a range.
+pub struct SettingField {
+    /// How the 设置 page names it.
+    pub label: &'static str,
+    /// The server option that gives a new database its first value.
+    pub flag: &'static str,
+    /// 天 or 秒, and how many milliseconds that is.
+    pub unit: &'static str,
+    pub unit_ms: Millis,
+    pub min: i64,
+    pub max: i64,
+    pub get: fn(&Settings) -> Millis,
+    pub set: fn(&mut Settings, Millis),
+}
+
+impl SettingField {
+    /// A value typed in the field's unit (`2`, `0.5`), in milliseconds, or what is wrong with it.
+    pub fn parse(&self, typed: &str) -> Result<Millis, String> {
+        typed
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| (self.min as f64..=self.max as f64).contains(v))
+            .map(|v| (v * self.unit_ms as f64).round() as Millis)
+            .ok_or_else(|| format!("{}应为{}到{}{}", self.label, self.min, self.max, self.unit))
+    }
+
+    /// The value of `settings` in the field's unit, as typed.
+    pub fn show(&self, settings: &Settings) -> String {
+        let value = (self.get)(settings) as f64 / self.unit_ms as f64;
+        let text = format!("{value:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+const DAY_MS: Millis = 24 * 3_600_000;
+
+impl Settings {
+    /// Every setting, in the order the 设置 page shows them.
+    pub const FIELDS: [SettingField; 5] = [
+        SettingField {
+            label: "签到码刷新间隔",
+            flag: "code-step-secs",
+            unit: "秒",
+            unit_ms: 1_000,
+            min: 10,
+            max: 600,
+            get: |s| s.code_step_ms,
+            set: |s, v| s.code_step_ms = v,
+        },
+        SettingField {
+            label: "活动结束后可申请补签",
+            flag: "makeup-days",
+            unit: "天",
+            unit_ms: DAY_MS,
+            min: 0,
+            max: 60,
+            get: |s| s.makeup_window_ms,
+            set: |s, v| s.makeup_window_ms = v,
+        },
+        SettingField {
+            label: "可补录多久以前的活动",
+            flag: "backdate-days",
+            unit: "天",
+            unit_ms: DAY_MS,
+            min: 0,
+            max: 366,
+            get: |s| s.backdate_limit_ms,
+            set: |s, v| s.backdate_limit_ms = v,
+        },
+        SettingField {
+            label: "多久未参加组织生活列入提醒名单",
+            flag: "inactive-days",
+            unit: "天",
+            unit_ms: DAY_MS,
+            min: 0,
+            max: 3_660,
+            get: |s| s.inactive_after_ms,
+            set: |s, v| s.inactive_after_ms = v,
+        },
+        SettingField {
+            label: "未上传记录超过多久提醒成员",
+            flag: "at-risk-days",
+            unit: "天",
+            unit_ms: DAY_MS,
+            min: 0,
+            max: 365,
+            get: |s| s.at_risk_after_ms,
+            set: |s, v| s.at_risk_after_ms = v,
+        },
+    ];
+
+    /// Whether every setting is within its range.
+    pub fn check(&self) -> Result<(), String> {
+        for f in &Settings::FIELDS {
+            let v = (f.get)(self);
+            if v < f.min * f.unit_ms || v > f.max * f.unit_ms {
+                return Err(format!("{}应为{}到{}{}", f.label, f.min, f.max, f.unit));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
-        const DAY: Millis = 24 * 3_600_000;
         Settings {
-            at_risk_after_ms: 2 * DAY,
+            at_risk_after_ms: 2 * DAY_MS,
             code_step_ms: crate::life::DEFAULT_CODE_STEP_MS,
-            makeup_window_ms: 3 * DAY,
+            makeup_window_ms: 3 * DAY_MS,
             backdate_limit_ms: crate::model::DEFAULT_BACKDATE_LIMIT_MS,
-            inactive_after_ms: 90 * DAY,
+            inactive_after_ms: 90 * DAY_MS,
         }
     }
 }

@@ -73,9 +73,9 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the committer on `writer` (the one-connection pool every write goes through).
-    pub fn start(writer: Pool, settings: Settings) -> Committer {
+    pub fn start(writer: Pool) -> Committer {
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(run(writer, settings, waiting));
+        tokio::spawn(run(writer, waiting));
         Committer { queue }
     }
 
@@ -92,13 +92,11 @@ impl Committer {
     }
 }
 
-async fn run(writer: Pool, settings: Settings, mut waiting: mpsc::Receiver<Waiting>) {
+async fn run(writer: Pool, mut waiting: mpsc::Receiver<Waiting>) {
     while let Some((first, reply)) = waiting.recv().await {
         let mut replies = vec![reply];
         let answers = match writer.acquire().await {
-            Ok(mut conn) => {
-                commit_group(&mut conn, &settings, first, &mut waiting, &mut replies).await
-            }
+            Ok(mut conn) => commit_group(&mut conn, first, &mut waiting, &mut replies).await,
             Err(e) => Err(e.into()),
         };
         match answers {
@@ -131,7 +129,6 @@ async fn run(writer: Pool, settings: Settings, mut waiting: mpsc::Receiver<Waiti
 /// `Ok`, the answers are in the same order. On `Err` nothing was committed.
 pub(super) async fn commit_group(
     conn: &mut dyn Conn,
-    settings: &Settings,
     first: Push,
     waiting: &mut mpsc::Receiver<Waiting>,
     replies: &mut Vec<oneshot::Sender<Answer>>,
@@ -139,6 +136,8 @@ pub(super) async fn commit_group(
     let started = Instant::now();
     let mut tx = conn.begin().await?;
     let mut seq = Sequence::begin(&mut tx).await?;
+    // The district's, as every server reads them (see settings.rs).
+    let settings = &super::settings::load(&mut *tx).await?;
     let mut records = first.mutations.len();
     let mut answers = vec![store_in_savepoint(&mut tx, settings, &mut seq, &first).await?];
     while records < MAX_GROUP_RECORDS && started.elapsed() < MAX_GROUP_TIME {

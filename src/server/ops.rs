@@ -151,6 +151,76 @@ pub async fn mark_restored(location: &Location) -> Result<(i64, i64), Failure> {
     Ok(numbers)
 }
 
+/// What the app relies on in a database, on either engine: every reference leads somewhere, the counts
+/// the triggers keep agree with the rows, and the server sequence is whole (each record its own number,
+/// the counter at or past every number handed out). On SQLite also the file's own structure
+/// (`PRAGMA integrity_check`). Answers the problems found, in words; none when sound.
+pub async fn integrity(conn: &mut dyn db::Conn) -> Result<Vec<String>, sqlx::Error> {
+    let mut problems = Vec::new();
+    if conn.engine() == db::Engine::Sqlite {
+        let verdict: String = db::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut *conn)
+            .await?;
+        if verdict != "ok" {
+            problems.push(format!("the file is damaged: {verdict}"));
+        }
+    }
+    let checks: [(&str, &str); 8] = [
+        (
+            "roster rows of no activity or no person",
+            "SELECT count(*) FROM attendance t WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = t.activity_id)
+                OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.member_id)",
+        ),
+        (
+            "activities of no organisation",
+            "SELECT count(*) FROM activities a WHERE NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = a.org_id)",
+        ),
+        (
+            "people of no organisation",
+            "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id)",
+        ),
+        (
+            "records of no person",
+            "SELECT count(*) FROM mutations m WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id)",
+        ),
+        (
+            "activities whose kept 应到, 实到 or 待确认 disagree with their roster",
+            "SELECT count(*) FROM activities a WHERE
+                 a.expected != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status != 'exempt')
+              OR a.present != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id
+                               AND t.status IN ('signed_in', 'confirmed', 'online', 'made_up'))
+              OR a.unconfirmed != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status = 'signed_in')",
+        ),
+        (
+            "people whose kept last participation disagrees with their rows",
+            "SELECT count(*) FROM users u WHERE u.last_present_at
+                 != coalesce((SELECT max(starts_at) FROM last_presence p WHERE p.member_id = u.id), 0)
+              OR u.last_present IS DISTINCT FROM (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
+                                                  ORDER BY p.starts_at DESC LIMIT 1)",
+        ),
+        (
+            "sequence numbers given to more than one record",
+            "SELECT count(*) - count(DISTINCT server_seq) FROM mutations WHERE server_seq > 0",
+        ),
+        (
+            "rows numbered past the sequence counter",
+            "SELECT count(*) FROM counters c WHERE c.name = 'server_seq' AND c.value < (
+                 SELECT max(n) FROM (SELECT max(server_seq) AS n FROM mutations
+                                     UNION ALL SELECT max(server_seq) FROM activities
+                                     UNION ALL SELECT max(server_seq) FROM attendance
+                                     UNION ALL SELECT max(server_seq) FROM study_records
+                                     UNION ALL SELECT max(server_seq) FROM feedback) AS numbered)",
+        ),
+    ];
+    for (what, sql) in checks {
+        let found: i64 = db::query_scalar(sql).fetch_one(&mut *conn).await?;
+        if found > 0 {
+            problems.push(format!("{what}: {found}"));
+        }
+    }
+    Ok(problems)
+}
+
 /// What [`copy_to_postgres`] copied: rows per table.
 pub type Copied = Vec<(String, u64)>;
 
@@ -299,6 +369,16 @@ pub async fn copy_to_postgres(from: &Path, to: &Location) -> Result<Copied, Fail
             .await?;
         }
         copied.push((table.clone(), count));
+    }
+    // References and triggers were off for the copy: what they guard is checked before it counts.
+    let problems = integrity(&mut *tx).await?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "{} is not sound, nothing was copied: {}",
+            from.display(),
+            problems.join("; ")
+        )
+        .into());
     }
     tx.commit().await?;
     // Statistics for the planner now, not when autovacuum gets to it (autovacuum will, if this fails).
@@ -497,6 +577,31 @@ mod tests {
     use crate::api::Settings;
     use crate::server::demo;
 
+    #[tokio::test]
+    async fn the_check_names_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("check.db")).await.unwrap();
+        demo::seed(&db, &Settings::default()).await.unwrap();
+        let check = async || {
+            let mut conn = db.reader.acquire().await.unwrap();
+            integrity(&mut *conn).await.unwrap()
+        };
+        assert_eq!(check().await, Vec::<String>::new());
+        for broken in [
+            "UPDATE activities SET present = present + 1",
+            "UPDATE counters SET value = 0 WHERE name = 'server_seq'",
+        ] {
+            db::query(broken).execute(&db.writer).await.unwrap();
+        }
+        assert_eq!(
+            check().await,
+            [
+                "activities whose kept 应到, 实到 or 待确认 disagree with their roster: 1",
+                "rows numbered past the sequence counter: 1"
+            ]
+        );
+    }
+
     async fn count(path: &Path, sql: &str) -> i64 {
         let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
             .await
@@ -509,7 +614,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
         let location = Location::File(db.clone());
-        assert_eq!(migrate(&location).await.unwrap(), 12);
+        assert_eq!(migrate(&location).await.unwrap(), 13);
         let id = create_admin(&location, "13900000001", "周敏", "correct horse")
             .await
             .unwrap();

@@ -72,11 +72,12 @@ const LEAD_PAGES: [&str; 11] = [
     "__lazy_overview_page_view",
 ];
 
-const ADMIN_PAGES: [&str; 5] = [
+const ADMIN_PAGES: [&str; 6] = [
     "__lazy_audit_page_view",
     "__lazy_orgs_page_view",
     "__lazy_roster_page_view",
     "__lazy_rules_page_view",
+    "__lazy_settings_page_view",
     "__lazy_two_factor_page_view",
 ];
 

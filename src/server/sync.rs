@@ -894,6 +894,7 @@ pub async fn pull(
     let mut study = page::<StudyView>(&mut tx, &user, cursor, &mut upto).await?;
     let mut feedback = page::<FeedbackView>(&mut tx, &user, cursor, &mut upto).await?;
     let study_rules = study::load_rules(&mut tx).await?;
+    let settings = super::settings::load(&mut *tx).await?;
     tx.commit().await?;
     // A later kind may have ended the page earlier than an earlier kind's rows reach.
     keep_upto(&mut activities, upto);
@@ -910,7 +911,7 @@ pub async fn pull(
         attendance,
         study,
         feedback,
-        settings: state.settings,
+        settings,
         study_rules,
     }))
 }

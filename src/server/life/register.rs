@@ -321,8 +321,11 @@ pub async fn participation(
             "只有党支部书记可以查看本支部的参加情况",
         ));
     }
-    let since = now_ms() - state.settings.inactive_after_ms;
     let mut conn = state.db.reader.acquire().await?;
+    let since = now_ms()
+        - crate::server::settings::load(&mut *conn)
+            .await?
+            .inactive_after_ms;
     let members = quiet_members(&mut conn, user.org_id, since)
         .await?
         .into_iter()

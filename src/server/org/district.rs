@@ -75,7 +75,10 @@ pub async fn district(
     .fetch_optional(&mut *conn)
     .await?;
     let (org_id, org_name, parent_id) = root.ok_or(AppError::NotFound("组织不存在"))?;
-    let quiet_since = now - state.settings.inactive_after_ms;
+    let quiet_since = now
+        - crate::server::settings::load(&mut *conn)
+            .await?
+            .inactive_after_ms;
     let own_lead = (user.role == Role::Lead).then_some(user.org_id);
     let view = build(
         &mut conn,

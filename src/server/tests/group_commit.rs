@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{CADRE, Harness, LEAD, MEMBER, new_id, now_ms, sign_in};
-use crate::api::{Change, Confirm, Mutation, Settings, SignIn};
+use crate::api::{Change, Confirm, Mutation, SignIn};
 use crate::model::Role;
 use crate::server::Db;
 use crate::server::auth::{Person, find_person};
@@ -260,15 +260,9 @@ async fn commit_all(db: &Db, pushes: Vec<Push>) -> (Vec<Result<String, String>>,
     while let Some((first, reply)) = waiting.recv().await {
         let mut replies = vec![reply];
         let mut conn = db.writer.acquire().await.unwrap();
-        let group = commit_group(
-            &mut conn,
-            &Settings::default(),
-            first,
-            &mut waiting,
-            &mut replies,
-        )
-        .await
-        .expect("the group commits");
+        let group = commit_group(&mut conn, first, &mut waiting, &mut replies)
+            .await
+            .expect("the group commits");
         groups += 1;
         for (reply, answer) in replies.into_iter().zip(group) {
             reply.send(answer).unwrap();

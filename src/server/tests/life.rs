@@ -894,3 +894,87 @@ async fn the_lead_adds_a_late_joiner_or_invites_a_mobile_member_and_they_receive
     );
     h.assert_kept_counts().await;
 }
+
+/// The settings phones receive are the district's, in the database: the district admin changes them on
+/// 设置, every server applies them at once (the second server here shares the database), and phones
+/// receive them with their next pull. Nobody else may change them; a value out of range or a missing
+/// field is refused with what is wrong.
+#[tokio::test]
+async fn the_district_admin_sets_what_every_server_applies_and_phones_receive() {
+    let h = Harness::new().await;
+    let other = h.another_server().await;
+    let (admin, lead, member) = (
+        h.login(ADMIN).await,
+        h.login(LEAD).await,
+        h.login(MEMBER).await,
+    );
+    let mut settings = serde_json::to_value(crate::api::Settings::default()).unwrap();
+    settings["backdate_limit_ms"] = json!(7 * DAY);
+    settings["code_step_ms"] = json!(30_000);
+
+    for token in [&lead, &member] {
+        let r = h
+            .call("PUT", paths::SETTINGS, Some(token), Some(settings.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+    let mut wrong = settings.clone();
+    wrong["code_step_ms"] = json!(5_000);
+    let r = h
+        .call("PUT", paths::SETTINGS, Some(&admin), Some(wrong))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("签到码刷新间隔应为10到600秒"), "{}", r.text);
+    let mut partial = settings.clone();
+    partial.as_object_mut().unwrap().remove("inactive_after_ms");
+    let r = h
+        .call("PUT", paths::SETTINGS, Some(&admin), Some(partial))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+
+    let r = h
+        .call("PUT", paths::SETTINGS, Some(&admin), Some(settings.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        h.rows("SELECT count(*) FROM audit_log WHERE action = 'settings'")
+            .await,
+        1
+    );
+    // Phones receive them through either server.
+    for server in [&h, &other] {
+        assert_eq!(server.pull(&member, 0).await["settings"], settings);
+    }
+    // And the other server applies them at once: eight days back is now too far.
+    let now = now_ms();
+    let old = NewActivity {
+        activity_id: new_id(),
+        kind: ActivityKind::ThemeDay,
+        title: "补录：主题党日".into(),
+        place: "项目部".into(),
+        starts_at: now - 8 * DAY,
+        ends_at: now - 8 * DAY + HOUR,
+        secret: secret_hex(rand::random()),
+        ..Default::default()
+    };
+    let r = now_send(&other, &lead, Change::CreateActivity(old)).await;
+    assert_eq!(r, ("quarantined".into(), "不能补录7天以前的活动".into()));
+
+    // A database without settings takes the first server's options; one with settings keeps its own.
+    let fresh = Harness::new().await;
+    let options = crate::api::Settings {
+        code_step_ms: 20_000,
+        ..Default::default()
+    };
+    let adopted = crate::server::settings::adopt(&fresh.db, &options)
+        .await
+        .unwrap();
+    assert_eq!(adopted, options);
+    let again = crate::server::settings::adopt(&fresh.db, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        again, options,
+        "the database's, not the next server's options"
+    );
+}

@@ -175,6 +175,9 @@ async fn every_endpoint_answers_each_role_and_scope_as_the_matrix_says() {
         row("get", paths::PARTICIPATION, [401, 403, OK, OK, 403, 403]),
         row("get", paths::STUDY_RULES, [401, OK, OK, OK, OK, OK]),
         row("put", paths::STUDY_RULES, [401, 403, 403, 403, 403, OK]).json(rules),
+        row("get", paths::SETTINGS, [401, OK, OK, OK, OK, OK]),
+        row("put", paths::SETTINGS, [401, 403, 403, 403, 403, OK])
+            .json(serde_json::to_value(crate::api::Settings::default()).unwrap()),
         row("get", paths::STUDY_OVERVIEW, [401, 403, OK, OK, OK, OK]),
         // The author and the reviewers in scope (the member's lead; the admin reviews cadres and leads).
         row("get", paths::EVIDENCE, [401, OK, OK, 403, 403, 403]).uri(evidence.clone()),

@@ -7,7 +7,7 @@
 
 use crate::model::Role;
 use crate::server::db::engine::Pooled;
-use crate::server::db::{self, Conn, Db, Engine};
+use crate::server::db::{self, Db, Engine};
 use crate::server::life::{activities, attendance, register};
 use crate::server::org::district;
 use crate::server::scale::{self, Shape};
@@ -72,31 +72,6 @@ fn queries() -> Vec<(String, String, usize)> {
     all
 }
 
-/// Activities whose kept 应到/实到/待确认 differ from a count of their rows, and people whose kept last
-/// participation differs from their rows (both should be 0: the triggers of the 0007 migration).
-pub(super) async fn kept_counts_drift(conn: &mut dyn Conn) -> (i64, i64) {
-    let activities = db::query_scalar(
-        "SELECT count(*) FROM activities a WHERE
-             a.expected != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status != 'exempt')
-          OR a.present != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id
-                           AND t.status IN ('signed_in', 'confirmed', 'online', 'made_up'))
-          OR a.unconfirmed != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status = 'signed_in')",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    let people = db::query_scalar(
-        "SELECT count(*) FROM users u WHERE u.last_present_at
-             != coalesce((SELECT max(starts_at) FROM last_presence p WHERE p.member_id = u.id), 0)
-          OR u.last_present IS DISTINCT FROM (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
-                                    ORDER BY p.starts_at DESC LIMIT 1)",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    (activities, people)
-}
-
 /// A plan step that reads a growing table whole.
 fn scans_history(detail: &str) -> bool {
     let Some(rest) = detail.strip_prefix("SCAN ") else {
@@ -137,7 +112,8 @@ async fn every_pull_and_district_view_query_searches_indexes_and_never_scans_his
     assert!(built.records > built.activities * 20, "{built:?}");
     let db = Db::open(&path).await.unwrap();
     let mut pooled = db.reader.acquire().await.unwrap();
-    assert_eq!(kept_counts_drift(&mut pooled).await, (0, 0));
+    let problems = crate::server::ops::integrity(&mut *pooled).await.unwrap();
+    assert_eq!(problems, Vec::<String>::new());
     let Pooled::Sqlite(conn) = &mut pooled else {
         unreachable!("the plans are SQLite's")
     };
@@ -228,11 +204,7 @@ async fn the_members_list_of_a_district_comes_in_pages_and_a_search_reaches_ever
     let built = scale::seed(&path, &shape, |_| {}).await.unwrap();
     let db = Db::open(&path).await.unwrap();
     let site = crate::server::Site::load(std::path::Path::new("public")).unwrap();
-    let app = crate::server::app(crate::server::AppState::new(
-        db.clone(),
-        site,
-        Default::default(),
-    ));
+    let app = crate::server::app(crate::server::AppState::new(db.clone(), site));
     let call = async |path: &str, token: Option<&str>, body: Option<serde_json::Value>| {
         let mut req =
             Request::builder()

@@ -1,0 +1,118 @@
+//! The settings phones receive ([`Settings`]): stored in the database, so every server of a deployment
+//! uses the same ones, and set by the district admin on 设置 (`/settings`). The server's options
+//! (`--code-step-secs`, …) only give a new database its first values ([`adopt`]). Every use reads them
+//! where it is: a pull in its snapshot, the committer at the start of each group.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::auth::CurrentUser;
+use super::db::{self, Conn, Db, audit, now_ms};
+use super::{AppError, AppState, Deferred};
+use crate::api::{ErrorBody, Settings, paths};
+use crate::model::{Millis, Role};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::SETTINGS, get(get_settings).put(put_settings))
+}
+
+/// The district's settings as stored, or the defaults.
+pub async fn load(conn: &mut dyn Conn) -> Result<Settings, sqlx::Error> {
+    let json: Option<String> =
+        db::query_scalar("SELECT settings FROM district_settings WHERE id = 1")
+            .fetch_optional(conn)
+            .await?;
+    Ok(json
+        .and_then(|j| {
+            serde_json::from_str(&j)
+                .inspect_err(|e| tracing::error!("stored settings unreadable: {e}"))
+                .ok()
+        })
+        .unwrap_or_default())
+}
+
+/// At a server's start: a database without settings takes `first` (the server's options), so a deployment
+/// configured by options keeps its values; one with settings keeps its own. Answers the settings in force.
+pub async fn adopt(db: &Db, first: &Settings) -> Result<Settings, sqlx::Error> {
+    let json = serde_json::to_string(first).expect("settings serialise");
+    db::query(
+        "INSERT INTO district_settings (id, settings, updated_by, updated_at) VALUES (1, $1, NULL, $2)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&json)
+    .bind(now_ms())
+    .execute(&db.writer)
+    .await?;
+    let mut conn = db.reader.acquire().await?;
+    let held = load(&mut conn).await?;
+    if held != *first {
+        tracing::info!(
+            "the district's settings are the database's (设置); the server's options apply only to a new database"
+        );
+    }
+    Ok(held)
+}
+
+/// The district's settings (also sent with every pull).
+#[utoipa::path(get, path = paths::SETTINGS, tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Settings), (status = 401, body = ErrorBody)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<Json<Settings>, AppError> {
+    let mut conn = state.db.reader.acquire().await?;
+    Ok(Json(load(&mut conn).await?))
+}
+
+/// The settings as the admin sends them: every field, and nothing else (a missing field would silently
+/// put a setting back to its default).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsSent {
+    at_risk_after_ms: Millis,
+    code_step_ms: Millis,
+    makeup_window_ms: Millis,
+    backdate_limit_ms: Millis,
+    inactive_after_ms: Millis,
+}
+
+/// The district admin changes the settings; every server uses them at once, phones with their next pull.
+#[utoipa::path(put, path = paths::SETTINGS, tag = "admin", security(("bearer" = [])), request_body = SettingsSent,
+    responses((status = 200, body = Settings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Deferred<Json<SettingsSent>>,
+) -> Result<Json<Settings>, AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden("只有区委组织部管理员可以修改设置"));
+    }
+    let Json(sent) = body.read()?;
+    let settings = Settings {
+        at_risk_after_ms: sent.at_risk_after_ms,
+        code_step_ms: sent.code_step_ms,
+        makeup_window_ms: sent.makeup_window_ms,
+        backdate_limit_ms: sent.backdate_limit_ms,
+        inactive_after_ms: sent.inactive_after_ms,
+    };
+    settings.check().map_err(AppError::BadRequest)?;
+    let json = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = now_ms();
+    let mut tx = state.db.writer.begin().await?;
+    db::query(
+        "INSERT INTO district_settings (id, settings, updated_by, updated_at) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_by = excluded.updated_by,
+                                        updated_at = excluded.updated_at",
+    )
+    .bind(&json)
+    .bind(user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit(&mut tx, now, user.id, "settings", &json, None).await?;
+    tx.commit().await?;
+    Ok(Json(settings))
+}
