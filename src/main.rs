@@ -52,19 +52,22 @@ struct Serve {
     /// Seed demo accounts into an empty database (also HONGYAN_DEMO=1)
     #[arg(long)]
     demo: bool,
-    /// Warn a member whose unsent records are this many days old (their browser may evict them): 0 to 365
+    /// Warn a member whose unsent records are this many days old (their browser may evict them): 1 to
+    /// 365. This and the next four give a new database its first values; then the district admin sets
+    /// them (我的 → 签到与同步设置)
     #[arg(long, env = "HONGYAN_AT_RISK_DAYS", default_value = "2")]
     at_risk_days: String,
-    /// How long each rotating 签到码 is shown, in seconds: 10 to 600
+    /// How long each rotating 签到码 is shown, in seconds: 10 to 600 (a new database's first value)
     #[arg(long, env = "HONGYAN_CODE_STEP_SECS", default_value = "60")]
     code_step_secs: String,
-    /// How many days after an activity a 补签 may be asked: 0 to 60
+    /// How many days after an activity a 补签 may be asked: 0 to 60 (a new database's first value)
     #[arg(long, env = "HONGYAN_MAKEUP_DAYS", default_value = "3")]
     makeup_days: String,
-    /// How many days back an activity may be recorded: 0 to 366
+    /// How many days back an activity may be recorded: 1 to 366 (a new database's first value)
     #[arg(long, env = "HONGYAN_BACKDATE_DAYS", default_value = "30")]
     backdate_days: String,
-    /// After how many days without participation a member is on the lead's list: 0 to 3660
+    /// After how many days without participation a member is on the lead's list: 1 to 3660 (a new
+    /// database's first value)
     #[arg(long, env = "HONGYAN_INACTIVE_DAYS", default_value = "90")]
     inactive_days: String,
     /// Reverse proxies whose X-Forwarded-For names the caller (throttles and the security log then see
@@ -374,9 +377,7 @@ async fn operate(command: Command) -> Result<String, Box<dyn std::error::Error>>
             ))
         }
         Command::Check(Db { db }) => {
-            let pool = hongyan::server::Db::connect(&db).await?;
-            let mut conn = pool.reader.acquire().await?;
-            let problems = ops::integrity(&mut *conn).await?;
+            let problems = ops::check_database(&db).await?;
             if problems.is_empty() {
                 Ok(format!(
                     "{db}: sound (references, kept counts, the server sequence)"
@@ -479,7 +480,7 @@ mod tests {
             "--code-step-secs",
             "30",
             "--makeup-days",
-            "0.5",
+            "7",
             "--trusted-proxy",
             "10.0.0.1,10.0.0.2",
         ])
@@ -487,7 +488,7 @@ mod tests {
         assert!(cli.command.is_none());
         let config = super::config(cli.serve).unwrap();
         assert_eq!(config.settings.code_step_ms, 30_000);
-        assert_eq!(config.settings.makeup_window_ms, 43_200_000);
+        assert_eq!(config.settings.makeup_window_ms, 7 * 86_400_000);
         assert_eq!(config.settings.at_risk_after_ms, 2 * 86_400_000);
         assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.security_log, PathBuf::from("x.db.security.log"));
@@ -501,6 +502,11 @@ mod tests {
             "bad --code-step-secs 5 (10 to 600)"
         );
         assert!(server(&["--inactive-days=-1"]).is_err());
+        assert!(server(&["--makeup-days", "0.5"]).is_err(), "whole days");
+        assert!(
+            server(&["--backdate-days", "0"]).is_err(),
+            "0 would refuse every late record"
+        );
         assert!(server(&["--trusted-proxy", "proxy.example"]).is_err());
         assert!(server(&["--port", "65536"]).is_err());
         assert!(Cli::try_parse_from(["hongyan", "--port", "1", "migrate"]).is_err());

@@ -397,7 +397,7 @@ test('the district admin changes the settings every phone receives; a value out 
   await expect(step).toHaveValue('60');
   await step.fill('5');
   await admin.page.getByRole('button', { name: '保存' }).click();
-  await expect(admin.page.getByText('签到码刷新间隔应为10到600秒')).toBeVisible();
+  await expect(admin.page.getByText('签到码刷新间隔应为10到600秒的整数')).toBeVisible();
   await step.fill('30');
   await admin.page.getByLabel(/活动结束后可申请补签/).fill('7');
   await admin.page.getByRole('button', { name: '保存' }).click();

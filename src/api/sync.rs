@@ -358,22 +358,28 @@ pub struct SettingField {
 }
 
 impl SettingField {
-    /// A value typed in the field's unit (`2`, `0.5`), in milliseconds, or what is wrong with it.
+    /// A whole number typed in the field's unit, in milliseconds, or what is wrong with it.
     pub fn parse(&self, typed: &str) -> Result<Millis, String> {
         typed
             .trim()
-            .parse::<f64>()
+            .parse::<i64>()
             .ok()
-            .filter(|v| (self.min as f64..=self.max as f64).contains(v))
-            .map(|v| (v * self.unit_ms as f64).round() as Millis)
-            .ok_or_else(|| format!("{}应为{}到{}{}", self.label, self.min, self.max, self.unit))
+            .filter(|v| (self.min..=self.max).contains(v))
+            .map(|v| v * self.unit_ms)
+            .ok_or_else(|| self.range())
     }
 
     /// The value of `settings` in the field's unit, as typed.
     pub fn show(&self, settings: &Settings) -> String {
-        let value = (self.get)(settings) as f64 / self.unit_ms as f64;
-        let text = format!("{value:.2}");
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        ((self.get)(settings) / self.unit_ms).to_string()
+    }
+
+    /// What the field takes, in words.
+    pub fn range(&self) -> String {
+        format!(
+            "{}应为{}到{}{}的整数",
+            self.label, self.min, self.max, self.unit
+        )
     }
 }
 
@@ -407,7 +413,7 @@ impl Settings {
             flag: "backdate-days",
             unit: "天",
             unit_ms: DAY_MS,
-            min: 0,
+            min: 1,
             max: 366,
             get: |s| s.backdate_limit_ms,
             set: |s, v| s.backdate_limit_ms = v,
@@ -417,7 +423,7 @@ impl Settings {
             flag: "inactive-days",
             unit: "天",
             unit_ms: DAY_MS,
-            min: 0,
+            min: 1,
             max: 3_660,
             get: |s| s.inactive_after_ms,
             set: |s, v| s.inactive_after_ms = v,
@@ -427,19 +433,19 @@ impl Settings {
             flag: "at-risk-days",
             unit: "天",
             unit_ms: DAY_MS,
-            min: 0,
+            min: 1,
             max: 365,
             get: |s| s.at_risk_after_ms,
             set: |s, v| s.at_risk_after_ms = v,
         },
     ];
 
-    /// Whether every setting is within its range.
+    /// Whether every setting is a whole number of its unit, within its range.
     pub fn check(&self) -> Result<(), String> {
         for f in &Settings::FIELDS {
             let v = (f.get)(self);
-            if v < f.min * f.unit_ms || v > f.max * f.unit_ms {
-                return Err(format!("{}应为{}到{}{}", f.label, f.min, f.max, f.unit));
+            if v % f.unit_ms != 0 || v < f.min * f.unit_ms || v > f.max * f.unit_ms {
+                return Err(f.range());
             }
         }
         Ok(())

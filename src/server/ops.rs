@@ -151,38 +151,62 @@ pub async fn mark_restored(location: &Location) -> Result<(i64, i64), Failure> {
     Ok(numbers)
 }
 
-/// What the app relies on in a database, on either engine: every reference leads somewhere, the counts
-/// the triggers keep agree with the rows, and the server sequence is whole (each record its own number,
-/// the counter at or past every number handed out). On SQLite also the file's own structure
-/// (`PRAGMA integrity_check`). Answers the problems found, in words; none when sound.
+/// What the app relies on in a database, on either engine: every reference leads somewhere (each
+/// foreign key of the schema; a copy into PostgreSQL runs with them off), the counts the triggers keep
+/// agree with the rows, and the server sequence is whole (each record its own number, the counter at or
+/// past every number handed out). On SQLite also the file's own structure (`PRAGMA integrity_check`).
+/// Answers the problems found, in words; none when sound.
 pub async fn integrity(conn: &mut dyn db::Conn) -> Result<Vec<String>, sqlx::Error> {
     let mut problems = Vec::new();
-    if conn.engine() == db::Engine::Sqlite {
-        let verdict: String = db::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&mut *conn)
+    let count = async |conn: &mut dyn db::Conn, sql: &str| -> Result<i64, sqlx::Error> {
+        db::query_scalar(sql).fetch_one(conn).await
+    };
+    match conn.engine() {
+        db::Engine::Sqlite => {
+            let verdict: String = db::query_scalar("PRAGMA integrity_check")
+                .fetch_one(&mut *conn)
+                .await?;
+            if verdict != "ok" {
+                problems.push(format!("the file is damaged: {verdict}"));
+            }
+            let dangling = count(conn, "SELECT count(*) FROM pragma_foreign_key_check").await?;
+            if dangling > 0 {
+                problems.push(format!("references that lead nowhere: {dangling}"));
+            }
+        }
+        db::Engine::Postgres => {
+            // Every single-column foreign key of the schema (all of ours are).
+            let keys: Vec<(String, String, String, String)> = db::query_as(
+                "SELECT cl.relname::text, a.attname::text, pl.relname::text, pa.attname::text
+                 FROM pg_constraint c
+                 JOIN pg_class cl ON cl.oid = c.conrelid
+                 JOIN pg_class pl ON pl.oid = c.confrelid
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                 JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+                 WHERE c.contype = 'f' AND cardinality(c.conkey) = 1
+                   AND cl.relnamespace = current_schema()::regnamespace
+                 ORDER BY 1, 2",
+            )
+            .fetch_all(&mut *conn)
             .await?;
-        if verdict != "ok" {
-            problems.push(format!("the file is damaged: {verdict}"));
+            for (table, column, parent, key) in keys {
+                let dangling = count(
+                    conn,
+                    &format!(
+                        "SELECT count(*) FROM \"{table}\" c WHERE c.\"{column}\" IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM \"{parent}\" p WHERE p.\"{key}\" = c.\"{column}\")"
+                    ),
+                )
+                .await?;
+                if dangling > 0 {
+                    problems.push(format!(
+                        "{table}.{column} that leads to no {parent}: {dangling}"
+                    ));
+                }
+            }
         }
     }
-    let checks: [(&str, &str); 8] = [
-        (
-            "roster rows of no activity or no person",
-            "SELECT count(*) FROM attendance t WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = t.activity_id)
-                OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.member_id)",
-        ),
-        (
-            "activities of no organisation",
-            "SELECT count(*) FROM activities a WHERE NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = a.org_id)",
-        ),
-        (
-            "people of no organisation",
-            "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id)",
-        ),
-        (
-            "records of no person",
-            "SELECT count(*) FROM mutations m WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id)",
-        ),
+    let checks: [(&str, &str); 4] = [
         (
             "activities whose kept 应到, 实到 or 待确认 disagree with their roster",
             "SELECT count(*) FROM activities a WHERE
@@ -192,15 +216,18 @@ pub async fn integrity(conn: &mut dyn db::Conn) -> Result<Vec<String>, sqlx::Err
               OR a.unconfirmed != (SELECT count(*) FROM attendance t WHERE t.activity_id = a.id AND t.status = 'signed_in')",
         ),
         (
+            // Two activities may start at the same time: either is the last.
             "people whose kept last participation disagrees with their rows",
             "SELECT count(*) FROM users u WHERE u.last_present_at
                  != coalesce((SELECT max(starts_at) FROM last_presence p WHERE p.member_id = u.id), 0)
-              OR u.last_present IS DISTINCT FROM (SELECT activity_id FROM last_presence p WHERE p.member_id = u.id
-                                                  ORDER BY p.starts_at DESC LIMIT 1)",
+              OR (u.last_present IS NULL AND u.last_present_at != 0)
+              OR (u.last_present IS NOT NULL AND NOT EXISTS (
+                      SELECT 1 FROM last_presence p WHERE p.member_id = u.id AND p.activity_id = u.last_present
+                                                       AND p.starts_at = u.last_present_at))",
         ),
         (
             "sequence numbers given to more than one record",
-            "SELECT count(*) - count(DISTINCT server_seq) FROM mutations WHERE server_seq > 0",
+            "SELECT count(*) - count(DISTINCT server_seq) FROM mutations",
         ),
         (
             "rows numbered past the sequence counter",
@@ -213,12 +240,35 @@ pub async fn integrity(conn: &mut dyn db::Conn) -> Result<Vec<String>, sqlx::Err
         ),
     ];
     for (what, sql) in checks {
-        let found: i64 = db::query_scalar(sql).fetch_one(&mut *conn).await?;
+        let found = count(conn, sql).await?;
         if found > 0 {
             problems.push(format!("{what}: {found}"));
         }
     }
     Ok(problems)
+}
+
+/// `hongyan check`: [`integrity`] of the database at `location`, read as it is — a SQLite file is opened
+/// read-only and not migrated (a backup stays as it was), and a path that names nothing is refused.
+pub async fn check_database(location: &Location) -> Result<Vec<String>, Failure> {
+    match location {
+        Location::File(path) => {
+            if !path.exists() {
+                return Err(format!("{} does not exist", path.display()).into());
+            }
+            let mut conn =
+                SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display())).await?;
+            let problems = integrity(&mut conn).await?;
+            conn.close().await?;
+            Ok(problems)
+        }
+        Location::Postgres(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            let problems = integrity(&mut conn).await?;
+            conn.close().await?;
+            Ok(problems)
+        }
+    }
 }
 
 /// What [`copy_to_postgres`] copied: rows per table.
@@ -370,6 +420,8 @@ pub async fn copy_to_postgres(from: &Path, to: &Location) -> Result<Copied, Fail
         }
         copied.push((table.clone(), count));
     }
+    // Statistics for the planner (of the check, and of the servers to come).
+    db::query("ANALYZE").execute(&mut *tx).await?;
     // References and triggers were off for the copy: what they guard is checked before it counts.
     let problems = integrity(&mut *tx).await?;
     if !problems.is_empty() {
@@ -381,8 +433,6 @@ pub async fn copy_to_postgres(from: &Path, to: &Location) -> Result<Copied, Fail
         .into());
     }
     tx.commit().await?;
-    // Statistics for the planner now, not when autovacuum gets to it (autovacuum will, if this fails).
-    let _ = db::query("ANALYZE").execute(&mut pg).await;
     pg.close().await?;
     // The SQLite database is retired: should a server be started on it again by mistake, phones that
     // synced with PostgreSQL meanwhile resync from it instead of silently missing rows.
@@ -600,6 +650,13 @@ mod tests {
                 "rows numbered past the sequence counter: 1"
             ]
         );
+        // `hongyan check` reads a file as it is, and creates none where a path names nothing.
+        let file = Location::File(dir.path().join("check.db"));
+        assert_eq!(check_database(&file).await.unwrap().len(), 2);
+        let typo = dir.path().join("chek.db");
+        let refused = check_database(&Location::File(typo.clone())).await;
+        assert!(refused.unwrap_err().to_string().contains("does not exist"));
+        assert!(!typo.exists());
     }
 
     async fn count(path: &Path, sql: &str) -> i64 {

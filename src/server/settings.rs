@@ -47,9 +47,15 @@ pub async fn adopt(db: &Db, first: &Settings) -> Result<Settings, sqlx::Error> {
     .await?;
     let mut conn = db.reader.acquire().await?;
     let held = load(&mut conn).await?;
-    if held != *first {
-        tracing::info!(
-            "the district's settings are the database's (设置); the server's options apply only to a new database"
+    let ignored: Vec<&str> = Settings::FIELDS
+        .iter()
+        .filter(|f| (f.get)(&held) != (f.get)(first))
+        .map(|f| f.flag)
+        .collect();
+    if !ignored.is_empty() {
+        tracing::warn!(
+            "the database's settings apply, not --{}: the district admin sets them (我的 → 签到与同步设置)",
+            ignored.join(", --")
         );
     }
     Ok(held)

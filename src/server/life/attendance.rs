@@ -450,9 +450,10 @@ pub struct AttendanceRecord {
     pub server_seq: i64,
 }
 
-/// A person's name, 党员类别, branch and 学时对象 show in the rows phones hold of them (roster rows, study
-/// records, 投诉建议), read from `users` as a pull is answered: after any changes, the rows take a new
-/// number, so phones that hold them receive them again. Call with the sequence taken before any write
+/// A person's name, 党员类别, branch, 学时对象 and role show in the rows phones hold of them (roster
+/// rows, study records, 投诉建议), read from `users` as a pull is answered (the role decides who reviews
+/// their study records): after any changes, the rows take a new number, so phones that hold them receive
+/// them again. Call with the sequence taken before any write
 /// of the transaction, or just before the first (see [`Sequence::begin`]).
 pub async fn renumber_people(
     conn: &mut dyn Conn,

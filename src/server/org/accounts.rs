@@ -371,7 +371,8 @@ pub async fn edit_member(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    if before.membership != p.membership || before.audience != p.audience {
+    // (A new role changes who reviews their study records: the reviewers' phones must receive them.)
+    if before.membership != p.membership || before.audience != p.audience || member.role != role {
         renumber_people(&mut *tx, &mut seq, &[id]).await?;
         seq.save(&mut *tx).await?;
     }

@@ -121,13 +121,25 @@ pub async fn run(
     if dry_run || report.problems > 0 {
         return Ok(Ok(report));
     }
-    // A new name, 类别, branch or 学时对象 shows in rows phones hold: those people's rows are renumbered.
+    // A new name, 类别, branch, 学时对象 or role shows in rows phones hold (a role decides who reviews their
+    // study records): those people's rows are renumbered.
     let shown_changed: HashSet<&str> = plan
         .iter()
         .filter(|(_, phone, new)| {
             directory.users.get(phone.as_str()).is_some_and(|old| {
-                (&old.name, old.membership, old.org_id, old.audience)
-                    != (&new.name, new.membership, new.org_id, new.audience)
+                (
+                    &old.name,
+                    old.membership,
+                    old.org_id,
+                    old.audience,
+                    old.role,
+                ) != (
+                    &new.name,
+                    new.membership,
+                    new.org_id,
+                    new.audience,
+                    new.role,
+                )
             })
         })
         .map(|(_, phone, _)| phone.as_str())

@@ -924,7 +924,11 @@ async fn the_district_admin_sets_what_every_server_applies_and_phones_receive() 
         .call("PUT", paths::SETTINGS, Some(&admin), Some(wrong))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text.contains("签到码刷新间隔应为10到600秒"), "{}", r.text);
+    assert!(
+        r.text.contains("签到码刷新间隔应为10到600秒的整数"),
+        "{}",
+        r.text
+    );
     let mut partial = settings.clone();
     partial.as_object_mut().unwrap().remove("inactive_after_ms");
     let r = h
