@@ -15,7 +15,7 @@ type Failure = Box<dyn std::error::Error>;
 
 /// Copies `fixture` into a new cluster, starts `servers` app servers on it (serving `site`), and runs
 /// `command` with `sh -c`, its environment holding `HONGYAN_SERVERS` (`127.0.0.1:port`, separated by
-/// commas). Answers a line on the engine; the command's output goes where ours does.
+/// commas). Prints a line on the engine first; the command's output goes where ours does.
 pub async fn run(
     fixture: &Path,
     servers: usize,
@@ -43,6 +43,7 @@ pub async fn run(
         started.elapsed().as_secs_f64()
     );
     println!("{engine}");
+    let stopped = format!("{servers} app server(s) and the cluster stopped");
     // The servers' logs beside the fixture.
     let dir = fixture.parent().unwrap_or(Path::new("."));
     let mut running = Vec::new();
@@ -74,7 +75,7 @@ pub async fn run(
     if !status.success() {
         return Err(format!("the benchmark failed ({status})").into());
     }
-    Ok(engine)
+    Ok(stopped)
 }
 
 /// A server process that ends with its owner.

@@ -449,10 +449,18 @@ pub async fn visible_since(
 pub fn visible_since_sql(engine: Engine) -> String {
     // On SQLite, CROSS JOIN fixes the order: the keys first, then each activity by its key.
     let join = engine.join_in_order();
+    // The organisation and those below it, then their activities by index. PostgreSQL cannot tell how
+    // many rows the recursive part makes and would read every activity to join them; as an array it
+    // searches the index for each.
+    let branch = match engine {
+        Engine::Sqlite => format!("sub {join} activities b ON b.org_id = sub.id WHERE"),
+        Engine::Postgres => {
+            "activities b WHERE b.org_id = ANY (ARRAY(SELECT id FROM sub)) AND".to_owned()
+        }
+    };
     format!(
         "WITH RECURSIVE sub(id) AS (SELECT $2 UNION SELECT o.id FROM orgs o JOIN sub up ON o.parent_id = up.id),
-              keys(id) AS (SELECT b.id FROM sub {join} activities b ON b.org_id = sub.id
-                           WHERE $1 AND b.server_seq > $4 AND b.server_seq <= $5
+              keys(id) AS (SELECT b.id FROM {branch} $1 AND b.server_seq > $4 AND b.server_seq <= $5
                            UNION SELECT activity_id FROM attendance WHERE member_id = $3)
          SELECT {ACTIVITY_COLUMNS}
          FROM keys k {join} activities a ON a.id = k.id JOIN orgs o ON o.id = a.org_id

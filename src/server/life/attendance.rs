@@ -528,16 +528,32 @@ impl AttendanceRecord {
 /// [`crate::life::roster_synced`]).
 pub fn attendance_since_sql(engine: Engine) -> String {
     let (row, join) = (engine.row_address(), engine.join_in_order());
+    // The branch's activities first, then each one's roster by index. SQLite keeps the order CROSS JOIN
+    // gives; PostgreSQL would read the sequence index for the whole range instead (900,000 rows for a
+    // lead's last page at a district's size), unless the roster is a subquery it runs per activity
+    // (LATERAL, with OFFSET 0 so that it is not merged back into a join).
+    let rosters = match engine {
+        Engine::Sqlite => format!(
+            "activities b {join} attendance r ON r.activity_id = b.id
+             WHERE r.server_seq > $3 AND r.server_seq <= $4 AND"
+        ),
+        Engine::Postgres => "activities b CROSS JOIN LATERAL (
+                 SELECT ctid, server_seq FROM attendance r
+                 WHERE r.activity_id = b.id AND r.server_seq > $3 AND r.server_seq <= $4 OFFSET 0) r
+             WHERE"
+            .to_owned(),
+    };
+    // The page is chosen among the keys, and only its rows are read whole and joined.
     format!(
-        "WITH keys(id) AS (
-             SELECT {row} FROM attendance WHERE member_id = $1 AND server_seq > $3 AND server_seq <= $4
-             UNION SELECT r.{row} FROM activities b {join} attendance r ON r.activity_id = b.id
-             WHERE $6 AND b.org_id = $2 AND r.server_seq > $3 AND r.server_seq <= $4
-               AND (b.state = 'open' OR b.ends_at >= $7 OR b.closed_at >= $7))
+        "WITH keys(id, seq) AS (
+             SELECT {row}, server_seq FROM attendance WHERE member_id = $1 AND server_seq > $3 AND server_seq <= $4
+             UNION SELECT r.{row}, r.server_seq FROM {rosters} $6 AND b.org_id = $2
+               AND (b.state = 'open' OR b.ends_at >= $7 OR b.closed_at >= $7)),
+              page(id) AS (SELECT id FROM keys ORDER BY seq LIMIT $5)
          SELECT {ATTENDANCE_COLUMNS}
-         FROM keys k {join} attendance t ON t.{row} = k.id JOIN activities a ON a.id = t.activity_id
+         FROM page k {join} attendance t ON t.{row} = k.id JOIN activities a ON a.id = t.activity_id
               JOIN users u ON u.id = t.member_id
-         ORDER BY t.server_seq LIMIT $5"
+         ORDER BY t.server_seq"
     )
 }
 
