@@ -40,14 +40,11 @@ impl Db {
         match location {
             Location::File(path) => Db::open(path).await,
             Location::Postgres(url) => {
-                // Each statement planned for its own values: a plan cached for any values (PostgreSQL's
-                // generic plan, taken after five runs) reads a pull's whole sequence range — 10.8 million
-                // roster rows for a lead's first pull at a district's size, 2.8 s instead of 26 ms. No
-                // parallel workers: their start costs more than these index searches.
-                let options = PgConnectOptions::from_str(url)?.options([
-                    ("plan_cache_mode", "force_custom_plan"),
-                    ("max_parallel_workers_per_gather", "0"),
-                ]);
+                // No parallel workers: their start costs more than these index searches. (The pulls'
+                // statements fix their own order — see `attendance_since_sql` — so that the plan
+                // PostgreSQL caches for any values after five runs searches indexes too.)
+                let options = PgConnectOptions::from_str(url)?
+                    .options([("max_parallel_workers_per_gather", "0")]);
                 let mut conn = PgConnection::connect_with(&options).await?;
                 let migrator = sqlx::migrate!("src/server/migrations/postgres");
                 let behind = refuse_newer(&migrator, location, &mut conn).await?;
