@@ -250,6 +250,67 @@ pub async fn migrate_postgres(location: &Location) -> Result<i64, sqlx::Error> {
     Ok(applied)
 }
 
+/// A one-row table the district admin sets as a whole, kept as JSON (`study_rules`, `district_settings`:
+/// `id` 1, the value, who set it and when).
+#[derive(Clone, Copy)]
+pub struct Single {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+impl Single {
+    /// The stored value, or the default when there is none or it cannot be read (which is logged).
+    pub async fn load<T: serde::de::DeserializeOwned + Default>(
+        self,
+        conn: &mut dyn Conn,
+    ) -> Result<T, sqlx::Error> {
+        let Single { table, column } = self;
+        let json: Option<String> =
+            query_scalar(&format!("SELECT {column} FROM {table} WHERE id = 1"))
+                .fetch_optional(conn)
+                .await?;
+        Ok(json
+            .and_then(|j| {
+                serde_json::from_str(&j)
+                    .inspect_err(|e| tracing::error!("stored {table} unreadable: {e}"))
+                    .ok()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Stores `value` as set by `by` at `at`; with `keep`, only where nothing is stored yet. Answers the
+    /// JSON written (for the audit log).
+    pub async fn save<T: serde::Serialize>(
+        self,
+        conn: &mut dyn Conn,
+        value: &T,
+        by: Option<i64>,
+        at: i64,
+        keep: bool,
+    ) -> Result<String, sqlx::Error> {
+        let Single { table, column } = self;
+        let json = serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let conflict = if keep {
+            "DO NOTHING".to_owned()
+        } else {
+            format!(
+                "DO UPDATE SET {column} = excluded.{column}, updated_by = excluded.updated_by,
+                               updated_at = excluded.updated_at"
+            )
+        };
+        query(&format!(
+            "INSERT INTO {table} (id, {column}, updated_by, updated_at) VALUES (1, $1, $2, $3)
+             ON CONFLICT (id) {conflict}"
+        ))
+        .bind(&json)
+        .bind(by)
+        .bind(at)
+        .execute(conn)
+        .await?;
+        Ok(json)
+    }
+}
+
 /// Takes the next server sequence number. Call only inside a write transaction.
 pub async fn next_seq(conn: &mut dyn Conn) -> Result<i64, sqlx::Error> {
     query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'server_seq' RETURNING value")

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::auth::CurrentUser;
-use super::db::{self, Conn, Db, audit, now_ms};
+use super::db::{Conn, Db, Single, audit, now_ms};
 use super::{AppError, AppState, Deferred};
 use crate::api::{ErrorBody, Settings, paths};
 use crate::model::{Millis, Role};
@@ -18,35 +18,25 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::SETTINGS, get(get_settings).put(put_settings))
 }
 
+/// Where the settings are kept.
+const STORED: Single = Single {
+    table: "district_settings",
+    column: "settings",
+};
+
 /// The district's settings as stored, or the defaults.
 pub async fn load(conn: &mut dyn Conn) -> Result<Settings, sqlx::Error> {
-    let json: Option<String> =
-        db::query_scalar("SELECT settings FROM district_settings WHERE id = 1")
-            .fetch_optional(conn)
-            .await?;
-    Ok(json
-        .and_then(|j| {
-            serde_json::from_str(&j)
-                .inspect_err(|e| tracing::error!("stored settings unreadable: {e}"))
-                .ok()
-        })
-        .unwrap_or_default())
+    STORED.load(conn).await
 }
 
 /// At a server's start: a database without settings takes `first` (the server's options), so a deployment
 /// configured by options keeps its values; one with settings keeps its own. Answers the settings in force.
 pub async fn adopt(db: &Db, first: &Settings) -> Result<Settings, sqlx::Error> {
-    let json = serde_json::to_string(first).expect("settings serialise");
-    db::query(
-        "INSERT INTO district_settings (id, settings, updated_by, updated_at) VALUES (1, $1, NULL, $2)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&json)
-    .bind(now_ms())
-    .execute(&db.writer)
-    .await?;
+    let mut conn = db.writer.acquire().await?;
+    STORED.save(&mut *conn, first, None, now_ms(), true).await?;
+    drop(conn);
     let mut conn = db.reader.acquire().await?;
-    let held = load(&mut conn).await?;
+    let held = load(&mut *conn).await?;
     let ignored: Vec<&str> = Settings::FIELDS
         .iter()
         .filter(|f| (f.get)(&held) != (f.get)(first))
@@ -105,19 +95,11 @@ pub async fn put_settings(
         inactive_after_ms: sent.inactive_after_ms,
     };
     settings.check().map_err(AppError::BadRequest)?;
-    let json = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.to_string()))?;
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
-    db::query(
-        "INSERT INTO district_settings (id, settings, updated_by, updated_at) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_by = excluded.updated_by,
-                                        updated_at = excluded.updated_at",
-    )
-    .bind(&json)
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let json = STORED
+        .save(&mut *tx, &settings, Some(user.id), now, false)
+        .await?;
     audit(&mut tx, now, user.id, "settings", &json, None).await?;
     tx.commit().await?;
     Ok(Json(settings))

@@ -4,18 +4,15 @@
 use super::*;
 use crate::server::db;
 
+/// Where the district's rules are kept.
+pub const RULES: db::Single = db::Single {
+    table: "study_rules",
+    column: "rules",
+};
+
 /// The district's rules as stored, or the defaults.
 pub async fn load_rules(conn: &mut dyn Conn) -> Result<StudyRules, sqlx::Error> {
-    let json: Option<String> = db::query_scalar("SELECT rules FROM study_rules WHERE id = 1")
-        .fetch_optional(conn)
-        .await?;
-    Ok(json
-        .and_then(|j| {
-            serde_json::from_str(&j)
-                .inspect_err(|e| tracing::error!("stored study rules unreadable: {e}"))
-                .ok()
-        })
-        .unwrap_or_default())
+    RULES.load(conn).await
 }
 
 /// A new record or an edit by its author. An edit of a recognised record is refused with the reason

@@ -1,7 +1,6 @@
 //! The district's study rules (学时要求): read by everyone, set by the district admin.
 
 use super::*;
-use crate::server::db;
 
 /// The district's study rules (also sent with every pull).
 #[utoipa::path(get, path = paths::STUDY_RULES, tag = "study", security(("bearer" = [])),
@@ -50,19 +49,11 @@ pub async fn put_rules(
     for r in &mut rules.requirements {
         r.name = r.name.trim().to_owned();
     }
-    let json = serde_json::to_string(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
     let now = now_ms();
     let mut tx = state.db.writer.begin().await?;
-    db::query(
-        "INSERT INTO study_rules (id, rules, updated_by, updated_at) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, updated_by = excluded.updated_by,
-                                        updated_at = excluded.updated_at",
-    )
-    .bind(&json)
-    .bind(user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let json = RULES
+        .save(&mut *tx, &rules, Some(user.id), now, false)
+        .await?;
     audit(&mut tx, now, user.id, "study_rules", &json, None).await?;
     tx.commit().await?;
     Ok(Json(rules))
