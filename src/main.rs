@@ -54,7 +54,7 @@ struct Serve {
     demo: bool,
     /// Warn a member whose unsent records are this many days old (their browser may evict them): 1 to
     /// 365. This and the next four give a new database its first values; then the district admin sets
-    /// them (我的 → 签到与同步设置)
+    /// them (我的 → 签到与提醒设置)
     #[arg(long, env = "HONGYAN_AT_RISK_DAYS", default_value = "2")]
     at_risk_days: String,
     /// How long each rotating 签到码 is shown, in seconds: 10 to 600 (a new database's first value)

@@ -392,14 +392,14 @@ test('the district admin changes the settings every phone receives; a value out 
   const { app: admin } = await newApp();
   await admin.login(ADMIN);
   await admin.page.getByRole('link', { name: '我的' }).click();
-  await admin.page.getByRole('link', { name: '签到与同步设置' }).click();
-  const step = admin.page.getByLabel(/签到码刷新间隔/);
+  await admin.page.getByRole('link', { name: '签到与提醒设置' }).click();
+  const step = admin.page.getByLabel(/签到码每隔多少秒更换/);
   await expect(step).toHaveValue('60');
   await step.fill('5');
   await admin.page.getByRole('button', { name: '保存' }).click();
-  await expect(admin.page.getByText('签到码刷新间隔应为10到600秒的整数')).toBeVisible();
+  await expect(admin.page.getByRole('alert')).toHaveText('签到码每隔多少秒更换：请填写10至600之间的整数');
   await step.fill('30');
-  await admin.page.getByLabel(/活动结束后可申请补签/).fill('7');
+  await admin.page.getByLabel(/活动结束后几天内可申请补签/).fill('7');
   await admin.page.getByRole('button', { name: '保存' }).click();
   await expect(admin.page.getByText(/已保存/)).toBeVisible();
   // Phones receive them with their next pull.

@@ -344,8 +344,9 @@ pub struct Settings {
 
 /// One setting as people set it: in days or seconds, within a range.
 pub struct SettingField {
-    /// How the 设置 page names it.
+    /// How the 设置 page names it, and what it adds in a smaller line (may be empty).
     pub label: &'static str,
+    pub note: &'static str,
     /// The server option that gives a new database its first value.
     pub flag: &'static str,
     /// 天 or 秒, and how many milliseconds that is.
@@ -376,10 +377,7 @@ impl SettingField {
 
     /// What the field takes, in words.
     pub fn range(&self) -> String {
-        format!(
-            "{}应为{}到{}{}的整数",
-            self.label, self.min, self.max, self.unit
-        )
+        format!("{}：请填写{}至{}之间的整数", self.label, self.min, self.max)
     }
 }
 
@@ -389,7 +387,8 @@ impl Settings {
     /// Every setting, in the order the 设置 page shows them.
     pub const FIELDS: [SettingField; 5] = [
         SettingField {
-            label: "签到码刷新间隔",
+            label: "签到码每隔多少秒更换",
+            note: "间隔越短越难代签；只影响此后发布的活动。",
             flag: "code-step-secs",
             unit: "秒",
             unit_ms: 1_000,
@@ -399,7 +398,8 @@ impl Settings {
             set: |s, v| s.code_step_ms = v,
         },
         SettingField {
-            label: "活动结束后可申请补签",
+            label: "活动结束后几天内可申请补签",
+            note: "填0则不能补签，只能登记补学。",
             flag: "makeup-days",
             unit: "天",
             unit_ms: DAY_MS,
@@ -409,7 +409,8 @@ impl Settings {
             set: |s, v| s.makeup_window_ms = v,
         },
         SettingField {
-            label: "可补录多久以前的活动",
+            label: "书记可登记多少天以前开展的活动",
+            note: "",
             flag: "backdate-days",
             unit: "天",
             unit_ms: DAY_MS,
@@ -419,7 +420,8 @@ impl Settings {
             set: |s, v| s.backdate_limit_ms = v,
         },
         SettingField {
-            label: "多久未参加组织生活列入提醒名单",
+            label: "连续多少天未参加组织生活，列入“近期未参加组织生活的党员”",
+            note: "",
             flag: "inactive-days",
             unit: "天",
             unit_ms: DAY_MS,
@@ -429,7 +431,8 @@ impl Settings {
             set: |s, v| s.inactive_after_ms = v,
         },
         SettingField {
-            label: "未上传记录超过多久提醒成员",
+            label: "记录在手机上多少天未上传，提醒本人",
+            note: "iPhone可能清除7天未打开的网站数据，建议不超过5天。",
             flag: "at-risk-days",
             unit: "天",
             unit_ms: DAY_MS,

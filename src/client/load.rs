@@ -142,6 +142,14 @@ impl Loader {
         }));
     }
 
+    /// Puts `text` on the status line as an alert: what the person must correct.
+    pub fn warn(self, text: &str) {
+        self.note.set(Some(Note {
+            text: text.to_owned(),
+            alarm: true,
+        }));
+    }
+
     /// Whether the latest read is still on its way.
     pub fn busy(self) -> bool {
         self.busy.get()

@@ -90,7 +90,7 @@ pub fn MePage() -> impl IntoView {
                 })}
                 {(ctx.role() == Some(Role::Admin)).then(|| view! {
                     <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
-                    <A href="/settings" attr:class="row-link"><span>"签到与同步设置"</span><span class="muted">" ›"</span></A>
+                    <A href="/settings" attr:class="row-link"><span>"签到与提醒设置"</span><span class="muted">" ›"</span></A>
                 })}
                 {ctx.role().is_some_and(Role::administers).then(|| view! {
                     <A href="/me/two-factor" attr:class="row-link"><span>"两步验证"</span><span class="muted">" ›"</span></A>

@@ -44,7 +44,7 @@ pub async fn adopt(db: &Db, first: &Settings) -> Result<Settings, sqlx::Error> {
         .collect();
     if !ignored.is_empty() {
         tracing::warn!(
-            "the database's settings apply, not --{}: the district admin sets them (我的 → 签到与同步设置)",
+            "the database's settings apply, not --{}: the district admin sets them (我的 → 签到与提醒设置)",
             ignored.join(", --")
         );
     }

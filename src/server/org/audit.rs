@@ -183,7 +183,7 @@ pub fn action_label(action: &str) -> &str {
         "recognise_study" => "认定学时",
         "return_study" => "退回学习记录",
         "study_rules" => "修改学时要求",
-        "settings" => "修改签到与同步设置",
+        "settings" => "修改签到与提醒设置",
         "import_roster" => "导入名册",
         "invite" => "发出邀请",
         "reset_password" => "重置密码",

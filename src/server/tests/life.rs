@@ -925,7 +925,8 @@ async fn the_district_admin_sets_what_every_server_applies_and_phones_receive() 
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
-        r.text.contains("签到码刷新间隔应为10到600秒的整数"),
+        r.text
+            .contains("签到码每隔多少秒更换：请填写10至600之间的整数"),
         "{}",
         r.text
     );
