@@ -10,6 +10,7 @@ mod geo;
 mod http;
 mod load;
 mod photo;
+mod router;
 mod signing;
 mod store;
 mod sync;
@@ -22,13 +23,12 @@ mod org;
 mod study;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, path};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::uuid_v7;
+use crate::route;
 use components::{BottomNav, TopBar};
 use sync::Ctx;
 
@@ -58,17 +58,16 @@ pub fn start() {
 fn App() -> impl IntoView {
     let ctx = Ctx::start();
     provide_context(ctx);
+    router::Location::start();
     let signed_out = move || ctx.session.with(Option::is_none);
     view! {
-        <Router>
-            <TopBar/>
-            <main class="page">
-                <SignedOutOr/>
-            </main>
-            <Show when=move || !signed_out()>
-                <BottomNav/>
-            </Show>
-        </Router>
+        <TopBar/>
+        <main class="page">
+            <SignedOutOr/>
+        </main>
+        <Show when=move || !signed_out()>
+            <BottomNav/>
+        </Show>
     }
 }
 
@@ -76,8 +75,8 @@ fn App() -> impl IntoView {
 #[component]
 fn SignedOutOr() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let location = leptos_router::hooks::use_location();
-    let login = move || ctx.session.with(Option::is_none) && location.pathname.get() != "/join";
+    let location = router::use_location();
+    let login = move || ctx.session.with(Option::is_none) && location.path.with(|p| p != "/join");
     view! {
         <Show when=login fallback=|| view! { <Pages/> }>
             <login::LoginPage/>
@@ -85,87 +84,112 @@ fn SignedOutOr() -> impl IntoView {
     }
 }
 
+/// A page's view, made when its address is opened.
+type Page = fn() -> AnyView;
+
+/// Every page by its address (`crate::route::match_path`), the first row that matches. What a member needs
+/// first (log in, the activities, signing in) is in the first load; the rest are loaded when first opened.
+const PAGES: &[(&str, Page)] = &[
+    ("/", || life::home::HomePage().into_any()),
+    ("/activity/:id", || {
+        life::activity::ActivityPage().into_any()
+    }),
+    ("/activity/:id/code", || {
+        Suspend::new(code_screen()).into_any()
+    }),
+    ("/activity/:id/record", || {
+        Suspend::new(record_page()).into_any()
+    }),
+    ("/activity/:id/edit", || {
+        Suspend::new(edit_page()).into_any()
+    }),
+    ("/s/:id", || life::code::SignLink().into_any()),
+    ("/branch", || Suspend::new(branch_page()).into_any()),
+    ("/study", || Suspend::new(study_page()).into_any()),
+    ("/study/new", || Suspend::new(study_edit_page()).into_any()),
+    ("/study/overview", || {
+        Suspend::new(overview_page()).into_any()
+    }),
+    ("/study/rules", || Suspend::new(rules_page()).into_any()),
+    ("/study/:id", || Suspend::new(study_edit_page()).into_any()),
+    ("/review", || Suspend::new(review_page()).into_any()),
+    ("/audit", || Suspend::new(audit_page()).into_any()),
+    ("/me", || Suspend::new(me_page()).into_any()),
+    ("/me/sync", || Suspend::new(sync_health_page()).into_any()),
+    ("/me/info", || Suspend::new(my_info_page()).into_any()),
+    ("/me/password", || Suspend::new(password_page()).into_any()),
+    ("/me/two-factor", || {
+        Suspend::new(two_factor_page()).into_any()
+    }),
+    ("/feedback", || Suspend::new(feedback_page()).into_any()),
+    ("/members", || Suspend::new(members_page()).into_any()),
+    ("/members/:id", || Suspend::new(profile_page()).into_any()),
+    ("/roster", || Suspend::new(roster_page()).into_any()),
+    ("/district", || Suspend::new(district_page()).into_any()),
+    ("/orgs", || Suspend::new(orgs_page()).into_any()),
+    ("/settings", || Suspend::new(settings_page()).into_any()),
+    ("/join", || Suspend::new(join_page()).into_any()),
+    ("/login", || login::LoginPage().into_any()),
+];
+
+/// The page at the current address. It is made again when the path changes (another page, or the same
+/// page for another `:id`), not when the query does.
 #[component]
 fn Pages() -> impl IntoView {
-    view! {
-        <Routes fallback=|| view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }>
-            <Route path=path!("/") view=life::home::HomePage/>
-            <Route path=path!("/activity/:id") view=life::activity::ActivityPage/>
-            <Route path=path!("/activity/:id/code") view={Lazy::<LazyCodeScreen>::new()}/>
-            <Route path=path!("/activity/:id/record") view={Lazy::<LazyRecordPage>::new()}/>
-            <Route path=path!("/activity/:id/edit") view={Lazy::<LazyEditPage>::new()}/>
-            <Route path=path!("/s/:id") view=life::code::SignLink/>
-            <Route path=path!("/branch") view={Lazy::<LazyBranchPage>::new()}/>
-            <Route path=path!("/study") view={Lazy::<LazyStudyPage>::new()}/>
-            <Route path=path!("/study/new") view={Lazy::<LazyStudyEditPage>::new()}/>
-            <Route path=path!("/study/overview") view={Lazy::<LazyOverviewPage>::new()}/>
-            <Route path=path!("/study/rules") view={Lazy::<LazyRulesPage>::new()}/>
-            <Route path=path!("/study/:id") view={Lazy::<LazyStudyEditPage>::new()}/>
-            <Route path=path!("/review") view={Lazy::<LazyReviewPage>::new()}/>
-            <Route path=path!("/audit") view={Lazy::<LazyAuditPage>::new()}/>
-            <Route path=path!("/me") view={Lazy::<LazyMePage>::new()}/>
-            <Route path=path!("/me/sync") view={Lazy::<LazySyncHealthPage>::new()}/>
-            <Route path=path!("/me/info") view={Lazy::<LazyMyInfoPage>::new()}/>
-            <Route path=path!("/me/password") view={Lazy::<LazyPasswordPage>::new()}/>
-            <Route path=path!("/me/two-factor") view={Lazy::<LazyTwoFactorPage>::new()}/>
-            <Route path=path!("/feedback") view={Lazy::<LazyFeedbackPage>::new()}/>
-            <Route path=path!("/members") view={Lazy::<LazyMembersPage>::new()}/>
-            <Route path=path!("/members/:id") view={Lazy::<LazyProfilePage>::new()}/>
-            <Route path=path!("/roster") view={Lazy::<LazyRosterPage>::new()}/>
-            <Route path=path!("/district") view={Lazy::<LazyDistrictPage>::new()}/>
-            <Route path=path!("/orgs") view={Lazy::<LazyOrgsPage>::new()}/>
-            <Route path=path!("/settings") view={Lazy::<LazySettingsPage>::new()}/>
-            <Route path=path!("/join") view={Lazy::<LazyJoinPage>::new()}/>
-            <Route path=path!("/login") view=login::LoginPage/>
-        </Routes>
+    let location = expect_context::<router::Location>();
+    let matched = Memo::new(move |_| {
+        location.path.with(|path| {
+            PAGES
+                .iter()
+                .enumerate()
+                .find_map(|(row, (pattern, _))| Some((row, route::match_path(pattern, path)?)))
+        })
+    });
+    let id = Memo::new(move |_| {
+        matched.with(|m| m.as_ref().map(|(_, id)| id.clone()).unwrap_or_default())
+    });
+    provide_context(router::PageId(id));
+    move || match matched.get() {
+        Some((row, _)) => (PAGES[row].1)(),
+        None => view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }.into_any(),
     }
 }
 
-/// Every page but what a member needs first (log in, the activities, signing in) is loaded when first
-/// opened: the study ledger, 我的, the lead's and reviewers' desks, accounts, the sync diagnostics. Each is
-/// a separate wasm chunk (`cargo leptos build --split`), precached by the service worker so that it opens
-/// offline too.
-macro_rules! lazy_page {
-    ($($name:ident => $page:path),* $(,)?) => {$(
-        struct $name;
-
-        #[leptos_router::lazy_route]
-        impl leptos_router::LazyRoute for $name {
-            fn data() -> Self {
-                $name
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
+/// A page loaded when first opened: a separate wasm chunk (`cargo leptos build --split`) named after the
+/// function, precached by the service worker (in its role's stage, `server::site`) so it opens offline too.
+macro_rules! lazy_pages {
+    ($($name:ident => $page:path,)*) => {$(
+        #[leptos::lazy]
+        async fn $name() -> AnyView {
+            $page().into_any()
         }
     )*};
 }
 
-lazy_page! {
-    LazyStudyPage => study::ledger::StudyPage,
-    LazyStudyEditPage => study::ledger::StudyEditPage,
-    LazyMePage => me::MePage,
-    LazyCodeScreen => life::code::CodeScreen,
-    LazyRecordPage => life::record::RecordPage,
-    LazyEditPage => life::publish::EditPage,
-    LazyBranchPage => life::branch::BranchPage,
-    LazyOverviewPage => study::review::OverviewPage,
-    LazyRulesPage => study::requirements::RulesPage,
-    LazyReviewPage => study::review::ReviewPage,
-    LazySyncHealthPage => me::sync_status::SyncHealthPage,
-    LazyAuditPage => org::audit::AuditPage,
-    LazyMyInfoPage => me::info::MyInfoPage,
-    LazyFeedbackPage => me::feedback::FeedbackPage,
-    LazyMembersPage => org::members::MembersPage,
-    LazyRosterPage => org::roster::RosterPage,
-    LazyJoinPage => me::join::JoinPage,
-    LazyPasswordPage => me::security::PasswordPage,
-    LazyTwoFactorPage => me::security::TwoFactorPage,
-    LazyDistrictPage => org::district::DistrictPage,
-    LazyOrgsPage => org::tree::OrgsPage,
-    LazySettingsPage => org::settings::SettingsPage,
-    LazyProfilePage => org::profile::ProfilePage,
+lazy_pages! {
+    study_page => study::ledger::StudyPage,
+    study_edit_page => study::ledger::StudyEditPage,
+    me_page => me::MePage,
+    code_screen => life::code::CodeScreen,
+    record_page => life::record::RecordPage,
+    edit_page => life::publish::EditPage,
+    branch_page => life::branch::BranchPage,
+    overview_page => study::review::OverviewPage,
+    rules_page => study::requirements::RulesPage,
+    review_page => study::review::ReviewPage,
+    sync_health_page => me::sync_status::SyncHealthPage,
+    audit_page => org::audit::AuditPage,
+    my_info_page => me::info::MyInfoPage,
+    feedback_page => me::feedback::FeedbackPage,
+    members_page => org::members::MembersPage,
+    roster_page => org::roster::RosterPage,
+    join_page => me::join::JoinPage,
+    password_page => me::security::PasswordPage,
+    two_factor_page => me::security::TwoFactorPage,
+    district_page => org::district::DistrictPage,
+    orgs_page => org::tree::OrgsPage,
+    settings_page => org::settings::SettingsPage,
+    profile_page => org::profile::ProfilePage,
 }
 
 /// Milliseconds since the Unix epoch by this device's clock.

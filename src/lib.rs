@@ -18,6 +18,7 @@ pub mod life;
 pub mod model;
 pub mod org;
 pub mod outbox;
+pub mod route;
 pub mod study;
 
 #[cfg(feature = "csr")]

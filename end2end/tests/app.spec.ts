@@ -3,7 +3,7 @@ import { chromium } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, expect, App, MEMBER, CADRE } from './fixtures';
+import { test, expect, App, MEMBER, CADRE, apiPublishRotating, rotatingCode } from './fixtures';
 
 test('a wrong password says so and logs nobody in', async ({ newApp }) => {
   const { app } = await newApp();
@@ -68,4 +68,49 @@ test('a member of another branch does not see this branch and 我的 masks the p
   await expect(app.page.getByText('138****0003')).toBeVisible();
   await app.page.getByRole('button', { name: '退出登录' }).click();
   await expect(app.page.getByLabel('手机号')).toBeVisible();
+});
+
+test('pages change in place: tabs, back and forward, a sign-in link left out of the history', async ({ newApp, server }) => {
+  const { app } = await newApp();
+  await app.login(MEMBER);
+  const page = app.page;
+  // A mark on the window survives only if no page load happens in between.
+  await page.evaluate(() => ((window as any).sameLoad = true));
+  const nav = page.getByRole('navigation', { name: '主导航' });
+  await expect(nav.getByRole('link', { name: '首页' })).toHaveAttribute('aria-current', 'page');
+
+  await nav.getByRole('link', { name: '我的' }).click();
+  await expect(page).toHaveURL(/\/me$/);
+  await expect(nav.getByRole('link', { name: '我的' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: '首页' })).not.toHaveAttribute('aria-current', 'page');
+  await page.getByRole('link', { name: /同步状态/ }).click();
+  await expect(page).toHaveURL(/\/me\/sync$/);
+  await expect(nav.getByRole('link', { name: '我的' }), 'a tab stays current on its own pages').toHaveAttribute('aria-current', 'page');
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/me$/);
+  await expect(page.getByRole('button', { name: '退出登录' })).toBeVisible();
+  await page.goBack();
+  await expect(page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  await page.goForward();
+  await expect(page.getByRole('button', { name: '退出登录' })).toBeVisible();
+  expect(await page.evaluate(() => (window as any).sameLoad)).toBe(true);
+
+  // A QR's link signs in, then shows the activity in its place: going back leaves it, not signing in again.
+  const published = await apiPublishRotating(server, '移动支部学习会', { startsInMin: -1 });
+  await nav.getByRole('link', { name: '首页' }).click();
+  await app.syncNow();
+  await expect(page.getByRole('link', { name: /移动支部学习会/ })).toBeVisible();
+  await page.goto(`/s/${published.id}?c=${rotatingCode(published.secret)}`);
+  await expect(page).toHaveURL(new RegExp(`/activity/${published.id}$`));
+  await expect(app.myStatus()).toHaveText(/待上传|已送达/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+
+  await page.goto('/no/such/page');
+  await expect(page.getByText('页面不存在。')).toBeVisible();
+  await page.getByRole('link', { name: '返回首页' }).click();
+  await expect(page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+  expect(app.errors).toEqual([]);
 });

@@ -1,9 +1,9 @@
 //! Pieces every page shares: the top bar with the sync state, and the bottom navigation.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::now_ms;
+use super::router::Tab;
 use super::sync::{Ctx, SyncStatus};
 use crate::model::{Choice, LocalTime, Role, age_label, is_skewed};
 use crate::outbox::Health;
@@ -121,15 +121,15 @@ pub fn BottomNav() -> impl IntoView {
     let is_admin = move || ctx.role().is_some_and(Role::administers);
     view! {
         <nav class="bottom-nav" aria-label="主导航">
-            <A href="/" exact=true>"首页"</A>
-            <A href="/study">"学习记录"</A>
+            <Tab href="/">"首页"</Tab>
+            <Tab href="/study">"学习记录"</Tab>
             <Show when=is_lead>
-                <A href="/branch">"支部管理"</A>
+                <Tab href="/branch">"支部管理"</Tab>
             </Show>
             <Show when=is_admin>
-                <A href="/district">"统计"</A>
+                <Tab href="/district">"统计"</Tab>
             </Show>
-            <A href="/me">"我的"</A>
+            <Tab href="/me">"我的"</Tab>
         </nav>
     }
 }

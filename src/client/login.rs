@@ -3,17 +3,17 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
 
 use super::components::OfflineNote;
 use super::http::{self, ApiError};
+use super::router;
 use super::sync::Ctx;
 use crate::model::is_valid_phone;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let navigate = use_navigate();
+    let location = router::use_location();
     let (phone, set_phone) = signal(String::new());
     let (password, set_password) = signal(String::new());
     // Asked for once the server says the account has two-step login.
@@ -43,13 +43,12 @@ pub fn LoginPage() -> impl IntoView {
         }
         set_busy.set(true);
         set_error.set(None);
-        let navigate = navigate.clone();
         let code = otp.get_untracked().unwrap_or_default();
         spawn_local(async move {
             match http::login(&phone, &password, &code).await {
                 Ok(resp) => {
                     ctx.signed_in(resp);
-                    navigate("/", Default::default());
+                    location.go("/");
                 }
                 Err(ApiError::SecondFactor(m)) => {
                     if otp.try_get_untracked() == Some(None) {

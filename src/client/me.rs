@@ -9,9 +9,8 @@ pub mod security;
 pub mod sync_status;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
 
+use super::router;
 use super::store;
 use super::sync::Ctx;
 use crate::api::{Change, Consent, ConsentKind};
@@ -21,7 +20,7 @@ use crate::outbox::EntryState;
 #[component]
 pub fn MePage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let navigate = use_navigate();
+    let location = router::use_location();
     let user = move || ctx.session.with(|s| s.as_ref().map(|s| s.user.clone()));
     let quarantined = move || {
         ctx.entries.with(|e| {
@@ -30,12 +29,9 @@ pub fn MePage() -> impl IntoView {
                 .count()
         })
     };
-    let log_out = {
-        let navigate = navigate.clone();
-        move |_| {
-            ctx.log_out(false);
-            navigate("/", Default::default());
-        }
+    let log_out = move |_| {
+        ctx.log_out(false);
+        location.go("/");
     };
     // Everything of this person leaves the phone, unsent records too: asked first when any wait.
     let log_out_and_clear = move |_| {
@@ -49,7 +45,7 @@ pub fn MePage() -> impl IntoView {
         };
         if window().confirm_with_message(&question).unwrap_or(false) {
             ctx.log_out(true);
-            navigate("/", Default::default());
+            location.go("/");
         }
     };
     view! {
@@ -63,7 +59,7 @@ pub fn MePage() -> impl IntoView {
         </section>
         <ElderMode/>
         <section class="card">
-            <A href="/me/sync" attr:class="row-link">
+            <a href="/me/sync" class="row-link">
                 <span>"同步状态"</span>
                 <span class="muted">{move || {
                     let quarantined = quarantined();
@@ -73,27 +69,27 @@ pub fn MePage() -> impl IntoView {
                         (p, q) => format!("{p} 条待上传，{q} 条未通过"),
                     }
                 }}" ›"</span>
-            </A>
+            </a>
         </section>
         <section class="card">
-            <A href="/me/info" attr:class="row-link"><span>"我的信息"</span><span class="muted">"查看、导出 ›"</span></A>
-            <A href="/feedback" attr:class="row-link"><span>"投诉建议"</span><span class="muted">" ›"</span></A>
-            <A href="/me/password" attr:class="row-link"><span>"修改密码"</span><span class="muted">" ›"</span></A>
+            <a href="/me/info" class="row-link"><span>"我的信息"</span><span class="muted">"查看、导出 ›"</span></a>
+            <a href="/feedback" class="row-link"><span>"投诉建议"</span><span class="muted">" ›"</span></a>
+            <a href="/me/password" class="row-link"><span>"修改密码"</span><span class="muted">" ›"</span></a>
         </section>
         {move || matches!(ctx.role(), Some(Role::Lead | Role::Committee | Role::Admin)).then(|| view! {
             <section class="card">
-                <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
-                <A href="/district" attr:class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></A>
+                <a href="/members" class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></a>
+                <a href="/district" class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></a>
                 {ctx.role().is_some_and(Role::administers).then(|| view! {
-                    <A href="/orgs" attr:class="row-link"><span>"组织管理"</span><span class="muted">" ›"</span></A>
-                    <A href="/roster" attr:class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></A>
+                    <a href="/orgs" class="row-link"><span>"组织管理"</span><span class="muted">" ›"</span></a>
+                    <a href="/roster" class="row-link"><span>"导入名册"</span><span class="muted">" ›"</span></a>
                 })}
                 {(ctx.role() == Some(Role::Admin)).then(|| view! {
-                    <A href="/audit" attr:class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></A>
-                    <A href="/settings" attr:class="row-link"><span>"签到与提醒设置"</span><span class="muted">" ›"</span></A>
+                    <a href="/audit" class="row-link"><span>"操作日志"</span><span class="muted">" ›"</span></a>
+                    <a href="/settings" class="row-link"><span>"签到与提醒设置"</span><span class="muted">" ›"</span></a>
                 })}
                 {ctx.role().is_some_and(Role::administers).then(|| view! {
-                    <A href="/me/two-factor" attr:class="row-link"><span>"两步验证"</span><span class="muted">" ›"</span></A>
+                    <a href="/me/two-factor" class="row-link"><span>"两步验证"</span><span class="muted">" ›"</span></a>
                 })}
             </section>
         })}

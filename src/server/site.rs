@@ -56,32 +56,32 @@ fn bundle_files(dir: &Path) -> Vec<String> {
 /// no list (a new one is stored first rather than missing offline; a test asks for every route to be
 /// placed).
 ///
-/// A lazily loaded page is named by its split point: wasm-split names a `lazy_page!` route
-/// `__lazy_<struct in snake case>_view` and a `#[leptos::lazy]` function by its own name.
+/// A lazily loaded page is named by its split point, which wasm-split names after the `#[leptos::lazy]`
+/// function (`client::lazy_pages!` makes one per page).
 const LEAD_PAGES: [&str; 11] = [
     "lead_view",
-    "__lazy_district_page_view",
+    "district_page",
     "publish_form",
-    "__lazy_code_screen_view",
-    "__lazy_record_page_view",
-    "__lazy_edit_page_view",
-    "__lazy_branch_page_view",
-    "__lazy_members_page_view",
-    "__lazy_profile_page_view",
-    "__lazy_review_page_view",
-    "__lazy_overview_page_view",
+    "code_screen",
+    "record_page",
+    "edit_page",
+    "branch_page",
+    "members_page",
+    "profile_page",
+    "review_page",
+    "overview_page",
 ];
 
 const ADMIN_PAGES: [&str; 6] = [
-    "__lazy_audit_page_view",
-    "__lazy_orgs_page_view",
-    "__lazy_roster_page_view",
-    "__lazy_rules_page_view",
-    "__lazy_settings_page_view",
-    "__lazy_two_factor_page_view",
+    "audit_page",
+    "orgs_page",
+    "roster_page",
+    "rules_page",
+    "settings_page",
+    "two_factor_page",
 ];
 
-/// The stage of a split point (`__lazy_me_page_view_1541…`: its name and wasm-split's hash).
+/// The stage of a split point (`me_page_1541…`: its name and wasm-split's hash).
 fn page_stage(split: &str) -> u8 {
     let name = split.rsplit_once('_').map_or(split, |(name, _hash)| name);
     match name {
@@ -264,52 +264,41 @@ mod tests {
 
     /// The pages of stage 0, listed here so that every page is placed on purpose.
     const MEMBER_PAGES: [&str; 8] = [
-        "__lazy_study_page_view",
-        "__lazy_study_edit_page_view",
-        "__lazy_me_page_view",
-        "__lazy_sync_health_page_view",
-        "__lazy_my_info_page_view",
-        "__lazy_password_page_view",
-        "__lazy_feedback_page_view",
-        "__lazy_join_page_view",
+        "study_page",
+        "study_edit_page",
+        "me_page",
+        "sync_health_page",
+        "my_info_page",
+        "password_page",
+        "feedback_page",
+        "join_page",
     ];
 
     #[test]
     fn every_lazily_loaded_page_has_its_stage_and_a_shared_chunk_comes_with_its_first_page() {
-        // Each route of `lazy_page!` in the client, as wasm-split names its split point.
+        // Each page of `lazy_pages!` in the client, named as wasm-split names its split point.
         let client = include_str!("../client.rs");
-        let routes: Vec<String> = client
+        let block = client
+            .split("lazy_pages! {")
+            .nth(1)
+            .unwrap()
+            .split('}')
+            .next()
+            .unwrap();
+        let routes: Vec<&str> = block
             .lines()
-            .filter_map(|l| l.trim().strip_prefix("Lazy")?.split_once(" => "))
-            .map(|(name, _)| {
-                let snake: String = name
-                    .chars()
-                    .flat_map(|c| {
-                        let lower = c.to_ascii_lowercase();
-                        if c.is_ascii_uppercase() {
-                            vec!['_', lower]
-                        } else {
-                            vec![c]
-                        }
-                    })
-                    .collect();
-                format!("__lazy{snake}_view")
-            })
+            .filter_map(|l| Some(l.trim().split_once(" => ")?.0))
             .collect();
         assert!(routes.len() > 20, "{routes:?}");
         for route in &routes {
             let lists = [&MEMBER_PAGES[..], &LEAD_PAGES, &ADMIN_PAGES];
-            let placed = lists.iter().filter(|l| l.contains(&route.as_str())).count();
+            let placed = lists.iter().filter(|l| l.contains(route)).count();
             assert_eq!(placed, 1, "{route} must be in exactly one stage's list");
         }
-        assert_eq!(page_stage("__lazy_me_page_view_15414680832193763099"), 0);
+        assert_eq!(page_stage("me_page_15414680832193763099"), 0);
         assert_eq!(page_stage("lead_view_14666006395404955427"), 1);
-        assert_eq!(page_stage("__lazy_orgs_page_view_1"), 2);
-        assert_eq!(
-            page_stage("__lazy_district_page_view_1"),
-            1,
-            "leads open 统计 too"
-        );
+        assert_eq!(page_stage("orgs_page_1"), 2);
+        assert_eq!(page_stage("district_page_1"), 1, "leads open 统计 too");
         assert_eq!(
             page_stage("a_page_nobody_placed_1"),
             0,
@@ -320,13 +309,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
         std::fs::write(
             dir.path().join("pkg/__wasm_split_manifest.json"),
-            r#"{"__lazy_me_page_view_9": ["chunk_1", "chunk_2"], "__lazy_orgs_page_view_9": ["chunk_2", "chunk_3", "chunk_5"], "lead_view_7": ["chunk_3"]}"#,
+            r#"{"me_page_9": ["chunk_1", "chunk_2"], "orgs_page_9": ["chunk_2", "chunk_3", "chunk_5"], "lead_view_7": ["chunk_3"]}"#,
         )
         .unwrap();
         let files = [
             "boot.js",
             "pkg/hongyan.wasm",
-            "pkg/split___lazy_orgs_page_view_9.wasm",
+            "pkg/split_orgs_page_9.wasm",
             "pkg/split_lead_view_7.wasm",
             "pkg/chunk_1.wasm",
             "pkg/chunk_2.wasm",

@@ -2,11 +2,11 @@
 //! own lead, or the member's view (status, sign-in, requests) for everyone on its roster.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use super::lead::LeadView;
 use super::member::MemberView;
 use crate::api::ActivityView;
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::model::{LocalTime, Role};
 
@@ -15,11 +15,8 @@ use crate::model::{LocalTime, Role};
 /// runs.
 pub fn use_activity() -> Memo<Option<ActivityView>> {
     let ctx = expect_context::<Ctx>();
-    let params = use_params_map();
-    Memo::new(move |_| {
-        let id = params.read().get("id").unwrap_or_default();
-        ctx.cache.with(|c| c.activity(&id).cloned())
-    })
+    let id = router::id();
+    Memo::new(move |_| id.with(|id| ctx.cache.with(|c| c.activity(id).cloned())))
 }
 
 /// The lead's view of their own activity — code, roster, decisions, closing — is a separately loaded chunk

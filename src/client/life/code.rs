@@ -2,11 +2,11 @@
 //! signal), and the link the QR carries, which signs a member in when their camera or WeChat opens it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use qrcodegen::{QrCode, QrCodeEcc};
 
 use super::activity::use_activity;
 use crate::api::{ActivityView, Change, SignIn};
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::life::{code_at, ms_until_next_code, sign_in_link};
 use crate::model::normalize_code;
@@ -119,11 +119,8 @@ pub fn CodeScreen() -> impl IntoView {
 #[component]
 pub fn SignLink() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let params = use_params_map();
-    let query = use_query_map();
-    let navigate = use_navigate();
-    let id = params.read_untracked().get("id").unwrap_or_default();
-    let code = normalize_code(&query.read_untracked().get("c").unwrap_or_default());
+    let id = router::id().get_untracked();
+    let code = normalize_code(&router::query("c").unwrap_or_default());
     let result = ctx.record(Change::SignIn(SignIn {
         activity_id: id.clone(),
         code,
@@ -132,11 +129,7 @@ pub fn SignLink() -> impl IntoView {
     match result {
         Ok(()) => {
             // Replace the link in history: going back must not sign in again.
-            let replace = leptos_router::NavigateOptions {
-                replace: true,
-                ..Default::default()
-            };
-            navigate(&format!("/activity/{id}"), replace);
+            router::use_location().replace(&format!("/activity/{id}"));
             None
         }
         Err(e) => Some(view! { <p class="error" role="alert">{e}</p> }),

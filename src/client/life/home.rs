@@ -1,7 +1,6 @@
 //! 首页: the branch's activities (from the phone's cache, so it works offline) and, for a lead, publishing.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::publish::ActivityForm;
 use crate::api::ActivityView;
@@ -33,8 +32,8 @@ pub fn HomePage() -> impl IntoView {
                     // An admin's account belongs to no branch: what they act on is one tap away.
                     view! {
                         <p class="empty">"管理员账号不属于任何支部，这里没有活动。各支部的组织生活请看统计。"</p>
-                        <A href="/district" attr:class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></A>
-                        <A href="/members" attr:class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></A>
+                        <a href="/district" class="row-link"><span>"组织生活统计"</span><span class="muted">" ›"</span></a>
+                        <a href="/members" class="row-link"><span>"成员与邀请"</span><span class="muted">" ›"</span></a>
                     }.into_any()
                 } else {
                     view! { <p class="empty">"暂无活动。联网后会自动获取本支部的活动。"</p> }.into_any()
@@ -83,10 +82,10 @@ fn ActivityItem(activity: ActivityView) -> impl IntoView {
     let kind = activity.kind_label();
     view! {
         <li class="card activity">
-            <A href=format!("/activity/{}", activity.id)>
+            <a href=format!("/activity/{}", activity.id)>
                 <span class="kind">{kind}</span>
                 <strong class="title">{activity.title.clone()}</strong>
-            </A>
+            </a>
             <p class="when">{LocalTime::from_millis(activity.starts_at).prose()}" · "{activity.mode.label()}" · "{activity.place.clone()}</p>
             <p class="status">{state.map(|s| view! { <span class="tag">{s}</span> })}{status}</p>
             {(activity.org_id != ctx.session.with_untracked(|s| s.as_ref().map_or(0, |s| s.user.org_id)))

@@ -3,12 +3,12 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::activity::use_activity;
 use crate::api::{ActivityView, Change};
 use crate::client::components::Select;
 use crate::client::geo::one_fix;
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::client::{new_id, now_ms, random_bytes};
 use crate::life::{ActivityState, Fence, gcj02_to_wgs84, secret_hex};
@@ -32,7 +32,7 @@ pub fn EditPage() -> impl IntoView {
 #[component]
 pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let navigate = use_navigate();
+    let location = router::use_location();
     let editing = existing.is_some();
     // A 党小组会 is for one of the branch's 党小组 (or, when it has none, the whole branch).
     let groups = ctx
@@ -105,7 +105,7 @@ pub fn ActivityForm(#[prop(optional)] existing: Option<ActivityView>) -> impl In
                 ctx.put_local_activity(view);
                 title.set(String::new());
                 set_error.set(None);
-                navigate(&format!("/activity/{id}"), Default::default());
+                location.go(&format!("/activity/{id}"));
             }
             Err(e) => set_error.set(Some(e)),
         }

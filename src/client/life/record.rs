@@ -2,10 +2,10 @@
 //! 请假/缺席人员及原因、主持人、记录人 — filled from the roster on this phone (offline too) and printable.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use super::lead::{Export, OLDER_ROSTER_OFFLINE, counts, fetch_older_roster};
 use crate::client::load::Loader;
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::life::ActivityState;
 use crate::model::{AttendanceStatus, LocalTime, Membership, Tally};
@@ -14,18 +14,17 @@ use crate::outbox::lead_roster;
 #[component]
 pub fn RecordPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = router::id();
     // An older activity's roster is fetched first (see `lead::fetch_older_roster`); printing waits for it.
     let older = Loader::new(OLDER_ROSTER_OFFLINE);
     Effect::new(move |_| {
-        let id = id();
+        let id = id.get();
         if let Some(a) = ctx.cache.with_untracked(|c| c.activity(&id).cloned()) {
             fetch_older_roster(ctx, &a, older);
         }
     });
     move || {
-        let id = id();
+        let id = id.get();
         let Some(a) = ctx.cache.with(|c| c.activity(&id).cloned()) else {
             return view! { <p class="empty">"没有找到这个活动。"<a href="/">"返回首页"</a></p> }
                 .into_any();

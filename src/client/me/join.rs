@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::info::PrivacyNotice;
 use crate::api::{JoinCheck, JoinPreview, JoinRequest, LoginResponse, paths};
 use crate::client::components::say;
 use crate::client::http;
 use crate::client::load::OFFLINE;
+use crate::client::router;
 use crate::client::sync::Ctx;
 
 /// `/join?code=…`: a member with an invitation sets their password (and agrees to the privacy notice),
@@ -17,9 +17,8 @@ use crate::client::sync::Ctx;
 #[component]
 pub fn JoinPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let navigate = use_navigate();
-    let query = use_query_map();
-    let (code, set_code) = signal(query.read_untracked().get("code").unwrap_or_default());
+    let location = router::use_location();
+    let (code, set_code) = signal(router::query("code").unwrap_or_default());
     let preview = RwSignal::new(None::<JoinPreview>);
     let (password, set_password) = signal(String::new());
     let (again, set_again) = signal(String::new());
@@ -66,12 +65,11 @@ pub fn JoinPage() -> impl IntoView {
             device_id: crate::client::store::device_id(),
         };
         set_busy.set(true);
-        let navigate = navigate.clone();
         spawn_local(async move {
             match http::post_json::<_, LoginResponse>(None, paths::JOIN, &body).await {
                 Ok(resp) => {
                     ctx.signed_in(resp);
-                    navigate("/", Default::default());
+                    location.go("/");
                 }
                 Err(e) => set_error.set(Some(say(e, OFFLINE))),
             }
@@ -92,7 +90,7 @@ pub fn JoinPage() -> impl IntoView {
                 <p data-testid="join-preview"><strong>{format!("{}同志", p.name)}</strong>{format!("（{}），{}", p.phone, p.org_name)}</p>
             })}
             <Show when=move || preview.with(Option::is_some)>
-                <form on:submit=submit.clone() novalidate>
+                <form on:submit=submit novalidate>
                     <label for="join-password">"设置密码（至少8位）"</label>
                     <input id="join-password" type="password" autocomplete="new-password"
                         prop:value=password on:input=move |ev| set_password.set(event_target_value(&ev))/>

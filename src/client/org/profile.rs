@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::{Exemption, MemberDetail, MobileRegistration, paths};
 use crate::client::components::{Select, say};
 use crate::client::http;
 use crate::client::load::{Loader, Status};
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::model::Membership;
 use crate::org::{TAGS, check_profile};
@@ -18,12 +18,7 @@ const OFFLINE: &str = "当前无网络，成员资料需要联网查看和修改
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let params = use_params_map();
-    let id: i64 = params
-        .read_untracked()
-        .get("id")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
+    let id: i64 = router::id().get_untracked().parse().unwrap_or_default();
     let detail = RwSignal::new(None::<MemberDetail>);
     let loader = Loader::new(OFFLINE);
     loader.get(paths::member(id), move |d| detail.set(Some(d)));

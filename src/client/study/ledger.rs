@@ -4,10 +4,10 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{Change, StudyView, WithdrawStudy};
 use crate::client::components::{Select, YearSwitch};
+use crate::client::router;
 use crate::client::sync::Ctx;
 use crate::model::Role;
 use crate::outbox::{self, RowMark, StudyDraft, StudyItem};
@@ -155,8 +155,7 @@ pub fn StudyPage() -> impl IntoView {
 /// not recognised, or to read it once it is.
 #[component]
 pub fn StudyEditPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = params.read_untracked().get("id");
+    let id = Some(router::id().get_untracked()).filter(|id| !id.is_empty());
     // Read once: a pull while the person types must not reset the form.
     let existing = id.as_ref().and_then(|id| {
         use_my_study()
@@ -196,7 +195,7 @@ fn StudyDetail(item: StudyItem) -> impl IntoView {
 #[component]
 fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let navigate = use_navigate();
+    let location = router::use_location();
     let today = Day::of_millis(ctx.server_now());
     let (study_id, start, had_evidence) = match &item {
         Some(i) => (
@@ -269,19 +268,19 @@ fn StudyForm(item: Option<StudyItem>) -> impl IntoView {
             return;
         }
         match ctx.record(Change::SaveStudy(entry)) {
-            Ok(()) => navigate("/study", Default::default()),
+            Ok(()) => location.go("/study"),
             Err(e) => set_error.set(Some(e)),
         }
     };
     let draft = save.clone();
     let withdraw = {
-        let (study_id, navigate) = (withdraw_id, use_navigate());
+        let study_id = withdraw_id;
         move |_| {
             let change = Change::WithdrawStudy(WithdrawStudy {
                 study_id: study_id.clone(),
             });
             match ctx.record(change) {
-                Ok(()) => navigate("/study", Default::default()),
+                Ok(()) => location.go("/study"),
                 Err(e) => set_error.set(Some(e)),
             }
         }
