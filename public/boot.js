@@ -35,19 +35,42 @@ window.fetch = async (...args) => {
   return response;
 };
 
-try {
-  const { default: init } = await import('./pkg/hongyan.js');
-  await init({ module_or_path: new URL('./pkg/hongyan.wasm', import.meta.url) });
-} catch (err) {
-  console.error(err);
+/** Puts `text` in place of the app, with a way out to 首页 (a fresh start of the app). */
+const fatal = (text) => {
   const app = document.getElementById('app');
   app.replaceChildren();
   const p = document.createElement('p');
   p.className = 'page fatal';
   p.setAttribute('role', 'alert');
-  p.textContent = '应用加载失败，请检查网络后刷新页面。已保存在手机上的记录不会丢失。';
+  p.textContent = text;
+  const home = document.createElement('a');
+  home.href = '/';
+  home.textContent = '返回首页';
+  // A full load, not the app's own link handling: the app is what stopped.
+  home.addEventListener('click', (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    location.assign('/');
+  });
+  p.append(' ', home);
   app.append(p);
+};
+
+try {
+  const { default: init } = await import('./pkg/hongyan.js');
+  await init({ module_or_path: new URL('./pkg/hongyan.wasm', import.meta.url) });
+} catch (err) {
+  console.error(err);
+  fatal('应用加载失败，请检查网络后刷新页面。已保存在手机上的记录不会丢失。');
 }
+
+// The wasm stops for good on a panic (a page's code that could not be fetched, a bug): say so and offer a
+// fresh start, rather than leave a page that no longer answers.
+const stopped = (err) => {
+  if (err instanceof WebAssembly.RuntimeError) fatal('应用出错已停止。已保存在手机上的记录不会丢失，请返回首页重新打开。');
+};
+window.addEventListener('error', (e) => stopped(e.error));
+window.addEventListener('unhandledrejection', (e) => stopped(e.reason));
 
 if ('serviceWorker' in navigator) {
   let updateRequested = false;

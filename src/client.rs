@@ -22,6 +22,8 @@ mod me;
 mod org;
 mod study;
 
+use std::pin::Pin;
+
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -76,7 +78,12 @@ fn App() -> impl IntoView {
 fn SignedOutOr() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let location = router::use_location();
-    let login = move || ctx.session.with(Option::is_none) && location.path.with(|p| p != "/join");
+    let joining = move || {
+        location
+            .path
+            .with(|p| route::match_path("/join", p).is_some())
+    };
+    let login = move || ctx.session.with(Option::is_none) && !joining();
     view! {
         <Show when=login fallback=|| view! { <Pages/> }>
             <login::LoginPage/>
@@ -104,31 +111,31 @@ const PAGES: &[(&str, Page)] = &[
         Suspend::new(edit_page()).into_any()
     }),
     ("/s/:id", || life::code::SignLink().into_any()),
-    ("/branch", || Suspend::new(branch_page()).into_any()),
-    ("/study", || Suspend::new(study_page()).into_any()),
-    ("/study/new", || Suspend::new(study_edit_page()).into_any()),
+    ("/branch", || lazy(Box::pin(branch_page()))),
+    ("/study", || lazy(Box::pin(study_page()))),
+    ("/study/new", || lazy(Box::pin(study_edit_page()))),
     ("/study/overview", || {
         Suspend::new(overview_page()).into_any()
     }),
-    ("/study/rules", || Suspend::new(rules_page()).into_any()),
-    ("/study/:id", || Suspend::new(study_edit_page()).into_any()),
-    ("/review", || Suspend::new(review_page()).into_any()),
-    ("/audit", || Suspend::new(audit_page()).into_any()),
-    ("/me", || Suspend::new(me_page()).into_any()),
-    ("/me/sync", || Suspend::new(sync_health_page()).into_any()),
-    ("/me/info", || Suspend::new(my_info_page()).into_any()),
-    ("/me/password", || Suspend::new(password_page()).into_any()),
+    ("/study/rules", || lazy(Box::pin(rules_page()))),
+    ("/study/:id", || lazy(Box::pin(study_edit_page()))),
+    ("/review", || lazy(Box::pin(review_page()))),
+    ("/audit", || lazy(Box::pin(audit_page()))),
+    ("/me", || lazy(Box::pin(me_page()))),
+    ("/me/sync", || lazy(Box::pin(sync_health_page()))),
+    ("/me/info", || lazy(Box::pin(my_info_page()))),
+    ("/me/password", || lazy(Box::pin(password_page()))),
     ("/me/two-factor", || {
         Suspend::new(two_factor_page()).into_any()
     }),
-    ("/feedback", || Suspend::new(feedback_page()).into_any()),
-    ("/members", || Suspend::new(members_page()).into_any()),
-    ("/members/:id", || Suspend::new(profile_page()).into_any()),
-    ("/roster", || Suspend::new(roster_page()).into_any()),
-    ("/district", || Suspend::new(district_page()).into_any()),
-    ("/orgs", || Suspend::new(orgs_page()).into_any()),
-    ("/settings", || Suspend::new(settings_page()).into_any()),
-    ("/join", || Suspend::new(join_page()).into_any()),
+    ("/feedback", || lazy(Box::pin(feedback_page()))),
+    ("/members", || lazy(Box::pin(members_page()))),
+    ("/members/:id", || lazy(Box::pin(profile_page()))),
+    ("/roster", || lazy(Box::pin(roster_page()))),
+    ("/district", || lazy(Box::pin(district_page()))),
+    ("/orgs", || lazy(Box::pin(orgs_page()))),
+    ("/settings", || lazy(Box::pin(settings_page()))),
+    ("/join", || lazy(Box::pin(join_page()))),
     ("/login", || login::LoginPage().into_any()),
 ];
 
@@ -153,6 +160,24 @@ fn Pages() -> impl IntoView {
         Some((row, _)) => (PAGES[row].1)(),
         None => view! { <p class="empty">"页面不存在。"<a href="/">"返回首页"</a></p> }.into_any(),
     }
+}
+
+/// A lazily loaded page, with 正在打开… until its code has arrived (from the phone's store, or over a weak
+/// signal the first time) rather than an empty screen. (Boxed: one copy of this for every page.)
+fn lazy(page: Pin<Box<dyn Future<Output = AnyView> + Send>>) -> AnyView {
+    let arrived = RwSignal::new(false);
+    let page = async move {
+        let page = page.await;
+        arrived.set(true);
+        page
+    };
+    view! {
+        <Show when=move || !arrived.get()>
+            <p class="empty" aria-busy="true">"正在打开…"</p>
+        </Show>
+        {Suspend::new(page)}
+    }
+    .into_any()
 }
 
 /// A page loaded when first opened: a separate wasm chunk (`cargo leptos build --split`) named after the

@@ -16,7 +16,7 @@ pub fn match_path(pattern: &str, path: &str) -> Option<String> {
             if got.is_empty() {
                 return None;
             }
-            id = decode(got);
+            id = decode(got, false);
         } else if want != got {
             return None;
         }
@@ -37,19 +37,20 @@ pub fn query_value(search: &str, name: &str) -> Option<String> {
         .unwrap_or(search)
         .split('&')
         .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .find(|(key, _)| decode(key) == name)
-        .map(|(_, value)| decode(value))
+        .find(|(key, _)| decode(key, true) == name)
+        .map(|(_, value)| decode(value, true))
 }
 
-/// Percent-decoding as forms and links encode (`+` is a space); a malformed escape is kept as written.
-fn decode(text: &str) -> String {
+/// Percent-decoding; a malformed escape is kept as written. `+` is a space in a query (as forms encode
+/// it), itself in a path.
+fn decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(hi), Some(lo)) => {
                     out.push((hi * 16 + lo) as u8);
@@ -80,9 +81,17 @@ pub fn is_current(href: &str, path: &str) -> bool {
 
 /// Whether a link's `href` is one of the app's own pages, so following it changes the page in place
 /// instead of loading the app again: a path on this origin (`/me`), not another site, a `blob:` download
-/// or an API file.
+/// or a file the server sends (`/api/…`, `/sw.js`, `/icons/…`). Browsers read a backslash as a slash and
+/// drop tabs and line breaks, so `/\evil.example` would be another site: any of those is left to the
+/// browser.
 pub fn is_app_link(href: &str) -> bool {
-    href.starts_with('/') && !href.starts_with("//") && !href.starts_with("/api/")
+    let path = href.split(['?', '#']).next().unwrap_or("");
+    href.starts_with('/')
+        && !href.starts_with("//")
+        && !href.contains(|c: char| c == '\\' || c.is_ascii_control())
+        && path != "/api"
+        && !path.starts_with("/api/")
+        && !path.rsplit('/').next().unwrap_or("").contains('.')
 }
 
 #[cfg(test)]
@@ -113,6 +122,11 @@ mod tests {
         assert_eq!(
             match_path("/members/:id", "/members/%E5%BC%A0"),
             Some("张".into())
+        );
+        assert_eq!(
+            match_path("/members/:id", "/members/+5"),
+            Some("+5".into()),
+            "a path's + is itself"
         );
     }
 
@@ -155,6 +169,16 @@ mod tests {
         assert!(!is_app_link("https://example.com/"));
         assert!(!is_app_link("blob:https://hongyan/1"));
         assert!(!is_app_link("/api/v1/activities/1/record.xlsx"));
+        assert!(!is_app_link("/api"));
+        assert!(!is_app_link("/sw.js"));
+        assert!(!is_app_link("/icons/icon-192.png"));
+        assert!(!is_app_link("/\\evil.example/"));
+        assert!(!is_app_link("/\t/evil.example/"));
+        assert!(!is_app_link("/\n/evil.example/"));
+        assert!(
+            is_app_link("/join?code=a.b"),
+            "a dot in the query is no file"
+        );
         assert!(!is_app_link(""));
     }
 }

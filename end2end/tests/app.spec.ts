@@ -3,7 +3,7 @@ import { chromium } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, expect, App, MEMBER, CADRE, apiPublishRotating, rotatingCode } from './fixtures';
+import { test, expect, App, MEMBER, CADRE, PASSWORD, apiPublishRotating, rotatingCode } from './fixtures';
 
 test('a wrong password says so and logs nobody in', async ({ newApp }) => {
   const { app } = await newApp();
@@ -113,4 +113,37 @@ test('pages change in place: tabs, back and forward, a sign-in link left out of 
   await page.getByRole('link', { name: '返回首页' }).click();
   await expect(page.getByRole('heading', { name: '组织生活' })).toBeVisible();
   expect(app.errors).toEqual([]);
+});
+
+test('a page whose code cannot be fetched says the app stopped and offers a fresh start', async ({ newApp }) => {
+  // No service worker: every file comes over the network, and 我的's code does not arrive.
+  const { app } = await newApp({ serviceWorkers: 'block' });
+  await app.login(MEMBER);
+  await app.page.route(/split_me_page_[^/]*\.wasm$/, (route) => route.abort());
+  await app.page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '我的' }).click();
+  await expect(app.page.getByRole('alert').filter({ hasText: '应用出错已停止' })).toBeVisible();
+  // The page errors are this test's point: the wasm stopped (and is replaced, not left frozen).
+  const stopped = app.errors.splice(0).map((e) => e.message);
+  expect(stopped.some((m) => /unreachable/.test(m)), stopped.join('\n')).toBe(true);
+  await app.page.unroute(/split_me_page_[^/]*\.wasm$/);
+  await app.page.getByRole('link', { name: '返回首页' }).click();
+  await expect(app.page.getByRole('heading', { name: '组织生活' })).toBeVisible();
+});
+
+test('a 签到 link opened while signed out signs in once the member has logged in; a broken one records nothing', async ({ newApp, server }) => {
+  const { app } = await newApp();
+  const published = await apiPublishRotating(server, '扫码后登录', { startsInMin: -1 });
+  await app.page.goto(`/s/${published.id}?c=${rotatingCode(published.secret)}`);
+  await app.page.getByLabel('手机号').fill(MEMBER);
+  await app.page.getByLabel('密码').fill(PASSWORD);
+  await app.page.getByRole('button', { name: '登录' }).click();
+  await expect(app.page).toHaveURL(new RegExp(`/activity/${published.id}$`));
+  await expect(app.myStatus()).toHaveText(/待上传|已送达/);
+  await expect(app.syncState()).toContainText('已全部上传');
+
+  // A link no QR of the app makes signs nobody in.
+  await app.page.goto('/s/not-an-activity?c=1');
+  await expect(app.page.getByRole('alert')).toHaveText('这个签到链接不完整或已损坏，请重新扫码。');
+  await expect(app.page).toHaveURL(/\/s\//);
+  await expect(app.syncState()).toContainText('已全部上传');
 });

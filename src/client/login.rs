@@ -48,7 +48,11 @@ pub fn LoginPage() -> impl IntoView {
             match http::login(&phone, &password, &code).await {
                 Ok(resp) => {
                     ctx.signed_in(resp);
-                    location.go("/");
+                    // The page that was asked for opens now (a 签到 link scanned while signed out signs
+                    // in); the login page itself gives way to 首页.
+                    if location.path.get_untracked() == "/login" {
+                        location.replace("/");
+                    }
                 }
                 Err(ApiError::SecondFactor(m)) => {
                     if otp.try_get_untracked() == Some(None) {

@@ -31,7 +31,7 @@ pub fn MePage() -> impl IntoView {
     };
     let log_out = move |_| {
         ctx.log_out(false);
-        location.go("/");
+        location.replace("/");
     };
     // Everything of this person leaves the phone, unsent records too: asked first when any wait.
     let log_out_and_clear = move |_| {
@@ -45,7 +45,7 @@ pub fn MePage() -> impl IntoView {
         };
         if window().confirm_with_message(&question).unwrap_or(false) {
             ctx.log_out(true);
-            location.go("/");
+            location.replace("/");
         }
     };
     view! {

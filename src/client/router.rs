@@ -60,6 +60,8 @@ impl Location {
 
     /// A tap on a link to one of the app's pages shows it in place. Left to the browser: a link another
     /// handler took, one opened in a new tab or window (modifier keys, `target`), a download, another site.
+    /// (A handler on the link itself may run after this one: an element that must not navigate is a
+    /// button, not a link.)
     fn follow(self, e: MouseEvent) {
         if e.default_prevented()
             || e.button() != 0

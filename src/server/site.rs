@@ -276,7 +276,8 @@ mod tests {
 
     #[test]
     fn every_lazily_loaded_page_has_its_stage_and_a_shared_chunk_comes_with_its_first_page() {
-        // Each page of `lazy_pages!` in the client, named as wasm-split names its split point.
+        // Every split point of the client, named as wasm-split names it: each page of `lazy_pages!` in
+        // client.rs, and every other `#[leptos::lazy]` function under src/client.
         let client = include_str!("../client.rs");
         let block = client
             .split("lazy_pages! {")
@@ -285,14 +286,38 @@ mod tests {
             .split('}')
             .next()
             .unwrap();
-        let routes: Vec<&str> = block
+        let mut routes: Vec<String> = block
             .lines()
-            .filter_map(|l| Some(l.trim().split_once(" => ")?.0))
+            .filter_map(|l| Some(l.trim().split_once(" => ")?.0.to_owned()))
             .collect();
+        let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src/client")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let mut lines = text.lines();
+                while let Some(line) = lines.next() {
+                    if line.trim() == "#[leptos::lazy]" {
+                        let next = lines.next().unwrap_or_default();
+                        let name = next.split("fn ").nth(1).and_then(|n| n.split('(').next());
+                        let name = name.unwrap_or(next).trim();
+                        // (`lazy_pages!` itself: its pages are read above.)
+                        if !name.starts_with('$') {
+                            routes.push(name.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(routes.iter().any(|r| r == "lead_view"), "{routes:?}");
         assert!(routes.len() > 20, "{routes:?}");
         for route in &routes {
             let lists = [&MEMBER_PAGES[..], &LEAD_PAGES, &ADMIN_PAGES];
-            let placed = lists.iter().filter(|l| l.contains(route)).count();
+            let placed = lists.iter().filter(|l| l.contains(&route.as_str())).count();
             assert_eq!(placed, 1, "{route} must be in exactly one stage's list");
         }
         assert_eq!(page_stage("me_page_15414680832193763099"), 0);

@@ -121,6 +121,12 @@ pub fn SignLink() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = router::id().get_untracked();
     let code = normalize_code(&router::query("c").unwrap_or_default());
+    // Only what a QR of this app carries: anything else is no activity, and records nothing.
+    if !crate::model::is_uuid(&id) {
+        return Some(
+            view! { <p class="error" role="alert">{"这个签到链接不完整或已损坏，请重新扫码。".to_owned()}</p> },
+        );
+    }
     let result = ctx.record(Change::SignIn(SignIn {
         activity_id: id.clone(),
         code,
