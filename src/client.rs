@@ -101,22 +101,14 @@ const PAGES: &[(&str, Page)] = &[
     ("/activity/:id", || {
         life::activity::ActivityPage().into_any()
     }),
-    ("/activity/:id/code", || {
-        Suspend::new(code_screen()).into_any()
-    }),
-    ("/activity/:id/record", || {
-        Suspend::new(record_page()).into_any()
-    }),
-    ("/activity/:id/edit", || {
-        Suspend::new(edit_page()).into_any()
-    }),
+    ("/activity/:id/code", || lazy(Box::pin(code_screen()))),
+    ("/activity/:id/record", || lazy(Box::pin(record_page()))),
+    ("/activity/:id/edit", || lazy(Box::pin(edit_page()))),
     ("/s/:id", || life::code::SignLink().into_any()),
     ("/branch", || lazy(Box::pin(branch_page()))),
     ("/study", || lazy(Box::pin(study_page()))),
     ("/study/new", || lazy(Box::pin(study_edit_page()))),
-    ("/study/overview", || {
-        Suspend::new(overview_page()).into_any()
-    }),
+    ("/study/overview", || lazy(Box::pin(overview_page()))),
     ("/study/rules", || lazy(Box::pin(rules_page()))),
     ("/study/:id", || lazy(Box::pin(study_edit_page()))),
     ("/review", || lazy(Box::pin(review_page()))),
@@ -125,9 +117,7 @@ const PAGES: &[(&str, Page)] = &[
     ("/me/sync", || lazy(Box::pin(sync_health_page()))),
     ("/me/info", || lazy(Box::pin(my_info_page()))),
     ("/me/password", || lazy(Box::pin(password_page()))),
-    ("/me/two-factor", || {
-        Suspend::new(two_factor_page()).into_any()
-    }),
+    ("/me/two-factor", || lazy(Box::pin(two_factor_page()))),
     ("/feedback", || lazy(Box::pin(feedback_page()))),
     ("/members", || lazy(Box::pin(members_page()))),
     ("/members/:id", || lazy(Box::pin(profile_page()))),
